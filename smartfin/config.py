@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     worker_retries: int = 3
     worker_retry_backoff_ms: int = 5_000
 
+    approval_escalation_after: str = Field(
+        default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
+    )
+
     @property
     def sqlite_path(self) -> Path:
         return self.var_dir / "smartfin.db"

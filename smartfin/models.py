@@ -2,3 +2,7 @@
 
 Each domain module owns its tables; this file only lists them.
 """
+import smartfin.ledger.models  # noqa: F401
+import smartfin.audit  # noqa: F401
+import smartfin.spending  # noqa: F401
+import smartfin.reconciliation.models  # noqa: F401

@@ -31,7 +31,7 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     Thousands separators (``1,234.50``) and a leading ``¥`` are accepted because Chinese bank and
     invoice exports use them.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidAmount(value, "must be given as an exact decimal string, not a float", field)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidAmount(value, "is missing", field)

@@ -1,0 +1,296 @@
+package org.smartfin.engine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.camunda.bpm.engine.AuthorizationService;
+import org.camunda.bpm.engine.FilterService;
+import org.camunda.bpm.engine.IdentityService;
+import org.camunda.bpm.engine.ProcessEngine;
+import org.camunda.bpm.engine.TaskService;
+import org.camunda.bpm.engine.authorization.Authorization;
+import org.camunda.bpm.engine.authorization.BatchPermissions;
+import org.camunda.bpm.engine.authorization.Groups;
+import org.camunda.bpm.engine.authorization.HistoricProcessInstancePermissions;
+import org.camunda.bpm.engine.authorization.HistoricTaskPermissions;
+import org.camunda.bpm.engine.authorization.Permission;
+import org.camunda.bpm.engine.authorization.Permissions;
+import org.camunda.bpm.engine.authorization.ProcessDefinitionPermissions;
+import org.camunda.bpm.engine.authorization.ProcessInstancePermissions;
+import org.camunda.bpm.engine.authorization.Resource;
+import org.camunda.bpm.engine.authorization.Resources;
+import org.camunda.bpm.engine.authorization.TaskPermissions;
+import org.camunda.bpm.engine.filter.Filter;
+import org.camunda.bpm.engine.identity.Group;
+import org.camunda.bpm.engine.identity.User;
+import org.camunda.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
+import org.camunda.bpm.engine.task.TaskQuery;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * Seeds identities, authorizations and Tasklist filters right after the engine
+ * is built (before the web server accepts requests). Every step is idempotent:
+ * existing entries are kept, missing ones are added. Passwords of the admin,
+ * service and demo accounts are written on every start so that a rotated secret
+ * takes effect.
+ */
+@Component
+public class IdentitySeeder extends AbstractProcessEnginePlugin {
+
+  private static final Logger LOG = LoggerFactory.getLogger(IdentitySeeder.class);
+
+  static final String SERVICE_GROUP = "smartfin-service";
+  static final String TASKLIST_APP = "tasklist";
+
+  private final SmartFinProperties props;
+
+  public IdentitySeeder(SmartFinProperties props) {
+    this.props = props;
+  }
+
+  @Override
+  public void postProcessEngineBuild(ProcessEngine engine) {
+    long start = System.currentTimeMillis();
+    Seeding s = new Seeding(engine);
+    s.adminAccount();
+    s.serviceAccount();
+    s.roles();
+    s.demoUsers();
+    LOG.info("SmartFin identities ready ({} created or changed) in {} ms", s.changes,
+        System.currentTimeMillis() - start);
+  }
+
+  private final class Seeding {
+    final IdentityService ids;
+    final AuthorizationService auth;
+    final FilterService filters;
+    final TaskService tasks;
+    int changes;
+
+    Seeding(ProcessEngine engine) {
+      ids = engine.getIdentityService();
+      auth = engine.getAuthorizationService();
+      filters = engine.getFilterService();
+      tasks = engine.getTaskService();
+    }
+
+    void adminAccount() {
+      SmartFinProperties.Account a = props.getAdmin();
+      String id = required(a.getId(), "SMARTFIN_ENGINE_ADMIN_USER");
+      group(Groups.CAMUNDA_ADMIN, "管理员 Administrators", Groups.GROUP_TYPE_SYSTEM);
+      user(id, a.getFirstName(), a.getLastName(), a.getEmail(),
+          required(a.getPassword(), "SMARTFIN_ENGINE_ADMIN_PASSWORD"), true);
+      member(id, Groups.CAMUNDA_ADMIN);
+      for (Resource r : Resources.values()) {
+        grant(Groups.CAMUNDA_ADMIN, r, Authorization.ANY, Permissions.ALL);
+      }
+    }
+
+    void serviceAccount() {
+      SmartFinProperties.Account a = props.getService();
+      String id = required(a.getId(), "SMARTFIN_ENGINE_SERVICE_USER");
+      group(SERVICE_GROUP, "SmartFin 服务账号 SmartFin service", Groups.GROUP_TYPE_SYSTEM);
+      user(id, a.getFirstName(), a.getLastName(), a.getEmail(),
+          required(a.getPassword(), "SMARTFIN_ENGINE_SERVICE_PASSWORD"), true);
+      member(id, SERVICE_GROUP);
+      String any = Authorization.ANY;
+      // deploy models, forms and decision tables; redeploy / remove in tests
+      grant(SERVICE_GROUP, Resources.DEPLOYMENT, any,
+          Permissions.CREATE, Permissions.READ, Permissions.DELETE);
+      // start instances, query definitions, work external and user tasks through the definition
+      grant(SERVICE_GROUP, Resources.PROCESS_DEFINITION, any,
+          ProcessDefinitionPermissions.READ,
+          ProcessDefinitionPermissions.CREATE_INSTANCE,
+          ProcessDefinitionPermissions.READ_INSTANCE,
+          ProcessDefinitionPermissions.UPDATE_INSTANCE,
+          ProcessDefinitionPermissions.DELETE_INSTANCE,
+          ProcessDefinitionPermissions.RETRY_JOB,
+          ProcessDefinitionPermissions.READ_TASK,
+          ProcessDefinitionPermissions.UPDATE_TASK,
+          ProcessDefinitionPermissions.TASK_WORK,
+          ProcessDefinitionPermissions.TASK_ASSIGN,
+          ProcessDefinitionPermissions.READ_HISTORY,
+          ProcessDefinitionPermissions.READ_HISTORY_VARIABLE,
+          ProcessDefinitionPermissions.READ_INSTANCE_VARIABLE,
+          ProcessDefinitionPermissions.UPDATE_INSTANCE_VARIABLE,
+          ProcessDefinitionPermissions.READ_TASK_VARIABLE,
+          ProcessDefinitionPermissions.UPDATE_TASK_VARIABLE);
+      // start, query, correlate messages, set variables, external-task fetch/complete/failure,
+      // incidents, cancel in tests
+      grant(SERVICE_GROUP, Resources.PROCESS_INSTANCE, any,
+          ProcessInstancePermissions.CREATE,
+          ProcessInstancePermissions.READ,
+          ProcessInstancePermissions.UPDATE,
+          ProcessInstancePermissions.DELETE,
+          ProcessInstancePermissions.RETRY_JOB,
+          ProcessInstancePermissions.UPDATE_VARIABLE);
+      grant(SERVICE_GROUP, Resources.TASK, any,
+          TaskPermissions.READ,
+          TaskPermissions.UPDATE,
+          TaskPermissions.TASK_WORK,
+          TaskPermissions.TASK_ASSIGN,
+          TaskPermissions.READ_VARIABLE,
+          TaskPermissions.UPDATE_VARIABLE);
+      grant(SERVICE_GROUP, Resources.DECISION_DEFINITION, any,
+          Permissions.READ, Permissions.CREATE_INSTANCE, Permissions.READ_HISTORY);
+      grant(SERVICE_GROUP, Resources.DECISION_REQUIREMENTS_DEFINITION, any, Permissions.READ);
+      grant(SERVICE_GROUP, Resources.HISTORIC_PROCESS_INSTANCE, any,
+          HistoricProcessInstancePermissions.READ);
+      grant(SERVICE_GROUP, Resources.HISTORIC_TASK, any,
+          HistoricTaskPermissions.READ, HistoricTaskPermissions.READ_VARIABLE);
+      grant(SERVICE_GROUP, Resources.BATCH, any,
+          BatchPermissions.CREATE, BatchPermissions.READ, BatchPermissions.READ_HISTORY);
+    }
+
+    void roles() {
+      Map<String, String> filterIds = new LinkedHashMap<>();
+      for (Roles.Role role : Roles.ALL) {
+        group(role.id(), role.groupName(), Groups.GROUP_TYPE_WORKFLOW);
+        TaskQuery q = tasks.createTaskQuery()
+            .taskCandidateGroup(role.id())
+            .includeAssignedTasks()
+            .orderByTaskCreateTime().desc();
+        filterIds.put(role.id(), filter(role.filterName(), q,
+            "候选组 " + role.id() + " 的任务 / tasks offered to group " + role.id(), 0));
+      }
+      String myTasks = filter(Roles.MY_TASKS_FILTER,
+          tasks.createTaskQuery().taskAssigneeExpression("${currentUser()}")
+              .orderByTaskCreateTime().desc(),
+          "分配给我的任务 / tasks assigned to me", -10);
+
+      for (Roles.Role role : Roles.ALL) {
+        String g = role.id();
+        grant(g, Resources.APPLICATION, TASKLIST_APP, Permissions.ACCESS);
+        grant(g, Resources.FILTER, filterIds.get(g), Permissions.READ);
+        grant(g, Resources.FILTER, myTasks, Permissions.READ);
+        // names, diagrams and start forms in Tasklist; gives no access to instances or tasks
+        grant(g, Resources.PROCESS_DEFINITION, Authorization.ANY, ProcessDefinitionPermissions.READ);
+      }
+      for (String key : Roles.REQUESTER_STARTABLE) {
+        grant("requester", Resources.PROCESS_DEFINITION, key,
+            ProcessDefinitionPermissions.READ, ProcessDefinitionPermissions.CREATE_INSTANCE);
+      }
+      grant("requester", Resources.PROCESS_INSTANCE, Authorization.ANY,
+          ProcessInstancePermissions.CREATE);
+    }
+
+    void demoUsers() {
+      List<SmartFinProperties.DemoUser> users = props.getDemo().getUsers();
+      if (users == null || users.isEmpty()) {
+        return;
+      }
+      String password = props.getDemo().getPassword();
+      for (SmartFinProperties.DemoUser u : users) {
+        user(u.getId(), u.getFirstName(), u.getLastName(), u.getEmail(), password, true);
+        for (String g : u.getGroups()) {
+          if (ids.createGroupQuery().groupId(g).count() == 0) {
+            throw new IllegalStateException("demo user " + u.getId() + " names unknown group " + g);
+          }
+          member(u.getId(), g);
+        }
+      }
+      LOG.info("SmartFin demo users present: {}", users.size());
+    }
+
+    // helpers ----------------------------------------------------------------
+
+    void group(String id, String name, String type) {
+      if (ids.createGroupQuery().groupId(id).count() > 0) {
+        return;
+      }
+      Group g = ids.newGroup(id);
+      g.setName(name);
+      g.setType(type);
+      ids.saveGroup(g);
+      changes++;
+    }
+
+    void user(String id, String first, String last, String email, String password, boolean setPassword) {
+      User u = ids.createUserQuery().userId(id).singleResult();
+      if (u == null) {
+        u = ids.newUser(id);
+        u.setFirstName(first);
+        u.setLastName(last);
+        u.setEmail(email);
+        u.setPassword(password);
+        ids.saveUser(u);
+        changes++;
+        return;
+      }
+      if (setPassword && password != null && !ids.checkPassword(id, password)) {
+        // a failed check counts as a login attempt and changes the stored user: reload it
+        u = ids.createUserQuery().userId(id).singleResult();
+        u.setPassword(password);
+        ids.saveUser(u);
+        ids.unlockUser(id);
+        changes++;
+        LOG.info("Password of user {} updated", id);
+      }
+    }
+
+    void member(String userId, String groupId) {
+      if (ids.createUserQuery().userId(userId).memberOfGroup(groupId).count() == 0) {
+        ids.createMembership(userId, groupId);
+        changes++;
+      }
+    }
+
+    String filter(String name, TaskQuery query, String description, int priority) {
+      Filter f = filters.createFilterQuery().filterName(name).singleResult();
+      if (f != null) {
+        return f.getId();
+      }
+      Map<String, Object> p = new LinkedHashMap<>();
+      p.put("description", description);
+      p.put("priority", priority);
+      p.put("refresh", true);
+      p.put("showUndefinedVariable", false);
+      p.put("variables", new ArrayList<>());
+      f = filters.newTaskFilter(name).setQuery(query).setProperties(p);
+      filters.saveFilter(f);
+      changes++;
+      return f.getId();
+    }
+
+    void grant(String groupId, Resource resource, String resourceId, Permission... perms) {
+      Authorization a = auth.createAuthorizationQuery()
+          .authorizationType(Authorization.AUTH_TYPE_GRANT)
+          .groupIdIn(groupId)
+          .resourceType(resource)
+          .resourceId(resourceId)
+          .singleResult();
+      boolean changed = false;
+      if (a == null) {
+        a = auth.createNewAuthorization(Authorization.AUTH_TYPE_GRANT);
+        a.setGroupId(groupId);
+        a.setResource(resource);
+        a.setResourceId(resourceId);
+        changed = true;
+      }
+      for (Permission p : perms) {
+        if (!a.isPermissionGranted(p)) {
+          a.addPermission(p);
+          changed = true;
+        }
+      }
+      if (changed) {
+        auth.saveAuthorization(a);
+        changes++;
+        LOG.debug("granted {} on {}:{} to group {}", Arrays.toString(perms), resource.resourceName(),
+            resourceId, groupId);
+      }
+    }
+  }
+
+  private static String required(String value, String envName) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalStateException("SmartFin engine: environment variable " + envName + " is required");
+    }
+    return value;
+  }
+}

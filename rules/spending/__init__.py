@@ -1,0 +1,1 @@
+"""Spending-request rules: expense categories, approval tiers (read from the routing table), split detection."""

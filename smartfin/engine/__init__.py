@@ -1,0 +1,1 @@
+"""Everything that speaks to the Camunda engine: REST client, variable encoding, launcher, deployer."""

@@ -1,0 +1,48 @@
+"""The budget ledger: budget lines, the append-only journal, budget control and budget import.
+
+Everything a worker, flow or screen needs is importable from here; see ``journal`` for the life of a
+document's money and ``control`` for the decision rules.
+"""
+
+from smartfin.ledger.balances import Balances, DocumentHoldings, balances_from_entries
+from smartfin.ledger.control import BudgetCheck, CheckOutcome, Override, check_budget, evaluate
+from smartfin.ledger.errors import (
+    AlreadyBudgeted,
+    BudgetError,
+    BudgetExceeded,
+    BudgetLineClosed,
+    BudgetLineNotEffective,
+    DocumentConflict,
+    InvalidBudgetKey,
+    JournalIsAppendOnly,
+    LineAlreadyExists,
+    NoSuchBudgetLine,
+    NoSuchDocument,
+)
+from smartfin.ledger.importer import ImportIssue, ImportReport, import_budget
+from smartfin.ledger.journal import (
+    adjust,
+    balances,
+    close_line,
+    create_line,
+    document_holdings,
+    encumber,
+    line_journal,
+    pre_encumber,
+    record_actual,
+    release,
+    reverse_entry,
+    set_budget,
+)
+from smartfin.ledger.keys import BudgetLineKey, Bucket, ControlLevel, FundingSource, LineStatus
+from smartfin.ledger.models import BudgetLine, JournalEntry
+
+__all__ = [
+    "AlreadyBudgeted", "Balances", "BudgetCheck", "BudgetError", "BudgetExceeded", "BudgetLine",
+    "BudgetLineClosed", "BudgetLineKey", "BudgetLineNotEffective", "Bucket", "CheckOutcome", "ControlLevel",
+    "DocumentConflict", "DocumentHoldings", "FundingSource", "ImportIssue", "ImportReport",
+    "InvalidBudgetKey", "JournalEntry", "JournalIsAppendOnly", "LineAlreadyExists", "LineStatus",
+    "NoSuchBudgetLine", "NoSuchDocument", "Override", "adjust", "balances", "balances_from_entries",
+    "check_budget", "close_line", "create_line", "document_holdings", "encumber", "evaluate",
+    "import_budget", "line_journal", "pre_encumber", "record_actual", "release", "reverse_entry", "set_budget",
+]
