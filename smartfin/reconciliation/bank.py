@@ -338,7 +338,7 @@ def _pick(pb: np.ndarray, pl: np.ndarray, score: np.ndarray, order_key: np.ndarr
     frame = pd.DataFrame({"b": pb, "l": pl, "score": score, "key": order_key, "i": np.arange(len(pb))})
     frame = frame.sort_values(["score", "key"], ascending=[False, True], kind="stable")
     chosen = []
-    for _ in range(4):  # a few rounds let a line whose first choice was taken fall back to its next
+    for _ in range(16):  # later rounds let a line whose first choice was taken fall back to its next
         if frame.empty:
             break
         picked = frame.drop_duplicates("b").drop_duplicates("l")
