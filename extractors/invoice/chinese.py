@@ -1,0 +1,384 @@
+"""Fields of a Chinese VAT invoice read from positioned text (PDF characters or OFD text objects).
+
+Both the pre-2024 electronic invoice (code, number, check code, machine number) and the digitalised
+invoice (one 20-digit number) are read with the same labels; buyer and seller share the labels 名称 and
+纳税人识别号, so each label is given to the party whose block (购买方 / 销售方) it sits in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from extractors.invoice.layout import (
+    UNREADABLE,
+    Glyph,
+    LabelHit,
+    LabelSet,
+    Line,
+    Value,
+    build_lines,
+    find_labels,
+    segments,
+    value_after,
+)
+from extractors.invoice.model import (
+    ITEM_FIELDS,
+    Extracted,
+    Finding,
+    InvoiceKind,
+    InvoiceRecord,
+    LineItem,
+    Severity,
+    Source,
+    missing,
+)
+
+LABELS = LabelSet({
+    "code": ["发票代码"],
+    "number": ["发票号码"],
+    "issue_date": ["开票日期"],
+    "check_code": ["校验码"],
+    "machine_no": ["机器编号"],
+    "name": ["名称"],
+    "tax_id": ["纳税人识别号", "统一社会信用代码/纳税人识别号", "统一社会信用代码"],
+    "address": ["地址、电话", "地址电话", "地址、电话"],
+    "bank": ["开户行及账号"],
+    "total_uppercase": ["价税合计(大写)"],
+    "total_with_tax": ["(小写)"],
+    "totals": ["合计"],
+    "remarks": ["备注"],
+    "payee": ["收款人"],
+    "reviewer": ["复核"],
+    "issuer": ["开票人"],
+    "stamp": ["销售方(章)", "销售方:(章)"],
+})
+
+COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("货物或应税劳务、服务名称", "项目名称", "名称"),
+    "spec": ("规格型号",),
+    "unit": ("单位",),
+    "quantity": ("数量",),
+    "unit_price": ("单价",),
+    "amount": ("金额",),
+    "tax_rate": ("税率/征收率", "征收率", "税率"),
+    "tax": ("税额",),
+}
+
+CONF_SAME_RUN = 0.97
+CONF_POSITION = 0.93
+CONF_TABLE = 0.92
+CONF_BAD_FORMAT = 0.4
+
+_DATE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})日?")
+_MONEY = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_FORMATS = {"code": r"\d{12}", "check_code": r"\d{20}", "machine_no": r"\d{12}", "number": r"\d{8}|\d{20}"}
+
+
+def looks_like_chinese_invoice(lines: Sequence[Line]) -> bool:
+    """An invoice says 发票 somewhere and carries an invoice-number label."""
+    has_title = any("发票" in line.text for line in lines)
+    has_number = any(hit.name == "number" for line in lines for hit in line.labels)
+    return has_title and has_number
+
+
+@dataclass(slots=True)
+class _Reader:
+    lines: list[Line]
+    source: Source
+    findings: list[Finding]
+    run_source: Source
+
+    def source_of(self, value: Value) -> Source:
+        """Values in the label's own text run count as text; values found by geometry as position."""
+        return self.run_source if value.same_run else self.source
+
+    def extracted(self, field: str, text: str | None, confidence: float,
+                  source: Source | None = None) -> Extracted[str]:
+        """Wrap a text value; unreadable glyphs make it a finding with no value."""
+        source = source or self.source
+        if text is None or text == "":
+            return missing(source)
+        if UNREADABLE in text:
+            self.findings.append(Finding(
+                "GLYPHS_UNREADABLE", Severity.WARN,
+                f"{field}: the font has no character map (cid glyphs); the value must be typed by hand", field))
+            return Extracted(None, 0.0, source)
+        return Extracted(text, confidence, source)
+
+    def conf(self, value: Value) -> float:
+        return CONF_SAME_RUN if value.same_run else CONF_POSITION
+
+
+def read_chinese_invoice(glyphs: Sequence[Glyph], source: Source, run_source: Source | None = None,
+                         ) -> tuple[InvoiceRecord | None, list[Finding]]:
+    """Read one Chinese invoice page; returns (None, []) when the text is not an invoice.
+
+    ``source`` marks values matched by position, ``run_source`` (default: the same) values that followed
+    their label in one text run.
+    """
+    lines = build_lines(glyphs)
+    find_labels(lines, LABELS)
+    if not looks_like_chinese_invoice(lines):
+        return None, []
+    reader = _Reader(lines, source, [], run_source or source)
+    values: dict[str, Extracted] = {}  # type: ignore[type-arg]
+
+    anchors = _party_anchors(glyphs)
+    party_fields: dict[str, list[tuple[Value | None, float, float]]] = {"name": [], "tax_id": []}
+    for index, line in enumerate(lines):
+        for hit in line.labels:
+            if hit.name in ("address", "bank", "stamp", "totals", "total_with_tax"):
+                continue
+            if hit.name == "total_uppercase":
+                continue
+            if hit.name in values and hit.name not in party_fields:
+                continue
+            allow_below = hit.name in ("remarks", "check_code", "code", "number", "issue_date", "machine_no",
+                                       "name", "tax_id")
+            found = value_after(lines, index, hit, allow_below=allow_below)
+            if hit.name in party_fields:
+                party_fields[hit.name].append((found, line.x0s[hit.start], line.top))
+                continue
+            values[hit.name] = _field_value(reader, hit.name, found)
+
+    _assign_parties(reader, party_fields, anchors, values)
+    _read_totals(reader, values)
+    items = _read_items(reader, values)
+
+    number = values.get("number", missing(source)).value
+    has_code = values.get("code", missing(source)).value is not None or any(
+        h.name == "code" for line in lines for h in line.labels)
+    all_text = "".join(line.text for line in lines[:8])
+    if has_code:
+        kind = InvoiceKind.ELECTRONIC_SPECIAL if "专用发票" in all_text else InvoiceKind.ELECTRONIC_ORDINARY
+    elif number is not None and len(number) == 20:
+        kind = InvoiceKind.DIGITAL
+    else:
+        kind = InvoiceKind.ELECTRONIC_ORDINARY
+    kind_conf = 0.95 if has_code or (number and len(number) == 20) else 0.5
+
+    def get(name: str) -> Extracted:  # type: ignore[type-arg]
+        return values.get(name, missing(source))
+
+    record = InvoiceRecord(
+        kind=Extracted(kind, kind_conf, source),
+        code=get("code"), number=get("number"), issue_date=get("issue_date"),
+        check_code=get("check_code"), machine_no=get("machine_no"),
+        buyer_name=get("buyer_name"), buyer_tax_id=get("buyer_tax_id"),
+        seller_name=get("seller_name"), seller_tax_id=get("seller_tax_id"),
+        items=tuple(items),
+        total_amount=get("total_amount"), total_tax=get("total_tax"),
+        total_with_tax=get("total_with_tax"), total_uppercase=get("total_uppercase"),
+        remarks=get("remarks"), payee=get("payee"), reviewer=get("reviewer"), issuer=get("issuer"),
+        currency=Extracted("CNY", 0.99, source),
+    )
+    return record, reader.findings
+
+
+def _field_value(reader: _Reader, name: str, found: Value | None,  # type: ignore[type-arg]
+                 report_as: str | None = None) -> Extracted:
+    """Turn matched text into a typed value, lowering confidence when it breaks its format."""
+    if found is None:
+        return missing(reader.source)
+    confidence = reader.conf(found)
+    source = reader.source_of(found)
+    text = found.text
+    if name == "issue_date":
+        if UNREADABLE in text:
+            return reader.extracted(name, text, confidence, source)
+        m = _DATE.search(text)
+        issued = None
+        if m:
+            try:
+                issued = date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                issued = None
+        if issued is None:
+            reader.findings.append(Finding("DATE_UNPARSEABLE", Severity.WARN, f"issue date {text!r} unreadable", name))
+            return Extracted(None, 0.0, source)
+        return Extracted(issued, confidence, source)
+    if name in _FORMATS and UNREADABLE not in text and not re.fullmatch(_FORMATS[name], text):
+        confidence = CONF_BAD_FORMAT
+    if name == "tax_id":
+        text = text.upper()
+    return reader.extracted(report_as or name, text, confidence, source)
+
+
+def _party_anchors(glyphs: Sequence[Glyph]) -> list[tuple[str, float, float, float, float]]:
+    """Boxes of the 购买方 / 销售方 block titles (written vertically or horizontally)."""
+    by_char: dict[str, list[Glyph]] = {}
+    for g in glyphs:
+        if g.text in "购买销售方":
+            by_char.setdefault(g.text, []).append(g)
+    anchors = []
+    for first, second, party in (("购", "买", "buyer"), ("销", "售", "seller")):
+        for g in by_char.get(first, []):
+            for h in by_char.get(second, []):
+                vertical = abs(h.x0 - g.x0) < 1.0 and 0 < h.top - g.top < 3 * g.size
+                horizontal = abs(h.top - g.top) < 1.0 and 0 < h.x0 - g.x0 < 3 * g.size
+                if vertical or horizontal:
+                    tails = [t for t in by_char.get("方", [])
+                             if (vertical and abs(t.x0 - g.x0) < 1.0 and 0 < t.top - h.top < 3 * g.size)]
+                    bottom = max([h.bottom] + [t.bottom for t in tails])
+                    anchors.append((party, g.x0, max(g.x1, h.x1), g.top, bottom))
+                    break
+    return anchors
+
+
+def _assign_parties(reader: _Reader, party_fields: dict[str, list[tuple[Value | None, float, float]]],
+                    anchors: list[tuple[str, float, float, float, float]],
+                    values: dict[str, Extracted]) -> None:  # type: ignore[type-arg]
+    """Give each 名称/纳税人识别号 to the party block it sits in; buyer first when no block is found."""
+    for name, hits in party_fields.items():
+        for order, (found, x0, top) in enumerate(hits):
+            party = None
+            best: tuple[float, float] | None = None
+            for anchor_party, ax0, _ax1, atop, abottom in anchors:
+                if ax0 > x0:
+                    continue
+                vgap = max(0.0, atop - top - 12, top - abottom)
+                score = (round(vgap / 4), x0 - ax0)
+                if best is None or score < best:
+                    best, party = score, anchor_party
+            if party is None:
+                party = "buyer" if order == 0 else "seller"
+            key = f"{party}_{name}"
+            if key not in values or values[key].value is None:
+                values[key] = _field_value(reader, name, found, report_as=key)
+
+
+def _money(text: str) -> Decimal | None:
+    """A printed amount (``¥1,130.00``, ``***`` for none) as Decimal; None when it is not money."""
+    text = text.replace("¥", "").replace(",", "").strip()
+    if text and set(text) <= {"*"}:
+        return Decimal("0.00")
+    if not _MONEY.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _read_totals(reader: _Reader, values: dict[str, Extracted]) -> None:  # type: ignore[type-arg]
+    """合计 (amount and tax by column) and 价税合计 (uppercase and figures)."""
+    header = _table_header(reader.lines)
+    lines = reader.lines
+    for index, line in enumerate(lines):
+        for hit in line.labels:
+            if hit.name == "total_uppercase":
+                found = value_after(lines, index, hit, allow_below=False)
+                if found is not None:
+                    text = found.text.lstrip("⊗ⓧ×X")
+                    values["total_uppercase"] = reader.extracted("total_uppercase", text, reader.conf(found),
+                                                                 reader.source_of(found))
+            elif hit.name == "total_with_tax":
+                found = value_after(lines, index, hit, allow_below=False)
+                if found is not None:
+                    values["total_with_tax"] = _money_value(reader, "total_with_tax", found.text,
+                                                            reader.conf(found), reader.source_of(found))
+            elif hit.name == "totals" and header is not None:
+                columns = header[1]
+                for text, x0, x1 in segments(line, hit.end):
+                    column = _nearest_column(columns, (x0 + x1) / 2, right_edge=x1)
+                    if column == "amount":
+                        values["total_amount"] = _money_value(reader, "total_amount", text, CONF_TABLE)
+                    elif column == "tax":
+                        values["total_tax"] = _money_value(reader, "total_tax", text, CONF_TABLE)
+
+
+def _money_value(reader: _Reader, field: str, text: str, confidence: float,
+                 source: Source | None = None) -> Extracted[Decimal]:
+    source = source or reader.source
+    if UNREADABLE in text:
+        reader.extracted(field, text, confidence)
+        return Extracted(None, 0.0, source)
+    amount = _money(text)
+    if amount is None:
+        reader.findings.append(Finding("AMOUNT_UNPARSEABLE", Severity.WARN, f"{field}: {text!r} is not an amount",
+                                       field))
+        return Extracted(None, 0.0, source)
+    return Extracted(amount, confidence, source)
+
+
+def _table_header(lines: Sequence[Line]) -> tuple[int, dict[str, tuple[float, float, float]]] | None:
+    """The item table header line and each column's (centre, left, right) from its header text."""
+    for index, line in enumerate(lines):
+        text = line.text
+        if "金额" not in text or "税额" not in text:
+            continue
+        columns: dict[str, tuple[float, float, float]] = {}
+        for column, options in COLUMN_HEADERS.items():
+            for option in options:
+                at = text.find(option)
+                if at < 0:
+                    continue
+                end = at + len(option) - 1
+                left = line.x0s[0] if column == "name" else line.x0s[at]
+                columns[column] = ((left + line.x1s[end]) / 2, left, line.x1s[end])
+                break
+        if "amount" in columns and "tax" in columns:
+            return index, columns
+    return None
+
+
+def _nearest_column(columns: dict[str, tuple[float, float, float]], centre: float, right_edge: float) -> str:
+    """The column whose header is closest; numbers are right-aligned, so compare their centres too."""
+    best, best_distance = "name", float("inf")
+    for column, (c, left, right) in columns.items():
+        distance = 0.0 if left - 2 <= centre <= right + 2 else min(abs(centre - c), abs(right_edge - right))
+        if distance < best_distance:
+            best, best_distance = column, distance
+    return best
+
+
+def _read_items(reader: _Reader, values: dict[str, Extracted]) -> list[LineItem]:  # type: ignore[type-arg]
+    """Rows between the table header and the 合计 line; rows without an amount continue the name above."""
+    header = _table_header(reader.lines)
+    if header is None:
+        return []
+    start, columns = header
+    rows: list[dict[str, str]] = []
+    for line in reader.lines[start + 1:]:
+        if any(h.name in ("totals", "total_uppercase", "total_with_tax") for h in line.labels):
+            break
+        if not line.text:
+            continue
+        cells: dict[str, str] = {}
+        for text, x0, x1 in segments(line):
+            column = _nearest_column(columns, (x0 + x1) / 2, right_edge=x1)
+            cells[column] = cells.get(column, "") + text
+        if "amount" in cells or not rows:
+            rows.append(cells)
+        else:
+            for column in ("name", "spec", "unit"):
+                if column in cells:
+                    rows[-1][column] = rows[-1].get(column, "") + cells[column]
+    items = []
+    for row in rows:
+        items.append(LineItem(**{name: _cell(reader, name, row.get(name)) for name in ITEM_FIELDS}))
+    return items
+
+
+def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: ignore[type-arg]
+    field = f"items.{name}"
+    if text is None:
+        return missing(reader.source)
+    if name in ("name", "spec", "unit"):
+        return reader.extracted(field, text, CONF_TABLE)
+    if name == "tax_rate":
+        if text in ("免税", "不征税", "0%"):
+            return Extracted(Decimal("0"), CONF_TABLE, reader.source)
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)%", text)
+        if not m:
+            reader.findings.append(Finding("TAX_RATE_UNPARSEABLE", Severity.WARN, f"tax rate {text!r}", field))
+            return Extracted(None, 0.0, reader.source)
+        return Extracted((Decimal(m[1]) / 100).normalize(), CONF_TABLE, reader.source)
+    return _money_value(reader, field, text, CONF_TABLE)
+
+
+__all__ = ["LABELS", "LabelHit", "looks_like_chinese_invoice", "read_chinese_invoice"]

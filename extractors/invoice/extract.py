@@ -1,0 +1,145 @@
+"""The one entry point: any invoice file in, an ``ExtractionResult`` out, never an exception.
+
+The best available source wins: the XML of a digitalised invoice (exact), then OFD (attached XML or
+text objects), then PDF text by position. A file that cannot be read becomes findings and a reason for
+manual entry, so a claim never stops on an unreadable attachment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from extractors.invoice.model import (
+    ExtractionResult,
+    Finding,
+    InvoiceRecord,
+    Severity,
+    SourceFormat,
+)
+from extractors.invoice.ofd import is_ofd, read_ofd
+from extractors.invoice.pdf import read_pdf
+from extractors.invoice.validation import validate_record
+from extractors.invoice.xml_invoice import read_invoice_xml
+
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
+_KEY_FIELDS = ("number", "total_with_tax")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionSettings:
+    """Limits for untrusted uploads; the defaults suit one-page invoices."""
+
+    max_bytes: int = 20 * 1024 * 1024
+    pdf_password: str = ""
+
+
+DEFAULT_SETTINGS = ExtractionSettings()
+
+
+def _refuse(code: str, message: str, reason: str, fmt: SourceFormat = SourceFormat.UNKNOWN) -> ExtractionResult:
+    return ExtractionResult(None, fmt, (Finding(code, Severity.BLOCK, message),), reason)
+
+
+def _load(source: str | os.PathLike[str] | bytes | bytearray | memoryview, filename: str | None,
+          settings: ExtractionSettings) -> tuple[bytes | None, str | None, ExtractionResult | None]:
+    """The file's bytes and name, or the result that refuses it (missing, empty, too large)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        filename = filename or path.name
+        try:
+            size = path.stat().st_size
+            if size > settings.max_bytes:
+                return None, filename, _refuse(
+                    "FILE_TOO_LARGE", f"{size} bytes exceeds the limit of {settings.max_bytes} bytes",
+                    "file too large for automatic reading")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None, filename, _refuse("FILE_NOT_FOUND", f"no file at {path}", "file not found")
+        except OSError as exc:
+            return None, filename, _refuse("FILE_UNREADABLE", f"cannot read {path}: {exc}", "file unreadable")
+    if not data:
+        return None, filename, _refuse("FILE_EMPTY", "the file is empty (0 bytes)", "empty file")
+    if len(data) > settings.max_bytes:
+        return None, filename, _refuse("FILE_TOO_LARGE",
+                                       f"{len(data)} bytes exceeds the limit of {settings.max_bytes} bytes",
+                                       "file too large for automatic reading")
+    return data, filename, None
+
+
+def sniff_format(data: bytes, filename: str | None = None) -> SourceFormat:
+    """The format by content (magic bytes), not by the name a user gave the file."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return SourceFormat.PDF
+    if data.startswith(b"PK\x03\x04"):
+        return SourceFormat.OFD if is_ofd(data) else SourceFormat.UNKNOWN
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        return SourceFormat.XML
+    if data.startswith(_IMAGE_MAGIC):
+        return SourceFormat.IMAGE
+    return SourceFormat.UNKNOWN
+
+
+def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryview, *,
+                    filename: str | None = None, settings: ExtractionSettings | None = None,
+                    today: date | None = None) -> ExtractionResult:
+    """Read one invoice file (path or bytes) into a record with confidences, findings and validation.
+
+    Never raises: every problem with the file is returned as a finding, and ``needs_manual_entry`` says
+    why a clerk has to type the invoice. ``today`` (China time by default) is for the future-date rule.
+    """
+    settings = settings or DEFAULT_SETTINGS
+    fmt = SourceFormat.UNKNOWN
+    try:
+        data, filename, refused = _load(source, filename, settings)
+        if refused is not None or data is None:
+            return refused or _refuse("FILE_EMPTY", "no data", "empty file")
+        fmt = sniff_format(data, filename)
+        if fmt is SourceFormat.PDF:
+            outcome = read_pdf(data, password=settings.pdf_password)
+            record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
+        elif fmt is SourceFormat.OFD:
+            record, findings = read_ofd(data)
+            reason = None if record is not None else _reason(findings, "OFD could not be read")
+        elif fmt is SourceFormat.XML:
+            record, findings = read_invoice_xml(data)
+            reason = None if record is not None else _reason(findings, "XML could not be read")
+        elif fmt is SourceFormat.IMAGE:
+            return _refuse("IMAGE_ONLY", "the file is a picture (scan or photo) and holds no text",
+                           "image-only scan, no OCR", fmt)
+        else:
+            name = f" ({filename})" if filename else ""
+            if filename and filename.lower().endswith((".pdf", ".ofd", ".xml")):
+                return _refuse("FILE_CORRUPT", f"the file{name} does not have the structure its name claims",
+                               "damaged file")
+            return _refuse("FORMAT_UNSUPPORTED", f"the file{name} is not PDF, OFD or XML",
+                           "unsupported file format")
+        return _finish(record, fmt, findings, reason, today)
+    except Exception as exc:  # a reader bug must not stop a claim; it is reported, not swallowed
+        return _refuse("EXTRACTION_FAILED", f"unexpected {type(exc).__name__}: {exc}",
+                       "the file could not be read automatically", fmt)
+
+
+def _reason(findings: list[Finding], default: str) -> str:
+    for finding in findings:
+        if finding.severity is Severity.BLOCK:
+            return finding.message
+    return default
+
+
+def _finish(record: InvoiceRecord | None, fmt: SourceFormat, findings: list[Finding], reason: str | None,
+            today: date | None) -> ExtractionResult:
+    if record is None:
+        if not findings:
+            findings = [Finding("NOT_AN_INVOICE", Severity.BLOCK, "no invoice found in the file")]
+        return ExtractionResult(None, fmt, tuple(findings), reason or "not an invoice")
+    findings = findings + validate_record(record, today=today)
+    unreadable = [name for name in _KEY_FIELDS if getattr(record, name).value is None]
+    reason = f"key fields not read: {', '.join(unreadable)}" if unreadable else None
+    return ExtractionResult(record, fmt, tuple(findings), reason)

@@ -1,0 +1,88 @@
+"""PDF invoices: one pass over the first page's characters, then label/value matching by position.
+
+pdfplumber is the slowest step, so the page is parsed once (``page.chars``) and everything else works
+on that list; pdfminer's warnings are silenced because logging them doubled the time on CJK fonts.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfparser import PDFSyntaxError
+from pdfminer.psparser import PSException
+from pdfplumber.utils.exceptions import PdfminerException
+
+from extractors.invoice.chinese import read_chinese_invoice
+from extractors.invoice.foreign import read_foreign_invoice
+from extractors.invoice.layout import Glyph, build_lines
+from extractors.invoice.model import Finding, InvoiceRecord, Severity, Source
+
+
+def silence_pdfminer() -> None:
+    """pdfminer logs a warning per odd font or object; batches of invoices only need errors."""
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class PdfOutcome:
+    """What one PDF yielded: a record, findings, and why a person must type it when no record."""
+
+    record: InvoiceRecord | None
+    findings: list[Finding]
+    needs_manual_entry: str | None = None
+
+
+def page_glyphs(page: pdfplumber.page.Page) -> list[Glyph]:
+    """The page's characters as glyphs; the only full-page operation done on the PDF."""
+    return [Glyph(c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c["size"]) for c in page.chars]
+
+
+def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
+    """Read the invoice on the first page of a PDF; damaged, locked and scanned files become findings."""
+    silence_pdfminer()
+    try:
+        with pdfplumber.open(io.BytesIO(data), password=password) as pdf:
+            pages = pdf.pages
+            if not pages:
+                return _refused("FILE_CORRUPT", "the PDF has no pages", "damaged PDF")
+            page = pages[0]
+            glyphs = page_glyphs(page)
+            has_images = bool(page.images)
+            page_count = len(pages)
+    except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
+        inner = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+        if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
+            return _refused("FILE_ENCRYPTED",
+                            f"the PDF is password-protected and cannot be read ({type(inner).__name__})",
+                            "encrypted PDF, open it and save an unprotected copy")
+        if isinstance(inner, PDFSyntaxError | PSException | ValueError | KeyError | TypeError | AttributeError
+                      | IndexError | AssertionError | EOFError):
+            return _refused("FILE_CORRUPT", f"the PDF structure is damaged: {type(inner).__name__}: {inner}",
+                            "damaged PDF")
+        raise
+    findings: list[Finding] = []
+    if page_count > 1:
+        findings.append(Finding("PAGES_IGNORED", Severity.INFO,
+                                f"only the first of {page_count} pages was read (item lists on later pages "
+                                "are not read)"))
+    if not any(not g.text.isspace() for g in glyphs):
+        if has_images:
+            return _refused("IMAGE_ONLY", "the page holds images and no text: a scan or photo",
+                            "image-only scan, no OCR")
+        return _refused("NOT_AN_INVOICE", "the page has no text", "blank page, not an invoice")
+
+    record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
+    if record is not None:
+        return PdfOutcome(record, findings + chinese_findings)
+    record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
+    if record is not None:
+        return PdfOutcome(record, findings + foreign_findings)
+    return _refused("NOT_AN_INVOICE", "the PDF has text but no invoice title and number", "not an invoice")
+
+
+def _refused(code: str, message: str, reason: str) -> PdfOutcome:
+    return PdfOutcome(None, [Finding(code, Severity.BLOCK, message)], reason)

@@ -1,0 +1,157 @@
+"""Checks on an extracted invoice record; each rule returns findings with a code and a message.
+
+A clerk today catches a misread digit by eye; these rules catch it by arithmetic (check characters,
+amount + tax = total, uppercase = figures) and route only the doubtful invoices to a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from extractors.invoice.model import Finding as Finding
+from extractors.invoice.model import InvoiceKind, InvoiceRecord, Severity
+from extractors.invoice.uppercase import UppercaseAmountError, parse_uppercase_amount
+from extractors.invoice.uscc import is_valid_org_code_part, is_valid_uscc
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+_DIGITS = {n: re.compile(rf"\d{{{n}}}") for n in (8, 12, 20)}
+_TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
+
+
+def today_in_china() -> date:
+    """Today's date where the invoices are issued; a server in another zone must not shift it."""
+    return datetime.now(CHINA_TZ).date()
+
+
+def check_tax_id(tax_id: str | None, field: str) -> list[Finding]:
+    """USCC check character (GB 32100-2015) for 18-character ids; older 15/17/20-character ids pass."""
+    if not tax_id:
+        return []
+    if not _TAX_ID.fullmatch(tax_id):
+        return [Finding("TAX_ID_FORMAT", Severity.WARN, f"tax id {tax_id!r} is not 15–20 letters/digits", field)]
+    if len(tax_id) != 18:
+        return [Finding("TAX_ID_LEGACY", Severity.INFO, f"tax id {tax_id!r} is not an 18-character credit code",
+                        field)]
+    if not is_valid_uscc(tax_id):
+        return [Finding("USCC_CHECK_FAILED", Severity.WARN,
+                        f"credit code {tax_id!r} fails its check character (GB 32100-2015)", field)]
+    if not is_valid_org_code_part(tax_id):
+        return [Finding("ORG_CODE_CHECK_FAILED", Severity.INFO,
+                        f"organisation code inside {tax_id!r} fails its GB 11714 check", field)]
+    return []
+
+
+def check_identifiers(record: InvoiceRecord) -> list[Finding]:
+    """Code, number, check code and machine number formats for the invoice's kind."""
+    kind = record.kind.value
+    out: list[Finding] = []
+    number = record.number.value
+    if kind is InvoiceKind.FOREIGN:
+        return out
+    if number is None:
+        out.append(Finding("NUMBER_MISSING", Severity.BLOCK, "invoice number not found", "number"))
+    elif kind is InvoiceKind.DIGITAL and not _DIGITS[20].fullmatch(number):
+        out.append(Finding("NUMBER_FORMAT", Severity.WARN,
+                           f"digitalised invoice number {number!r} is not 20 digits", "number"))
+    elif kind is not InvoiceKind.DIGITAL and not _DIGITS[8].fullmatch(number):
+        out.append(Finding("NUMBER_FORMAT", Severity.WARN, f"invoice number {number!r} is not 8 digits", "number"))
+    if kind is InvoiceKind.DIGITAL:
+        return out
+    for field, width, label in (("code", 12, "invoice code"), ("check_code", 20, "check code"),
+                                ("machine_no", 12, "machine number")):
+        value = getattr(record, field).value
+        if value is None:
+            severity = Severity.BLOCK if field == "code" else Severity.WARN
+            out.append(Finding(f"{field.upper()}_MISSING", severity, f"{label} not found", field))
+        elif not _DIGITS[width].fullmatch(value):
+            out.append(Finding(f"{field.upper()}_FORMAT", Severity.WARN,
+                               f"{label} {value!r} is not {width} digits", field))
+    return out
+
+
+def check_totals(record: InvoiceRecord) -> list[Finding]:
+    """Amount + tax = total with tax, and the item rows add up to the totals."""
+    out: list[Finding] = []
+    amount, tax, total = record.total_amount.value, record.total_tax.value, record.total_with_tax.value
+    if total is None:
+        out.append(Finding("TOTAL_MISSING", Severity.BLOCK, "total with tax not found", "total_with_tax"))
+    elif amount is not None and tax is not None and amount + tax != total:
+        out.append(Finding("TOTALS_MISMATCH", Severity.BLOCK,
+                           f"amount {amount} + tax {tax} = {amount + tax}, but the total is {total}",
+                           "total_with_tax"))
+    if record.items and amount is not None:
+        cells = [item.amount.value for item in record.items]
+        if all(c is not None for c in cells):
+            item_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
+            if item_sum != amount:
+                out.append(Finding("ITEMS_AMOUNT_MISMATCH", Severity.WARN,
+                                   f"item amounts add up to {item_sum}, the total amount is {amount}",
+                                   "total_amount"))
+    if record.items and tax is not None:
+        cells = [item.tax.value for item in record.items]
+        if all(c is not None for c in cells):
+            tax_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
+            if tax_sum != tax:
+                out.append(Finding("ITEMS_TAX_MISMATCH", Severity.WARN,
+                                   f"item taxes add up to {tax_sum}, the total tax is {tax}", "total_tax"))
+    return out
+
+
+def check_uppercase_total(record: InvoiceRecord) -> list[Finding]:
+    """The uppercase total (大写) must parse and equal the figures (小写)."""
+    text, total = record.total_uppercase.value, record.total_with_tax.value
+    if text is None or record.kind.value is InvoiceKind.FOREIGN:
+        return []
+    try:
+        parsed = parse_uppercase_amount(text)
+    except UppercaseAmountError as exc:
+        return [Finding("UPPERCASE_UNPARSEABLE", Severity.WARN, str(exc), "total_uppercase")]
+    if total is not None and parsed != total:
+        return [Finding("UPPERCASE_MISMATCH", Severity.BLOCK,
+                        f"uppercase total reads {parsed}, the figures say {total}", "total_uppercase")]
+    return []
+
+
+def check_issue_date(record: InvoiceRecord, today: date | None = None) -> list[Finding]:
+    """The issue date must exist and must not lie in the future (China time)."""
+    issued = record.issue_date.value
+    if issued is None:
+        return [Finding("ISSUE_DATE_MISSING", Severity.BLOCK, "issue date not found", "issue_date")]
+    today = today or today_in_china()
+    if issued > today:
+        return [Finding("ISSUE_DATE_IN_FUTURE", Severity.BLOCK,
+                        f"issue date {issued.isoformat()} is after today ({today.isoformat()}, Asia/Shanghai)",
+                        "issue_date")]
+    return []
+
+
+def check_parties(record: InvoiceRecord) -> list[Finding]:
+    """Seller and buyer names and tax ids (the buyer's may be absent for private persons)."""
+    out: list[Finding] = []
+    if record.seller_name.value is None:
+        out.append(Finding("SELLER_NAME_MISSING", Severity.WARN, "seller name not found", "seller_name"))
+    if record.kind.value is InvoiceKind.FOREIGN:
+        return out
+    if record.buyer_name.value is None:
+        out.append(Finding("BUYER_NAME_MISSING", Severity.WARN, "buyer name not found", "buyer_name"))
+    out += check_tax_id(record.seller_tax_id.value, "seller_tax_id")
+    out += check_tax_id(record.buyer_tax_id.value, "buyer_tax_id")
+    return out
+
+
+RULES: tuple[Callable[[InvoiceRecord], list[Finding]], ...] = (
+    check_identifiers, check_parties, check_totals, check_uppercase_total,
+)
+
+
+def validate_record(record: InvoiceRecord, *, today: date | None = None) -> list[Finding]:
+    """Run every rule; the order of findings follows the order of the rules."""
+    findings: list[Finding] = []
+    for rule in RULES:
+        findings += rule(record)
+    findings += check_issue_date(record, today)
+    return findings
