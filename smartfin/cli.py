@@ -130,6 +130,7 @@ def worker(
     topics: Annotated[str | None, typer.Option(help="comma-separated topics (default: all)")] = None,
     registry: Annotated[str | None, typer.Option(help="module:attribute of another registry")] = None,
     concurrency: Annotated[int | None, typer.Option(help="tasks handled at once")] = None,
+    grace: Annotated[float, typer.Option(help="seconds to finish tasks in hand after SIGTERM")] = 30.0,
 ) -> None:
     """Run the external-task workers in the foreground until SIGTERM/SIGINT."""
     from smartfin.workers import product_registry
@@ -146,7 +147,7 @@ def worker(
         assert isinstance(chosen, TopicRegistry)
         if topics:
             chosen = chosen.only([t.strip() for t in topics.split(",") if t.strip()])
-        runner = Worker(chosen, max_concurrency=concurrency)
+        runner = Worker(chosen, max_concurrency=concurrency, grace_s=grace)
         runner.install_signal_handlers()
         runner.run()
 

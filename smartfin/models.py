@@ -2,7 +2,8 @@
 
 Each domain module owns its tables; this file only lists them.
 """
-import smartfin.ledger.models  # noqa: F401
-import smartfin.audit  # noqa: F401
+
+import smartfin.audit
+import smartfin.ledger.models
+import smartfin.reconciliation.models
 import smartfin.spending  # noqa: F401
-import smartfin.reconciliation.models  # noqa: F401

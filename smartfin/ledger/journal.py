@@ -44,7 +44,7 @@ from smartfin.ledger.errors import (
     NoSuchBudgetLine,
     NoSuchDocument,
 )
-from smartfin.ledger.keys import BudgetLineKey, Bucket, ControlLevel, LineStatus
+from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, LineStatus
 from smartfin.ledger.models import BudgetLine, JournalEntry, pct_to_bp
 from smartfin.money import format_yuan, from_fen, parse_amount, to_fen
 

@@ -131,6 +131,14 @@ def close_spending_request(job: Job) -> dict[str, Any]:
     outcome = job.var("outcome")
     reason = job.var("closingReason", None)
     with session_scope() as session:
+        if outcome == RequestStatus.INVALID and session.get(SpendingRequest, job.var("requestNo", None)
+                                                            or job.business_key or "") is None:
+            # Never registered because its fields were invalid: keep what was submitted, as submitted.
+            submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
+            record_audit(session, actor=str(job.var("initiator", "system")), action="refused-invalid",
+                         subject_type=DOCUMENT_TYPE, subject_id=job.business_key or job.process_instance_id,
+                         details={"reason": reason, "submitted": submitted})
+            return {"requestStatus": outcome}
         request = _request(session, job)
         if outcome != RequestStatus.APPROVED:
             for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
