@@ -6,6 +6,7 @@ the first time; passwords come from var/secrets.env and reach the engine only th
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -35,6 +36,17 @@ def build_engine(force: bool = False, progress: Callable[[str], None] | None = N
     """Run the Maven build when needed; a failure shows Maven's own last lines."""
     if not force and not jar_is_stale():
         return ENGINE_JAR
+    ENGINE_JAR.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes starting the engine at once (parallel test runs, `up` twice) must not both run
+    # Maven into the same target/: the second waits, then finds the jar fresh.
+    with open(ENGINE_DIR / "target" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and not jar_is_stale():
+            return ENGINE_JAR
+        return _run_maven(progress)
+
+
+def _run_maven(progress: Callable[[str], None] | None) -> Path:
     if shutil.which("mvn") is None:
         raise ServiceError("Maven (`mvn`) is not installed; run `make setup` or install Debian's maven")
     if progress:

@@ -25,7 +25,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,7 +244,6 @@ class Worker:
         self._slots = threading.Semaphore(self.max_concurrency)
         self._in_hand: dict[str, _InHand] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="task")
         self.completed = 0
         self.failed = 0
 
@@ -323,7 +321,6 @@ class Worker:
         for entry in leftovers:
             entry.lost = True
             self._release(entry.job.id, f"worker stopped after a {self.grace_s:.0f} s grace period")
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._stopped.set()
         log.info("worker %s stopped (%d completed, %d failed, %d released)", self.worker_id,
                  self.completed, self.failed, len(leftovers))
@@ -345,7 +342,10 @@ class Worker:
         with self._lock:
             self._in_hand[job.id] = _InHand(job, lock_ms, time.monotonic() + lock_ms / 1000)
         context = {"topic": job.topic, "business_key": job.business_key or "-", "task_id": job.id}
-        self._pool.submit(contextvars.copy_context().run, self._execute, topic, job, context)
+        # Daemon threads (bounded by the slot semaphore): a handler still running after the grace period
+        # must not keep the process alive once its task has been released to other workers.
+        threading.Thread(target=contextvars.copy_context().run, args=(self._execute, topic, job, context),
+                         name=f"task-{job.id[:8]}", daemon=True).start()
 
     def _execute(self, topic: Topic, job: Job, context: dict[str, str]) -> None:
         token = task_context.set(context)

@@ -37,6 +37,9 @@ from smartfin.workers.runtime import BusinessError, Job, TopicRegistry
 
 log = logging.getLogger(__name__)
 registry = TopicRegistry()
+ESCALATED_PRIORITY = 80
+TASK_UPDATE_FIELDS = ("name", "description", "priority", "assignee", "owner", "delegationState", "due",
+                      "followUp", "parentTaskId", "caseInstanceId", "tenantId")
 
 
 def _request(session: Any, job: Job) -> SpendingRequest:
@@ -158,8 +161,10 @@ def escalate_approval(job: Job) -> dict[str, Any]:
     engine = job.worker.engine
     tasks = engine.tasks(processInstanceId=job.process_instance_id, taskDefinitionKey="approveRequest")
     for task in tasks:
-        task["priority"] = max(int(task.get("priority") or 50), 80)
-        engine.put(f"/task/{task['id']}", task)
+        # the update endpoint replaces every field it is given, so send the task's own values back
+        update = {field: task.get(field) for field in TASK_UPDATE_FIELDS}
+        update["priority"] = max(int(task.get("priority") or 50), ESCALATED_PRIORITY)
+        engine.put(f"/task/{task['id']}", update)
         engine.post(f"/task/{task['id']}/comment/create",
                     {"message": "催办：审批已超时 / escalated: this approval has been left idle"})
     with session_scope() as session:

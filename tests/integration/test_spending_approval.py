@@ -9,7 +9,7 @@ import pytest
 from smartfin.cli import Refused, submit_spending_request
 from smartfin.db import session_scope
 from smartfin.engine.client import EngineClient, EngineRequestError
-from smartfin.ledger import BudgetLineKey, Bucket, balances, document_holdings
+from smartfin.ledger import Bucket, BudgetLineKey, balances, document_holdings
 from smartfin.spending import SpendingRequest
 from tests.support.engine import (
     approve_chain,
@@ -196,7 +196,7 @@ def test_idle_approval_is_escalated_by_its_timer(camunda, workers, budget):
     task = open_task(camunda, pid)
     assert task["priority"] == 50
     timer = wait_for(lambda: camunda.get("/job", processInstanceId=pid, timers="true"), message="timer job")
-    assert timer[0]["duedate"], "the escalation timer is scheduled"
+    assert timer[0]["dueDate"], "the escalation timer is scheduled"
     camunda.post(f"/job/{timer[0]['id']}/execute")  # what the job executor does when the task is left idle
     escalated = wait_for(lambda: [t for t in camunda.tasks(taskId=task["id"]) if t["priority"] >= 80],
                          message="priority raised")

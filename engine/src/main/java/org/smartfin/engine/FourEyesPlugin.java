@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -28,8 +27,6 @@ import org.camunda.bpm.engine.impl.interceptor.CommandContext;
 import org.camunda.bpm.engine.impl.pvm.process.ActivityImpl;
 import org.camunda.bpm.engine.impl.pvm.process.ScopeImpl;
 import org.camunda.bpm.engine.impl.util.xml.Element;
-import org.camunda.bpm.engine.variable.value.SerializableValue;
-import org.camunda.bpm.engine.variable.value.TypedValue;
 import org.camunda.spin.plugin.variable.SpinValues;
 import org.springframework.stereotype.Component;
 
@@ -200,17 +197,13 @@ public class FourEyesPlugin extends AbstractProcessEnginePlugin {
   }
 
   static ArrayNode readDecisions(DelegateExecution instance) {
-    TypedValue current = instance.getVariableTyped(VAR_DECISIONS, false);
-    if (current == null || current.getValue() == null && !(current instanceof SerializableValue)) {
+    // Read the deserialized value: a Spin JSON node whose toString() is the JSON text.
+    Object current = instance.getVariable(VAR_DECISIONS);
+    if (current == null) {
       return JSON.createArrayNode();
     }
-    String text;
-    if (current instanceof SerializableValue s) {
-      text = s.getValueSerialized();
-    } else {
-      text = Objects.toString(current.getValue(), null);
-    }
-    if (text == null || text.isBlank()) {
+    String text = current.toString();
+    if (text.isBlank()) {
       return JSON.createArrayNode();
     }
     try {

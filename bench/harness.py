@@ -1,0 +1,49 @@
+"""An isolated engine for a benchmark run: its own var/ directory and port, stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def isolated_engine(models: list[str] | None = None) -> Iterator[object]:
+    """Start the engine on the embedded defaults in a throwaway var/ and deploy the product models.
+
+    ``models`` are extra BPMN files (paths) deployed as a separate deployment for the benchmark.
+    """
+    var_dir = tempfile.mkdtemp(prefix="smartfin-bench-")
+    os.environ["SMARTFIN_VAR_DIR"] = var_dir
+    os.environ["SMARTFIN_ENGINE_URL"] = f"http://127.0.0.1:{_free_port()}"
+    from smartfin.config import get_settings
+
+    get_settings.cache_clear()
+    from smartfin.engine.client import EngineClient
+    from smartfin.engine.deploy import ModelFile, deploy
+    from smartfin.engine.launcher import start_engine
+
+    settings = get_settings()
+    print(f"starting an engine in {var_dir} …", flush=True)
+    service = start_engine(settings)
+    client = EngineClient.from_settings(settings)
+    try:
+        deploy(client)
+        if models:
+            files = [ModelFile(Path(p), Path(p).name, Path(p).read_bytes()) for p in models]
+            deploy(client, files, name="smartfin-bench")
+        yield client
+    finally:
+        client.close()
+        service.stop()

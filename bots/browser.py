@@ -1,0 +1,48 @@
+"""Launching Debian's Chromium for Playwright: the one place that knows the binary and its flags.
+
+Playwright's own browser download is impossible on the hospital's closed network, so every browser in
+the product — bots and end-to-end tests — is the system Chromium, started with the flags that keep it
+from calling home.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import Browser, Playwright
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CLOSED_NETWORK_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+)
+
+
+class BrowserUnavailable(RuntimeError):
+    """No system Chromium: the message names the Debian package to install."""
+
+
+def chromium_path() -> Path:
+    """``SMARTFIN_CHROMIUM`` if set, else Debian's Chromium."""
+    configured = os.environ.get("SMARTFIN_CHROMIUM")
+    candidates = [configured] if configured else [*CHROMIUM_CANDIDATES, shutil.which("chromium") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise BrowserUnavailable("Chromium is not installed: `apt-get install chromium` (Debian), "
+                             "or set SMARTFIN_CHROMIUM to its path; never `playwright install`")
+
+
+def launch_chromium(playwright: Playwright, *, headless: bool = True) -> Browser:
+    """A headless system Chromium; ``--no-sandbox`` only when running as root, where it is required."""
+    flags = list(CLOSED_NETWORK_FLAGS)
+    if os.geteuid() == 0:
+        flags.append("--no-sandbox")
+    return playwright.chromium.launch(executable_path=str(chromium_path()), headless=headless, args=flags)
