@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from smartfin import commands, stack
 from smartfin.config import get_settings
 from smartfin.engine.client import EngineClient, EngineError
 from smartfin.engine.deploy import ModelError, deploy
-from smartfin.engine.launcher import engine_service, start_engine
 from smartfin.ledger import BudgetError, CheckOutcome, check_budget, import_budget
-from smartfin.services import ManagedService, ServiceError
+from smartfin.services import ServiceError
 from smartfin.spending import InvalidRequest, SpendingRequest, next_request_no, record_request, validate_request
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -46,35 +44,19 @@ def _progress(message: str) -> None:
     typer.echo(f"  {message}", err=True)
 
 
-def worker_service() -> ManagedService:
-    """The workers as a background service (used by `up --workers` and the demo)."""
-    settings = get_settings()
-    return ManagedService(
-        name="worker", argv=[sys.executable, "-m", "smartfin.cli", "worker"], settings=settings,
-        healthy=lambda: True,
-    )
-
-
 @app.command()
-def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = False) -> None:
-    """Build the engine if needed, start it in the background, deploy the models."""
+def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
+    """Build the engine if needed, start the services in the background, deploy the models."""
     with _friendly_errors():
         settings = get_settings()
-        typer.echo(f"starting the engine at {settings.engine_url} …")
-        service = start_engine(settings, progress=_progress)
-        typer.echo(f"engine running (pid {service.pid()}), log: {service.log_file}")
-        _deploy_and_report(EngineClient.from_settings(settings))
-        if workers:
-            pid = worker_service().start(timeout=10)
-            typer.echo(f"workers running (pid {pid}), log: {worker_service().log_file}")
+        stack.bring_up(settings, typer.echo, _progress, workers=workers)
         typer.echo(f"Tasklist: {settings.tasklist_url}")
 
 
 @app.command()
 def down() -> None:
-    """Stop the workers and the engine started by `up`."""
-    settings = get_settings()
-    for service in (worker_service(), engine_service(settings)):
+    """Stop every service started by `up`, workers first."""
+    for service in reversed(stack.stack_services(get_settings())):
         stopped = service.stop()
         typer.echo(f"{service.name}: {'stopped' if stopped else 'was not running'}")
 
@@ -84,7 +66,7 @@ def status() -> None:
     """Show what runs, whether the engine answers, and what is deployed."""
     with _friendly_errors():
         settings = get_settings()
-        for service in (engine_service(settings), worker_service()):
+        for service in stack.stack_services(settings):
             pid = service.pid()
             state = f"running (pid {pid})" if pid else "stopped"
             typer.echo(f"{service.name:8} {state}   log: {service.log_file}")
@@ -98,10 +80,10 @@ def status() -> None:
 
 
 @app.command()
-def logs(service: Annotated[str, typer.Argument(help="engine or worker")] = "engine",
+def logs(service: Annotated[str, typer.Argument(help="engine, portals or worker")] = "engine",
          lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
     """Print the last lines of a service's log."""
-    services = {"engine": engine_service(get_settings()), "worker": worker_service()}
+    services = {s.name: s for s in stack.stack_services(get_settings())}
     if service not in services:
         typer.secho(f"error: unknown service {service!r}; use one of {sorted(services)}", err=True)
         raise typer.Exit(2)
@@ -242,13 +224,7 @@ def demo(requests_only: Annotated[bool, typer.Option(help="only submit the demo 
         demo_module.run(echo=typer.echo, progress=_progress, requests_only=requests_only)
 
 
-def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+commands.register_all(app)
 
 
 def main() -> None:

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     worker_retries: int = 3
     worker_retry_backoff_ms: int = 5_000
 
+    erp_url: str = Field(default="http://127.0.0.1:8101", description="legacy ERP (voucher entry) base URL")
+    bank_url: str = Field(default="http://127.0.0.1:8102", description="online bank portal base URL")
+    tax_url: str = Field(default="http://127.0.0.1:8103", description="invoice verification portal base URL")
+    stand_in_portals: bool = Field(default=True,
+                                   description="start the stand-in portals with `smartfin up` (demo/test only)")
+
     approval_escalation_after: str = Field(
         default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
     )

@@ -16,8 +16,6 @@ import yaml
 from smartfin.config import PROJECT_ROOT, get_settings
 from smartfin.db import session_scope
 from smartfin.engine.client import EngineClient
-from smartfin.engine.deploy import deploy
-from smartfin.engine.launcher import start_engine
 from smartfin.ledger import import_budget
 from smartfin.spending import HOSPITAL_TZ, SpendingRequest
 
@@ -76,24 +74,15 @@ def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
 
 
 def run(echo: Callable[[str], None], progress: Callable[[str], None], requests_only: bool = False) -> None:
-    from smartfin.cli import worker_service
+    from smartfin.stack import bring_up
 
     settings = get_settings()
     year = datetime.now(HOSPITAL_TZ).year
-    engine = EngineClient.from_settings(settings)
     if not requests_only:
-        echo(f"1/5 engine at {settings.engine_url}")
-        start_engine(settings, progress=progress)
-        echo("2/5 models")
-        result = deploy(engine)
-        echo(f"    {len(result.deployed)} deployed, {len(result.unchanged)} unchanged")
-        echo(f"3/5 budget {year}: " + import_demo_budget(year))
-        echo("4/5 workers")
-        worker = worker_service()
-        worker.start(timeout=10)
-        echo(f"    running (pid {worker.pid()}), log: {worker.log_file}")
-    submitted = submit_demo_batch(year, engine)
-    echo(f"5/5 demo requests: {', '.join(submitted) if submitted else 'already submitted'}")
+        bring_up(settings, echo, progress)
+        echo(f"budget {year}: " + import_demo_budget(year))
+    submitted = submit_demo_batch(year, EngineClient.from_settings(settings))
+    echo(f"demo requests: {', '.join(submitted) if submitted else 'already submitted'}")
     password, users = demo_users()
     echo("")
     echo(f"Tasklist: {settings.tasklist_url}")
