@@ -39,6 +39,7 @@ log = logging.getLogger("smartfin.worker")
 
 MAX_ERROR_MESSAGE = 666  # the engine's column limit for an external task's error message
 MAX_BACKOFF_MS = 10 * 60 * 1000
+FETCH_BATCH_WAIT_S = 0.05
 _MISSING = object()
 
 task_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("task_context",
@@ -297,12 +298,24 @@ class Worker:
             self._shutdown()
 
     def _acquire_slots(self) -> int:
-        """Wait for at least one free handler slot, then take all that are free."""
+        """Wait for a free handler slot, then gather more before fetching.
+
+        When busy, slots free up one by one; fetching for each single slot would cost one fetch per task.
+        So the loop waits up to ``FETCH_BATCH_WAIT_S`` until half the slots are free, and fetches them
+        in one call. An idle worker has all slots free and fetches at once.
+        """
         if not self._slots.acquire(timeout=0.5):
             return 0
         taken = 1
-        while taken < self.max_concurrency and self._slots.acquire(blocking=False):
-            taken += 1
+        enough = max(1, self.max_concurrency // 2)
+        deadline = time.monotonic() + FETCH_BATCH_WAIT_S
+        while taken < self.max_concurrency:
+            if self._slots.acquire(blocking=False):
+                taken += 1
+            elif taken >= enough or time.monotonic() >= deadline or self._stop.is_set():
+                break
+            else:
+                time.sleep(0.002)
         return taken
 
     def _release_slots(self, count: int) -> None:
