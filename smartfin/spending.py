@@ -198,7 +198,7 @@ def split_suspicions(session: Session, request: SpendingRequest,
 
     def summary(row: SpendingRequest) -> RequestSummary:
         submitted = row.submitted_at if row.submitted_at.tzinfo else row.submitted_at.replace(tzinfo=UTC)
-        return RequestSummary(row.request_no, row.requester, row.payee, row.amount, submitted)
+        return RequestSummary(row.request_no, row.requester, row.payee, row.amount, submitted, row.category)
 
     return detect_splits(summary(request), [summary(r) for r in rows], tier_thresholds(), window=window)
 

@@ -1,8 +1,9 @@
 """Split requests (拆分报销/化整为零): several requests kept just under an approval tier.
 
 Regulations forbid splitting one matter into several payments to avoid a higher approver. A request is
-flagged — never blocked, an approver judges — when, within a window, the same requester or the same
-payee has other requests that each sit just below the same tier while together they reach it.
+flagged — never blocked, an approver judges — when, within a window, the same requester (for the same
+expense category: one matter) or the same payee has other requests that each sit just below the same
+tier while together they reach it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RequestSummary:
     payee: str
     amount: Decimal
     submitted_at: datetime
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def detect_splits(current: RequestSummary, history: Iterable[RequestSummary],
         for shared in ("requester", "payee"):
             mine = getattr(current, shared)
             related = [r for r in recent
-                       if getattr(r, shared) == mine and _just_under(r.amount, threshold, margin)]
+                       if getattr(r, shared) == mine and _just_under(r.amount, threshold, margin)
+                       and (shared == "payee" or r.category == current.category)]
             total = current.amount + sum((r.amount for r in related), Decimal(0))
             if related and total >= threshold:
                 found.append(SplitSuspicion(threshold, tuple(sorted(r.request_no for r in related)),

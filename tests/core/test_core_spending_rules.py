@@ -48,13 +48,13 @@ def test_tiers_come_from_the_routing_table():
 
 
 def _request(no: str, amount: str, *, requester: str = "zhang.wei", payee: str = "迈瑞医疗",
-             days_ago: int = 0) -> RequestSummary:
+             days_ago: int = 0, category: str = "materials") -> RequestSummary:
     return RequestSummary(no, requester, payee, Decimal(amount), datetime(2026, 11, 20, tzinfo=UTC)
-                          - timedelta(days=days_ago))
+                          - timedelta(days=days_ago), category)
 
 
 def test_requests_just_under_a_tier_that_reach_it_together_are_flagged():
-    current = _request("R3", "4800.00", payee="other")
+    current = _request("R3", "4800.00", payee="other")  # same requester, same category
     history = [_request("R1", "4750.00", days_ago=3), _request("R2", "120.00", days_ago=1)]
     found = detect_splits(current, history, tier_thresholds())
     assert [(s.threshold, s.related, s.shared) for s in found] == [(Decimal("5000"), ("R1",), "requester")]
@@ -65,6 +65,7 @@ def test_requests_just_under_a_tier_that_reach_it_together_are_flagged():
     [_request("R1", "4750.00", days_ago=45)],               # outside the window
     [_request("R1", "2000.00", days_ago=2)],                # not just under the tier
     [_request("R1", "4750.00", requester="li.na", payee="x")],  # someone else, another payee
+    [_request("R1", "4750.00", payee="x", category="travel")],  # same requester, another matter
 ])
 def test_unrelated_or_distant_requests_are_not_flagged(history):
     assert detect_splits(_request("R3", "4800.00"), history, tier_thresholds()) == []
