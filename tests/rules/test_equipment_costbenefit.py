@@ -32,6 +32,7 @@ from rules.equipment import (
     total_investment,
     utilisation,
 )
+from rules.equipment.examples import ct_scanner_proposal
 
 # The published example quotes depreciation to the hundred yuan: 12,170,000 / 6 = 2,028,333.33 is printed
 # as 2,028,300. Neither a residual value (5 % would give 1,926,916.67) nor any fen rounding gives that
@@ -41,15 +42,7 @@ CT_REPORT_SETTINGS = EvaluationSettings(depreciation_rounding_unit=D("100"))
 
 
 def ct_proposal(**changes: object) -> EquipmentProposal:
-    """The public worked example (设备购置论证 of a 128-slice CT)."""
-    proposal = EquipmentProposal(
-        device_name="128排CT", model="", equipment_class=EquipmentClass.B, price=D("12170000"),
-        monthly_volume=2399, price_per_exam=D("800"), staff_count=6, annual_cost_per_staff=D("54000"),
-        annual_materials=D("1800000"), annual_maintenance=D("1600000"), annual_utilities=D("2252.88"),
-        management_fee_rate_pct=D("1"), funding_source=FundingSource.OWN, economic_life_years=10,
-        depreciation_years=6, room_area_m2=D("50"), room_cost_per_m2=D("5000"), room_depreciation_years=50,
-    )
-    return replace(proposal, **changes) if changes else proposal
+    return ct_scanner_proposal(**changes)
 
 
 def small_proposal(**changes: object) -> EquipmentProposal:

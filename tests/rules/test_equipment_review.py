@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -11,29 +10,19 @@ import pytest
 
 from rules.equipment import (
     ActualRow,
-    EquipmentClass,
     EquipmentProposal,
-    FundingSource,
     actuals_from_charges,
     evaluate,
     parse_his_charge_export,
     variance_report,
 )
+from rules.equipment.examples import CT_CHARGE_CODE, ct_scanner_proposal
 
-CT_CODE = "250403001"
+CT_CODE = CT_CHARGE_CODE
 
 
 def ct_proposal(**changes: object) -> EquipmentProposal:
-    """The public CT example: 28,788 exams and ¥23,030,400 a year forecast."""
-    proposal = EquipmentProposal(
-        device_name="128排CT", model="", equipment_class=EquipmentClass.B, price=D("12170000"),
-        monthly_volume=2399, price_per_exam=D("800"), staff_count=6, annual_cost_per_staff=D("54000"),
-        annual_materials=D("1800000"), annual_maintenance=D("1600000"), annual_utilities=D("2252.88"),
-        management_fee_rate_pct=D("1"), funding_source=FundingSource.OWN, economic_life_years=10,
-        depreciation_years=6, room_area_m2=D("50"), room_cost_per_m2=D("5000"), room_depreciation_years=50,
-        charge_codes=(CT_CODE,),
-    )
-    return replace(proposal, **changes) if changes else proposal
+    return ct_scanner_proposal(**changes)
 
 
 QUARTER = [
