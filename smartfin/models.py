@@ -5,5 +5,6 @@ Each domain module owns its tables; this file only lists them.
 
 import smartfin.audit
 import smartfin.ledger.models
+import smartfin.procurement
 import smartfin.reconciliation.models
 import smartfin.spending  # noqa: F401

@@ -139,6 +139,9 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
       grant(SERVICE_GROUP, Resources.DECISION_DEFINITION, any,
           Permissions.READ, Permissions.CREATE_INSTANCE, Permissions.READ_HISTORY);
       grant(SERVICE_GROUP, Resources.DECISION_REQUIREMENTS_DEFINITION, any, Permissions.READ);
+      // processes address people by role: a committee vote needs the members of its group
+      grant(SERVICE_GROUP, Resources.USER, any, Permissions.READ);
+      grant(SERVICE_GROUP, Resources.GROUP, any, Permissions.READ);
       grant(SERVICE_GROUP, Resources.HISTORIC_PROCESS_INSTANCE, any,
           HistoricProcessInstancePermissions.READ);
       grant(SERVICE_GROUP, Resources.HISTORIC_TASK, any,

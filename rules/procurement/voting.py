@@ -1,0 +1,142 @@
+"""Counting the equipment committee's ballots (设备论证委员会表决).
+
+A proposal passes when a quorum of the committee has voted (abstaining counts as present) and the
+approvals are *more than* the majority share of the votes cast for or against. ``decided`` answers the
+question the engine asks after every ballot — can the remaining ballots still change the outcome? — and
+is the same rule as the completion condition in ``procurement-evaluation.bpmn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+
+
+class Vote(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    ABSTAIN = "abstain"
+
+    @classmethod
+    def of(cls, value: object) -> Vote:
+        """Anything other than approve or reject is an abstention, as the counter in the model treats it."""
+        text = str(value or "").strip().lower()
+        return cls(text) if text in (cls.APPROVE, cls.REJECT) else cls.ABSTAIN
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One member's vote with the reason they gave."""
+
+    member: str
+    vote: Vote
+    comment: str = ""
+    time: str = ""
+
+
+@dataclass(frozen=True)
+class VotingRule:
+    """How many must vote (``quorum``, a head count) and the share of approvals needed (percent)."""
+
+    members: int
+    quorum: int
+    majority_pct: Decimal
+
+    def __post_init__(self) -> None:
+        if self.members <= 0:
+            raise ValueError("the committee has no members / 委员会没有成员")
+        if not 1 <= self.quorum <= self.members:
+            raise ValueError(f"quorum {self.quorum} must be between 1 and the {self.members} members / "
+                             f"法定人数须在 1 与委员人数之间")
+        if not Decimal(0) <= self.majority_pct < 100:
+            raise ValueError(f"majority {self.majority_pct}% must be from 0 to below 100 / 多数比例无效")
+
+
+def quorum_for(members: int, quorum_pct: Decimal) -> int:
+    """Head count for a quorum given as a share of the committee, rounded up, at least one."""
+    return max(1, int((Decimal(members) * quorum_pct / 100).to_integral_value(rounding=ROUND_CEILING)))
+
+
+def _passes(approve: int, reject: int, majority_pct: Decimal) -> bool:
+    return Decimal(approve * 100) > majority_pct * (approve + reject)
+
+
+def decided(approve: int, reject: int, abstain: int, rule: VotingRule) -> bool:
+    """True when the outstanding ballots can no longer change the outcome (or none are outstanding).
+
+    Approval is certain once the quorum is there and the approvals would still be a majority if every
+    outstanding member rejected; rejection is certain when the approvals would fall short even if every
+    outstanding member approved.
+    """
+    cast = approve + reject + abstain
+    outstanding = rule.members - cast
+    if outstanding <= 0:
+        return True
+    approval_certain = cast >= rule.quorum and _passes(approve, reject + outstanding, rule.majority_pct)
+    rejection_certain = not _passes(approve + outstanding, reject, rule.majority_pct)
+    return approval_certain or rejection_certain
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The committee's result, with the counts behind it and a bilingual line for the minutes."""
+
+    approve: int
+    reject: int
+    abstain: int
+    rule: VotingRule
+    ballots: tuple[Ballot, ...]
+
+    @property
+    def present(self) -> int:
+        return self.approve + self.reject + self.abstain
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.present >= self.rule.quorum
+
+    @property
+    def approved(self) -> bool:
+        return self.quorum_met and _passes(self.approve, self.reject, self.rule.majority_pct)
+
+    @property
+    def outcome(self) -> str:
+        return Vote.APPROVE.value if self.approved else Vote.REJECT.value
+
+    @property
+    def dissent(self) -> tuple[Ballot, ...]:
+        """Ballots against the outcome, kept with their reasons for the record."""
+        against = Vote.REJECT if self.approved else Vote.APPROVE
+        return tuple(b for b in self.ballots if b.vote is against)
+
+    @property
+    def summary(self) -> str:
+        verdict_zh = "通过" if self.approved else ("未达法定人数，未通过" if not self.quorum_met else "未通过")
+        verdict_en = "approved" if self.approved else ("no quorum, rejected" if not self.quorum_met
+                                                       else "rejected")
+        majority = f"{self.rule.majority_pct.normalize():f}%"
+        return (f"设备论证委员会表决{verdict_zh}：同意 {self.approve}，反对 {self.reject}，弃权 {self.abstain}"
+                f"（委员 {self.rule.members} 人，法定人数 {self.rule.quorum}，须超过 {majority}） / "
+                f"Equipment committee {verdict_en}: {self.approve} for, {self.reject} against, "
+                f"{self.abstain} abstaining ({self.rule.members} members, quorum {self.rule.quorum}, "
+                f"more than {majority} of votes cast needed)")
+
+
+def tally(ballots: Iterable[Ballot], rule: VotingRule) -> Tally:
+    """Count the ballots; a member voting twice (a re-delivered completion) counts once, last vote wins."""
+    latest: dict[str, Ballot] = {}
+    for ballot in ballots:
+        latest.pop(ballot.member, None)
+        latest[ballot.member] = ballot
+    if len(latest) > rule.members:
+        raise ValueError(f"{len(latest)} ballots for a committee of {rule.members} / 票数多于委员人数")
+    counted = tuple(latest.values())
+    return Tally(
+        approve=sum(1 for b in counted if b.vote is Vote.APPROVE),
+        reject=sum(1 for b in counted if b.vote is Vote.REJECT),
+        abstain=sum(1 for b in counted if b.vote is Vote.ABSTAIN),
+        rule=rule,
+        ballots=counted,
+    )
