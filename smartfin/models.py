@@ -4,6 +4,7 @@ Each domain module owns its tables; this file only lists them.
 """
 
 import smartfin.audit
+import smartfin.claims
 import smartfin.ledger.models
 import smartfin.procurement
 import smartfin.reconciliation.models

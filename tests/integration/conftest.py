@@ -24,6 +24,8 @@ BUDGET = HEADER + f"""\
 {YEAR},T-ESC,30218,fiscal,,Escalation,50000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
 {YEAR},T-E2E,30218,fiscal,,Browser,50000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
 {YEAR},T-BENCH,30218,fiscal,,Latency,900000000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
+{YEAR},T-BX,30201,fiscal,,Claims,100000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
+{YEAR},T-BXLOW,30201,fiscal,,Claims short of budget,100.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
 {YEAR},T-EQUIP,31003,own,,Equipment purchases,20000000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
 {YEAR},T-EQREJ,31003,fiscal,,Equipment rejections,1000000.00,control,0,0,90,{YEAR}-01-01,{YEAR}-12-31
 """

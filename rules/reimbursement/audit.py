@@ -1,0 +1,338 @@
+"""Audit rules for a reimbursement claim (报销审核): plain functions from facts to findings.
+
+Each rule takes the claim, its invoices and the standards in force, and returns findings with a code, a
+severity (block stops the claim until a person fixes it, warn is shown to approvers, info is a remark),
+a bilingual message and the evidence behind it. The rules know nothing of databases or the engine: the
+claim worker gathers the facts, runs ``audit_claim`` and routes on the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from extractors.invoice.model import Severity
+from rules.reimbursement.standards import Standards, StandardsError
+
+CENT = Decimal("0.01")
+LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
+REVIEW_CODES = frozenset({"LOW_CONFIDENCE"})
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """One problem or remark; ``invoice`` is the invoice's position in the claim (None: the whole claim)."""
+
+    code: str
+    severity: Severity
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    invoice: int | None = None
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe form for the claim's record and the engine (money as strings)."""
+        return {"code": self.code, "severity": self.severity.value, "message": self.message,
+                "evidence": {k: _plain(v) for k, v in self.evidence.items()}, "invoice": self.invoice,
+                "field": self.field}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditFinding:
+        return cls(data["code"], Severity(data["severity"]), data["message"], dict(data.get("evidence") or {}),
+                   data.get("invoice"), data.get("field"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What the rules need of one invoice (already read, possibly corrected by a person)."""
+
+    position: int
+    kind: str | None
+    code: str | None
+    number: str | None
+    issue_date: date | None
+    seller_name: str | None
+    seller_tax_id: str | None
+    total_with_tax: Decimal | None
+    currency: str | None = "CNY"
+    item_names: tuple[str, ...] = ()
+    excluded: bool = False
+
+    @property
+    def is_lodging(self) -> bool:
+        text = " ".join(self.item_names).lower()
+        return any(marker in text for marker in LODGING_MARKERS)
+
+
+@dataclass(frozen=True)
+class TravelFacts:
+    """A business trip (差旅): where, when, who, and what the host provided."""
+
+    destination: str
+    province: str
+    departed: date
+    returned: date
+    grade: str = "general"
+    meals_provided_days: int = 0
+    self_driving: bool = False
+
+    @property
+    def days(self) -> int:
+        """Calendar days away, both ends counted (the basis of flat allowances)."""
+        return (self.returned - self.departed).days + 1
+
+    @property
+    def nights(self) -> int:
+        return max(0, (self.returned - self.departed).days)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TravelFacts:
+        """From the claim's ``travel`` dict; raises ValueError naming the bad key."""
+        problems = []
+        try:
+            departed = date.fromisoformat(str(data.get("departed", "")))
+        except ValueError:
+            problems.append("departed: must be a date YYYY-MM-DD")
+        try:
+            returned = date.fromisoformat(str(data.get("returned", "")))
+        except ValueError:
+            problems.append("returned: must be a date YYYY-MM-DD")
+        destination = str(data.get("destination") or "").strip()
+        if not destination:
+            problems.append("destination: is missing")
+        if problems:
+            raise ValueError("travel " + "; ".join(problems))
+        if returned < departed:
+            raise ValueError(f"travel returned: {returned} is before departed {departed}")
+        meals = int(data.get("meals_provided_days") or 0)
+        if meals < 0:
+            raise ValueError("travel meals_provided_days: must not be negative")
+        return cls(destination=destination, province=str(data.get("province") or "").strip(), departed=departed,
+                   returned=returned, grade=str(data.get("grade") or "general").strip(),
+                   meals_provided_days=meals, self_driving=bool(data.get("self_driving", False)))
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """The claim as submitted: who, what for, how it is paid, what it references."""
+
+    claim_no: str
+    claimant: str
+    category: str
+    submitted_on: date
+    payment_method: str = "transfer"  # transfer | official-card | cash
+    claimed_total: Decimal | None = None
+    references: dict[str, str] = field(default_factory=dict)
+    travel: TravelFacts | None = None
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Allowances:
+    """Flat travel allowances (no invoice): meals and city transport."""
+
+    meals: Decimal = Decimal("0.00")
+    transport: Decimal = Decimal("0.00")
+
+    @property
+    def total(self) -> Decimal:
+        return self.meals + self.transport
+
+
+def _y(amount: Decimal) -> str:
+    return f"¥{amount.quantize(CENT):,}"
+
+
+def travel_allowances(claim: ClaimFacts, standards: Standards) -> Allowances:
+    """Meals ¥/day (none on days the host provides meals) and city transport ¥/day (none self-driving)."""
+    trip = claim.travel
+    if trip is None:
+        return Allowances()
+    row = standards.allowance_for(trip.province)
+    meal_days = max(0, trip.days - trip.meals_provided_days)
+    transport = Decimal(0) if trip.self_driving else row.transport_per_day * trip.days
+    return Allowances((row.meal_per_day * meal_days).quantize(CENT), transport.quantize(CENT))
+
+
+def counted(invoices: Iterable[InvoiceFacts]) -> list[InvoiceFacts]:
+    return [i for i in invoices if not i.excluded]
+
+
+def invoice_total(invoices: Iterable[InvoiceFacts]) -> Decimal:
+    return sum((i.total_with_tax or Decimal(0) for i in counted(invoices)), Decimal("0.00"))
+
+
+# ------------------------------------------------------------------------------------------- rules
+
+def check_claim_total(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """The amount claimed must equal the invoice totals plus the flat allowances."""
+    if claim.claimed_total is None:
+        return []
+    allowances = travel_allowances(claim, standards)
+    expected = invoice_total(invoices) + allowances.total
+    if claim.claimed_total == expected:
+        return []
+    return [AuditFinding(
+        "CLAIM_TOTAL_MISMATCH", Severity.BLOCK,
+        f"报销金额 {_y(claim.claimed_total)} 与发票合计加补助 {_y(expected)} 不符 / claimed "
+        f"{claim.claimed_total} but invoices plus allowances come to {expected}",
+        {"claimed": claim.claimed_total, "invoices": invoice_total(invoices), "allowances": allowances.total},
+        field="claimed_total")]
+
+
+def check_cash_limit(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Payments above the cash limit go by bank transfer or official card, never cash."""
+    if claim.payment_method != "cash":
+        return []
+    limit = standards.limit("cash_limit")
+    total = invoice_total(invoices) + travel_allowances(claim, standards).total
+    if total <= limit:
+        return []
+    return [AuditFinding(
+        "CASH_LIMIT_EXCEEDED", Severity.BLOCK,
+        f"现金支付 {_y(total)} 超过限额 {_y(limit)}，请改为转账或公务卡 / cash payment of {total} exceeds the "
+        f"cash limit of {limit}: pay by bank transfer or official card",
+        {"total": total, "limit": limit}, field="payment_method")]
+
+
+def check_attachments(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Large claims of some categories must name their contract, procurement record, asset receipt."""
+    total = invoice_total(invoices)
+    out = []
+    for rule in standards.attachments:
+        if claim.category in rule.categories and total >= rule.min_amount \
+                and not (claim.references.get(rule.requirement) or "").strip():
+            out.append(AuditFinding(
+                "ATTACHMENT_MISSING", Severity.BLOCK,
+                f"金额 {_y(total)} 达到 {_y(rule.min_amount)}，须附{rule.label.split()[0]} / a claim of {total} "
+                f"({claim.category}) from {rule.min_amount} needs: {rule.label}",
+                {"total": total, "threshold": rule.min_amount, "requirement": rule.requirement},
+                field=rule.requirement))
+    return out
+
+
+def working_days_after(start: date, count: int) -> date:
+    """The date ``count`` working days (Mon–Fri) after ``start``; public holidays are not modelled."""
+    day = start
+    left = count
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def check_deadlines(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Claim within N days of the expense; travel within M working days of return (late claims warn)."""
+    out = []
+    days = int(standards.limit("claim_deadline_days"))
+    dated = [i for i in counted(invoices) if i.issue_date is not None]
+    if claim.travel is None and dated:
+        earliest = min(i.issue_date for i in dated)  # type: ignore[type-var]
+        late_by = (claim.submitted_on - earliest).days - days  # type: ignore[operator]
+        if late_by > 0:
+            out.append(AuditFinding(
+                "CLAIM_LATE", Severity.WARN,
+                f"费用发生于 {earliest}，已超过 {days} 天报销期限 {late_by} 天 / expense of {earliest} claimed "
+                f"{late_by} days after the {days}-day deadline", {"earliest": earliest, "deadline_days": days}))
+    if claim.travel is not None:
+        workdays = int(standards.limit("travel_deadline_workdays"))
+        due = working_days_after(claim.travel.returned, workdays)
+        if claim.submitted_on > due:
+            out.append(AuditFinding(
+                "TRAVEL_CLAIM_LATE", Severity.WARN,
+                f"出差 {claim.travel.returned} 返回，应于 {due} 前报销 / travel ended {claim.travel.returned}: "
+                f"the claim was due by {due} ({workdays} working days)", {"returned": claim.travel.returned,
+                                                                           "due": due}))
+    return out
+
+
+def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Lodging per night within the cap for the grade × city × season; over it needs an explanation."""
+    trip = claim.travel
+    if trip is None:
+        return []
+    lodging = [i for i in counted(invoices) if i.is_lodging and i.total_with_tax is not None]
+    if not lodging:
+        return []
+    nights = max(1, trip.nights)
+    try:
+        cap = standards.lodging_cap(trip.destination, trip.grade, trip.departed.month)
+    except StandardsError as exc:
+        return [AuditFinding("TRAVEL_GRADE_UNKNOWN", Severity.BLOCK, f"职级无法识别 / {exc}", field="grade")]
+    spent = sum((i.total_with_tax for i in lodging), Decimal(0))  # type: ignore[misc]
+    per_night = (spent / nights).quantize(CENT, rounding=ROUND_HALF_UP)
+    if per_night <= cap:
+        return []
+    evidence = {"per_night": per_night, "cap": cap, "nights": nights, "city": trip.destination, "grade": trip.grade}
+    if claim.explanation.strip():
+        return [AuditFinding(
+            "LODGING_OVER_STANDARD", Severity.WARN,
+            f"住宿每晚 {_y(per_night)} 超过标准 {_y(cap)}，已附说明，需审批人确认 / lodging {per_night} per night "
+            f"exceeds the cap of {cap}; explained, approvers decide", evidence, field="explanation")]
+    return [AuditFinding(
+        "LODGING_OVER_STANDARD", Severity.BLOCK,
+        f"住宿每晚 {_y(per_night)} 超过标准 {_y(cap)}，须书面说明 / lodging {per_night} per night exceeds the cap "
+        f"of {cap} for {trip.grade} in {trip.destination}: a written explanation is required",
+        evidence, field="explanation")]
+
+
+def check_currency(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Foreign-currency invoices need the exchange rate of the payment day (finance converts by hand)."""
+    return [AuditFinding(
+        "FOREIGN_CURRENCY", Severity.WARN,
+        f"第 {i.position + 1} 张发票币种 {i.currency}，需按付款日汇率折算 / invoice {i.position + 1} is in "
+        f"{i.currency}: convert at the payment day's rate", {"currency": i.currency}, i.position, "currency")
+        for i in counted(invoices) if i.currency and i.currency != "CNY"]
+
+
+def check_has_invoices(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """A claim pays against documents: at least one invoice must be counted (travel allowances aside)."""
+    if counted(invoices) or claim.travel is not None:
+        return []
+    return [AuditFinding("NO_INVOICES", Severity.BLOCK,
+                         "报销单没有可报销的发票 / the claim has no invoice left to pay against")]
+
+
+ClaimRule = Callable[[ClaimFacts, Sequence[InvoiceFacts], Standards], list[AuditFinding]]
+RULES: tuple[ClaimRule, ...] = (check_has_invoices, check_claim_total, check_cash_limit, check_attachments,
+                                check_deadlines, check_lodging, check_currency)
+
+
+def audit_claim(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+    """Every claim-level rule, in order; invoice-level findings come from extraction and duplicates."""
+    findings: list[AuditFinding] = []
+    for rule in RULES:
+        findings += rule(claim, invoices, standards)
+    return findings
+
+
+def needs_review(findings: Iterable[AuditFinding]) -> bool:
+    """A person must look: a blocking finding, or a field read with low confidence."""
+    return any(f.severity is Severity.BLOCK or f.code in REVIEW_CODES for f in findings)
+
+
+def audit_sampled(claim_no: str, percent: Decimal, *, salt: str = "smartfin-audit-sample") -> bool:
+    """Reproducible random audit sampling: the same claim number is always in or out of the sample.
+
+    The draw is a hash of the claim number, so nobody can steer it by resubmitting, and an auditor can
+    recompute who was drawn.
+    """
+    if percent <= 0:
+        return False
+    draw = int(hashlib.sha256(f"{salt}:{claim_no}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return Decimal(str(draw)) * 100 < percent
