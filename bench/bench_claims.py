@@ -123,9 +123,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
+        from smartfin.config import HOSPITAL_TZ
         from smartfin.db import session_scope
         from smartfin.ledger import import_budget
-        from smartfin.spending import HOSPITAL_TZ
         from smartfin.workers import product_registry
         from smartfin.workers.runtime import Job, TopicRegistry, Worker
 

@@ -42,9 +42,10 @@ def main() -> None:
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
         from smartfin.cli import submit_spending_request
+        from smartfin.config import HOSPITAL_TZ
         from smartfin.db import session_scope
         from smartfin.ledger import import_budget
-        from smartfin.spending import HOSPITAL_TZ, SpendingRequest
+        from smartfin.spending import SpendingRequest
         from smartfin.workers import product_registry
         from smartfin.workers.runtime import Worker
 

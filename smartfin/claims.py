@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, func, text
 from sqlalchemy.exc import IntegrityError
@@ -25,14 +24,14 @@ from extractors.invoice import ExtractionResult, Finding, InvoiceKind, InvoiceRe
 from extractors.invoice.model import ITEM_FIELDS, RECORD_FIELDS, Extracted, LineItem
 from extractors.invoice.validation import validate_record
 from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key
-from rules.spending.categories import UnknownCategory, category_for
 from smartfin.archive import archive_file
 from smartfin.audit import UtcDateTime, record_audit, utc_now
-from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
+from smartfin.config import HOSPITAL_TZ
+from smartfin.ledger import BudgetLineKey
 from smartfin.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
+from smartfin.submission import FieldReader, SubmissionRefused
 from smartfin.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
 
-HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
 DOCUMENT_TYPE = "reimbursement-claim"
 PROCESS_KEY = "reimbursement"
 PAYMENT_METHODS = ("transfer", "official-card", "cash")
@@ -45,12 +44,10 @@ _DATE_FIELDS = ("issue_date",)
 _MONEY_FIELDS = ("total_amount", "total_tax", "total_with_tax")
 
 
-class ClaimRefused(ValueError):
+class ClaimRefused(SubmissionRefused):
     """A claim that cannot be submitted or changed; ``problems`` names every field that is wrong."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("报销单无效 / claim refused: " + "; ".join(f"{name}: {why}" for name, why in problems))
+    label = "报销单无效 / claim refused"
 
 
 class ClaimStatus:
@@ -230,66 +227,35 @@ class ClaimDraft:
 def validate_claim(values: dict[str, Any], *, today: date | None = None) -> ClaimDraft:
     """Check every field of a submission and collect all problems before refusing it."""
     on = today or datetime.now(HOSPITAL_TZ).date()
-    problems: list[tuple[str, str]] = []
-
-    def text_of(name: str, limit: int, required: bool = True) -> str:
-        value = values.get(name)
-        value = "" if value is None else str(value).strip()
-        if required and not value:
-            problems.append((name, "is missing / 未填写"))
-        elif len(value) > limit:
-            problems.append((name, f"is longer than {limit} characters"))
-        return value
-
-    claimant = text_of("claimant", 64)
-    department = text_of("department", 32)
-    category = text_of("category", 32)
-    funding_source = text_of("fundingSource", 16)
-    project = text_of("project", 32, required=False)
-    purpose = text_of("purpose", 2000)
-    explanation = text_of("explanation", 2000, required=False)
-    payment_method = text_of("paymentMethod", 20, required=False) or "transfer"
+    fields = FieldReader(values)
+    claimant = fields.text("claimant", 64)
+    department = fields.text("department", 32)
+    category = fields.text("category", 32)
+    funding_source = fields.text("fundingSource", 16)
+    project = fields.text("project", 32, required=False)
+    purpose = fields.text("purpose", 2000)
+    explanation = fields.text("explanation", 2000, required=False)
+    payment_method = fields.text("paymentMethod", 20, required=False) or "transfer"
     if payment_method not in PAYMENT_METHODS:
-        problems.append(("paymentMethod", f"{payment_method!r} is not one of {', '.join(PAYMENT_METHODS)}"))
-    claimed_total = None
-    if values.get("claimedTotal") not in (None, ""):
-        try:
-            claimed_total = parse_amount(values.get("claimedTotal"), field="claimedTotal")
-        except InvalidAmount as exc:
-            problems.append(("claimedTotal", exc.reason))
+        fields.problem("paymentMethod", f"{payment_method!r} is not one of {', '.join(PAYMENT_METHODS)}")
+    claimed_total = fields.amount("claimedTotal", required=False)
     references = {k: str(v).strip() for k, v in (values.get("references") or {}).items() if str(v or "").strip()}
     unknown = sorted(set(references) - set(REFERENCE_NAMES))
     if unknown:
-        problems.append(("references", f"unknown {unknown} (use {', '.join(REFERENCE_NAMES)})"))
+        fields.problem("references", f"unknown {unknown} (use {', '.join(REFERENCE_NAMES)})")
     travel = values.get("travel") or None
     if travel is not None:
         if not isinstance(travel, dict):
-            problems.append(("travel", "must be an object with destination, departed, returned"))
+            fields.problem("travel", "must be an object with destination, departed, returned")
         else:
             try:
                 TravelFacts.from_dict(travel)
             except ValueError as exc:
-                problems.append(("travel", str(exc)))
-    fiscal_year = on.year
-    if values.get("fiscalYear") not in (None, ""):
-        try:
-            fiscal_year = int(str(values["fiscalYear"]))
-        except ValueError:
-            problems.append(("fiscalYear", f"is not a year: {values['fiscalYear']!r}"))
-    economic_code = ""
-    if category:
-        try:
-            economic_code = category_for(category, on).economic_code
-        except UnknownCategory as exc:
-            problems.append(("category", str(exc).split(": ", 1)[1]))
-    key = None
-    if not problems:
-        try:
-            key = BudgetLineKey(fiscal_year, department, economic_code, funding_source, project)
-        except InvalidBudgetKey as exc:
-            problems.append((exc.field, exc.reason))
-    if problems or key is None:
-        raise ClaimRefused(problems)
+                fields.problem("travel", str(exc))
+    key = fields.budget_key(fiscal_year=fields.fiscal_year(on.year), department=department, category=category,
+                            funding_source=funding_source, project=project, on=on)
+    if fields.problems or key is None:
+        raise ClaimRefused(fields.problems)
     return ClaimDraft(claimant, key.department, category, key.economic_code, key.funding_source.value,
                       key.project, key.fiscal_year, purpose, payment_method, claimed_total, references, travel,
                       explanation)

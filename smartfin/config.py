@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Business dates (fiscal year, "today" for deadlines, the tax platform's day) are the hospital's, not UTC.
+HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Settings(BaseSettings):

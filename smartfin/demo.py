@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from smartfin.config import PROJECT_ROOT, get_settings
+from smartfin.config import HOSPITAL_TZ, PROJECT_ROOT, get_settings
 from smartfin.db import session_scope
 from smartfin.engine.client import EngineClient
 from smartfin.ledger import import_budget
-from smartfin.spending import HOSPITAL_TZ, SpendingRequest
+from smartfin.spending import SpendingRequest
 
 BUDGET_TEMPLATE = Path(__file__).with_name("demo_budget.csv")
 DEMO_USERS_FILE = PROJECT_ROOT / "engine" / "src" / "main" / "resources" / "application-demo.yaml"

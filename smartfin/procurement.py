@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import UniqueConstraint, func
@@ -40,10 +39,10 @@ from rules.equipment.his_export import ChargeExport
 from rules.equipment.review import ActualRow, actuals_from_charges
 from rules.procurement import ProcurementStandards, Tally, standards_on
 from rules.procurement.standards import load_standards
+from smartfin.config import HOSPITAL_TZ
 from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
 from smartfin.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 
-HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
 DOCUMENT_TYPE = "procurement-proposal"
 PROCESS_KEY = "procurement-evaluation"
 DOCUMENTS_MESSAGE = "ProcurementDocumentsReceived"

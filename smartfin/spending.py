@@ -11,27 +11,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
-from rules.spending.categories import UnknownCategory, category_for
 from rules.spending.routing import tier_thresholds
 from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
-from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
-from smartfin.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
+from smartfin.config import HOSPITAL_TZ
+from smartfin.ledger import BudgetLineKey
+from smartfin.money import format_yuan, from_fen, to_fen
+from smartfin.submission import FieldReader, SubmissionRefused
 
-HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
 DOCUMENT_TYPE = "spending-request"
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(SubmissionRefused):
     """A request that cannot be submitted; ``problems`` names every field that is wrong."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in problems))
+    label = "支出申请无效 / invalid request"
 
 
 class RequestStatus:
@@ -110,50 +107,20 @@ class RequestDraft:
 def validate_request(values: dict[str, Any], *, today: datetime | None = None) -> RequestDraft:
     """Check every field of a submission and collect all problems before refusing it."""
     now = today or datetime.now(HOSPITAL_TZ)
-    problems: list[tuple[str, str]] = []
-
-    def text(name: str, limit: int, required: bool = True) -> str:
-        value = values.get(name)
-        value = "" if value is None else str(value).strip()
-        if required and not value:
-            problems.append((name, "is missing"))
-        elif len(value) > limit:
-            problems.append((name, f"is longer than {limit} characters"))
-        return value
-
-    requester = text("requester", 64)
-    department = text("department", 32)
-    category = text("category", 32)
-    funding_source = text("fundingSource", 16)
-    project = text("project", 32, required=False)
-    payee = text("payee", 200)
-    purpose = text("purpose", 2000)
-    amount = Decimal(0)
-    try:
-        amount = parse_amount(values.get("amount"))
-    except InvalidAmount as exc:
-        problems.append(("amount", exc.reason))
-    fiscal_year = now.year
-    if values.get("fiscalYear") not in (None, ""):
-        try:
-            fiscal_year = int(str(values["fiscalYear"]))
-        except ValueError:
-            problems.append(("fiscalYear", f"is not a year: {values['fiscalYear']!r}"))
-    economic_code = str(values.get("economicCode") or "").strip()
-    if category:
-        try:
-            entry = category_for(category, now.date())
-            economic_code = economic_code or entry.economic_code
-        except UnknownCategory as exc:
-            problems.append(("category", str(exc).split(": ", 1)[1]))
-    if not problems:
-        try:
-            BudgetLineKey(fiscal_year, department, economic_code, funding_source, project)
-        except InvalidBudgetKey as exc:
-            problems.append((exc.field if hasattr(exc, "field") else "budget line", str(exc)))
-    if problems:
-        raise InvalidRequest(problems)
-    key = BudgetLineKey(fiscal_year, department, economic_code, funding_source, project)
+    fields = FieldReader(values)
+    requester = fields.text("requester", 64)
+    department = fields.text("department", 32)
+    category = fields.text("category", 32)
+    funding_source = fields.text("fundingSource", 16)
+    project = fields.text("project", 32, required=False)
+    payee = fields.text("payee", 200)
+    purpose = fields.text("purpose", 2000)
+    amount = fields.amount("amount")
+    key = fields.budget_key(fiscal_year=fields.fiscal_year(now.year), department=department, category=category,
+                            funding_source=funding_source, project=project, on=now.date(),
+                            economic_code=str(values.get("economicCode") or "").strip())
+    if fields.problems or key is None or amount is None:
+        raise InvalidRequest(fields.problems)
     return RequestDraft(requester, key.department, category, key.economic_code, key.funding_source.value,
                         key.project, key.fiscal_year, amount, payee, purpose)
 

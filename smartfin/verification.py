@@ -21,17 +21,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Text, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, select
 
 from smartfin.audit import UtcDateTime, utc_now
+from smartfin.config import HOSPITAL_TZ
 from smartfin.db import session_scope
 from smartfin.money import format_yuan
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 CHECKS_PER_INVOICE_PER_DAY = 5
 VERIFIER_ENV = "SMARTFIN_INVOICE_VERIFIER"
 
@@ -135,8 +134,8 @@ class VerificationAttempt(SQLModel, table=True):
 
 
 def _next_day(now: datetime) -> datetime:
-    tomorrow = now.astimezone(CHINA_TZ).date() + timedelta(days=1)
-    return datetime.combine(tomorrow, time(0, 5), tzinfo=CHINA_TZ)
+    tomorrow = now.astimezone(HOSPITAL_TZ).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0, 5), tzinfo=HOSPITAL_TZ)
 
 
 class CheckedVerifier:
@@ -147,7 +146,7 @@ class CheckedVerifier:
         self.verifier = verifier
         self.engine = engine
         self.max_per_day = max_per_day
-        self.clock = clock or (lambda: datetime.now(CHINA_TZ))
+        self.clock = clock or (lambda: datetime.now(HOSPITAL_TZ))
 
     @property
     def manual(self) -> bool:
@@ -156,7 +155,7 @@ class CheckedVerifier:
     def verify(self, query: VerificationQuery, *, captcha_answer: str | None = None,
                resume_token: str | None = None) -> VerificationOutcome:
         now = self.clock()
-        today = now.astimezone(CHINA_TZ).date()
+        today = now.astimezone(HOSPITAL_TZ).date()
         if query.issue_date >= today:
             return VerificationOutcome(
                 VerificationStatus.TOO_EARLY,
@@ -198,7 +197,6 @@ def configured_verifier(name: str | None = None) -> InvoiceVerifier:
         return ManualVerifier()
     if choice == "tax-portal":
         from bots.tax_portal import TaxPortalVerifier  # the browser stack loads only when chosen
-
         from smartfin.config import get_settings
 
         verifier: InvoiceVerifier = TaxPortalVerifier(get_settings())

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from smartfin.config import HOSPITAL_TZ
 from smartfin.ledger.balances import Balances
 from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus
 from smartfin.ledger.models import BudgetLine, JournalEntry
@@ -24,12 +25,11 @@ from smartfin.money import CENT, format_yuan, parse_amount
 log = logging.getLogger("smartfin.ledger")
 
 # Business dates are hospital dates; China has one time zone and no daylight saving.
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
 def business_date(on: date | None = None) -> date:
     """``on`` or today's date in China (not the server's zone, which is often UTC)."""
-    return on if on is not None else datetime.now(UTC).astimezone(CHINA_TZ).date()
+    return on if on is not None else datetime.now(UTC).astimezone(HOSPITAL_TZ).date()
 
 
 class CheckOutcome(StrEnum):

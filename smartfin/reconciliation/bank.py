@@ -26,14 +26,13 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from smartfin.config import HOSPITAL_TZ
 from smartfin.reconciliation.text import name_similarity, normalise_name
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DAY_BITS = 20  # day numbers relative to the earliest date, far more than any statement span
 
 
@@ -163,7 +162,7 @@ def day_numbers(values: pd.Series) -> np.ndarray:
     if not pd.api.types.is_datetime64_any_dtype(series):
         series = pd.to_datetime(series)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert(SHANGHAI).dt.tz_localize(None)
+        series = series.dt.tz_convert(HOSPITAL_TZ).dt.tz_localize(None)
     return series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 

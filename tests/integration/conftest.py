@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from smartfin.config import HOSPITAL_TZ
 from smartfin.db import session_scope
 from smartfin.ledger import import_budget
-from smartfin.spending import HOSPITAL_TZ
 
 YEAR = datetime.now(HOSPITAL_TZ).year
 

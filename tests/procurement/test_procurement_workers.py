@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from camunda.external_task.external_task import ExternalTask
 
+from smartfin.config import HOSPITAL_TZ
 from smartfin.db import session_scope
 from smartfin.ledger import Bucket, document_holdings, import_budget
-from smartfin.procurement import DOCUMENT_TYPE, HOSPITAL_TZ, EquipmentProposalRecord, reviews_of, votes_of
+from smartfin.procurement import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
 from smartfin.workers import procurement as handlers
 from smartfin.workers.runtime import BusinessError, Job
 

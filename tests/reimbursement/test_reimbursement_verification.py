@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import Engine
 
+from smartfin.config import HOSPITAL_TZ
 from smartfin.verification import (
-    CHINA_TZ,
     CheckedVerifier,
     ManualVerifier,
     VerificationOutcome,
@@ -18,7 +18,7 @@ from smartfin.verification import (
     configured_verifier,
 )
 
-NOW = datetime(2026, 8, 10, 9, 30, tzinfo=CHINA_TZ)
+NOW = datetime(2026, 8, 10, 9, 30, tzinfo=HOSPITAL_TZ)
 QUERY = VerificationQuery("digital", "", "26442000000123456789", date(2026, 8, 1), Decimal("106.00"), "")
 
 
@@ -42,7 +42,7 @@ def test_an_invoice_issued_today_waits_for_tomorrow_without_asking(sqlite_db: En
     today = VerificationQuery("digital", "", "26442000000123456789", NOW.date(), Decimal("1.00"), "")
     outcome = checked.verify(today)
     assert outcome.status is VerificationStatus.TOO_EARLY and inner.calls == []
-    assert outcome.retry_at == datetime(2026, 8, 11, 0, 5, tzinfo=CHINA_TZ)
+    assert outcome.retry_at == datetime(2026, 8, 11, 0, 5, tzinfo=HOSPITAL_TZ)
 
 
 def test_final_answers_are_cached(sqlite_db: Engine) -> None:
@@ -66,8 +66,8 @@ def test_at_most_five_checks_per_invoice_per_day_and_captchas_do_not_count(sqlit
     assert len(inner.calls) == 7  # the captcha and the unavailable platform used up no check
     limited = checked.verify(QUERY)
     assert limited.status is VerificationStatus.LIMIT_REACHED and len(inner.calls) == 7
-    assert limited.retry_at == datetime(2026, 8, 11, 0, 5, tzinfo=CHINA_TZ)
-    tomorrow = CheckedVerifier(inner, engine=sqlite_db, clock=lambda: datetime(2026, 8, 11, 8, 0, tzinfo=CHINA_TZ))
+    assert limited.retry_at == datetime(2026, 8, 11, 0, 5, tzinfo=HOSPITAL_TZ)
+    tomorrow = CheckedVerifier(inner, engine=sqlite_db, clock=lambda: datetime(2026, 8, 11, 8, 0, tzinfo=HOSPITAL_TZ))
     assert tomorrow.verify(QUERY).status is VerificationStatus.NOT_FOUND
 
 
