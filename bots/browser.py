@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from playwright.async_api import Browser as AsyncBrowser
+from playwright.async_api import Playwright as AsyncPlaywright
 from playwright.sync_api import Browser, Playwright
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -42,7 +44,19 @@ def chromium_path() -> Path:
 
 def launch_chromium(playwright: Playwright, *, headless: bool = True) -> Browser:
     """A headless system Chromium; ``--no-sandbox`` only when running as root, where it is required."""
+    return playwright.chromium.launch(executable_path=str(chromium_path()), headless=headless,
+                                      args=chromium_flags())
+
+
+def chromium_flags() -> list[str]:
+    """The command-line flags every product browser starts with."""
     flags = list(CLOSED_NETWORK_FLAGS)
     if os.geteuid() == 0:
         flags.append("--no-sandbox")
-    return playwright.chromium.launch(executable_path=str(chromium_path()), headless=headless, args=flags)
+    return flags
+
+
+async def launch_chromium_async(playwright: AsyncPlaywright, *, headless: bool = True) -> AsyncBrowser:
+    """The same system Chromium for the async API (the bot runtime shares one browser across items)."""
+    return await playwright.chromium.launch(executable_path=str(chromium_path()), headless=headless,
+                                            args=chromium_flags())

@@ -6,6 +6,7 @@ Each domain module owns its tables; this file only lists them.
 import smartfin.audit
 import smartfin.claims
 import smartfin.ledger.models
+import smartfin.posting
 import smartfin.procurement
 import smartfin.reconciliation.models
 import smartfin.spending  # noqa: F401
