@@ -34,6 +34,7 @@ class FaultSwitches:
     latency_ms: int = 0
     logout_on_next_post: bool = False
     layout_variant: str = "classic"
+    refuse_next_save: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
@@ -61,6 +62,10 @@ class FaultSwitches:
                 if value not in LAYOUT_VARIANTS:
                     errors.append(f"layout_variant must be one of {LAYOUT_VARIANTS}")
                 checked[key] = value
+            elif key == "refuse_next_save":
+                if not isinstance(value, str):
+                    errors.append("refuse_next_save must be the validation message to show")
+                checked[key] = value
             elif key == "seed":
                 checked[key] = value
             else:
@@ -79,6 +84,13 @@ class FaultSwitches:
         with self._lock:
             self.fail_next, self.fail_rate, self.latency_ms = 0, 0.0, 0
             self.logout_on_next_post, self.layout_variant = False, "classic"
+            self.refuse_next_save = ""
+
+    def take_refusal(self) -> str:
+        """The validation message the next save must fail with (a business rejection), once."""
+        with self._lock:
+            message, self.refuse_next_save = self.refuse_next_save, ""
+            return message
 
     def take_failure(self) -> bool:
         """Decide whether this request fails; consumes one of the 'next N' failures."""

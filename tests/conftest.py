@@ -55,9 +55,35 @@ def camunda() -> Iterator[object]:
         service.stop()
 
 
+STAND_IN_ADMIN_TOKEN = "test-session-admin-token"
+
+
 @pytest.fixture(scope="session")
-def workers(camunda: object) -> Iterator[object]:
-    """The product's workers, running in this process for the whole session."""
+def stand_in_portals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The stand-in legacy portals on free ports, and the bots pointed at them through the environment."""
+    from portals.auth import PortalUser
+    from portals.config import PortalConfig
+    from portals.runner import start_portals
+    from smartfin.config import get_settings
+
+    clerk = PortalUser("kuaiji-session", "session-Secret-7kq", "会计 测试")
+    running = start_portals(PortalConfig(data_dir=tmp_path_factory.mktemp("portals"),
+                                         admin_token=STAND_IN_ADMIN_TOKEN,
+                                         users={"erp": [clerk], "bank": [clerk]}, erp_search_delay_seconds=0.05))
+    os.environ.update({
+        "SMARTFIN_ERP_URL": running.urls["erp"], "SMARTFIN_BANK_URL": running.urls["bank"],
+        "SMARTFIN_TAX_URL": running.urls["tax"],
+        "SMARTFIN_ERP_ACCOUNT": clerk.username, "SMARTFIN_ERP_PASSWORD": clerk.password,
+        "SMARTFIN_BANK_ACCOUNT": clerk.username, "SMARTFIN_BANK_PASSWORD": clerk.password,
+    })
+    get_settings.cache_clear()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def workers(camunda: object, stand_in_portals: object) -> Iterator[object]:
+    """The product's workers, running in this process for the whole session, bots pointed at the stand-ins."""
     from smartfin.workers import product_registry
     from smartfin.workers.runtime import Worker
 

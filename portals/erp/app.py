@@ -203,6 +203,9 @@ def create_erp_app(
             return csrf_rejected(state)
         draft, errors = parse_draft(form, session.data.get("display_name", session.username or ""))
         errors += validate(draft)
+        refusal = "" if errors else state.faults.take_refusal()
+        if refusal:
+            errors.append(refusal)  # e.g. a closed period or an account frozen in the ERP: not the bot's fault
         if errors:
             return voucher_form(session, form, errors)
         number = post_voucher(state.db, draft, session.username or "")

@@ -1,8 +1,7 @@
 """The reimbursement process on the real engine, with the product's workers running.
 
-Posting into the legacy ledger system (topic ``post-voucher``) belongs to the bots work; here a stand-in
-completes that external task with a made-up voucher number, or answers it with ``VOUCHER_REJECTED``, so
-that what follows posting is tested too.
+Posting (topic ``post-voucher``) is done by the real posting bot in Chromium against the stand-in ERP that
+the test session starts; the ERP's fault switch makes it refuse a voucher for the rejection path.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -19,6 +19,7 @@ from smartfin.commands.claims import attach_files_to_claim
 from smartfin.db import session_scope
 from smartfin.engine.client import EngineClient, EngineRequestError
 from smartfin.ledger import Bucket, document_holdings
+from tests.conftest import STAND_IN_ADMIN_TOKEN
 from tests.reimbursement.reimbursement_invoices import china_today, xml_invoice
 from tests.support.engine import APPROVER_OF_GROUP, as_user, candidate_groups, process_ended, wait_for
 
@@ -78,40 +79,17 @@ def approve_all(camunda: EngineClient, pid: str, *, reject_at: str | None = None
             return seen
 
 
-def stand_in_posting(camunda: EngineClient, workers: Any, number: str, pid: str, *, reject: str | None = None) -> None:
-    """Answer the claim's ``post-voucher`` task in place of the posting bot.
+def erp_vouchers(portals: Any, ref: str) -> list[dict[str, str]]:
+    response = httpx.get(f"{portals.urls['erp']}/__admin/vouchers", params={"ref": ref},
+                         headers={"X-Admin-Token": STAND_IN_ADMIN_TOKEN}, timeout=15)
+    response.raise_for_status()
+    return list(response.json()["vouchers"])
 
-    When the bots' handler is registered, the in-process product worker takes the task too and fails it
-    (no ERP portal in this test); the stand-in then acts under the product worker's id, which the engine
-    accepts for a task that worker holds, and puts back a retry if the task ran out of them.
-    """
-    wait_for(lambda: camunda.get("/external-task", processInstanceId=pid, topicName="post-voucher"), 30,
-             message="the claim to be ready for posting")
-    worker_id = workers.worker_id
 
-    def answer() -> bool:
-        task = (camunda.get("/external-task", processInstanceId=pid, topicName="post-voucher") or [None])[0]
-        if task is None:
-            return True
-        if not task.get("workerId"):
-            if task.get("retries") == 0:
-                camunda.put(f"/external-task/{task['id']}/retries", {"retries": 1})
-            camunda.post("/external-task/fetchAndLock", {"workerId": worker_id, "maxTasks": 1, "topics": [
-                {"topicName": "post-voucher", "lockDuration": 30_000, "businessKey": number}]})
-        assert camunda.process_variables(pid)["voucher"]["externalRef"] == f"reimbursement-claim:{number}"
-        try:
-            if reject:
-                camunda.post(f"/external-task/{task['id']}/bpmnError", {
-                    "workerId": worker_id, "errorCode": "VOUCHER_REJECTED", "errorMessage": reject})
-            else:
-                camunda.post(f"/external-task/{task['id']}/complete", {"workerId": worker_id, "variables": {
-                    "voucherNo": {"value": f"记-{number[-6:]}", "type": "String"},
-                    "postedAt": {"value": "2026-01-01T10:00:00+08:00", "type": "String"}}})
-        except EngineRequestError:
-            return False
-        return True
-
-    wait_for(answer, 30, interval=0.05, message="the stand-in posting")
+def refuse_next_voucher(portals: Any, message: str) -> None:
+    """The ERP will refuse the next voucher with a validation message, as a closed account would."""
+    httpx.post(f"{portals.urls['erp']}/__admin/faults", json={"refuse_next_save": message},
+               headers={"X-Admin-Token": STAND_IN_ADMIN_TOKEN}, timeout=15).raise_for_status()
 
 
 def holdings(number: str) -> dict[Bucket, Decimal]:
@@ -126,7 +104,8 @@ def end_of(camunda: EngineClient, pid: str) -> set[str]:
             if a["activityType"] == "noneEndEvent" and a["activityId"].startswith("claim")}
 
 
-def test_happy_path_reads_verifies_reserves_approves_posts_and_records_the_actual(camunda, workers, budget):
+def test_happy_path_reads_verifies_reserves_approves_posts_and_records_the_actual(camunda, workers, budget,
+                                                                                  stand_in_portals):
     name, data, values = xml_invoice("happy", total=Decimal("320.00"))
     number, pid = submit(camunda, [(name, data)])
 
@@ -137,11 +116,12 @@ def test_happy_path_reads_verifies_reserves_approves_posts_and_records_the_actua
     assert chain == ["dept-head", "vice-president", "finance-officer", "chief-accountant"]
     audit = task_of(camunda, pid, "financeAudit")
     complete(camunda, OFFICER, audit, {"decision": "approve", "comment": "审核通过"})
-    stand_in_posting(camunda, workers, number, pid)
 
+    process_ended(camunda, pid, timeout=90)  # the posting bot keys the voucher into the stand-in ERP
     assert end_of(camunda, pid) == {"claimPaid"}
+    [voucher] = erp_vouchers(stand_in_portals, f"reimbursement-claim:{number}")
     row = claim(number)
-    assert row.status == "paid" and row.voucher_no == f"记-{number[-6:]}"
+    assert row.status == "paid" and row.voucher_no == voucher["number"]
     assert holdings(number) == {Bucket.PRE_ENCUMBRANCE: Decimal("0.00"), Bucket.ACTUAL: Decimal("320.00")}
     with session_scope() as session:
         invoice = claim_invoices(session, number)[0]
@@ -239,16 +219,18 @@ def test_claim_without_budget_line_goes_to_finance(camunda, workers, budget):
     assert end_of(camunda, pid) == {"claimRejected"}
 
 
-def test_rejected_voucher_then_rejection_releases_the_reservation_and_the_invoice(camunda, workers, budget):
+def test_rejected_voucher_then_rejection_releases_the_reservation_and_the_invoice(camunda, workers, budget,
+                                                                                  stand_in_portals):
     name, data, _ = xml_invoice("voucher-rejected", total=Decimal("90.00"))
     number, pid = submit(camunda, [(name, data)])
     verify_by_hand(camunda, pid)
     assert approve_all(camunda, pid) == ["dept-head", "chief-accountant"]
+    refuse_next_voucher(stand_in_portals, "科目 5001 已停用 account closed")
     complete(camunda, OFFICER, task_of(camunda, pid, "financeAudit"), {"decision": "approve"})
     assert holdings(number)[Bucket.PRE_ENCUMBRANCE] == Decimal("90.00")
-    stand_in_posting(camunda, workers, number, pid, reject="科目 5001 已停用 account closed")
 
-    fix = task_of(camunda, pid, "fixVoucher")
+    fix = task_of(camunda, pid, "fixVoucher", timeout=90)
+    assert erp_vouchers(stand_in_portals, f"reimbursement-claim:{number}") == []
     assert "5001" in camunda.process_variables(pid)["voucherError"]
     complete(camunda, OFFICER, fix, {"decision": "reject", "comment": "退回重报"})
     assert end_of(camunda, pid) == {"claimRejected"}
