@@ -5,6 +5,7 @@ Each domain module owns its tables; this file only lists them.
 
 import smartfin.audit
 import smartfin.claims
+import smartfin.inbox
 import smartfin.ledger.models
 import smartfin.posting
 import smartfin.procurement

@@ -32,18 +32,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
 
 from smartfin.audit import UtcDateTime, record_audit, utc_now
-from smartfin.config import get_settings
+from smartfin.config import HOSPITAL_TZ, get_settings
 from smartfin.db import get_engine, session_scope
 from smartfin.vouchers import Voucher
 
-HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
 PAUSE_ENV = "SMARTFIN_POSTING_PAUSE_AT"
 PAUSE_AFTER_SAVE = "after-portal-save"
 

@@ -49,10 +49,44 @@ def worker_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: True)
 
 
+def prefect_service(settings: Settings) -> ManagedService:
+    """The local Prefect server (API + UI), on SQLite under var/prefect/ unless configured otherwise."""
+    from flows.deployments import server_environment
+    from flows.settings import get_flow_settings
+
+    flow_settings = get_flow_settings()
+    flow_settings.effective_prefect_home.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+            "--port", str(flow_settings.prefect_port)]
+    api = flow_settings.effective_prefect_api_url
+
+    def healthy() -> bool:
+        return requests.get(api.rstrip("/") + "/health", timeout=2).ok
+
+    return ManagedService(name="prefect", argv=argv, settings=settings, healthy=healthy,
+                          env=server_environment(flow_settings))
+
+
+def flows_service(settings: Settings) -> ManagedService:
+    """The scheduled flows served from one process (`smartfin flows serve`)."""
+    from flows.deployments import prefect_environment
+
+    return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.cli", "flows", "serve"],
+                          settings=settings, healthy=lambda: True, env=prefect_environment())
+
+
+def _local_prefect(settings: Settings) -> bool:
+    from flows.settings import get_flow_settings
+
+    return get_flow_settings().prefect_api_url is None
+
+
 STACK: list[StackEntry] = [
     StackEntry("engine", engine_service, lambda s: True, lambda s: s.engine_start_timeout),
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
+    StackEntry("prefect", prefect_service, _local_prefect, lambda s: 120.0),
+    StackEntry("flows", flows_service, lambda s: True, lambda s: 10.0),
 ]
 
 
@@ -68,7 +102,7 @@ def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable
     from smartfin.engine.launcher import start_engine
 
     for entry in STACK:
-        if not entry.started_by_up(settings) or (entry.name == "worker" and not workers):
+        if not entry.started_by_up(settings) or (entry.name in ("worker", "flows") and not workers):
             continue
         if entry.name == "engine":
             echo(f"starting the engine at {settings.engine_url} …")

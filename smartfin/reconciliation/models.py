@@ -115,3 +115,29 @@ class StatementImport(SQLModel, table=True):
     line_count: int
     closing_balance_fen: int | None = None
     imported_at: datetime = Field(default_factory=_now, sa_column=Column(AwareDateTime, nullable=False))
+
+
+class ReconReview(SQLModel, table=True):
+    """One batch of a run's exceptions sent to finance as a ``reconciliation-review`` process.
+
+    The row is written (``opening``) before the process is started and carries the business key, so a
+    rerun of the day, or a retry after a crash between the two, finds it and never opens a second
+    review for the same exceptions. ``exception_keys`` (not ids) name the exceptions, because a rerun
+    replaces pending exception rows but keeps their keys.
+    """
+
+    __tablename__ = "recon_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="recon_run.id", index=True)
+    business_key: str = Field(unique=True)
+    exception_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    exception_count: int = 0
+    amount_fen: int = 0
+    status: str = Field(default="opening", index=True, description="opening, open or resolved")
+    process_instance_id: str | None = None
+    opened_at: datetime = Field(default_factory=_now, sa_column=Column(AwareDateTime, nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime))
+    resolved_by: str | None = None
+    decision: str | None = None
+    comment: str | None = None

@@ -38,6 +38,11 @@ class ExceptionType(StrEnum):
     CASHIER_SHORT = "CASHIER_SHORT"  # 短款
     PREPAYMENT_IMBALANCE = "PREPAYMENT_IMBALANCE"
     PREPAYMENT_OPENING_MISMATCH = "PREPAYMENT_OPENING_MISMATCH"
+    BANK_ONLY = "BANK_ONLY"  # 银行已记、单位未记
+    LEDGER_ONLY = "LEDGER_ONLY"  # 单位已记、银行未记, past the date window
+    BALANCE_DIFFERENCE = "BALANCE_DIFFERENCE"  # 余额调节表 does not balance
+    INPUT_REJECTED = "INPUT_REJECTED"  # a file of the day was refused (encoding, columns, duplicate, ...)
+    NO_DATA = "NO_DATA"  # no file at all for a day that should have one
 
 
 HIS_COLUMNS = ("his_txn_id", "channel", "order_id", "refund_id", "kind", "amount_fen", "occurred_at", "cashier")

@@ -1,0 +1,191 @@
+"""Monthly budget execution monitor: the figures as Prefect artifacts, and a one-page report for the
+finance director (self-contained HTML with inline SVG charts: opens in any browser, offline, printable).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from flows.settings import HOSPITAL_TZ, get_flow_settings
+from smartfin.budget_monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport, execution_report
+from smartfin.db import session_scope
+
+GREEN, AMBER, RED, GREY = "#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"
+
+
+def last_month_end(today: date | None = None) -> date:
+    """The monitor runs on the 1st and reports the month just closed."""
+    today = today or datetime.now(HOSPITAL_TZ).date()
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None or (isinstance(value, float) and value != value) else f"{value}%"
+
+
+def _yuan(value: Decimal) -> str:
+    return f"¥{value:,.2f}"
+
+
+def _colour(row: Any) -> str:
+    if row["execution_rate"] is None:
+        return GREY
+    if row["under_40"]:
+        return RED
+    return AMBER if row["behind"] else GREEN
+
+
+def bar_chart(frame: pd.DataFrame, label: str, progress: Decimal, title: str) -> str:
+    """Horizontal bars of execution rate per row, with the 序时进度 line across them."""
+    if frame.empty:
+        return ""
+    width, left, bar_h, gap = 760, 230, 22, 10
+    plot = width - left - 70
+    height = 40 + len(frame) * (bar_h + gap) + 30
+    x = lambda pct: left + plot * float(min(max(pct, 0), 120)) / 120  # noqa: E731
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="18" font-size="15" font-weight="bold">{html.escape(title)}</text>']
+    for i, row in enumerate(frame.to_dict("records")):
+        y = 36 + i * (bar_h + gap)
+        rate = row["execution_rate"]
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" font-size="13" text-anchor="end">'
+                     f'{html.escape(str(row[label]))}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{plot}" height="{bar_h}" fill="#f1f1f1"/>')
+        if rate is not None:
+            parts.append(f'<rect x="{left}" y="{y}" width="{x(rate) - left:.1f}" height="{bar_h}" '
+                         f'fill="{_colour(row)}"/>')
+        parts.append(f'<text x="{x(rate or 0) + 6:.1f}" y="{y + 16}" font-size="12">{_pct(rate)}</text>')
+    line_x = x(progress)
+    parts.append(f'<line x1="{line_x:.1f}" y1="30" x2="{line_x:.1f}" y2="{height - 22}" stroke="#1565c0" '
+                 f'stroke-width="2" stroke-dasharray="6 4"/>')
+    parts.append(f'<text x="{line_x:.1f}" y="{height - 6}" font-size="12" fill="#1565c0" text-anchor="middle">'
+                 f'序时进度 time elapsed {progress}%</text>')
+    low = x(LOW_EXECUTION)
+    parts.append(f'<line x1="{low:.1f}" y1="30" x2="{low:.1f}" y2="{height - 22}" stroke="{RED}" '
+                 f'stroke-width="1" stroke-dasharray="2 3"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> str:
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
+    body = []
+    for row in frame.to_dict("records"):
+        cells = []
+        for key, _ in columns:
+            value = row[key]
+            text = (_yuan(value) if isinstance(value, Decimal) and key not in (
+                "execution_rate", "progress", "gap", "balance_rate", "projected_balance_rate")
+                else _pct(value) if key in ("execution_rate", "gap", "balance_rate", "projected_balance_rate")
+                else html.escape(str(value)))
+            cells.append(f"<td>{text}</td>")
+        body.append(f'<tr style="color:{_colour(row)}">' + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+LINE_COLUMNS = [("line", "预算项目 Budget line"), ("name", "名称 Name"), ("authorised", "预算数 Budget"),
+                ("actual", "执行数 Spent"), ("execution_rate", "执行率 Execution"), ("gap", "与序时进度差 vs time"),
+                ("projected_balance_rate", "预计年末结余率 Projected balance")]
+
+
+def render_report(report: ExecutionReport) -> str:
+    """The director's one page: headline figures, charts per department and project, the lists to act on."""
+    t = report.total
+    execution = t["execution_rate"]
+    verdict = ("执行正常 On track" if not t["behind"] else
+               f"执行滞后 {abs(t['gap'] or 0)} 个百分点 Behind time by {abs(t['gap'] or 0)} points")
+    cards = [("预算总额 Total budget", _yuan(t["authorised"])), ("已执行 Spent", _yuan(t["actual"])),
+             ("执行率 Execution rate", _pct(execution)), ("序时进度 Time elapsed", _pct(report.progress)),
+             ("预计年末结余率 Projected year-end balance", f"{_pct(t['projected_balance_rate'])} "
+              f"(目标 target ≤ {BALANCE_TARGET}%)")]
+    card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}'
+                        f"</div></div>" for k, v in cards)
+    low = report.low_lines
+    balance = report.lines[report.lines["balance_over_target"]]
+    sections = [
+        f"<h2>结论 Summary</h2><p class='verdict' style='color:{AMBER if t['behind'] else GREEN}'>"
+        f"{html.escape(verdict)}</p>"
+        f"<p>{len(report.behind_lines)} 个预算项目执行慢于序时进度 lines behind time; {len(low)} 个低于 "
+        f"{LOW_EXECUTION}% lines under {LOW_EXECUTION}%; {len(balance)} 个预计年末结余率超过 {BALANCE_TARGET}% "
+        f"lines heading for a balance above target.</p>",
+        "<p class='legend'><span style='color:" + GREEN + "'>■ 正常 on track</span> "
+        "<span style='color:" + AMBER + "'>■ 慢于序时进度 behind time</span> "
+        "<span style='color:" + RED + f"'>■ 低于 {LOW_EXECUTION}% under {LOW_EXECUTION}%</span> "
+        "<span style='color:#1565c0'>┆ 序时进度 time elapsed</span></p>",
+        bar_chart(report.departments, "department", report.progress, "各科室执行率 Execution by department"),
+        bar_chart(report.projects, "project", report.progress, "各项目执行率 Execution by project"),
+        f"<h2>执行率低于 {LOW_EXECUTION}% 的预算项目 Lines under {LOW_EXECUTION}%</h2>"
+        + (_table(low, LINE_COLUMNS) if len(low) else "<p>无 None.</p>"),
+        "<h2>全部预算项目 All lines</h2>" + _table(report.lines, LINE_COLUMNS),
+    ]
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>预算执行情况 Budget execution {report.fiscal_year} · {report.as_of}</title>
+<style>
+body{{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1000px;
+color:#222}} h1{{font-size:1.5em}} h2{{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}}
+.cards{{display:flex;flex-wrap:wrap;gap:12px}} .card{{border:1px solid #ddd;border-radius:6px;padding:10px 14px;
+min-width:160px}} .k{{font-size:.8em;color:#666}} .v{{font-size:1.3em;font-weight:bold}}
+.verdict{{font-size:1.2em;font-weight:bold}} table{{border-collapse:collapse;width:100%;font-size:.85em}}
+th,td{{border-bottom:1px solid #eee;padding:4px 6px;text-align:right}} th:nth-child(-n+2),td:nth-child(-n+2)
+{{text-align:left}} .legend span{{margin-right:1.2em}} @media print{{body{{margin:0}}}}
+</style></head><body>
+<h1>{report.fiscal_year} 年预算执行情况 Budget execution — 截至 as of {report.as_of}</h1>
+<div class="cards">{card_html}</div>
+{''.join(sections)}
+<p style="color:#888;font-size:.8em">执行率 = 执行数 / (预算 + 调整)；序时进度 = 已过月数 / 12；
+预计年末结余率按当前执行速度推算。Execution rate = spent / (budget + adjustments); time elapsed = elapsed
+months / 12; the projected balance assumes the pace so far continues.</p>
+</body></html>
+"""
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@task(name="compute-budget-execution", retries=1, retry_delay_seconds=30, timeout_seconds=600)
+def compute(fiscal_year: int, as_of: date) -> ExecutionReport:
+    with session_scope() as session:
+        return execution_report(session, fiscal_year, as_of)
+
+
+@flow(name="budget-execution-monitor", log_prints=True, timeout_seconds=1800)
+def budget_execution_monitor(as_of: date | None = None, fiscal_year: int | None = None) -> dict[str, Any]:
+    """Execution vs time elapsed per line, department and project; the report written under var/reports/."""
+    day = as_of or last_month_end()
+    year = fiscal_year or day.year
+    report = compute(year, day)
+    folder = get_flow_settings().reports_root
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"budget-execution-{year}-{day:%m-%d}.html"
+    path.write_text(render_report(report), encoding="utf-8")
+    keep = ["line", "name", "authorised", "actual", "execution_rate", "progress", "gap", "projected_balance_rate"]
+    if len(report.low_lines):
+        create_table_artifact(_records(report.low_lines[keep]), key="budget-lines-under-40",
+                              description=f"执行率低于 40% 的预算项目 Lines under 40% ({day})")
+    create_table_artifact(_records(report.departments), key="budget-execution-by-department",
+                          description=f"各科室预算执行 Execution by department ({day})")
+    t = report.total
+    create_markdown_artifact(
+        f"# 预算执行 Budget execution {year} · {day}\n\n| | |\n|---|---:|\n"
+        f"| 预算总额 Total budget | {_yuan(t['authorised'])} |\n| 已执行 Spent | {_yuan(t['actual'])} |\n"
+        f"| 执行率 Execution rate | {_pct(t['execution_rate'])} |\n"
+        f"| 序时进度 Time elapsed | {_pct(report.progress)} |\n"
+        f"| 预计年末结余率 Projected balance rate (target ≤ {BALANCE_TARGET}%) | "
+        f"{_pct(t['projected_balance_rate'])} |\n"
+        f"| 低于 40% 的项目 Lines under 40% | {len(report.low_lines)} |\n\n报告 Report: `{path}`",
+        key="budget-execution-summary")
+    create_link_artifact(path.resolve().as_uri(), link_text="预算执行报告 Budget execution report",
+                         key="budget-execution-report")
+    get_run_logger().info("budget execution %s as of %s: %s%% vs %s%% elapsed; report %s", year, day,
+                          t["execution_rate"], report.progress, path)
+    return {"report": str(path), "execution_rate": str(t["execution_rate"]), "progress": str(report.progress),
+            "lines_under_40": len(report.low_lines), "lines_behind": len(report.behind_lines)}

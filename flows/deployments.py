@@ -1,0 +1,101 @@
+"""The scheduled flows as deployments, served from one process (`smartfin flows serve`).
+
+Each deployment carries its cron schedule (hospital time zone, overridable through ``SMARTFIN_*_CRON``)
+and runs in the serving process. The local Prefect server started by `smartfin up` stores the runs
+(SQLite under var/prefect/ by default, PostgreSQL by ``SMARTFIN_PREFECT_DATABASE_URL``); a production
+Prefect server is used instead when ``SMARTFIN_PREFECT_API_URL`` names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flows.settings import FlowSettings, get_flow_settings
+
+
+@dataclass(frozen=True)
+class ScheduledFlow:
+    """A flow, the name of its deployment and when it runs."""
+
+    name: str
+    flow: Callable[..., Any]
+    cron: str
+    description: str
+
+
+def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]:
+    """Every flow the product schedules, with its cron from the settings."""
+    from flows.bank import daily_bank_reconciliation
+    from flows.budget import budget_execution_monitor
+    from flows.inbox import invoice_inbox
+    from flows.posting import posting_batch
+    from flows.threeway import daily_three_way_reconciliation
+
+    s = settings or get_flow_settings()
+    return [
+        ScheduledFlow("bank-daily", daily_bank_reconciliation, s.bank_cron,
+                      "银行对账单下载与银行对账 Statement download and bank reconciliation, yesterday"),
+        ScheduledFlow("three-way-daily", daily_three_way_reconciliation, s.three_way_cron,
+                      "HIS/渠道/银行三方对账 Three-way reconciliation, the day before yesterday (T+1 settled)"),
+        ScheduledFlow("inbox-scan", invoice_inbox, s.inbox_cron,
+                      "发票收件箱 Invoice inbox: new files become reimbursement claims"),
+        ScheduledFlow("posting-batch", posting_batch, s.posting_cron,
+                      "凭证批量过账 Approved vouchers posted into the ERP"),
+        ScheduledFlow("budget-monthly", budget_execution_monitor, s.budget_cron,
+                      "预算执行监控 Budget execution monitor, the month just closed"),
+    ]
+
+
+def flow_by_name(name: str) -> ScheduledFlow:
+    flows = {f.name: f for f in scheduled_flows()}
+    flows.update({getattr(f.flow, "name", f.name): f for f in flows.values()})
+    if name not in flows:
+        known = sorted(f.name for f in scheduled_flows())
+        raise LookupError(f"未知流程 / unknown flow {name!r}; choose one of {known}")
+    return flows[name]
+
+
+def prefect_environment(settings: FlowSettings | None = None) -> dict[str, str]:
+    """Prefect's settings for every SmartFin process that talks to it: explicit API URL, own home,
+    no analytics. The local server's own database URL is added for the server process."""
+    s = settings or get_flow_settings()
+    return {
+        "PREFECT_HOME": str(s.effective_prefect_home),
+        "PREFECT_API_URL": s.effective_prefect_api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def server_environment(settings: FlowSettings | None = None) -> dict[str, str]:
+    s = settings or get_flow_settings()
+    return {**prefect_environment(s), "PREFECT_SERVER_DATABASE_CONNECTION_URL": s.effective_prefect_database_url,
+            "PREFECT_UI_API_URL": s.effective_prefect_api_url}
+
+
+def apply_prefect_environment(settings: FlowSettings | None = None) -> None:
+    """Set Prefect's variables in this process (before Prefect reads them) unless already set."""
+    for key, value in prefect_environment(settings).items():
+        os.environ.setdefault(key, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def serve_all(settings: FlowSettings | None = None) -> None:
+    """Register every deployment with its schedule and run their flows from this process until stopped."""
+    from prefect import serve
+
+    serve(*deployments(settings), limit=4)
+
+
+def deployments(settings: FlowSettings | None = None) -> list[Any]:
+    """The Prefect deployments (not yet applied) of every scheduled flow."""
+    from prefect.schedules import Cron
+
+    s = settings or get_flow_settings()
+    return [f.flow.to_deployment(name=f.name, schedules=[Cron(f.cron, timezone=s.timezone)],  # type: ignore[attr-defined]
+                                 description=f.description, tags=["smartfin"])
+            for f in scheduled_flows(s)]

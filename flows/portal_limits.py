@@ -1,0 +1,46 @@
+"""One session per portal login: Prefect global concurrency limits named after the login.
+
+Legacy portals (online bank, ERP) often allow a single session per user; two tasks logged in with the
+same account would throw each other out. Every task that drives a portal holds the slot of its login
+(``portal:<system>:<login>``, limit 1); different logins run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+log = logging.getLogger(__name__)
+SESSIONS_PER_LOGIN = 1
+SLOT_WAIT_S = 1800.0
+
+
+def limit_name(system: str, login: str) -> str:
+    return f"portal:{system}:{login}"
+
+
+def ensure_limit(name: str, limit: int = SESSIONS_PER_LOGIN) -> None:
+    """Create the global concurrency limit ``name`` unless it exists (an operator may have raised it)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+
+
+@contextmanager
+def portal_session(system: str, login: str) -> Iterator[None]:
+    """Hold the one session slot of ``login`` on ``system`` while the block drives the portal."""
+    name = limit_name(system, login)
+    ensure_limit(name)
+    with concurrency(name, occupy=1, timeout_seconds=SLOT_WAIT_S, strict=True):
+        yield

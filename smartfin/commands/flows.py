@@ -1,0 +1,75 @@
+"""``smartfin flows``: list the scheduled flows, run one now, or serve them all on their schedules."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+flows_app = typer.Typer(no_args_is_help=True, help="Scheduled flows (Prefect): reconciliation, inbox, posting, "
+                                                     "budget monitor.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(flows_app, name="flows")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@flows_app.command("list")
+def list_flows() -> None:
+    """Each flow's deployment name, schedule and purpose."""
+    from flows.deployments import scheduled_flows
+    from flows.settings import get_flow_settings
+
+    settings = get_flow_settings()
+    typer.echo(f"Prefect API: {settings.effective_prefect_api_url}   time zone: {settings.timezone}")
+    for item in scheduled_flows(settings):
+        typer.echo(f"{item.name:16} {item.cron:16} {item.description}")
+
+
+@flows_app.command("run")
+def run_flow(
+    name: Annotated[str, typer.Argument(help="bank-daily, three-way-daily, inbox-scan, posting-batch or "
+                                             "budget-monthly")],
+    business_date: Annotated[str | None, typer.Option("--date", help="business day YYYY-MM-DD (reconciliation: "
+                                                      "the day reconciled; budget: the as-of date)")] = None,
+    no_review: Annotated[bool, typer.Option(help="do not open review processes (reconciliation)")] = False,
+) -> None:
+    """Run one flow now, in this process, against the configured Prefect API."""
+    from flows.deployments import apply_prefect_environment, flow_by_name
+
+    apply_prefect_environment()
+    try:
+        chosen = flow_by_name(name)
+        day = date.fromisoformat(business_date) if business_date else None
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    kwargs: dict[str, Any] = {}
+    if chosen.name in ("bank-daily", "three-way-daily"):
+        kwargs = {"business_date": day, "open_reviews": not no_review}
+    elif chosen.name == "budget-monthly":
+        kwargs = {"as_of": day}
+    state = chosen.flow(**kwargs, return_state=True)
+    typer.echo(f"{chosen.name}: {state.name}")
+    if state.is_failed():
+        try:
+            state.result()
+        except Exception as exc:
+            _fail(str(exc))
+    else:
+        typer.echo(f"{state.result()}")
+
+
+@flows_app.command("serve")
+def serve() -> None:
+    """Serve every flow on its schedule from this process until stopped (what `smartfin up` starts)."""
+    from flows.deployments import apply_prefect_environment, serve_all
+
+    apply_prefect_environment()
+    serve_all()

@@ -1,0 +1,88 @@
+"""Posting batch (vouchers → the posting function, exactly once) and the monthly budget execution monitor."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from flows.budget import budget_execution_monitor
+from flows.deployments import deployments, scheduled_flows
+from flows.posting import PostingReceipt, VoucherRejected, posting_batch
+from smartfin.budget_monitor import time_progress
+from smartfin.db import session_scope
+from smartfin.ledger import BudgetLineKey, create_line, pre_encumber, record_actual, set_budget
+from smartfin.vouchers import payment_voucher
+
+
+def voucher(no: str, amount: str = "1200.00", credit: str | None = None) -> dict:
+    """An approved payment voucher as the processes hand it over (``Voucher.as_variable()``)."""
+    body = payment_voucher(document_type="claim", document_no=no, booked_on=date(2024, 3, 1),
+                           summary=f"报销 {no}", amount=Decimal(amount), attachments=1).as_variable()
+    if credit is not None:  # unbalanced: what a hand-edited export might contain
+        body["lines"][1]["credit"] = credit
+    return body
+
+
+def test_posting_batch_posts_each_voucher_once_and_sets_aside_refusals(flow_env: Path, tmp_path: Path):
+    root = tmp_path / "posting"
+    (root / "outbox").mkdir(parents=True)
+    for name, body in (("a", voucher("PB-1")), ("b", voucher("PB-2")), ("c", voucher("PB-3", credit="1.00")),
+                       ("d", voucher("PB-4", amount="66.00"))):
+        (root / "outbox" / f"{name}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    posted: list[str] = []
+
+    def poster(v: dict) -> PostingReceipt:
+        if v["documentNo"] == "PB-4":
+            raise VoucherRejected("科目 5001 已停用 account 5001 is closed")
+        posted.append(v["documentNo"])
+        return PostingReceipt(f"记-{len(posted):04d}", "2024-03-01T18:00:00+08:00")
+
+    out = posting_batch(folder=root, poster=poster)
+    by_status = {o["voucher"]: o["status"] for o in out}
+    assert by_status == {"claim:PB-1": "posted", "claim:PB-2": "posted", "c.json": "rejected",
+                         "claim:PB-4": "rejected"}
+    assert sorted(posted) == ["PB-1", "PB-2"]
+    assert sorted(p.name for p in (root / "posted").glob("*.json") if ".result" not in p.name) == ["a.json", "b.json"]
+    reason = json.loads((root / "rejected" / "c.result.json").read_text(encoding="utf-8"))["reason"]
+    assert "1.00" in reason or "balance" in reason.lower() or "平" in reason
+    # the same voucher approved again (re-exported) is recognised as posted, not handed to the bot
+    (root / "outbox" / "a-again.json").write_text(json.dumps(voucher("PB-1")), encoding="utf-8")
+    [again] = posting_batch(folder=root, poster=poster)
+    assert again["status"] == "posted" and again["voucher_no"] == "记-0001" and sorted(posted) == ["PB-1", "PB-2"]
+
+
+def test_time_progress_is_elapsed_months_over_twelve():
+    assert time_progress(date(2026, 6, 30), 2026) == Decimal("50.00")
+    assert time_progress(date(2026, 1, 31), 2026) == Decimal("8.33")
+    assert time_progress(date(2027, 1, 1), 2026) == Decimal("100.00")
+
+
+def test_budget_monitor_flags_slow_lines_and_writes_the_report(flow_env: Path, tmp_path: Path):
+    year = 2031
+    fast = BudgetLineKey(year, "T-BM-FAST", "30218", "fiscal")
+    slow = BudgetLineKey(year, "T-BM-SLOW", "30215", "own", "PRJ-BM")
+    with session_scope() as session:
+        for key, name, budget in ((fast, "心内科耗材", "100000.00"), (slow, "学术会议", "50000.00")):
+            create_line(session, key, actor="test", name=name)
+            set_budget(session, key, Decimal(budget), document_no=f"B-{key.department}", actor="test")
+        pre_encumber(session, fast, Decimal("60000.00"), document_type="claim", document_no="BM-1", actor="t")
+        record_actual(session, document_type="claim", document_no="BM-1", actor="t", voucher_no="记-1")
+        pre_encumber(session, slow, Decimal("5000.00"), document_type="claim", document_no="BM-2", actor="t")
+        record_actual(session, document_type="claim", document_no="BM-2", actor="t", voucher_no="记-2")
+    result = budget_execution_monitor(as_of=date(2031, 12, 31), fiscal_year=year)
+    assert result["lines_under_40"] == 1 and result["lines_behind"] == 2
+    assert result["execution_rate"] == "43.33" and result["progress"] == "100.00"
+    page = Path(result["report"]).read_text(encoding="utf-8")
+    assert "T-BM-SLOW" in page and "序时进度" in page and "<svg" in page and "10.00%" in page
+    assert "学术会议" in page and "PRJ-BM" in page
+
+
+def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):
+    names = [f.name for f in scheduled_flows()]
+    assert names == ["bank-daily", "three-way-daily", "inbox-scan", "posting-batch", "budget-monthly"]
+    built = deployments()
+    assert [d.name for d in built] == names
+    assert all(d.schedules and d.schedules[0].schedule.cron for d in built)
+    assert built[0].schedules[0].schedule.timezone == "Asia/Shanghai"
