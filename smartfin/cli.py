@@ -80,7 +80,7 @@ def status() -> None:
 
 
 @app.command()
-def logs(service: Annotated[str, typer.Argument(help="engine, portals or worker")] = "engine",
+def logs(service: Annotated[str, typer.Argument(help="a service named by `smartfin status`")] = "engine",
          lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
     """Print the last lines of a service's log."""
     services = {s.name: s for s in stack.stack_services(get_settings())}
