@@ -29,10 +29,10 @@ from flows.portal_limits import portal_session
 from flows.settings import get_flow_settings
 from smartfin.audit import AuditEntry, record_audit
 from smartfin.db import session_scope
-from smartfin.posting import VoucherRejected
+from smartfin.posting import VoucherRejected, recorded_result
 from smartfin.vouchers import Voucher
 
-POSTED_ACTION = "voucher-posted"
+POSTED_ACTION = "posting-batch-posted"  # the batch's own record; the bot journals in smartfin.posting
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,16 @@ def check_voucher(voucher: dict[str, Any]) -> None:
     Voucher.from_variable(voucher)
 
 
-def _already_posted(ref: str) -> PostingReceipt | None:
+def _already_posted(voucher: dict[str, Any]) -> PostingReceipt | None:
+    """A receipt when this voucher is already posted: by the posting bot (its journal, whoever called it)
+    or by an earlier batch with another poster (the batch's audit record)."""
+    recorded = recorded_result(Voucher.from_variable(voucher))
+    if recorded is not None:
+        return PostingReceipt(recorded.voucher_no, recorded.posted_at_local)
     with session_scope() as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == POSTED_ACTION,
-                                                      AuditEntry.subject_id == ref)).first()
+                                                      AuditEntry.subject_type == "voucher",
+                                                      AuditEntry.subject_id == external_ref(voucher))).first()
         if entry is None:
             return None
         details = entry.details_dict
@@ -108,7 +114,7 @@ def post_one(path: Path, poster: VoucherPoster) -> PostingOutcome:
         log.error("%s refused: %s", path.name, exc)
         return PostingOutcome(path.name, "rejected", note=str(exc))
     ref = external_ref(voucher)
-    receipt = _already_posted(ref)
+    receipt = _already_posted(voucher)
     if receipt is None:
         try:
             receipt = poster(voucher)

@@ -7,9 +7,6 @@ resolves it, and the worker writes the decision into the reconciliation tables.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -30,19 +27,6 @@ STATEMENT = (f"账号：{ACCOUNT}\n交易时间,凭证号,对方单位名称,对
              f"{DAY} 17:00:00,000503,某某物业,,退款,,30.00,9218.00,人民币\n")
 LEDGER = ("entry_id,date,amount,reference,counterparty,balance\n"
           f"J-501,{DAY},-800.00,000501,国药控股股份有限公司,9200.00\n")
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local Prefect server for this module (PREFECT_HOME isolated, analytics off)."""
-    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="smartfin-review-prefect-")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["DO_NOT_TRACK"] = "1"
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture
