@@ -55,6 +55,20 @@ def camunda() -> Iterator[object]:
         service.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster (Debian binaries) for every test that needs it; never skipped."""
+    from smartfin.localpg import LocalPostgres, PostgresUnavailable
+
+    server = LocalPostgres()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL could not be started for the tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
 STAND_IN_ADMIN_TOKEN = "test-session-admin-token"
 
 

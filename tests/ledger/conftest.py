@@ -15,20 +15,9 @@ from sqlmodel import Session, SQLModel
 import smartfin.models  # noqa: F401  (registers every table)
 from smartfin.db import make_engine
 from smartfin.ledger import BudgetLineKey, FundingSource
-from smartfin.localpg import LocalPostgres, PostgresUnavailable
+from smartfin.localpg import LocalPostgres
 
 KEY = BudgetLineKey(2026, "0301", "30218", FundingSource.FISCAL)
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[LocalPostgres]:
-    server = LocalPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"PostgreSQL could not be started for the tests: {exc}", pytrace=False)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

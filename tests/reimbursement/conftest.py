@@ -10,18 +10,6 @@ from sqlmodel import SQLModel
 
 import smartfin.models  # noqa: F401  (registers every table)
 from smartfin.db import make_engine
-from smartfin.localpg import LocalPostgres, PostgresUnavailable
-
-
-@pytest.fixture(scope="session")
-def claims_pg() -> Iterator[LocalPostgres]:
-    server = LocalPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        pytest.fail(f"PostgreSQL could not be started for the tests: {exc}", pytrace=False)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ def db(request: pytest.FixtureRequest) -> Iterator[Engine]:
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_db")
         return
-    engine = make_engine(request.getfixturevalue("claims_pg").url)
+    engine = make_engine(request.getfixturevalue("pg_server").url)
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
     yield engine
