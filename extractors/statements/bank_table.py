@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from extractors.statements.canonical import Statement, build_statement, clean_text, parse_datetime
+from extractors.statements.canonical import Statement, build_statement, clean_text, combine_time, parse_datetime
 from extractors.statements.errors import StatementError, StatementProblem
 from extractors.statements.tabular import ColumnMap, amount_fen, cell, locate_columns, problem, read_rows
 
@@ -32,6 +32,11 @@ def parse_bank_table(path: Path, cmap: ColumnMap, *, account: str,
             record["booked_at"] = parse_datetime(cell(table, row, "booked_at"))
         except ValueError as exc:
             problems.append(problem(file, row_no, table.headers[table.positions["booked_at"]], exc))
+        if "booked_time" in table.positions and "booked_at" in record:
+            try:
+                record["booked_at"] = combine_time(record["booked_at"], cell(table, row, "booked_time"))
+            except ValueError as exc:
+                problems.append(problem(file, row_no, table.headers[table.positions["booked_time"]], exc))
         if "value_date" in table.positions and clean_text(cell(table, row, "value_date")):
             try:
                 record["value_date"] = parse_datetime(cell(table, row, "value_date"))

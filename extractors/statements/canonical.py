@@ -64,6 +64,30 @@ def parse_datetime(value: object) -> datetime:
     return parsed.replace(tzinfo=SHANGHAI) if parsed.tzinfo is None else parsed.astimezone(SHANGHAI)
 
 
+_TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%H%M%S", "%H:%M:%S.%f")
+
+
+def combine_time(booked: datetime, value: object) -> datetime:
+    """The date of ``booked`` at the time of day in ``value``: for exports that split 交易日期 and 交易时间.
+
+    An empty time keeps ``booked`` as it is; an unreadable one is a ``ValueError`` naming the text.
+    """
+    if isinstance(value, datetime):
+        value = value.time()
+    if isinstance(value, time):
+        return datetime.combine(booked.date(), value, SHANGHAI)
+    text = clean_text(value)
+    if not text:
+        return booked
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+        return datetime.combine(booked.date(), parsed, SHANGHAI)
+    raise ValueError(f"is not a time of day ({text!r})")
+
+
 def clean_text(value: object) -> str:
     """Trimmed text with export artefacts removed, Chinese characters untouched.
 

@@ -63,6 +63,40 @@ def test_gbk_and_utf8_give_the_same_fingerprint(tmp_path: Path) -> None:
     assert detect_encoding(ICBC_CSV.encode("utf-8")) == "utf-8-sig"
 
 
+CITYBANK_CSV = (
+    "账户明细查询\n"
+    "账号,33010201040012345,户名,某市第一人民医院\n"
+    "起始日期,2024-03-01,终止日期,2024-03-01,币种,人民币\n"
+    "期初余额,1000.00,期末余额,1349.50\n"
+    "\n"
+    "交易日期,交易时间,摘要,借方发生额,贷方发生额,余额,对方户名,对方账号,对方开户行,交易流水号,用途\n"
+    "2024-03-01,09:05:07,医保结算,,400.00,1400.00,北京市医疗保障事务中心,110000001,某行,202403010100001,医保\n"
+    "2024-03-01,16:40:00,手续费,0.50,,1399.50,,,,202403010100002,\n"
+    "2024-03-01,23:59:59,转账支出,50.00,,1349.50,某某物业,6222,某行,202403010100003,物业费\n"
+)
+
+
+def test_split_date_and_time_columns_make_one_timestamp(tmp_path: Path) -> None:
+    path = write(tmp_path, "statement.csv", CITYBANK_CSV, "gbk")
+    statement = parse_statement(path, account="33010201040012345", bank="citybank")
+    lines = statement.lines
+    assert [t.strftime("%Y-%m-%d %H:%M:%S") for t in lines["booked_at"]] == [
+        "2024-03-01 09:05:07", "2024-03-01 16:40:00", "2024-03-01 23:59:59"]
+    assert str(lines["booked_at"].dt.tz) == "Asia/Shanghai"  # 23:59:59 local stays on the 1st
+    assert lines["amount_fen"].tolist() == [40_000, -50, -5_000]
+    assert lines["reference"].tolist() == ["202403010100001", "202403010100002", "202403010100003"]
+    assert statement.closing_balance_fen == 134_950
+    assert statement.period_end == date(2024, 3, 1)
+
+
+def test_unreadable_time_of_day_names_row_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "statement.csv", CITYBANK_CSV.replace("16:40:00", "下午四点"), "utf-8")
+    with pytest.raises(StatementError) as refused:
+        parse_statement(path, account="33010201040012345", bank="citybank")
+    [problem] = refused.value.problems
+    assert (problem.row, problem.column) == (8, "交易时间") and "下午四点" in problem.message
+
+
 def test_excel_with_signed_amount_and_direction(tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
