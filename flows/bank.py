@@ -31,7 +31,7 @@ from extractors.statements import (
     check_new_statement,
     parse_statement,
 )
-from flows.portal_limits import portal_session
+from flows.portal_limits import portal_session, retry_unless_refused
 from flows.review import open_review
 from flows.settings import BankAccount, get_flow_settings, yesterday
 from flows.sources import bank_day_dir, read_ledger_export, statement_files
@@ -43,6 +43,7 @@ from smartfin.reconciliation.store import (
     import_statement,
     save_bank_run,
     save_input_problem,
+    supersede_imports,
 )
 from smartfin.reconciliation.threeway import ExceptionType
 
@@ -89,7 +90,7 @@ def portal_downloader() -> StatementDownloader:
     def download(account: BankAccount, day: date, folder: Path) -> list[Path]:
         login = None if account.portal_account == "default" else account.portal_account
         saved = []
-        for path in download_day_statements(account.account, day, folder, login=login):
+        for path in download_day_statements(account.account, day, folder, (account.statement_format,), login=login):
             if not path.name.lower().startswith("statement"):
                 path = path.replace(path.with_name(f"statement-{path.name}"))
             saved.append(path)
@@ -99,7 +100,7 @@ def portal_downloader() -> StatementDownloader:
 
 
 @task(name="download-statement", retries=3, retry_delay_seconds=[30, 120, 600], timeout_seconds=600,
-      cache_policy=NO_CACHE, task_run_name="download {account.account} {day}")
+      retry_condition_fn=retry_unless_refused, cache_policy=NO_CACHE, task_run_name="download {account.account} {day}")
 def download_statement(account: BankAccount, day: date, downloader: StatementDownloader) -> list[str]:
     """Fetch one account's statement of ``day`` into its day folder, one portal session per login."""
     folder = bank_day_dir(get_flow_settings().recon_root, account.account, day)
@@ -146,16 +147,22 @@ def _refuse(account: BankAccount, day: date, etype: ExceptionType, detail: str, 
 
 @task(name="reconcile-bank-account", retries=2, retry_delay_seconds=30, timeout_seconds=900,
       cache_policy=NO_CACHE, task_run_name="reconcile {account.account} {day}")
-def reconcile_account(account: BankAccount, day: date, settings: MatchSettings | None = None) -> AccountOutcome:
-    """Reconcile one account for one day from its day folder; every outcome is stored as a run."""
+def reconcile_account(account: BankAccount, day: date, settings: MatchSettings | None = None,
+                      download_error: str | None = None) -> AccountOutcome:
+    """Reconcile one account for one day from its day folder; every outcome is stored as a run.
+
+    ``download_error`` is why the bank bot could not fetch the statement: kept in the "no statement"
+    exception, so the reviewer sees the bank's refusal rather than only an empty folder.
+    """
     log = get_run_logger()
     root = get_flow_settings().recon_root
     folder = bank_day_dir(root, account.account, day)
     files = statement_files(folder)
     if not files:
         log.warning("no statement for %s on %s in %s", account.account, day, folder)
+        why = f"; 下载失败 / the download failed: {download_error}" if download_error else ""
         return _refuse(account, day, ExceptionType.NO_DATA,
-                       f"当日无银行对账单 / no bank statement for {day} (looked in {folder})",
+                       f"当日无银行对账单 / no bank statement for {day} (looked in {folder}){why}",
                        [f"{account.account}:{day}"], "no_data")
     statements: list[Statement] = []
     try:
@@ -217,6 +224,7 @@ def reconcile_account(account: BankAccount, day: date, settings: MatchSettings |
                if bank_closing is not None and today_ledger.closing_balance_fen is not None else None)
     exceptions = bank_open_item_exceptions(result, business_date=day, balance=balance)
     with session_scope() as session:
+        supersede_imports(session, account.account, rerun - {s.fingerprint for s in statements})
         for statement in statements:
             if statement.fingerprint not in rerun:
                 import_statement(session, statement)
@@ -283,6 +291,7 @@ def daily_bank_reconciliation(business_date: date | None = None, accounts: list[
         raise ValueError("未配置银行账户 / no bank account configured: set SMARTFIN_BANK_ACCOUNTS")
     if downloader is None and settings.statement_source == "portal":
         downloader = portal_downloader()
+    failed: dict[str, str] = {}
     if downloader is not None:
         downloads = [download_statement.submit(a, day, downloader) for a in chosen]
         for account, future in zip(chosen, downloads, strict=True):
@@ -290,7 +299,9 @@ def daily_bank_reconciliation(business_date: date | None = None, accounts: list[
                 future.result()
             except Exception as exc:  # a failed download is recorded below as "no statement", with the reason
                 get_run_logger().error("statement download failed for %s: %s", account.account, exc)
-    outcomes = [f.result() for f in [reconcile_account.submit(a, day, match_settings) for a in chosen]]
+                failed[account.account] = f"{type(exc).__name__}: {exc}"
+    outcomes = [f.result() for f in [reconcile_account.submit(a, day, match_settings, failed.get(a.account))
+                                     for a in chosen]]
     if open_reviews:
         for outcome in outcomes:
             if outcome.run_id is not None and outcome.exceptions:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.states import State
 
 log = logging.getLogger(__name__)
 SESSIONS_PER_LOGIN = 1
@@ -44,3 +46,16 @@ def portal_session(system: str, login: str) -> Iterator[None]:
     ensure_limit(name)
     with concurrency(name, occupy=1, timeout_seconds=SLOT_WAIT_S, strict=True):
         yield
+
+
+def retry_unless_refused(task: object, task_run: object, state: State[Any]) -> bool:
+    """Retry condition of portal tasks: technical trouble is retried, a refusal by the portal is not.
+
+    A bank that says "no such account" or an ERP that refuses a password says the same thing on every
+    retry; repeating it only delays the exception record (and may lock the login).
+    """
+    error = state.data if isinstance(state.data, BaseException) else None
+    if error is None:
+        with suppress(Exception):
+            error = state.result(raise_on_failure=False)  # type: ignore[assignment]
+    return not (getattr(error, "business", False) or getattr(error, "retryable", True) is False)

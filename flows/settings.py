@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,9 @@ class BankAccount(BaseModel):
     currency: str = "CNY"
     portal_account: str = Field(default="default", description="online-bank login used to download statements; "
                                 "one session per login at a time")
+    statement_format: Literal["camt053", "csv", "xlsx"] = Field(
+        default="camt053", description="format the bank bot downloads (statement_source=portal); csv and xlsx "
+        "are read through the `bank` column map")
 
 
 class FlowSettings(BaseSettings):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,22 @@ def import_statement(session: Session, statement: Statement) -> StatementImport:
     session.add(row)
     session.flush()
     return row
+
+
+def supersede_imports(session: Session, account: str, fingerprints: Collection[str]) -> int:
+    """Forget the statements a rerun of a day no longer uses (a re-downloaded or corrected statement).
+
+    Only the previous run of the same account and day may name them, so the duplicate and overlap
+    checks stay strict for every other day; returns how many imports were dropped.
+    """
+    if not fingerprints:
+        return 0
+    dropped = session.exec(select(StatementImport).where(StatementImport.account == account,
+                                                         StatementImport.fingerprint.in_(list(fingerprints)))).all()  # type: ignore[attr-defined]
+    for row in dropped:
+        session.delete(row)
+    session.flush()
+    return len(dropped)
 
 
 def save_run(session: Session, *, kind: str, scope: str, business_date: date, fingerprints: Sequence[str],

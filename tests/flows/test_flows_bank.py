@@ -116,6 +116,25 @@ def test_overlapping_statement_refused(flow_env: Path, monkeypatch):
     assert "overlapping" in refused_on(account, nxt).detail
 
 
+def test_rerun_with_a_corrected_statement_replaces_the_days_import(flow_env: Path, monkeypatch):
+    account = "A-CORRECTED"
+    set_accounts(monkeypatch, bank_accounts_env(account))
+    folder = clean_bank_day(flow_env, account, DAY)
+    first = daily_bank_reconciliation(business_date=DAY, open_reviews=False)[0]
+    d = DAY.isoformat()
+    write(folder / "statement.csv", statement_csv(account, [  # the bank reissued the day with its fee line
+        (f"{d} 09:12:00", "000123", "国药控股股份有限公司", "货款", "\"1,200.50\"", "", "98799.50"),
+        (f"{d} 15:00:00", "000124", "北京市医疗保障事务中心", "医保结算款", "", "25000.00", "123799.50"),
+        (f"{d} 16:00:00", "000125", "中国工商银行", "手续费", "12.00", "", "123787.50"),
+    ]))
+    again = daily_bank_reconciliation(business_date=DAY, open_reviews=False)[0]
+    assert again["run_id"] == first["run_id"] and again["statement_lines"] == 3
+    with session_scope() as session:
+        imports = session.exec(select(StatementImport).where(StatementImport.account == account)).all()
+    assert [i.line_count for i in imports] == [3], "the reissued statement replaced the day's first import"
+    assert sorted(e.type for e in exceptions_of(again["run_id"])) == ["BANK_ONLY"]
+
+
 def refused_on(account: str, day: date) -> ReconException:
     [exc] = exceptions_of(run_row(account, day).id)
     assert exc.type == "INPUT_REJECTED"
