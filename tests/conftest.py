@@ -1,8 +1,10 @@
-"""Session-wide test setup: an isolated var/ directory, and one real Camunda engine per test session.
+"""Session-wide test setup: an isolated var/ directory, and one of each real service per test session.
 
-Every test run gets its own var/ (SQLite, engine H2 database, logs, secrets) and its own engine port,
-so tests never touch a developer's data and two runs never collide. The engine is started once, on the
-first test that asks for it, and stopped when the session ends.
+Every test run gets its own var/ (SQLite, engine H2 database, logs, secrets), its own engine port and
+its own Prefect home, so tests never touch a developer's data or Prefect profile and two runs never
+collide. The engine, the Prefect API server, the stand-in portals and PostgreSQL are each started once,
+on the first test that asks for them, and stopped when the session ends: one Prefect server for every
+suite matters, because global concurrency slots (one session per portal login) live in it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import pytest
 
 _VAR_DIR = Path(tempfile.mkdtemp(prefix="smartfin-test-var-"))
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="smartfin-test-prefect-"))
+PREFECT_STARTUP_TIMEOUT_S = 90  # the server took about 10 s here; generous for a loaded CI machine
 
 
 def _free_port() -> int:
@@ -31,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("SMARTFIN_DATABASE_URL", None)
     os.environ["SMARTFIN_WORKER_RETRY_BACKOFF_MS"] = "200"
     os.environ["SMARTFIN_WORKER_LONG_POLL_MS"] = "5000"
+    os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = str(PREFECT_STARTUP_TIMEOUT_S)
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.pop("PREFECT_PROFILES_PATH", None)
     from smartfin.config import get_settings
 
     get_settings.cache_clear()
@@ -53,6 +64,22 @@ def camunda() -> Iterator[object]:
     finally:
         client.close()
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """The session's Prefect API server (SQLite in the session's Prefect home); yields its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=PREFECT_STARTUP_TIMEOUT_S):
+        url = PREFECT_API_URL.value()
+        assert url, "the Prefect test harness did not set PREFECT_API_URL"
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -40,16 +37,3 @@ def budget() -> int:
         report = import_budget(session, BUDGET.encode(), actor="test", filename="test-budget.csv")
     assert report.ok, report.errors
     return YEAR
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    """A local Prefect server for the integration tests (PREFECT_HOME isolated, analytics off)."""
-    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="smartfin-test-prefect-")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["DO_NOT_TRACK"] = "1"
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield str(PREFECT_API_URL.value())

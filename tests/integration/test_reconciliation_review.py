@@ -50,7 +50,7 @@ def review_instances(camunda, key: str) -> list[dict]:
                        processInstanceBusinessKey=key)
 
 
-def test_exceptions_reviewed_in_tasklist_and_recorded(camunda, workers, prefect_api, bank_day):
+def test_exceptions_reviewed_in_tasklist_and_recorded(camunda, workers, prefect_server, bank_day):
     from flows.bank import daily_bank_reconciliation
 
     rows = daily_bank_reconciliation(business_date=DAY)
