@@ -1,6 +1,7 @@
 """Bot benchmarks: vouchers posted per second, and browser memory over many work items.
 
-1. Throughput. At each concurrency 1..N the same run posts vouchers twice against the stand-in ERP:
+1. Throughput. At each concurrency 1..N the same run posts vouchers three ways against the stand-in ERP,
+   taking turns in alternating rounds (logins and browser starts outside every clock):
    - *straight line*: a plain Playwright script with the same clicks (frameset, search by reference,
      entry form, confirm dialog, save, search again to verify), one logged-in context per coroutine, no
      journal, no evidence, no retries — the fastest a hand-written script gets;
@@ -79,8 +80,9 @@ def start_portals(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 # -- straight line -------------------------------------------------------------------------------
 
 async def straight_line(url: str, concurrency: int, total: int, tag: str, fresh: bool = False) -> float:
-    """The same clicks as the page objects, written out in one coroutine per context.
+    """The same clicks as the page objects, written out in one coroutine per context; seconds taken.
 
+    Each coroutine logs in before the clock starts (the runtime's login is outside its clock too).
     ``fresh``: a new context (from the saved login) per voucher, as the runtime must — to show what that
     rule costs by itself.
     """
@@ -92,7 +94,7 @@ async def straight_line(url: str, concurrency: int, total: int, tag: str, fresh:
         browser = await launch_chromium_async(playwright)
         counter = iter(range(total))
 
-        async def clerk(worker: int) -> None:
+        async def logged_in() -> tuple[object, object, object]:
             context = await browser.new_context()
             page = await context.new_page()
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
@@ -101,12 +103,14 @@ async def straight_line(url: str, concurrency: int, total: int, tag: str, fresh:
             await page.fill("#password", PASSWORD)
             await page.click("#btnLogin")
             await page.locator("#menuFrame").wait_for()
-            state = await context.storage_state()
+            return context, page, await context.storage_state()
+
+        async def clerk(worker: int, context, page, state) -> None:  # type: ignore[no-untyped-def]
             for number in counter:
                 ref = f"straight:{tag}-{worker}-{number}-{int(fresh)}"
                 if fresh:
                     await context.close()
-                    context = await browser.new_context(storage_state=state)  # type: ignore[arg-type]
+                    context = await browser.new_context(storage_state=state)
                     page = await context.new_page()
                     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
                 await page.goto(url + "/main")
@@ -131,11 +135,12 @@ async def straight_line(url: str, concurrency: int, total: int, tag: str, fresh:
                 await search(menu, work, ref)
             await context.close()
 
+        sessions = await asyncio.gather(*(logged_in() for _ in range(concurrency)))
         started = time.perf_counter()
-        await asyncio.gather(*(clerk(worker) for worker in range(concurrency)))
+        await asyncio.gather(*(clerk(worker, *session) for worker, session in enumerate(sessions)))
         elapsed = time.perf_counter() - started
         await browser.close()
-    return total / elapsed
+    return elapsed
 
 
 async def search(menu, work, ref: str) -> None:  # type: ignore[no-untyped-def]
@@ -147,7 +152,8 @@ async def search(menu, work, ref: str) -> None:  # type: ignore[no-untyped-def]
 
 # -- runtime ---------------------------------------------------------------------------------------
 
-def runtime_rate(concurrency: int, total: int, tag: str) -> tuple[float, object]:
+def new_runtime(concurrency: int, tag: str):  # type: ignore[no-untyped-def]
+    """A runtime with the browser started and the login saved (both outside every clock)."""
     from bots.config import BotSettings
     from bots.erp import post_voucher
     from bots.runtime import BotRuntime
@@ -156,7 +162,15 @@ def runtime_rate(concurrency: int, total: int, tag: str) -> tuple[float, object]
 
     runtime = BotRuntime(get_settings(), BotSettings(sessions_per_account=concurrency))
     post_voucher(payment_voucher(document_type="warmup", document_no=tag, booked_on=date(2026, 8, 1),
-                                 summary="预热", amount=Decimal("1.00")), runtime=runtime)  # browser up, logged in
+                                 summary="预热", amount=Decimal("1.00")), runtime=runtime)
+    return runtime
+
+
+def runtime_batch(runtime, concurrency: int, total: int, tag: str) -> float:  # type: ignore[no-untyped-def]
+    """``bots.erp.post_voucher`` as the worker calls it, from ``concurrency`` threads; seconds taken."""
+    from bots.erp import post_voucher
+    from smartfin.vouchers import payment_voucher
+
     counter = iter(range(total))
     lock = threading.Lock()
 
@@ -176,10 +190,32 @@ def runtime_rate(concurrency: int, total: int, tag: str) -> tuple[float, object]
         thread.start()
     for thread in threads:
         thread.join()
-    rate = total / (time.perf_counter() - started)
-    stats = runtime.stats
-    runtime.close()
-    return rate, stats
+    return time.perf_counter() - started
+
+
+def measure_level(url: str, level: int, vouchers: int, rounds: int) -> tuple[dict[str, float], object]:
+    """Vouchers/s of the three sides at one concurrency, in alternating rounds.
+
+    The sides take turns, in a rotating order, ``rounds`` times; each side's rate is its vouchers over
+    its summed time. Load from elsewhere on a shared machine then falls on all three alike instead of
+    on whichever ran during it.
+    """
+    runtime = new_runtime(level, f"L{level}")
+    per_round = max(level, vouchers // rounds)
+    spent = {"straight": 0.0, "fresh": 0.0, "runtime": 0.0}
+    sides = list(spent)
+    try:
+        for round_no in range(rounds):
+            for side in sides[round_no % 3:] + sides[:round_no % 3]:
+                tag = f"L{level}R{round_no}"
+                if side == "runtime":
+                    spent[side] += runtime_batch(runtime, level, per_round, tag)
+                else:
+                    spent[side] += asyncio.run(straight_line(url, level, per_round, tag, fresh=side == "fresh"))
+        stats = runtime.stats
+    finally:
+        runtime.close()
+    return {side: per_round * rounds / seconds for side, seconds in spent.items()}, stats
 
 
 # -- memory ----------------------------------------------------------------------------------------
@@ -289,9 +325,10 @@ def main() -> int:
     parser.add_argument("--levels", default=None, help="concurrency levels, e.g. 1,2,4")
     parser.add_argument("--vouchers", type=int, default=None, help="vouchers per level and side")
     parser.add_argument("--memory-items", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per level (see measure_level)")
     args = parser.parse_args()
     levels = [int(x) for x in (args.levels or ("1,2" if args.quick else "1,2,4")).split(",")]
-    vouchers = args.vouchers or (8 if args.quick else 16)
+    vouchers = args.vouchers or (12 if args.quick else 24)
     memory_items = args.memory_items if args.memory_items is not None else (100 if args.quick else 500)
 
     var_dir = Path(tempfile.mkdtemp(prefix="smartfin-bench-bots-"))
@@ -304,14 +341,13 @@ def main() -> int:
     get_settings.cache_clear()
     print(f"stand-in ERP at {url} (search delay 0), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     try:
-        print(f"\nvouchers/s ({vouchers} vouchers per side and level; same run)")
+        print(f"\nvouchers/s ({vouchers} vouchers per side and level in {args.rounds} alternating rounds; same run)")
         print(f"{'contexts':>8} {'straight line':>14} {'ditto, fresh ctx':>17} {'runtime':>9} {'ratio':>6} "
               f"{'vs fresh':>9}")
         ratios = []
         for level in levels:
-            baseline = asyncio.run(straight_line(url, level, vouchers, f"L{level}"))
-            fresh = asyncio.run(straight_line(url, level, vouchers, f"L{level}", fresh=True))
-            rate, stats = runtime_rate(level, vouchers, f"L{level}")
+            rates, stats = measure_level(url, level, vouchers, args.rounds)
+            baseline, fresh, rate = rates["straight"], rates["fresh"], rates["runtime"]
             ratios.append(rate / baseline)
             print(f"{level:>8} {baseline:>14.2f} {fresh:>17.2f} {rate:>9.2f} {rate / baseline:>6.2f} "
                   f"{rate / fresh:>9.2f}   (max contexts open {stats.max_contexts_open}, logins {stats.logins})",

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from playwright.async_api import Dialog, FrameLocator, Locator, Page
+from playwright.async_api import Dialog, FrameLocator, Page
 
 from bots.config import BotSettings, PortalAccount, accepted_layouts
 from bots.errors import LoginRefused, PortalUnavailable, SessionExpired, UnexpectedPage
@@ -30,6 +30,7 @@ from smartfin.vouchers import Voucher, VoucherLine
 log = logging.getLogger("smartfin.bots.erp")
 CONFIRM_POSTING = "确认过账吗？"
 SERVER_ERROR_MARKERS = ("HTTP Status 500", "Internal Server Error", "系统繁忙")
+SETTLE_LOOKS, SETTLE_PAUSE_S = 50, 0.1
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,53 @@ async def raise_for_server_error(page: Page | FrameLocator) -> None:
             raise PortalUnavailable("ERP answered with a server error page", portal_message=text)
 
 
-async def present(where: Page | FrameLocator, selectors: dict[str, str]) -> set[str]:
-    """Which of the named selectors match on the page, in one round trip to the browser."""
-    found: list[str] = await where.locator("html").evaluate(
-        "(root, selectors) => Object.keys(selectors).filter(name => root.querySelector(selectors[name]))", selectors)
-    return set(found)
+SHOWN_JS = """async (element, [markers, table]) => {
+    const doc = element.ownerDocument, shown = {};
+    if (doc.readyState === 'loading') {  // a slow server still streaming the page: read it whole
+        await new Promise(done => doc.addEventListener('DOMContentLoaded', done, {once: true}));
+    }
+    const text = node => ((node || {}).textContent || '').trim();
+    for (const [name, selector] of Object.entries(markers)) {
+        const found = doc.querySelector(selector);
+        if (found) shown[name] = text(found);
+    }
+    const rows = table ? [...doc.querySelectorAll(table.rows)].map(
+        row => table.cells.map(cell => text(row.querySelector(cell)))) : [];
+    return {shown, rows};
+}"""
+
+
+@dataclass(frozen=True)
+class Glimpse:
+    """What a page showed once it was ready: the text of each named marker present, and table rows."""
+
+    shown: dict[str, str]
+    rows: list[list[str]]
+
+
+async def look(where: Page | FrameLocator, markers: dict[str, str],
+               table: tuple[str, tuple[str, ...]] | None = None) -> Glimpse:
+    """Wait until any of the named selectors matches, then read every marker (and ``table``'s rows).
+
+    One round trip to the browser for what would otherwise be a wait and a look or two (each Playwright
+    call costs CPU in three processes, and on two cores the bot's speed is the number of calls it makes).
+    ``table`` is (row selector, cell selectors): the text of those cells in every matching row. The
+    page is read once the browser has parsed all of it: a marker near the top of a page still arriving
+    must not make the rows below it look absent (a search result read early would say "not posted").
+    """
+    spec = {"rows": table[0], "cells": list(table[1])} if table else None
+    found = await where.locator(", ".join(markers.values())).first.evaluate(SHOWN_JS, [markers, spec])
+    return Glimpse(found["shown"], found["rows"])
+
+
+def raise_for_shown_error(shown: dict[str, str], where: str) -> None:
+    """The login page, a servlet error page or the ERP's error page among ``shown`` markers, as errors."""
+    if "login" in shown:
+        raise SessionExpired(f"ERP session expired ({where}: the login page instead)")
+    if any(marker in shown.get("h1", "") for marker in SERVER_ERROR_MARKERS):
+        raise PortalUnavailable("ERP answered with a server error page", portal_message=shown["h1"])
+    if "error" in shown:
+        raise UnexpectedPage("ERP showed an error page", portal_message=shown["error"])
 
 
 class ErpVoucherBook:
@@ -189,20 +232,13 @@ class ErpVoucherBook:
             return self.layout
         page = self.page
         await page.goto(self.driver.base_url() + "/main")
-        await raise_for_server_error(page)
-        frames = ", ".join(f"#{layout.menu_frame}" for layout in self.driver.layouts)
-        await page.locator(f"{frames}, {LOGIN_FIELDS}, #btnNoticeAck, h1").first.wait_for()
         markers = {"notice": "#btnNoticeAck", "login": LOGIN_FIELDS, "h1": "h1",
                    **{layout.name: f"#{layout.menu_frame}" for layout in self.driver.layouts}}
-        shown = await present(page, markers)
+        shown = (await look(page, markers)).shown
         if "notice" in shown:
             await page.click("#btnNoticeAck")
-            await page.locator(frames).first.wait_for()
-            shown = await present(page, markers)
-        if "login" in shown:
-            raise SessionExpired("ERP session expired (login page instead of the main frameset)")
-        if "h1" in shown:
-            await raise_for_server_error(page)
+            shown = (await look(page, {k: v for k, v in markers.items() if k != "notice"})).shown
+        raise_for_shown_error(shown, "main frameset")
         for layout in self.driver.layouts:
             if layout.name in shown:
                 self.layout = layout
@@ -212,18 +248,22 @@ class ErpVoucherBook:
     def _frames(self, layout: ErpLayout) -> tuple[FrameLocator, FrameLocator]:
         return self.page.frame_locator(f"#{layout.menu_frame}"), self.page.frame_locator(f"#{layout.main_frame}")
 
-    async def _settle(self, work: FrameLocator, expected: str) -> Locator:
-        """Wait until the work frame shows ``expected`` — or the login page, an error page, a 500."""
-        await work.locator(f"{expected}, {LOGIN_FIELDS}, #errorText, h1").first.wait_for()
-        shown = await present(work, {"login": LOGIN_FIELDS, "error": "#errorText", "h1": "h1"})
-        if "login" in shown:
-            raise SessionExpired("ERP session expired in the middle of the work item")
-        if "h1" in shown:
-            await raise_for_server_error(work)
-        if "error" in shown:
-            text = (await work.locator("#errorText").inner_text()).strip()
-            raise UnexpectedPage("ERP showed an error page", portal_message=text)
-        return work.locator(expected)
+    async def _settle(self, work: FrameLocator, expected: dict[str, str],
+                      table: tuple[str, tuple[str, ...]] | None = None) -> Glimpse:
+        """Wait until the work frame shows one of ``expected`` — or the login page, an error page, a 500.
+
+        Returns the text of every marker shown (the voucher number, the paging state) and ``table``'s
+        rows, so the caller need not ask again. A page showing none of them (a heading of the page
+        being left) is looked at again for a few seconds, then it is an unexpected page.
+        """
+        markers = {**expected, "login": LOGIN_FIELDS, "error": "#errorText", "h1": "h1"}
+        for _ in range(SETTLE_LOOKS):
+            glimpse = await look(work, markers, table)
+            raise_for_shown_error(glimpse.shown, "work frame")
+            if glimpse.shown.keys() & expected.keys():
+                return glimpse
+            await asyncio.sleep(SETTLE_PAUSE_S)
+        raise UnexpectedPage(f"ERP work frame shows none of {sorted(expected.values())}")
 
     # -- VoucherBook -----------------------------------------------------------------------------
 
@@ -232,21 +272,19 @@ class ErpVoucherBook:
         layout = await self._open()
         menu, work = self._frames(layout)
         await menu.locator(f"#{layout.menu_search}").click()
-        await (await self._settle(work, f"#{layout.s_ref}")).fill(external_ref)
+        await self._settle(work, {"form": f"#{layout.s_ref}"})
+        await work.locator(f"#{layout.s_ref}").fill(external_ref)
         await work.locator(f"#{layout.s_btn}").click()
         numbers: list[str] = []
+        paging = {"info": f"#{layout.s_info}", "next": f"#{layout.s_next}", "page": "#currentPage"}
+        results = (f"#{layout.s_table} tbody tr", ("td.ref", "a.voucher-link"))
         for _ in range(1000):  # pages
-            await self._settle(work, f"#{layout.s_info}")
-            rows = await work.locator(f"#{layout.s_table} tbody tr").evaluate_all(
-                "rows => rows.map(r => [(r.querySelector('td.ref') || {}).textContent || '',"
-                " (r.querySelector('a.voucher-link') || {}).textContent || ''])")
-            numbers += [number.strip() for ref, number in rows if ref.strip() == external_ref]
-            following = work.locator(f"#{layout.s_next}")
-            if "next" not in await present(work, {"next": f"#{layout.s_next}"}):
+            glimpse = await self._settle(work, paging, results)
+            numbers += [number for ref, number in glimpse.rows if ref == external_ref]
+            if "next" not in glimpse.shown:
                 return numbers
-            current = await work.locator("#currentPage").inner_text()
-            await following.click()
-            await work.locator("#currentPage").filter(has_not_text=current).wait_for()
+            await work.locator(f"#{layout.s_next}").click()
+            await work.locator("#currentPage").filter(has_not_text=glimpse.shown.get("page", "")).wait_for()
         raise UnexpectedPage(f"ERP search for {external_ref} does not end")
 
     async def enter(self, voucher: Voucher) -> str:
@@ -254,7 +292,7 @@ class ErpVoucherBook:
         layout = await self._open()
         menu, work = self._frames(layout)
         await menu.locator(f"#{layout.menu_new}").click()
-        await self._settle(work, f"#{layout.v_form}")
+        await self._settle(work, {"form": f"#{layout.v_form}"})
         await work.locator(f"#{layout.v_type}").select_option(voucher.voucher_type)
         await work.locator(f"#{layout.v_date}").fill(voucher.booked_on.isoformat())
         await work.locator(f"#{layout.v_attach}").fill(str(voucher.attachments))
@@ -263,7 +301,8 @@ class ErpVoucherBook:
         await self._fill_lines(work, layout.fin_row, layout.add_fin, voucher.lines)
         await self._fill_lines(work, layout.bud_row, layout.add_bud, voucher.budget_lines)
         await work.locator(f"#{layout.save}").click()
-        saved = asyncio.ensure_future(self._settle(work, f"#{layout.voucher_no}, #{layout.errors}"))
+        saved = asyncio.ensure_future(self._settle(work, {"number": f"#{layout.voucher_no}",
+                                                          "errors": f"#{layout.errors}"}))
         refused = asyncio.ensure_future(self.unexpected_dialog.wait())
         done, _ = await asyncio.wait({saved, refused}, return_when=asyncio.FIRST_COMPLETED)
         for task in (saved, refused):
@@ -271,12 +310,11 @@ class ErpVoucherBook:
                 task.cancel()
         if refused in done:
             raise UnexpectedPage(f"ERP asked something unexpected before saving: {self.dialogs[-1]!r}")
-        saved.result()
-        if "errors" in await present(work, {"errors": f"#{layout.errors}"}):
+        shown = saved.result().shown
+        if "errors" in shown:
             items = [t.strip() for t in await work.locator(f"#{layout.errors} li").all_inner_texts()]
-            message = "；".join(items) or (await work.locator(f"#{layout.errors}").inner_text()).strip()
-            raise VoucherRejected(message)
-        number = (await work.locator(f"#{layout.voucher_no}").inner_text()).strip()
+            raise VoucherRejected("；".join(items) or shown["errors"])
+        number = shown.get("number", "")
         if not number:
             raise UnexpectedPage("ERP saved the voucher but showed no voucher number")
         log.info("ERP saved %s as %s", voucher.external_ref, number)
