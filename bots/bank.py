@@ -119,6 +119,7 @@ class BankStatements:
         await page.goto(self.driver.base_url() + "/accounts")
         tables = ", ".join(f"#{layout.acct_table}" for layout in self.driver.layouts)
         await page.locator(f"{tables}, {LOGIN_FIELDS}, #btnNoticeAck, h1").first.wait_for()
+        await page.wait_for_load_state("domcontentloaded")  # the whole list, not the rows parsed so far
         if await page.locator("#btnNoticeAck").count():
             await page.click("#btnNoticeAck")
             await page.locator(tables).first.wait_for()
@@ -138,6 +139,7 @@ class BankStatements:
         await page.locator(f"#{layout.q_btn}").click()
         first_download = next(iter(layout.downloads.values()))
         await page.locator(f"#{first_download}, #{layout.errors}, {LOGIN_FIELDS}, h1").first.wait_for()
+        await page.wait_for_load_state("domcontentloaded")  # every receipt link, not the first few
         if await page.locator(LOGIN_FIELDS).count():
             raise SessionExpired("bank session expired during the statement query")
         await raise_for_server_error(page)

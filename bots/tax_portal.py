@@ -154,6 +154,7 @@ class TaxPortalVerifier:
         markers = [f"#{getattr(layout, name)}" for layout in driver.layouts
                    for name in ("captcha_img", "result", "errors")]
         await page.locator(", ".join([*markers, "#errorText", "h1"])).first.wait_for()
+        await page.wait_for_load_state("domcontentloaded")  # the amounts below the verdict, not only the verdict
         await raise_for_server_error(page)
         if await page.locator("#errorText").count():  # "页面已过期": the session is gone, start again
             return VerificationOutcome(VerificationStatus.UNAVAILABLE,

@@ -1,8 +1,8 @@
 """Fault switches: the ways a real legacy portal misbehaves, on demand.
 
-Bots must survive transient 500s, slow pages, a session that dies mid-transaction and a layout that
-changed overnight. Tests flip these through the token-protected admin endpoint (or env at launch);
-the clerk-facing pages never show them.
+Bots must survive transient 500s, slow pages, pages that arrive in pieces, a session that dies
+mid-transaction and a layout that changed overnight. Tests flip these through the token-protected
+admin endpoint (or env at launch); the clerk-facing pages never show them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class FaultSwitches:
     fail_next: int = 0
     fail_rate: float = 0.0
     latency_ms: int = 0
+    trickle_ms: int = 0
     logout_on_next_post: bool = False
     layout_variant: str = "classic"
     refuse_next_save: str = ""
@@ -46,7 +47,7 @@ class FaultSwitches:
         errors: list[str] = []
         checked: dict[str, Any] = {}
         for key, value in changes.items():
-            if key in ("fail_next", "latency_ms"):
+            if key in ("fail_next", "latency_ms", "trickle_ms"):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     errors.append(f"{key} must be a non-negative integer")
                 checked[key] = value
@@ -82,7 +83,7 @@ class FaultSwitches:
 
     def reset(self) -> None:
         with self._lock:
-            self.fail_next, self.fail_rate, self.latency_ms = 0, 0.0, 0
+            self.fail_next, self.fail_rate, self.latency_ms, self.trickle_ms = 0, 0.0, 0, 0
             self.logout_on_next_post, self.layout_variant = False, "classic"
             self.refuse_next_save = ""
 
@@ -111,8 +112,15 @@ class FaultSwitches:
         return self.layout_variant == "revised"
 
 
+TRICKLE_CHUNK_BYTES = 256
+
+
 class FaultInjector:
     """ASGI middleware that applies latency, transient 500s and the forced logout before a request.
+
+    ``trickle_ms`` sends each HTML page in small pieces with that pause between them, the way an old
+    server flushes its output while it still renders: the top of a result page (the record count) is
+    in the browser well before the rows below it.
 
     Admin paths are exempt so tests can always switch faults off again. The forced logout fires on
     the next POST that carries a session cookie (a login POST itself does not count), which is what
@@ -138,4 +146,28 @@ class FaultInjector:
             sid = HTTPConnection(scope).cookies.get(self.cookie_name)
             if sid and self.faults.take_forced_logout():
                 self.invalidate_session(sid)
-        await self.app(scope, receive, send)
+        pause = self.faults.trickle_ms / 1000
+        await self.app(scope, receive, _trickling(send, pause) if pause else send)
+
+
+def _trickling(send: Send, pause: float) -> Send:
+    """``send`` with every HTML body cut into pieces that leave with ``pause`` seconds between them."""
+    html = False
+
+    async def trickle(message: dict[str, Any]) -> None:
+        nonlocal html
+        if message["type"] == "http.response.start":
+            html = any(name == b"content-type" and value.startswith(b"text/html")
+                       for name, value in message.get("headers", []))
+        if message["type"] != "http.response.body" or not html:
+            await send(message)
+            return
+        body, more = message.get("body", b""), message.get("more_body", False)
+        pieces = [body[i:i + TRICKLE_CHUNK_BYTES] for i in range(0, len(body), TRICKLE_CHUNK_BYTES)] or [b""]
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            await send({"type": "http.response.body", "body": piece, "more_body": more or not last})
+            if not last:
+                await asyncio.sleep(pause)
+
+    return trickle  # type: ignore[return-value]

@@ -37,6 +37,17 @@ def test_receipt_pdf_of_a_transaction(bot_portals: RunningPortals, runtime: BotR
     assert receipt.path.read_bytes().startswith(b"%PDF")
 
 
+def test_pages_arriving_in_pieces_are_read_whole(bot_portals: RunningPortals, runtime: BotRuntime) -> None:
+    day = date.today() - timedelta(days=2)
+    csv = download_statement(ACCOUNT, day, day, "csv", runtime=runtime).path.read_bytes().decode("gbk")
+    last_txn = re.findall(r"\b(\d{15})\b", csv)[-1]  # its receipt link is at the bottom of the page
+    admin(bot_portals, "bank", "POST", "/__admin/faults", {"trickle_ms": 100})
+    research = "33010201040067890"  # listed below the basic account
+    assert download_statement(research, day, day, "csv", runtime=runtime).path.read_bytes()
+    receipt = download_receipt(ACCOUNT, last_txn, day, runtime=runtime)
+    assert receipt.path.read_bytes().startswith(b"%PDF")
+
+
 def test_refused_period_is_a_business_failure_with_the_bank_text(bot_portals: RunningPortals,
                                                                  runtime: BotRuntime) -> None:
     today = date.today()

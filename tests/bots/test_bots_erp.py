@@ -116,6 +116,18 @@ def test_transient_server_error_is_retried(bot_portals: RunningPortals, runtime:
     assert len(vouchers_with(bot_portals, voucher.external_ref)) == 1
 
 
+def test_a_result_page_arriving_in_pieces_is_read_whole_and_nothing_is_posted_twice(
+        bot_portals: RunningPortals, runtime: BotRuntime) -> None:
+    voucher = claim_voucher()
+    seed_erp_vouchers(bot_portals, [voucher.external_ref])  # keyed by hand before the bot's turn
+    [keyed] = vouchers_with(bot_portals, voucher.external_ref)
+    logged_in(runtime)
+    admin(bot_portals, "erp", "POST", "/__admin/faults", {"trickle_ms": 100})  # the record count comes first
+    result = post_voucher(voucher, runtime=runtime)
+    assert result.voucher_no == keyed["number"] and result.reconciled
+    assert len(vouchers_with(bot_portals, voucher.external_ref)) == 1
+
+
 def test_revised_layout_with_notice_page_is_recognised(bot_portals: RunningPortals, runtime: BotRuntime) -> None:
     admin(bot_portals, "erp", "POST", "/__admin/faults", {"layout_variant": "revised", "expire_sessions": True})
     voucher = claim_voucher()

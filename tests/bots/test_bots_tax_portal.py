@@ -28,9 +28,11 @@ def person_answers(portals: RunningPortals, verifier: TaxPortalVerifier, query: 
     return verifier.verify(query, captcha_answer="WRONG1" if wrong else answer, resume_token=first.resume_token)
 
 
+@pytest.mark.parametrize("trickle_ms", [0, 100], ids=["whole", "in-pieces"])
 def test_captcha_goes_to_a_person_then_the_verdict_comes_back(bot_portals: RunningPortals, runtime: BotRuntime,
-                                                              bot_settings: Settings) -> None:
+                                                              bot_settings: Settings, trickle_ms: int) -> None:
     admin(bot_portals, "tax", "POST", "/__admin/checks/reset")
+    admin(bot_portals, "tax", "POST", "/__admin/faults", {"trickle_ms": trickle_ms})  # amounts after the verdict
     verifier = TaxPortalVerifier(bot_settings, runtime=runtime)
     first = verifier.verify(KNOWN)
     assert first.status == VerificationStatus.NEEDS_CAPTCHA
