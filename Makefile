@@ -16,6 +16,8 @@ bench: setup
 	.venv/bin/python bench/bench_reservations.py
 	.venv/bin/python bench/bench_extract.py
 	.venv/bin/python bench/bench_reconcile.py
+	.venv/bin/python bench/bench_claims.py
+	.venv/bin/python bench/bench_bots.py
 
 lint:
 	.venv/bin/ruff check .
