@@ -18,8 +18,8 @@
 The ERP's artificial search delay is set to 0 for the benchmark (it only adds sleep time, no CPU), and
 the portals run in their own process so they do not share this process's interpreter.
 
-    .venv/bin/python bench/bench_bots.py            # 1, 2, 4 contexts; 500 memory items
-    .venv/bin/python bench/bench_bots.py --quick    # 1, 2 contexts; 100 memory items
+    .venv/bin/python bench/bench_bots.py            # 1, 2, 4 contexts, 48 vouchers each in 8 rounds; 500 memory items
+    .venv/bin/python bench/bench_bots.py --quick    # 1, 2 contexts, 12 vouchers in 4 rounds; 100 memory items
 """
 
 from __future__ import annotations
@@ -325,10 +325,12 @@ def main() -> int:
     parser.add_argument("--levels", default=None, help="concurrency levels, e.g. 1,2,4")
     parser.add_argument("--vouchers", type=int, default=None, help="vouchers per level and side")
     parser.add_argument("--memory-items", type=int, default=None)
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per level (see measure_level)")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per level (see measure_level); "
+                        "default 8, --quick 4")
     args = parser.parse_args()
     levels = [int(x) for x in (args.levels or ("1,2" if args.quick else "1,2,4")).split(",")]
-    vouchers = args.vouchers or (12 if args.quick else 24)
+    vouchers = args.vouchers or (12 if args.quick else 48)
+    args.rounds = args.rounds or (4 if args.quick else 8)
     memory_items = args.memory_items if args.memory_items is not None else (100 if args.quick else 500)
 
     var_dir = Path(tempfile.mkdtemp(prefix="smartfin-bench-bots-"))
