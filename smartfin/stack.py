@@ -1,7 +1,8 @@
 """The background services of one SmartFin installation, in start order.
 
 `smartfin up/down/status/logs` and the demo walk this list, so a new service (the stand-in portals,
-a local Prefect server) is added here once and every command knows it.
+a local Prefect server) is added here once, or by a plugin through the ``smartfin.services`` entry
+point, and every command knows it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from urllib.parse import urlparse
 
 import requests
@@ -49,49 +51,25 @@ def worker_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: True)
 
 
-def prefect_service(settings: Settings) -> ManagedService:
-    """The local Prefect server (API + UI), on SQLite under var/prefect/ unless configured otherwise."""
-    from flows.deployments import server_environment
-    from flows.settings import get_flow_settings
-
-    flow_settings = get_flow_settings()
-    flow_settings.effective_prefect_home.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-            "--port", str(flow_settings.prefect_port)]
-    api = flow_settings.effective_prefect_api_url
-
-    def healthy() -> bool:
-        return requests.get(api.rstrip("/") + "/health", timeout=2).ok
-
-    return ManagedService(name="prefect", argv=argv, settings=settings, healthy=healthy,
-                          env=server_environment(flow_settings))
-
-
-def flows_service(settings: Settings) -> ManagedService:
-    """The scheduled flows served from one process (`smartfin flows serve`)."""
-    from flows.deployments import prefect_environment
-
-    return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.cli", "flows", "serve"],
-                          settings=settings, healthy=lambda: True, env=prefect_environment())
-
-
-def _local_prefect(settings: Settings) -> bool:
-    from flows.settings import get_flow_settings
-
-    return get_flow_settings().prefect_api_url is None
-
-
-STACK: list[StackEntry] = [
+CORE_STACK: list[StackEntry] = [
     StackEntry("engine", engine_service, lambda s: True, lambda s: s.engine_start_timeout),
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
-    StackEntry("prefect", prefect_service, _local_prefect, lambda s: 120.0),
-    StackEntry("flows", flows_service, lambda s: True, lambda s: 10.0),
 ]
+SERVICE_PLUGINS = "smartfin.services"
+
+
+def stack() -> list[StackEntry]:
+    """The core services, then those of installed plugins (entry point group ``smartfin.services``,
+    each a list of ``StackEntry``; the flows package adds the Prefect server and the flow server)."""
+    entries = list(CORE_STACK)
+    for plugin in sorted(entry_points(group=SERVICE_PLUGINS), key=lambda p: p.name):
+        entries.extend(plugin.load())
+    return entries
 
 
 def stack_services(settings: Settings) -> list[ManagedService]:
-    return [entry.make(settings) for entry in STACK]
+    return [entry.make(settings) for entry in stack()]
 
 
 def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
@@ -101,7 +79,7 @@ def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable
     from smartfin.engine.deploy import deploy
     from smartfin.engine.launcher import start_engine
 
-    for entry in STACK:
+    for entry in stack():
         if not entry.started_by_up(settings) or (entry.name in ("worker", "flows") and not workers):
             continue
         if entry.name == "engine":

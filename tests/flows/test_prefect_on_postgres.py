@@ -17,10 +17,10 @@ import psycopg
 import pytest
 
 from flows.deployments import prefect_environment
+from flows.services import prefect_service
 from flows.settings import get_flow_settings
 from smartfin.config import PROJECT_ROOT, get_settings
 from smartfin.localpg import LocalPostgres, free_port
-from smartfin.stack import prefect_service
 
 pytestmark = pytest.mark.postgres
 DATABASE = "prefect_server_test"

@@ -1,0 +1,49 @@
+"""The flows' own background services, added to ``smartfin up/down/status/logs`` as a plugin.
+
+The core package never imports ``flows``; it finds these entries through the ``smartfin.services``
+entry point in pyproject.toml, after its own services (engine, portals, worker).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import requests
+
+from flows.deployments import prefect_environment, server_environment
+from flows.settings import get_flow_settings
+from smartfin.config import Settings
+from smartfin.services import ManagedService
+from smartfin.stack import StackEntry
+
+
+def prefect_service(settings: Settings) -> ManagedService:
+    """The local Prefect server (API + UI), on SQLite under var/prefect/ unless configured otherwise."""
+    flow_settings = get_flow_settings()
+    flow_settings.effective_prefect_home.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+            "--port", str(flow_settings.prefect_port)]
+    api = flow_settings.effective_prefect_api_url
+
+    def healthy() -> bool:
+        return requests.get(api.rstrip("/") + "/health", timeout=2).ok
+
+    return ManagedService(name="prefect", argv=argv, settings=settings, healthy=healthy,
+                          env=server_environment(flow_settings))
+
+
+def flows_service(settings: Settings) -> ManagedService:
+    """The scheduled flows served from one process (`smartfin flows serve`)."""
+    return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.cli", "flows", "serve"],
+                          settings=settings, healthy=lambda: True, env=prefect_environment())
+
+
+def _local_prefect(settings: Settings) -> bool:
+    """Started by `up` only when no production Prefect server is configured."""
+    return get_flow_settings().prefect_api_url is None
+
+
+STACK_ENTRIES = [
+    StackEntry("prefect", prefect_service, _local_prefect, lambda s: 120.0),
+    StackEntry("flows", flows_service, lambda s: True, lambda s: 10.0),
+]
