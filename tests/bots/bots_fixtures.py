@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +12,7 @@ from bots.config import BotSettings
 from bots.runtime import BotRuntime
 from portals.auth import PortalUser
 from portals.runner import RunningPortals
-from smartfin.config import Settings, get_settings
+from smartfin.config import Settings
 
 ADMIN_TOKEN = "bots-test-admin-token"
 ERP_USER = PortalUser("kuaiji-test", "erp-Secret-7xq", "会计 测试")
@@ -43,23 +40,6 @@ def portal_environ(portals: RunningPortals) -> dict[str, str]:
         "SMARTFIN_ERP_ACCOUNT": ERP_USER.username, "SMARTFIN_ERP_PASSWORD": ERP_USER.password,
         "SMARTFIN_BANK_ACCOUNT": BANK_USER.username, "SMARTFIN_BANK_PASSWORD": BANK_USER.password,
     }
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[Settings]:
-    """Set variables for the block (settings re-read), then restore the previous values."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield get_settings()
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 def quick_runtime(settings: Settings, **overrides: Any) -> BotRuntime:

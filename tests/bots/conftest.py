@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from bots_fixtures import ADMIN_TOKEN, BANK_USER, ERP_USER, admin, environment, portal_environ, quick_runtime
+from bots_fixtures import ADMIN_TOKEN, BANK_USER, ERP_USER, admin, portal_environ, quick_runtime
 
 from bots.runtime import BotRuntime
 from portals.config import PortalConfig
 from portals.runner import RunningPortals, start_portals
 from smartfin.config import Settings
+from tests.support.settings import environment
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ pointed at it through the environment, exactly as a hospital points it at its re
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from collections.abc import Iterator
@@ -22,43 +21,26 @@ from bots.runtime import reset_bot_runtime
 from portals.auth import PortalUser
 from portals.config import PortalConfig
 from portals.runner import RunningPortals, start_portals
-from smartfin.config import get_settings
 from smartfin.db import session_scope
 from smartfin.engine.client import EngineClient
 from smartfin.posting import PostingState, find_entry, open_entry, transition
 from smartfin.vouchers import Voucher, VoucherLine, payment_voucher
 from tests.support.engine import as_user, open_task, process_ended, wait_for
+from tests.support.settings import environment
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 TOKEN = "integration-bots-token"
 CLERK = PortalUser("kuaiji-int", "int-Secret-4hd", "会计 集成")
 
 
-def _point_at(values: dict[str, str]) -> dict[str, str | None]:
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    return previous
-
-
-def _restore(previous: dict[str, str | None]) -> None:
-    for name, value in previous.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    get_settings.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortals]:
     running = start_portals(PortalConfig(data_dir=tmp_path_factory.mktemp("int-portals"), admin_token=TOKEN,
                                          users={"erp": [CLERK]}, erp_search_delay_seconds=0.05))
-    previous = _point_at({"SMARTFIN_ERP_URL": running.urls["erp"], "SMARTFIN_ERP_ACCOUNT": CLERK.username,
-                          "SMARTFIN_ERP_PASSWORD": CLERK.password})
-    yield running
-    reset_bot_runtime()
-    _restore(previous)
+    with environment({"SMARTFIN_ERP_URL": running.urls["erp"], "SMARTFIN_ERP_ACCOUNT": CLERK.username,
+                      "SMARTFIN_ERP_PASSWORD": CLERK.password}):
+        yield running
+        reset_bot_runtime()
     running.stop()
 
 
@@ -146,12 +128,9 @@ def test_portal_down_ends_in_an_incident_with_evidence(camunda, workers, erp) ->
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    previous = _point_at({"SMARTFIN_ERP_URL": f"http://127.0.0.1:{closed}"})
-    try:
+    with environment({"SMARTFIN_ERP_URL": f"http://127.0.0.1:{closed}"}):
         pid = start(camunda, claim_voucher("INT-0005"))
         incident = wait_for(lambda: camunda.incidents(pid), timeout=90, message="an incident")[0]
-    finally:
-        _restore(previous)
     assert incident["activityId"] == "postVoucher"
     assert "PortalUnavailable" in incident["incidentMessage"] and "evidence:" in incident["incidentMessage"]
     camunda.delete(f"/process-instance/{pid}")

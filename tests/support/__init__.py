@@ -1,1 +1,1 @@
-"""Helpers shared by the integration tests."""
+"""Helpers shared by the test suites."""
