@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BENCH_DIR, isolated_engine
+from bench.harness import BENCH_DIR, import_bench_budget, isolated_engine
 
 DEPARTMENT = "BXBENCH"
 USER_OF = {"verifyManually": "wang.fang", "financeAudit": "wang.fang", "dept-head": "li.na",
@@ -124,17 +124,10 @@ def main() -> None:
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
         from smartfin.config import HOSPITAL_TZ
-        from smartfin.db import session_scope
-        from smartfin.ledger import import_budget
         from smartfin.workers import product_registry
         from smartfin.workers.runtime import Job, TopicRegistry, Worker
 
-        year = datetime.now(HOSPITAL_TZ).year
-        header = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
-                  "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n")
-        line = f"{year},{DEPARTMENT},30201,fiscal,,Bench,900000000.00,control,0,0,90,{year}-01-01,{year}-12-31\n"
-        with session_scope() as session:
-            assert import_budget(session, (header + line).encode(), actor="bench", filename="bench.csv").ok
+        import_bench_budget(DEPARTMENT, "30201")
 
         stand_in = TopicRegistry()
 

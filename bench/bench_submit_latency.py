@@ -13,12 +13,11 @@ import statistics
 import sys
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BENCH_DIR, isolated_engine
+from bench.harness import BENCH_DIR, import_bench_budget, isolated_engine
 
 
 def wait_task(engine, pid: str) -> None:  # type: ignore[no-untyped-def]
@@ -42,19 +41,12 @@ def main() -> None:
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
         from smartfin.cli import submit_spending_request
-        from smartfin.config import HOSPITAL_TZ
         from smartfin.db import session_scope
-        from smartfin.ledger import import_budget
         from smartfin.spending import SpendingRequest
         from smartfin.workers import product_registry
         from smartfin.workers.runtime import Worker
 
-        year = datetime.now(HOSPITAL_TZ).year
-        header = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
-                  "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n")
-        line = f"{year},BENCH,30218,fiscal,,Bench,900000000.00,control,0,0,90,{year}-01-01,{year}-12-31\n"
-        with session_scope() as session:
-            assert import_budget(session, (header + line).encode(), actor="bench", filename="bench.csv").ok
+        import_bench_budget("BENCH", "30218")
         worker = Worker(product_registry(), worker_id="bench-latency", grace_s=5)
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()

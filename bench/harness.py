@@ -47,3 +47,21 @@ def isolated_engine(models: list[str] | None = None) -> Iterator[object]:
     finally:
         client.close()
         service.stop()
+
+
+def import_bench_budget(department: str, economic_code: str) -> None:
+    """One ample budget line for this year, so no benchmark request is ever short of budget."""
+    from datetime import datetime
+
+    from smartfin.config import HOSPITAL_TZ
+    from smartfin.db import session_scope
+    from smartfin.ledger import import_budget
+
+    year = datetime.now(HOSPITAL_TZ).year
+    csv = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
+           "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n"
+           f"{year},{department},{economic_code},fiscal,,Bench,900000000.00,control,0,0,90,"
+           f"{year}-01-01,{year}-12-31\n")
+    with session_scope() as session:
+        report = import_budget(session, csv.encode(), actor="bench", filename="bench.csv")
+    assert report.ok, report.errors
