@@ -73,3 +73,11 @@ class BankRefused(BusinessFailure):
     """The bank refused a query or download (bad period, unknown account) with a message."""
 
     code = "BANK_REFUSED"
+
+
+def worth_retrying(error: BaseException | None) -> bool:
+    """Technical trouble is worth another try; a refusal (a business failure, a refused password) is not.
+
+    The one rule for every retry around a portal: the runtime's own attempts and the flows' task retries.
+    """
+    return not getattr(error, "business", False) and getattr(error, "retryable", True) is not False

@@ -46,6 +46,7 @@ from bots.errors import (
     PortalUnavailable,
     SessionExpired,
     UnexpectedPage,
+    worth_retrying,
 )
 from bots.evidence import new_evidence_folder, prune_evidence, redact, redact_trace, secret_variants
 from smartfin.config import Settings, get_settings
@@ -228,13 +229,8 @@ class BotRuntime:
                         raise PortalUnavailable(f"{reference}: no result within {self.bot.item_timeout_s:.0f} s") \
                             from exc
                     await asyncio.sleep(self.bot.retry_delay_s * 2 ** (attempt - 1))
-                except BotError as exc:
-                    if not exc.retryable or attempt >= self.bot.attempts:
-                        raise
-                    log.warning("%s: attempt %d failed (%s); trying again", reference, attempt, exc)
-                    await asyncio.sleep(self.bot.retry_delay_s * 2 ** (attempt - 1))
                 except Exception as exc:
-                    if getattr(exc, "business", False) or attempt >= self.bot.attempts:
+                    if not worth_retrying(exc) or attempt >= self.bot.attempts:
                         raise
                     log.warning("%s: attempt %d failed (%s); trying again", reference, attempt, exc)
                     await asyncio.sleep(self.bot.retry_delay_s * 2 ** (attempt - 1))

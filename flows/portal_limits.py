@@ -18,6 +18,8 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.states import State
 
+from bots.errors import worth_retrying
+
 log = logging.getLogger(__name__)
 SESSIONS_PER_LOGIN = 1
 SLOT_WAIT_S = 1800.0
@@ -58,4 +60,4 @@ def retry_unless_refused(task: object, task_run: object, state: State[Any]) -> b
     if error is None:
         with suppress(Exception):
             error = state.result(raise_on_failure=False)  # type: ignore[assignment]
-    return not (getattr(error, "business", False) or getattr(error, "retryable", True) is False)
+    return worth_retrying(error)
