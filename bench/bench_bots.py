@@ -155,10 +155,10 @@ async def search(menu, work, ref: str) -> None:  # type: ignore[no-untyped-def]
 def new_runtime(concurrency: int, tag: str):  # type: ignore[no-untyped-def]
     """A runtime with the browser started and the login saved (both outside every clock)."""
     from bots.config import BotSettings
-    from bots.erp import post_voucher
     from bots.runtime import BotRuntime
-    from smartfin.config import get_settings
-    from smartfin.vouchers import payment_voucher
+    from smartfin.app.implementations import post_voucher
+    from smartfin.kernel.settings import get_settings
+    from smartfin.ports.vouchers import payment_voucher
 
     runtime = BotRuntime(get_settings(), BotSettings(sessions_per_account=concurrency))
     post_voucher(payment_voucher(document_type="warmup", document_no=tag, booked_on=date(2026, 8, 1),
@@ -168,8 +168,8 @@ def new_runtime(concurrency: int, tag: str):  # type: ignore[no-untyped-def]
 
 def runtime_batch(runtime, concurrency: int, total: int, tag: str) -> float:  # type: ignore[no-untyped-def]
     """``bots.erp.post_voucher`` as the worker calls it, from ``concurrency`` threads; seconds taken."""
-    from bots.erp import post_voucher
-    from smartfin.vouchers import payment_voucher
+    from smartfin.app.implementations import post_voucher
+    from smartfin.ports.vouchers import payment_voucher
 
     counter = iter(range(total))
     lock = threading.Lock()
@@ -255,7 +255,7 @@ def memory_run(items: int, url: str) -> dict[str, object]:
     from bots.config import BotSettings
     from bots.erp import ErpDriver, ErpVoucherBook
     from bots.runtime import BotRuntime, BotSession
-    from smartfin.config import get_settings
+    from smartfin.kernel.settings import get_settings
 
     runtime = BotRuntime(get_settings(), BotSettings(sessions_per_account=2))
     driver = ErpDriver(get_settings(), runtime.bot)
@@ -338,7 +338,7 @@ def main() -> int:
                        "SMARTFIN_ERP_PASSWORD": PASSWORD})
     portals, url = start_portals(var_dir)
     os.environ["SMARTFIN_ERP_URL"] = url
-    from smartfin.config import get_settings
+    from smartfin.kernel.settings import get_settings
 
     get_settings.cache_clear()
     print(f"stand-in ERP at {url} (search delay 0), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")

@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+
+from smartfin.kernel.clock import hospital_now
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -64,8 +65,8 @@ def play_people(engine, pids: set[str], stop: threading.Event) -> int:  # type: 
 
 
 def run_claims(engine, count: int, first_seed: int = 0) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    from smartfin.claims import Claim, submit_claim
-    from smartfin.db import session_scope
+    from smartfin.processes.reimbursement.claims import Claim, submit_claim
+    from smartfin.store.db import session_scope
 
     files = [claim_files(first_seed + n) for n in range(count)]  # distinct invoices: no duplicates
     started = time.perf_counter()
@@ -123,9 +124,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
-        from smartfin.config import HOSPITAL_TZ
-        from smartfin.workers import product_registry
-        from smartfin.workers.runtime import Job, TopicRegistry, Worker
+        from smartfin.app.wiring import product_registry
+        from smartfin.camunda.runtime import Job, TopicRegistry, Worker
 
         import_bench_budget(DEPARTMENT, "30201")
 
@@ -133,7 +133,7 @@ def main() -> None:
 
         @stand_in.topic("post-voucher")
         def post_voucher(job: Job) -> dict[str, str]:
-            return {"voucherNo": f"记-{job.business_key}", "postedAt": datetime.now(HOSPITAL_TZ).isoformat()}
+            return {"voucherNo": f"记-{job.business_key}", "postedAt": hospital_now().isoformat()}
 
         topics = [name for name in product_registry().topics if name != "post-voucher"]
         registry = product_registry().only(topics).include(stand_in)

@@ -1,6 +1,6 @@
 """Invoice extraction benchmark: time against plain pdfplumber text extraction, accuracy against truth.
 
-Generates a corpus (``extractors.samples``), then in the same run measures per-invoice time of
+Generates a corpus (``tests.support.invoice_samples``), then in the same run measures per-invoice time of
 ``extract_invoice`` and of pdfplumber's ``page.extract_text()`` on the same PDF files (target ratio
 ≤ 1.5×), and field accuracy of every file against its ground truth (target ≥ 99 %).
 
@@ -25,7 +25,7 @@ import pdfplumber
 
 from extractors.invoice import extract_invoice
 from extractors.invoice.pdf import silence_pdfminer
-from extractors.samples import Sample, generate_corpus
+from tests.support.invoice_samples import Sample, generate_corpus
 
 FAR_FUTURE = date(2100, 1, 1)  # generated dates are in the past; keep the date rule out of accuracy
 

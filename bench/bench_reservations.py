@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import smartfin.models  # noqa: F401
-from smartfin.db import make_engine, session_scope
+import smartfin.app.tables  # noqa: F401
 from smartfin.ledger import BudgetLineKey, FundingSource, JournalEntry, create_line, pre_encumber
 from smartfin.ledger.control import find_line
-from smartfin.localpg import LocalPostgres
+from smartfin.store.db import make_engine, session_scope
+from tests.support.localpg import LocalPostgres
 
 KEY = BudgetLineKey(2026, "0301", "30218", FundingSource.FISCAL)
 

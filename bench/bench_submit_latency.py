@@ -40,11 +40,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     with isolated_engine([str(BENCH_DIR / "user-task.bpmn")]) as engine:
-        from smartfin.cli import submit_spending_request
-        from smartfin.db import session_scope
-        from smartfin.spending import SpendingRequest
-        from smartfin.workers import product_registry
-        from smartfin.workers.runtime import Worker
+        from smartfin.app.wiring import product_registry
+        from smartfin.camunda.runtime import Worker
+        from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
+        from smartfin.store.db import session_scope
 
         import_bench_budget("BENCH", "30218")
         worker = Worker(product_registry(), worker_id="bench-latency", grace_s=5)

@@ -42,7 +42,7 @@ def raw_round(engine, count: int, batch: int) -> float:  # type: ignore[no-untyp
 
 
 def runtime_round(engine, count: int, concurrency: int) -> float:  # type: ignore[no-untyped-def]
-    from smartfin.workers.runtime import TopicRegistry, Worker
+    from smartfin.camunda.runtime import TopicRegistry, Worker
 
     registry = TopicRegistry()
     handled = threading.Semaphore(0)

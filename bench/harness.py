@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from smartfin.kernel.clock import hospital_now
+
 BENCH_DIR = Path(__file__).resolve().parent
 
 
@@ -27,12 +29,12 @@ def isolated_engine(models: list[str] | None = None) -> Iterator[object]:
     var_dir = tempfile.mkdtemp(prefix="smartfin-bench-")
     os.environ["SMARTFIN_VAR_DIR"] = var_dir
     os.environ["SMARTFIN_ENGINE_URL"] = f"http://127.0.0.1:{_free_port()}"
-    from smartfin.config import get_settings
+    from smartfin.kernel.settings import get_settings
 
     get_settings.cache_clear()
-    from smartfin.engine.client import EngineClient
-    from smartfin.engine.deploy import ModelFile, deploy
-    from smartfin.engine.launcher import start_engine
+    from smartfin.camunda.client import EngineClient
+    from smartfin.camunda.deploy import ModelFile, deploy
+    from smartfin.camunda.launcher import start_engine
 
     settings = get_settings()
     print(f"starting an engine in {var_dir} …", flush=True)
@@ -51,13 +53,11 @@ def isolated_engine(models: list[str] | None = None) -> Iterator[object]:
 
 def import_bench_budget(department: str, economic_code: str) -> None:
     """One ample budget line for this year, so no benchmark request is ever short of budget."""
-    from datetime import datetime
 
-    from smartfin.config import HOSPITAL_TZ
-    from smartfin.db import session_scope
     from smartfin.ledger import import_budget
+    from smartfin.store.db import session_scope
 
-    year = datetime.now(HOSPITAL_TZ).year
+    year = hospital_now().year
     csv = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
            "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n"
            f"{year},{department},{economic_code},fiscal,,Bench,900000000.00,control,0,0,90,"

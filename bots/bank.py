@@ -22,7 +22,7 @@ from bots.config import BotSettings, PortalAccount, accepted_layouts, portal_acc
 from bots.erp import raise_for_server_error
 from bots.errors import BankRefused, DownloadMissing, LoginRefused, SessionExpired, UnexpectedPage
 from bots.runtime import BotRuntime, BotSession, bot_runtime
-from smartfin.config import Settings, get_settings
+from smartfin.kernel.settings import Settings, get_settings
 
 STATEMENT_FORMATS = ("csv", "xlsx", "camt053")
 
@@ -74,7 +74,7 @@ class BankDriver:
 
     def __init__(self, settings: Settings | None = None, bot: BotSettings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.bot = bot or BotSettings()
+        self.bot = bot or get_settings().bot
         self.layouts = [BANK_LAYOUTS[name] for name in accepted_layouts(self.bot, "bank") if name in BANK_LAYOUTS]
 
     def base_url(self) -> str:

@@ -20,6 +20,8 @@ from playwright.async_api import Browser as AsyncBrowser
 from playwright.async_api import Playwright as AsyncPlaywright
 from playwright.sync_api import Browser, Playwright
 
+from smartfin.kernel.settings import get_settings
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 HEADLESS_SHELL_CANDIDATES = ("/usr/bin/chromium-headless-shell",)
 CLOSED_NETWORK_FLAGS = (
@@ -39,7 +41,7 @@ class BrowserUnavailable(RuntimeError):
 
 def chromium_path(*, headless: bool = True) -> Path:
     """``SMARTFIN_CHROMIUM`` if set, else Debian's headless shell (headless runs only), else its Chromium."""
-    configured = os.environ.get("SMARTFIN_CHROMIUM")
+    configured = str(get_settings().chromium or "")
     shells = HEADLESS_SHELL_CANDIDATES if headless else ()
     candidates = [configured] if configured else [*shells, *CHROMIUM_CANDIDATES, shutil.which("chromium") or ""]
     for candidate in candidates:

@@ -11,40 +11,15 @@ service user, one entry per portal account::
 from __future__ import annotations
 
 import json
-import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from smartfin.config import Settings, get_settings
+from smartfin.kernel.settings import BotSettings, Settings, get_settings
 
 PORTALS = ("erp", "bank", "tax")
 DEMO_ACCOUNTS = Path("portals") / "demo-accounts.json"
-
-
-class BotSettings(BaseSettings):
-    """Runtime limits of the bots; see the README's bots section for each variable."""
-
-    model_config = SettingsConfigDict(env_prefix="SMARTFIN_BOT_", env_file=None, extra="ignore")
-
-    headless: bool = True
-    secrets_file: Path | None = Field(default=None, description="portal accounts (default var/secrets/"
-                                                                "portal-accounts.json)")
-    sessions_per_account: int = Field(default=2, ge=1, description="contexts one portal account may use at once")
-    step_timeout_ms: int = Field(default=15_000, description="how long one click/wait may take")
-    item_timeout_s: float = Field(default=180.0, description="how long one work item may take in all")
-    download_timeout_ms: int = Field(default=30_000, description="how long to wait for a download to start")
-    attempts: int = Field(default=2, ge=1, description="tries of an item on technical errors, in process")
-    retry_delay_s: float = 1.0
-    trace: bool = Field(default=True, description="record a Playwright trace per item (kept on failure only)")
-    evidence_days: int = Field(default=30, description="days evidence of failed items is kept")
-    erp_layouts: str = Field(default="classic,revised", description="ERP screen layouts the page objects accept")
-    bank_layouts: str = "classic,revised"
-    tax_layouts: str = "classic,revised"
 
 
 @dataclass(frozen=True)
@@ -88,8 +63,8 @@ def portal_account(portal: str, settings: Settings | None = None, bot: BotSettin
     their generated demo accounts serve as the secrets file when none exists.
     """
     settings = settings or get_settings()
-    bot = bot or BotSettings()
-    environ = os.environ if environ is None else environ
+    bot = bot or settings.bot
+    environ = _configured_logins(settings) if environ is None else environ
     prefix = f"SMARTFIN_{portal.upper()}_"
     configured = environ.get(prefix + "ACCOUNT")
     username = username or configured
@@ -107,6 +82,19 @@ def portal_account(portal: str, settings: Settings | None = None, bot: BotSettin
         if username in (None, entry.get("username")) and entry.get("password"):
             return PortalAccount(portal, str(entry["username"]), str(entry["password"]))
     raise CredentialsMissing(f"{path} has no password for the {portal} account {username or '(any)'}")
+
+
+def _configured_logins(settings: Settings) -> dict[str, str]:
+    """The portal logins set through the settings, under their variable names."""
+    logins: dict[str, str] = {}
+    for portal in PORTALS:
+        account, password = settings.portal_login(portal)
+        prefix = f"SMARTFIN_{portal.upper()}_"
+        if account:
+            logins[prefix + "ACCOUNT"] = account
+        if password:
+            logins[prefix + "PASSWORD"] = password
+    return logins
 
 
 def accepted_layouts(bot: BotSettings, portal: str) -> tuple[str, ...]:

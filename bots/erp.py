@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from playwright.async_api import Dialog, FrameLocator, Page
 
 from bots.config import BotSettings, PortalAccount, accepted_layouts
 from bots.errors import LoginRefused, PortalUnavailable, SessionExpired, UnexpectedPage
 from bots.runtime import BotRuntime, BotSession, bot_runtime
-from smartfin.config import Settings, get_settings
-from smartfin.posting import PostingResult, VoucherRejected, post_idempotently, recorded_result
-from smartfin.vouchers import Voucher, VoucherLine
+from smartfin.kernel.settings import Settings, get_settings
+from smartfin.ports.vouchers import Voucher, VoucherBook, VoucherLine, VoucherRejected
 
 log = logging.getLogger("smartfin.bots.erp")
+T = TypeVar("T")
 CONFIRM_POSTING = "确认过账吗？"
 SERVER_ERROR_MARKERS = ("HTTP Status 500", "Internal Server Error", "系统繁忙")
 SETTLE_LOOKS, SETTLE_PAUSE_S = 50, 0.1
@@ -97,7 +99,7 @@ class ErpDriver:
 
     def __init__(self, settings: Settings | None = None, bot: BotSettings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.layouts = [ERP_LAYOUTS[name] for name in accepted_layouts(bot or BotSettings(), "erp")
+        self.layouts = [ERP_LAYOUTS[name] for name in accepted_layouts(bot or get_settings().bot, "erp")
                         if name in ERP_LAYOUTS]
 
     def base_url(self) -> str:
@@ -200,7 +202,7 @@ def raise_for_shown_error(shown: dict[str, str], where: str) -> None:
 
 
 class ErpVoucherBook:
-    """The ERP's voucher screens, for one work item (implements ``smartfin.posting.VoucherBook``)."""
+    """The ERP's voucher screens, for one work item (implements ``smartfin.ports.vouchers.VoucherBook``)."""
 
     def __init__(self, session: BotSession, driver: ErpDriver) -> None:
         self.session = session
@@ -331,19 +333,27 @@ class ErpVoucherBook:
             await work.locator(f"#{row}_credit_{number}").fill(_amount(line.credit))
 
 
-def post_voucher(voucher: Voucher, *, runtime: BotRuntime | None = None, settings: Settings | None = None,
-                 account: PortalAccount | None = None) -> PostingResult:
-    """Post one voucher into the ERP at most once (the function the worker, CLI and flows call)."""
-    recorded = recorded_result(voucher)
-    if recorded is not None:
-        return recorded
-    runtime = runtime or bot_runtime()
-    driver = ErpDriver(settings or get_settings(), runtime.bot)
+class ErpPortal:
+    """The ERP as a ``VoucherPortal``: each voucher gets a fresh browser context and a logged-in book.
 
-    async def work(session: BotSession) -> PostingResult:
-        return await post_idempotently(voucher, ErpVoucherBook(session, driver))
+    The posting journal (``smartfin.posting.journal.post_voucher``) decides what is keyed and when; this
+    class only opens the screens for it.
+    """
 
-    return runtime.run(driver, voucher.external_ref, work, account=account)
+    def __init__(self, *, runtime: BotRuntime | None = None, settings: Settings | None = None,
+                 account: PortalAccount | None = None) -> None:
+        self._runtime = runtime
+        self.settings = settings
+        self.account = account
+
+    def run(self, external_ref: str, work: Callable[[VoucherBook], Awaitable[T]]) -> T:
+        runtime = self._runtime or bot_runtime()
+        driver = ErpDriver(self.settings or get_settings(), runtime.bot)
+
+        async def item(session: BotSession) -> T:
+            return await work(ErpVoucherBook(session, driver))
+
+        return runtime.run(driver, external_ref, item, account=self.account)
 
 
 def find_vouchers(external_ref: str, *, runtime: BotRuntime | None = None,

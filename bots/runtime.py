@@ -49,7 +49,7 @@ from bots.errors import (
     worth_retrying,
 )
 from bots.evidence import new_evidence_folder, prune_evidence, redact, redact_trace, secret_variants
-from smartfin.config import Settings, get_settings
+from smartfin.kernel.settings import Settings, get_settings
 
 log = logging.getLogger("smartfin.bots")
 T = TypeVar("T")
@@ -122,7 +122,7 @@ class BotRuntime:
 
     def __init__(self, settings: Settings | None = None, bot: BotSettings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.bot = bot or BotSettings()
+        self.bot = bot or get_settings().bot
         self.stats = RuntimeStats()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

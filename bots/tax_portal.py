@@ -24,8 +24,8 @@ from bots.config import BotSettings, accepted_layouts
 from bots.erp import raise_for_server_error
 from bots.errors import ApplicationError, UnexpectedPage
 from bots.runtime import BotRuntime, BotSession, bot_runtime
-from smartfin.config import Settings, get_settings
-from smartfin.verification import VerificationOutcome, VerificationQuery, VerificationStatus
+from smartfin.kernel.settings import Settings, get_settings
+from smartfin.ports.verification import VerificationOutcome, VerificationQuery, VerificationStatus
 
 RESUME_TTL_S = 280  # the portal's captcha lives 300 s
 RESULT_TEXTS = (
@@ -72,7 +72,7 @@ class TaxDriver:
 
     def __init__(self, settings: Settings | None = None, bot: BotSettings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.layouts = [TAX_LAYOUTS[name] for name in accepted_layouts(bot or BotSettings(), "tax")
+        self.layouts = [TAX_LAYOUTS[name] for name in accepted_layouts(bot or get_settings().bot, "tax")
                         if name in TAX_LAYOUTS]
 
     def base_url(self) -> str:

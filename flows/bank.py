@@ -33,9 +33,9 @@ from extractors.statements import (
 )
 from flows.portal_limits import portal_session, retry_unless_refused
 from flows.review import open_review
-from flows.settings import BankAccount, get_flow_settings, yesterday
 from flows.sources import bank_day_dir, read_ledger_export, statement_files
-from smartfin.db import session_scope
+from smartfin.kernel.clock import hospital_yesterday
+from smartfin.kernel.settings import BankAccount, get_settings
 from smartfin.reconciliation import MatchSettings, balance_statement_for, match_bank
 from smartfin.reconciliation.models import Match, ReconciliationRun, StatementImport
 from smartfin.reconciliation.store import (
@@ -46,6 +46,7 @@ from smartfin.reconciliation.store import (
     supersede_imports,
 )
 from smartfin.reconciliation.threeway import ExceptionType
+from smartfin.store.db import session_scope
 
 #: (account, business day, folder to save into) → the files saved; the bots stream's bank page object
 StatementDownloader = Callable[[BankAccount, date, Path], list[Path]]
@@ -103,7 +104,7 @@ def portal_downloader() -> StatementDownloader:
       retry_condition_fn=retry_unless_refused, cache_policy=NO_CACHE, task_run_name="download {account.account} {day}")
 def download_statement(account: BankAccount, day: date, downloader: StatementDownloader) -> list[str]:
     """Fetch one account's statement of ``day`` into its day folder, one portal session per login."""
-    folder = bank_day_dir(get_flow_settings().recon_root, account.account, day)
+    folder = bank_day_dir(get_settings().flows.recon_root, account.account, day)
     folder.mkdir(parents=True, exist_ok=True)
     with portal_session("bank", account.portal_account):
         saved = downloader(account, day, folder)
@@ -155,7 +156,7 @@ def reconcile_account(account: BankAccount, day: date, settings: MatchSettings |
     exception, so the reviewer sees the bank's refusal rather than only an empty folder.
     """
     log = get_run_logger()
-    root = get_flow_settings().recon_root
+    root = get_settings().flows.recon_root
     folder = bank_day_dir(root, account.account, day)
     files = statement_files(folder)
     if not files:
@@ -284,8 +285,8 @@ def daily_bank_reconciliation(business_date: date | None = None, accounts: list[
     ``SMARTFIN_STATEMENT_SOURCE=portal``); with the folder source the statements are expected in the
     drop folder already.
     """
-    settings = get_flow_settings()
-    day = business_date or yesterday()
+    settings = get_settings().flows
+    day = business_date or hospital_yesterday()
     chosen = [settings.account(a) for a in accounts] if accounts else list(settings.bank_accounts)
     if not chosen:
         raise ValueError("未配置银行账户 / no bank account configured: set SMARTFIN_BANK_ACCOUNTS")

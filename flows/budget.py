@@ -5,7 +5,7 @@ finance director (self-contained HTML with inline SVG charts: opens in any brows
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,16 +13,17 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from flows.settings import HOSPITAL_TZ, get_flow_settings
-from smartfin.budget_monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport, execution_report
-from smartfin.db import session_scope
+from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.settings import get_settings
+from smartfin.ledger.monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport, execution_report
+from smartfin.store.db import session_scope
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"
 
 
 def last_month_end(today: date | None = None) -> date:
     """The monitor runs on the 1st and reports the month just closed."""
-    today = today or datetime.now(HOSPITAL_TZ).date()
+    today = today or hospital_today()
     return today.replace(day=1) - timedelta(days=1)
 
 
@@ -163,7 +164,7 @@ def budget_execution_monitor(as_of: date | None = None, fiscal_year: int | None 
     day = as_of or last_month_end()
     year = fiscal_year or day.year
     report = compute(year, day)
-    folder = get_flow_settings().reports_root
+    folder = get_settings().flows.reports_root
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"budget-execution-{year}-{day:%m-%d}.html"
     path.write_text(render_report(report), encoding="utf-8")

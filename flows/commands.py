@@ -24,9 +24,9 @@ def _fail(message: str) -> None:
 def list_flows() -> None:
     """Each flow's deployment name, schedule and purpose."""
     from flows.deployments import scheduled_flows
-    from flows.settings import get_flow_settings
+    from smartfin.kernel.settings import get_settings
 
-    settings = get_flow_settings()
+    settings = get_settings().flows
     typer.echo(f"Prefect API: {settings.effective_prefect_api_url}   time zone: {settings.timezone}")
     for item in scheduled_flows(settings):
         typer.echo(f"{item.name:16} {item.cron:16} {item.description}")

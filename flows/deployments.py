@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flows.settings import FlowSettings, get_flow_settings
+from smartfin.kernel.settings import FlowSettings, get_settings
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     from flows.posting import posting_batch
     from flows.threeway import daily_three_way_reconciliation
 
-    s = settings or get_flow_settings()
+    s = settings or get_settings().flows
     return [
         ScheduledFlow("bank-daily", daily_bank_reconciliation, s.bank_cron,
                       "银行对账单下载与银行对账 Statement download and bank reconciliation, yesterday"),
@@ -62,7 +62,7 @@ def flow_by_name(name: str) -> ScheduledFlow:
 def prefect_environment(settings: FlowSettings | None = None) -> dict[str, str]:
     """Prefect's settings for every SmartFin process that talks to it: explicit API URL, own home,
     no analytics. The local server's own database URL is added for the server process."""
-    s = settings or get_flow_settings()
+    s = settings or get_settings().flows
     return {
         "PREFECT_HOME": str(s.effective_prefect_home),
         "PREFECT_API_URL": s.effective_prefect_api_url,
@@ -72,7 +72,7 @@ def prefect_environment(settings: FlowSettings | None = None) -> dict[str, str]:
 
 
 def server_environment(settings: FlowSettings | None = None) -> dict[str, str]:
-    s = settings or get_flow_settings()
+    s = settings or get_settings().flows
     return {**prefect_environment(s), "PREFECT_SERVER_DATABASE_CONNECTION_URL": s.effective_prefect_database_url,
             "PREFECT_UI_API_URL": s.effective_prefect_api_url}
 
@@ -95,7 +95,7 @@ def deployments(settings: FlowSettings | None = None) -> list[Any]:
     """The Prefect deployments (not yet applied) of every scheduled flow."""
     from prefect.schedules import Cron
 
-    s = settings or get_flow_settings()
+    s = settings or get_settings().flows
     return [f.flow.to_deployment(name=f.name, schedules=[Cron(f.cron, timezone=s.timezone)],  # type: ignore[attr-defined]
                                  description=f.description, tags=["smartfin"])
             for f in scheduled_flows(s)]

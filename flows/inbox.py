@@ -7,8 +7,8 @@ files (PDF, OFD, XML) beside it; ``<file>.json`` next to a file overrides fields
 is one claim.
 
 One flow run per scan (the batch), one task per file. The file is claimed in the database before it is
-extracted or submitted (see :mod:`smartfin.inbox`); a restart finishes what a crashed run started
-without submitting anything twice.
+extracted or submitted (see :mod:`smartfin.processes.reimbursement.inbox`); a restart finishes what a
+crashed run started without submitting anything twice.
 """
 
 from __future__ import annotations
@@ -23,12 +23,18 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.settings import get_flow_settings
-from smartfin.db import session_scope
-from smartfin.inbox import claim_file, file_sha256, inbox_files, record_rejected, record_submitted
+from smartfin.kernel.settings import get_settings
+from smartfin.processes.reimbursement.inbox import (
+    claim_file,
+    file_sha256,
+    inbox_files,
+    record_rejected,
+    record_submitted,
+)
+from smartfin.store.db import session_scope
 
 #: contract 3: submit_claim(files, *, claimant, department, category, purpose, funding_source, project,
-#: claim_no) -> claim number (the reimbursement stream's smartfin.claims.submit_claim)
+#: claim_no) -> claim number (the reimbursement stream's smartfin.processes.reimbursement.claims.submit_claim)
 ClaimSubmitter = Callable[..., str]
 #: does a claim with this number exist already (in the engine)?
 ClaimLookup = Callable[[str], bool]
@@ -47,12 +53,9 @@ class IntakeOutcome:
 
 
 def default_submitter() -> ClaimSubmitter:
-    """The reimbursement stream's ``submit_claim``, imported when the flow first needs it."""
-    try:
-        from smartfin.claims import submit_claim
-    except ImportError as exc:
-        raise RuntimeError("报销提交接口未安装 / smartfin.claims.submit_claim (reimbursement) is not available; "
-                           "the inbox cannot start claims yet") from exc
+    """The claims intake's ``submit_claim``, imported when the flow first needs it."""
+    from smartfin.processes.reimbursement.claims import submit_claim
+
     submitter: ClaimSubmitter = submit_claim
     return submitter
 
@@ -60,7 +63,7 @@ def default_submitter() -> ClaimSubmitter:
 def recorded_claim_lookup(claim_no: str) -> bool:
     """True when the reimbursement stream has recorded a claim with this number (all-or-nothing with its
     process start, so a recorded claim is a started one)."""
-    from smartfin.claims import Claim
+    from smartfin.processes.reimbursement.claims import Claim
 
     with session_scope() as session:
         return session.get(Claim, claim_no) is not None
@@ -140,7 +143,7 @@ def take_in_file(path: Path, submit: ClaimSubmitter, claim_exists: ClaimLookup) 
 def invoice_inbox(folder: Path | None = None, submit: ClaimSubmitter | None = None,
                   claim_exists: ClaimLookup | None = None, settle_seconds: float = 2.0) -> list[dict[str, Any]]:
     """Take in every new file of the inbox, one task per file, in name order."""
-    root = folder or get_flow_settings().inbox_root
+    root = folder or get_settings().flows.inbox_root
     submitter = submit or default_submitter()
     lookup = claim_exists or recorded_claim_lookup
     outcomes = [take_in_file(path, submitter, lookup) for path in inbox_files(root, settle_seconds=settle_seconds)]

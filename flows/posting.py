@@ -26,13 +26,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import select
 
 from flows.portal_limits import portal_session
-from flows.settings import get_flow_settings
-from smartfin.audit import AuditEntry, record_audit
-from smartfin.db import session_scope
-from smartfin.posting import VoucherRejected, recorded_result
-from smartfin.vouchers import Voucher
+from smartfin.kernel.settings import get_settings
+from smartfin.ports.vouchers import Voucher
+from smartfin.posting.journal import VoucherRejected, recorded_result
+from smartfin.store.audit import AuditEntry, record_audit
+from smartfin.store.db import session_scope
 
-POSTED_ACTION = "posting-batch-posted"  # the batch's own record; the bot journals in smartfin.posting
+POSTED_ACTION = "posting-batch-posted"  # the batch's own record; the bot journals in smartfin.posting.journal
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class PostingOutcome:
 
 def default_poster() -> VoucherPoster:
     """The ERP posting bot (``bots.erp.post_voucher``, idempotent by external reference)."""
-    from bots.erp import post_voucher
+    from smartfin.app.implementations import post_voucher
 
     def post(voucher: dict[str, Any]) -> PostingReceipt:
         result = post_voucher(Voucher.from_variable(voucher))
@@ -137,7 +137,7 @@ def post_one(path: Path, poster: VoucherPoster) -> PostingOutcome:
 def posting_batch(folder: Path | None = None, poster: VoucherPoster | None = None,
                   erp_login: str = "default") -> list[dict[str, Any]]:
     """Post every approved voucher of the outbox; refused ones are set aside with their reason."""
-    root = folder or get_flow_settings().posting_root
+    root = folder or get_settings().flows.posting_root
     outbox = root / "outbox"
     files = sorted(outbox.glob("*.json")) if outbox.is_dir() else []
     if not files:

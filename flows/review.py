@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineClient
-from smartfin.money import format_yuan, from_fen
+from smartfin.camunda.client import EngineClient
+from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.reconciliation.models import ReconciliationRun
 from smartfin.reconciliation.store import mark_review_open, plan_review, review_exceptions
+from smartfin.store.db import session_scope
 
 PROCESS_KEY = "reconciliation-review"
 SUMMARY_LINES = 200

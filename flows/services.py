@@ -11,15 +11,14 @@ import sys
 import requests
 
 from flows.deployments import prefect_environment, server_environment
-from flows.settings import get_flow_settings
-from smartfin.config import Settings
-from smartfin.services import ManagedService
-from smartfin.stack import StackEntry
+from smartfin.app.stack import StackEntry
+from smartfin.kernel.background import ManagedService
+from smartfin.kernel.settings import Settings, get_settings
 
 
 def prefect_service(settings: Settings) -> ManagedService:
     """The local Prefect server (API + UI), on SQLite under var/prefect/ unless configured otherwise."""
-    flow_settings = get_flow_settings()
+    flow_settings = get_settings().flows
     flow_settings.effective_prefect_home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
             "--port", str(flow_settings.prefect_port)]
@@ -34,13 +33,13 @@ def prefect_service(settings: Settings) -> ManagedService:
 
 def flows_service(settings: Settings) -> ManagedService:
     """The scheduled flows served from one process (`smartfin flows serve`)."""
-    return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.cli", "flows", "serve"],
+    return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.app.cli", "flows", "serve"],
                           settings=settings, healthy=lambda: True, env=prefect_environment())
 
 
 def _local_prefect(settings: Settings) -> bool:
     """Started by `up` only when no production Prefect server is configured."""
-    return get_flow_settings().prefect_api_url is None
+    return get_settings().flows.prefect_api_url is None
 
 
 STACK_ENTRIES = [

@@ -29,7 +29,7 @@ import pandas as pd
 
 from extractors.statements import MissingColumns, StatementError, StatementProblem, decode_text
 from extractors.statements.canonical import SHANGHAI, parse_datetime
-from smartfin.money import InvalidAmount, parse_amount, to_fen
+from smartfin.kernel.money import InvalidAmount, parse_amount, to_fen
 
 STATEMENT_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xml", ".sta", ".mt940", ".940", ".ofx", ".qfx")
 CHANNELS = ("wechat", "alipay", "unionpay")

@@ -31,7 +31,6 @@ from extractors.statements import (
     parse_statement,
 )
 from flows.bank import ReconciliationInputRejected, open_review_task
-from flows.settings import FlowSettings, get_flow_settings
 from flows.sources import (
     bank_day_dir,
     channel_files,
@@ -41,11 +40,13 @@ from flows.sources import (
     statement_files,
     three_way_day_dir,
 )
-from smartfin.db import session_scope
-from smartfin.money import from_fen
+from smartfin.kernel.clock import hospital_now
+from smartfin.kernel.money import from_fen
+from smartfin.kernel.settings import FlowSettings, get_settings
 from smartfin.reconciliation import ThreeWaySettings, close_prepayment_days, reconcile_three_way
 from smartfin.reconciliation.store import exceptions_frame, save_input_problem, save_three_way_run
 from smartfin.reconciliation.threeway import ExceptionType
+from smartfin.store.db import session_scope
 
 PRIOR_PAYMENT_DAYS = 30
 
@@ -78,9 +79,8 @@ class DayInputs:
 
 def default_business_date(settlement_lag_days: int = 1) -> date:
     """The latest day whose T+lag bank statement has arrived (it is downloaded the morning after)."""
-    from flows.settings import HOSPITAL_TZ
 
-    return (datetime.now(HOSPITAL_TZ) - timedelta(days=1 + settlement_lag_days)).date()
+    return (hospital_now() - timedelta(days=1 + settlement_lag_days)).date()
 
 
 def _settlement_account(settings: FlowSettings) -> Any:
@@ -158,7 +158,7 @@ def load_day_inputs(settings: FlowSettings, day: date, lag: int) -> DayInputs | 
 def reconcile_day(day: date, settings: ThreeWaySettings | None = None) -> ThreeWayOutcome:
     """Reconcile one day at the transaction, settlement, cashier and prepayment levels; store the run."""
     log = get_run_logger()
-    flow_settings = get_flow_settings()
+    flow_settings = get_settings().flows
     hospital = flow_settings.hospital
     s = settings or ThreeWaySettings()
     try:

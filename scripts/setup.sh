@@ -33,5 +33,5 @@ if [ ! -f "$stamp" ]; then
 fi
 
 echo "setup: building the engine if needed"
-.venv/bin/python -c "from smartfin.engine.launcher import build_engine; build_engine(progress=print)"
+.venv/bin/python -c "from smartfin.camunda.launcher import build_engine; build_engine(progress=print)"
 echo "setup: done"

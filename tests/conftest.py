@@ -42,7 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = str(PREFECT_STARTUP_TIMEOUT_S)
     os.environ.pop("PREFECT_API_URL", None)
     os.environ.pop("PREFECT_PROFILES_PATH", None)
-    from smartfin.config import get_settings
+    from smartfin.kernel.settings import get_settings
 
     get_settings.cache_clear()
 
@@ -50,10 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def camunda() -> Iterator[object]:
     """The real engine (service account client), with the product's models deployed."""
-    from smartfin.config import get_settings
-    from smartfin.engine.client import EngineClient
-    from smartfin.engine.deploy import deploy
-    from smartfin.engine.launcher import start_engine
+    from smartfin.camunda.client import EngineClient
+    from smartfin.camunda.deploy import deploy
+    from smartfin.camunda.launcher import start_engine
+    from smartfin.kernel.settings import get_settings
 
     settings = get_settings()
     service = start_engine(settings)
@@ -85,7 +85,7 @@ def prefect_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[object]:
     """One throwaway PostgreSQL cluster (Debian binaries) for every test that needs it; never skipped."""
-    from smartfin.localpg import LocalPostgres, PostgresUnavailable
+    from tests.support.localpg import LocalPostgres, PostgresUnavailable
 
     server = LocalPostgres()
     try:
@@ -105,7 +105,7 @@ def stand_in_portals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
     from portals.auth import PortalUser
     from portals.config import PortalConfig
     from portals.runner import start_portals
-    from smartfin.config import get_settings
+    from smartfin.kernel.settings import get_settings
 
     clerk = PortalUser("kuaiji-session", "session-Secret-7kq", "会计 测试")
     running = start_portals(PortalConfig(data_dir=tmp_path_factory.mktemp("portals"),
@@ -125,8 +125,8 @@ def stand_in_portals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
 @pytest.fixture(scope="session")
 def workers(camunda: object, stand_in_portals: object) -> Iterator[object]:
     """The product's workers, running in this process for the whole session, bots pointed at the stand-ins."""
-    from smartfin.workers import product_registry
-    from smartfin.workers.runtime import Worker
+    from smartfin.app.wiring import product_registry
+    from smartfin.camunda.runtime import Worker
 
     worker = Worker(product_registry(), worker_id="test-product-worker", grace_s=5)
     thread = threading.Thread(target=worker.run, name="product-worker", daemon=True)

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from extractors.invoice.model import Finding as Finding
 from extractors.invoice.model import InvoiceKind, InvoiceRecord, Severity
 from extractors.invoice.uppercase import UppercaseAmountError, parse_uppercase_amount
 from extractors.invoice.uscc import is_valid_org_code_part, is_valid_uscc
+from smartfin.kernel.clock import hospital_today
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 _DIGITS = {n: re.compile(rf"\d{{{n}}}") for n in (8, 12, 20)}
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 
-
-def today_in_china() -> date:
-    """Today's date where the invoices are issued; a server in another zone must not shift it."""
-    return datetime.now(CHINA_TZ).date()
 
 
 def check_tax_id(tax_id: str | None, field: str) -> list[Finding]:
@@ -121,7 +116,7 @@ def check_issue_date(record: InvoiceRecord, today: date | None = None) -> list[F
     issued = record.issue_date.value
     if issued is None:
         return [Finding("ISSUE_DATE_MISSING", Severity.BLOCK, "issue date not found", "issue_date")]
-    today = today or today_in_china()
+    today = today or hospital_today()
     if issued > today:
         return [Finding("ISSUE_DATE_IN_FUTURE", Severity.BLOCK,
                         f"issue date {issued.isoformat()} is after today ({today.isoformat()}, Asia/Shanghai)",

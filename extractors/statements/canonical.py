@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -22,8 +21,9 @@ from extractors.statements.errors import (
     NoStatementData,
     StatementProblem,
 )
+from smartfin.kernel.clock import HOSPITAL_TZ
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = HOSPITAL_TZ  # statements are read in the hospital's time zone
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "line_id", "account", "booked_at", "value_date", "amount_fen", "currency", "reference",

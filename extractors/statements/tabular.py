@@ -21,7 +21,7 @@ from typing import Any
 from extractors.statements.canonical import clean_text
 from extractors.statements.encoding import decode_text
 from extractors.statements.errors import MissingColumns, StatementProblem
-from smartfin.money import InvalidAmount, parse_amount, to_fen
+from smartfin.kernel.money import InvalidAmount, parse_amount, to_fen
 
 COLUMN_MAPS_DIR = Path(__file__).with_name("column_maps")
 HEADER_SEARCH_ROWS = 30
@@ -158,7 +158,7 @@ def cell(table: LocatedTable, row: list[object], canon: str) -> object:
 
 
 def amount_fen(value: object, *, allow_empty: bool = False) -> int | None:
-    """A yuan cell to signed fen through :mod:`smartfin.money`; floats from Excel are read by their text.
+    """A yuan cell to signed fen through :mod:`smartfin.kernel.money`; floats from Excel are read by their text.
 
     openpyxl yields floats for numeric cells; ``repr`` of a float read from a 2-decimal cell is its
     shortest round-tripping text, so ``Decimal(repr(x))`` recovers what the clerk typed.

@@ -6,6 +6,7 @@ supplier), ``his_export`` and ``review`` (a year later: did the device earn what
 Everything is plain functions on immutable values; no engine, browser or database code lives here.
 """
 
+from extractors.exports.his_charges import ChargeExport, ChargeRow, RowError, parse_his_charge_export
 from rules.equipment.costbenefit import (
     AnnualDepreciation,
     CashOperatingCost,
@@ -31,7 +32,6 @@ from rules.equipment.costbenefit import (
     utilisation,
 )
 from rules.equipment.discounting import discounted_payback_years, irr, npv
-from rules.equipment.his_export import ChargeExport, ChargeRow, RowError, parse_his_charge_export
 from rules.equipment.policy import Finding, PolicySettings, Severity, check_policies
 from rules.equipment.proposal import (
     EquipmentClass,

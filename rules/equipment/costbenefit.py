@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from rules.equipment.discounting import discounted_payback_years, irr, npv
 from rules.equipment.policy import Finding, PolicySettings, Severity, check_policies
 from rules.equipment.proposal import EquipmentProposal
-from smartfin.money import CENT, format_yuan
+from smartfin.kernel.money import CENT, format_yuan
 
 RATIO = Decimal("0.0001")
 YEARS = Decimal("0.01")

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from smartfin.money import InvalidAmount, parse_amount
+from smartfin.kernel.money import InvalidAmount, parse_amount
 
 DEFAULT_DISCOUNT_RATE_PCT = Decimal("8")
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from extractors.exports.his_charges import ChargeRow
 from rules.equipment.costbenefit import CostBenefitReport, annual_revenue, annual_volume, fen
-from rules.equipment.his_export import ChargeRow
 from rules.equipment.proposal import EquipmentProposal
 
 TOTAL = "TOTAL"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from smartfin.money import CENT
+from smartfin.kernel.money import CENT
 
 
 class LineStatus(StrEnum):

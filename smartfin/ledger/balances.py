@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from smartfin.kernel.money import from_fen
 from smartfin.ledger.keys import Bucket, BudgetLineKey
-from smartfin.money import from_fen
 
 ZERO = Decimal("0.00")
 

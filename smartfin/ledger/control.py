@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from smartfin.config import HOSPITAL_TZ
+from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.money import CENT, format_yuan, parse_amount
 from smartfin.ledger.balances import Balances
 from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus
 from smartfin.ledger.models import BudgetLine, JournalEntry
-from smartfin.money import CENT, format_yuan, parse_amount
 
 log = logging.getLogger("smartfin.ledger")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("smartfin.ledger")
 
 def business_date(on: date | None = None) -> date:
     """``on`` or today's date in China (not the server's zone, which is often UTC)."""
-    return on if on is not None else datetime.now(UTC).astimezone(HOSPITAL_TZ).date()
+    return on if on is not None else hospital_today()
 
 
 class CheckOutcome(StrEnum):
@@ -188,7 +188,7 @@ def evaluate(line: BudgetLine | None, balances: Balances | None, key: BudgetLine
 def find_line(session: Session, key: BudgetLineKey, *, lock: bool = False) -> BudgetLine | None:
     """The line for ``key``; with ``lock`` the row is locked (``FOR UPDATE``) until the transaction ends.
 
-    On SQLite the lock is the database write lock taken by ``BEGIN IMMEDIATE`` (see ``smartfin.db``);
+    On SQLite the lock is the database write lock taken by ``BEGIN IMMEDIATE`` (see ``smartfin.store.db``);
     ``FOR UPDATE`` is ignored there.
     """
     stmt = select(BudgetLine).where(

@@ -58,12 +58,12 @@ import openpyxl
 import pandas as pd
 from sqlmodel import Session
 
-from smartfin.audit import record_audit
+from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
 from smartfin.ledger.control import find_line
 from smartfin.ledger.errors import InvalidBudgetKey
 from smartfin.ledger.journal import create_line, live_budget_entries, set_budget
 from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus, parse_control_level
-from smartfin.money import InvalidAmount, format_yuan, parse_amount, to_fen
+from smartfin.store.audit import record_audit
 
 IMPORT_DOCUMENT = "budget-import"
 KEY_COLUMN = "key"  # the column named in errors about the line as a whole

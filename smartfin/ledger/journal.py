@@ -23,7 +23,8 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from smartfin.audit import record_audit, utc_now
+from smartfin.kernel.clock import utc_now
+from smartfin.kernel.money import format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger.balances import Balances, DocumentHoldings
 from smartfin.ledger.control import (
     BudgetCheck,
@@ -46,7 +47,7 @@ from smartfin.ledger.errors import (
 )
 from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, LineStatus
 from smartfin.ledger.models import BudgetLine, JournalEntry, pct_to_bp
-from smartfin.money import format_yuan, from_fen, parse_amount, to_fen
+from smartfin.store.audit import record_audit
 
 COMMITMENT_BUCKETS = (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE, Bucket.ACTUAL)
 BUDGET_DOCUMENT = "budget"

@@ -13,10 +13,11 @@ from decimal import Decimal
 from sqlalchemy import DDL, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from smartfin.audit import UtcDateTime, utc_now
+from smartfin.kernel.clock import utc_now
+from smartfin.kernel.money import from_fen
 from smartfin.ledger.errors import JournalIsAppendOnly
 from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, FundingSource, LineStatus
-from smartfin.money import from_fen
+from smartfin.store.audit import UtcDateTime
 
 BASIS_POINTS = Decimal(100)  # basis points per percent
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from smartfin.money import from_fen
+from smartfin.kernel.money import from_fen
 from smartfin.reconciliation.bank import BankMatchResult
 
 

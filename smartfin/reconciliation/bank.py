@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smartfin.config import HOSPITAL_TZ
+from smartfin.kernel.clock import HOSPITAL_TZ
 from smartfin.reconciliation.text import name_similarity, normalise_name
 
 _DAY_BITS = 20  # day numbers relative to the earliest date, far more than any statement span

@@ -6,35 +6,14 @@ run and keeps every human decision (resolved, written off), so a clerk's work su
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-class AwareDateTime(TypeDecorator[datetime]):
-    """Timestamps stored as UTC and read back timezone-aware, also on SQLite (which keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("timestamps must be timezone-aware")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from smartfin.kernel.clock import utc_now
+from smartfin.store.audit import UtcDateTime
 
 
 class ReconciliationRun(SQLModel, table=True):
@@ -49,8 +28,8 @@ class ReconciliationRun(SQLModel, table=True):
     business_date: date = Field(index=True)
     input_fingerprints: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     outcome: str = Field(default="reconciled", description="reconciled, matched or no_data")
-    started_at: datetime = Field(default_factory=_now, sa_column=Column(AwareDateTime, nullable=False))
-    finished_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime))
+    started_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     match_count: int = 0
     auto_matched_count: int = 0
     suggested_count: int = 0
@@ -76,7 +55,7 @@ class Match(SQLModel, table=True):
     amount_fen: int = 0
     status: str = Field(default="pending", index=True)
     resolved_by: str | None = None
-    resolved_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     note: str | None = None
 
 
@@ -98,7 +77,7 @@ class ReconException(SQLModel, table=True):
     status: str = Field(default="pending", index=True)
     resolution: str | None = None
     resolved_by: str | None = None
-    resolved_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 class StatementImport(SQLModel, table=True):
@@ -114,7 +93,7 @@ class StatementImport(SQLModel, table=True):
     period_end: date
     line_count: int
     closing_balance_fen: int | None = None
-    imported_at: datetime = Field(default_factory=_now, sa_column=Column(AwareDateTime, nullable=False))
+    imported_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
 
 
 class ReconReview(SQLModel, table=True):
@@ -136,8 +115,8 @@ class ReconReview(SQLModel, table=True):
     amount_fen: int = 0
     status: str = Field(default="opening", index=True, description="opening, open or resolved")
     process_instance_id: str | None = None
-    opened_at: datetime = Field(default_factory=_now, sa_column=Column(AwareDateTime, nullable=False))
-    resolved_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime))
+    opened_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     resolved_by: str | None = None
     decision: str | None = None
     comment: str | None = None

@@ -12,7 +12,7 @@ from bots.config import BotSettings
 from bots.runtime import BotRuntime
 from portals.auth import PortalUser
 from portals.runner import RunningPortals
-from smartfin.config import Settings
+from smartfin.kernel.settings import Settings
 
 ADMIN_TOKEN = "bots-test-admin-token"
 ERP_USER = PortalUser("kuaiji-test", "erp-Secret-7xq", "会计 测试")

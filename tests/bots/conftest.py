@@ -10,7 +10,7 @@ from bots_fixtures import ADMIN_TOKEN, BANK_USER, ERP_USER, admin, portal_enviro
 from bots.runtime import BotRuntime
 from portals.config import PortalConfig
 from portals.runner import RunningPortals, start_portals
-from smartfin.config import Settings
+from smartfin.kernel.settings import Settings
 from tests.support.settings import environment
 
 

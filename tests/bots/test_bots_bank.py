@@ -13,7 +13,7 @@ from bots.bank import download_day_statements, download_receipt, download_statem
 from bots.errors import BankRefused, DownloadMissing
 from bots.runtime import BotRuntime
 from portals.runner import RunningPortals
-from smartfin.config import Settings
+from smartfin.kernel.settings import Settings
 
 pytestmark = pytest.mark.browser
 ACCOUNT = "33010201040012345"

@@ -17,9 +17,9 @@ import pytest
 from bots_fixtures import vouchers_with
 
 from portals.runner import RunningPortals
-from smartfin.config import PROJECT_ROOT, Settings
-from smartfin.posting import PAUSE_AFTER_SAVE, PAUSE_ENV, PostingState, find_entry
-from smartfin.vouchers import payment_voucher
+from smartfin.kernel.settings import PROJECT_ROOT, Settings
+from smartfin.ports.vouchers import payment_voucher
+from smartfin.posting.journal import PAUSE_AFTER_SAVE, PAUSE_ENV, PostingState, find_entry
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 def cli(*args: str, pause_at: str | None = None) -> subprocess.Popen[str]:
     """The bot as its own process (and process group: Chromium and the driver die with it)."""
     env = {**os.environ, PAUSE_ENV: pause_at} if pause_at else {k: v for k, v in os.environ.items() if k != PAUSE_ENV}
-    return subprocess.Popen([sys.executable, "-m", "smartfin.cli", *args], cwd=PROJECT_ROOT, env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "smartfin.app.cli", *args], cwd=PROJECT_ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 

@@ -18,9 +18,9 @@ from bots.erp import find_vouchers, post_voucher
 from bots.errors import LoginRefused, PortalUnavailable, UnexpectedPage
 from bots.runtime import BotRuntime
 from portals.runner import RunningPortals
-from smartfin.config import Settings
-from smartfin.posting import PostingState, VoucherRejected, find_entry
-from smartfin.vouchers import Voucher, VoucherLine, payment_voucher
+from smartfin.kernel.settings import Settings
+from smartfin.ports.vouchers import Voucher, VoucherLine, payment_voucher
+from smartfin.posting.journal import PostingState, VoucherRejected, find_entry
 
 pytestmark = pytest.mark.browser
 _seq = itertools.count(1)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from smartfin.db import session_scope
-from smartfin.posting import (
+from smartfin.ports.vouchers import Voucher, payment_voucher
+from smartfin.posting.journal import (
     DuplicateOnPortal,
     IllegalTransition,
     PostingNotVerified,
@@ -22,7 +22,7 @@ from smartfin.posting import (
     post_idempotently,
     transition,
 )
-from smartfin.vouchers import Voucher, payment_voucher
+from smartfin.store.db import session_scope
 
 _numbers = itertools.count(1)
 

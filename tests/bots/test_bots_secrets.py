@@ -10,7 +10,7 @@ import pytest
 
 from bots.config import BotSettings, CredentialsMissing, portal_account
 from bots.evidence import redact, redact_trace, secret_variants
-from smartfin.config import Settings
+from smartfin.kernel.settings import Settings
 
 
 def settings_in(tmp_path: Path, stand_in: bool = False) -> Settings:

@@ -13,8 +13,8 @@ from bots_fixtures import admin
 from bots.runtime import BotRuntime
 from bots.tax_portal import TaxPortalVerifier
 from portals.runner import RunningPortals
-from smartfin.config import Settings
-from smartfin.verification import VerificationOutcome, VerificationQuery, VerificationStatus
+from smartfin.kernel.settings import Settings
+from smartfin.ports.verification import VerificationOutcome, VerificationQuery, VerificationStatus
 
 pytestmark = pytest.mark.browser
 KNOWN = VerificationQuery("vat-electronic-ordinary", "033002300111", "01234567", date(2025, 11, 3),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from smartfin.vouchers import InvalidVoucher, Voucher, VoucherLine, payment_voucher
+from smartfin.ports.vouchers import InvalidVoucher, Voucher, VoucherLine, payment_voucher
 
 D = Decimal
 

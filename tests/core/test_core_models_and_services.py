@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from smartfin.config import PROJECT_ROOT, Settings
-from smartfin.engine.deploy import ModelError, collect_models, units
-from smartfin.services import ManagedService, ServiceError
-from smartfin.workers import product_registry
-from smartfin.workers.runtime import Job, TopicRegistry
+from smartfin.app.wiring import product_registry
+from smartfin.camunda.deploy import ModelError, collect_models, units
+from smartfin.camunda.runtime import Job, TopicRegistry
+from smartfin.kernel.background import ManagedService, ServiceError
+from smartfin.kernel.settings import PROJECT_ROOT, Settings
 
 
 def test_product_models_are_complete_and_grouped_with_their_forms_and_decisions():

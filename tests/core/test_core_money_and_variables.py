@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from smartfin.engine.variables import VariableTypeError, decode_variables, encode_value, encode_variables
-from smartfin.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
+from smartfin.camunda.variables import VariableTypeError, decode_variables, encode_value, encode_variables
+from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 
 
 @pytest.mark.parametrize("text, expected", [("1234.5", "1234.50"), ("¥1,234.56", "1234.56"), (" 7 ", "7.00"),

@@ -10,7 +10,7 @@ import pytest
 from rules.spending.categories import UnknownCategory, category_for
 from rules.spending.routing import tier_thresholds
 from rules.spending.split import RequestSummary, detect_splits
-from smartfin.spending import InvalidRequest, validate_request
+from smartfin.processes.spending.requests import InvalidRequest, validate_request
 
 GOOD = {"requester": "zhang.wei", "department": "CARD", "category": "materials", "fundingSource": "fiscal",
         "amount": "120.00", "payee": "国药控股", "purpose": "耗材"}

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from extractors.samples import SAMPLE_FACTORIES, Sample, bad_file_samples
+from tests.support.invoice_samples import SAMPLE_FACTORIES, Sample, bad_file_samples
 
 LATE = date(2100, 1, 1)  # "today" for tests that must not trip the future-date rule
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.invoice import ExtractionSettings, extract_invoice
-from extractors.samples import bad_file_samples
+from tests.support.invoice_samples import bad_file_samples
 
 
 @pytest.mark.parametrize("sample", bad_file_samples(), ids=lambda s: s.name)

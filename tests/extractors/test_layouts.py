@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from extractors.invoice import InvoiceKind, Source, SourceFormat, extract_invoice
-from extractors.samples import LAYOUT_STYLES, SAMPLE_FACTORIES
+from tests.support.invoice_samples import LAYOUT_STYLES, SAMPLE_FACTORIES
 
 LATE = date(2100, 1, 1)  # "today" far ahead, so generated dates are never in the future
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from extractors.invoice import Extracted, Source, extract_invoice, validate_record
 from extractors.invoice.foreign import parse_foreign_amount, read_foreign_invoice
 from extractors.invoice.layout import Glyph, build_lines
-from extractors.invoice.validation import today_in_china
+from smartfin.kernel.clock import hospital_today
 
 LATE = date(2100, 1, 1)  # "today" far ahead, so generated dates are never in the future
 
@@ -68,7 +68,7 @@ def test_issue_date_not_in_future_china_time(make_sample) -> None:  # type: igno
     issued = record.issue_date.value
     assert "ISSUE_DATE_IN_FUTURE" in _codes(record, today=issued - timedelta(days=1))
     assert "ISSUE_DATE_IN_FUTURE" not in _codes(record, today=issued)
-    tomorrow = replace(record, issue_date=Extracted(today_in_china() + timedelta(days=1), 1.0, Source.XML))
+    tomorrow = replace(record, issue_date=Extracted(hospital_today() + timedelta(days=1), 1.0, Source.XML))
     assert "ISSUE_DATE_IN_FUTURE" in [f.code for f in validate_record(tomorrow)]
 
 

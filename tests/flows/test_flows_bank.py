@@ -17,8 +17,8 @@ from recon_days import (
 from sqlmodel import select
 
 from flows.bank import ReconciliationInputRejected, daily_bank_reconciliation
-from smartfin.db import session_scope
 from smartfin.reconciliation.models import ReconciliationRun, ReconException, StatementImport
+from smartfin.store.db import session_scope
 
 DAY = date(2024, 3, 1)
 

@@ -20,12 +20,12 @@ from recon_days import ledger_csv, write
 from sqlmodel import select
 
 from flows.bank import daily_bank_reconciliation
-from flows.settings import get_flow_settings
 from portals.bank.statements import StatementBook, Transaction
 from portals.money import fen_to_decimal
-from smartfin.db import session_scope
+from smartfin.kernel.settings import get_settings
 from smartfin.reconciliation import MatchSettings
 from smartfin.reconciliation.models import ReconException
+from smartfin.store.db import session_scope
 
 pytestmark = pytest.mark.browser
 ACCOUNT = "33010201040012345"  # the stand-in bank's basic account
@@ -65,7 +65,7 @@ def test_downloaded_statement_is_reconciled(flow_env: Path, monkeypatch: pytest.
     monkeypatch.setenv("SMARTFIN_STATEMENT_SOURCE", "portal")
     set_accounts(monkeypatch, json.dumps([{"account": ACCOUNT, "bank": bank, "statement_format": fmt}]))
     journal, _ = journal_of(txns, opening)
-    root = get_flow_settings().recon_root / "bank" / ACCOUNT
+    root = get_settings().flows.recon_root / "bank" / ACCOUNT
     folder = root / day.isoformat()
     write(folder / "ledger.csv", journal)
     written = day - timedelta(days=MatchSettings().date_window_days)  # its last day as a timing item

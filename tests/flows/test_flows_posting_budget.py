@@ -10,10 +10,10 @@ from pathlib import Path
 from flows.budget import budget_execution_monitor
 from flows.deployments import deployments, scheduled_flows
 from flows.posting import PostingReceipt, VoucherRejected, posting_batch
-from smartfin.budget_monitor import time_progress
-from smartfin.db import session_scope
 from smartfin.ledger import BudgetLineKey, create_line, pre_encumber, record_actual, set_budget
-from smartfin.vouchers import payment_voucher
+from smartfin.ledger.monitor import time_progress
+from smartfin.ports.vouchers import payment_voucher
+from smartfin.store.db import session_scope
 
 
 def voucher(no: str, amount: str = "1200.00", credit: str | None = None) -> dict:

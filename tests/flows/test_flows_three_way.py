@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from flows.bank import ReconciliationInputRejected
 from flows.threeway import daily_three_way_reconciliation
-from smartfin.db import session_scope
 from smartfin.reconciliation.models import ReconciliationRun, ReconException
+from smartfin.store.db import session_scope
 
 
 def setup_hospital(monkeypatch, hospital: str, account: str) -> None:

@@ -18,9 +18,8 @@ import pytest
 
 from flows.deployments import prefect_environment
 from flows.services import prefect_service
-from flows.settings import get_flow_settings
-from smartfin.config import PROJECT_ROOT, get_settings
-from smartfin.localpg import LocalPostgres, free_port
+from smartfin.kernel.settings import PROJECT_ROOT, get_settings
+from tests.support.localpg import LocalPostgres, free_port
 
 pytestmark = pytest.mark.postgres
 DATABASE = "prefect_server_test"
@@ -36,19 +35,19 @@ def test_prefect_server_keeps_its_flow_runs_in_postgresql(pg_server: LocalPostgr
     monkeypatch.setenv("SMARTFIN_PREFECT_PORT", str(free_port()))
     monkeypatch.setenv("SMARTFIN_PREFECT_HOME", str(tmp_path / "prefect"))
     monkeypatch.setenv("SMARTFIN_POSTING_DIR", str(tmp_path / "posting"))
-    get_flow_settings.cache_clear()
+    get_settings.cache_clear()
     settings = get_settings().model_copy(update={"var_dir": tmp_path / "var"})  # its own pid and log files
     service = prefect_service(settings)
     try:
         service.start(timeout=180)
         env = {**os.environ, **prefect_environment(), "PYTHONPATH": str(PROJECT_ROOT)}
-        done = subprocess.run([sys.executable, "-m", "smartfin.cli", "flows", "run", "posting-batch"], env=env,
+        done = subprocess.run([sys.executable, "-m", "smartfin.app.cli", "flows", "run", "posting-batch"], env=env,
                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "posting-batch: Completed" in done.stdout
     finally:
         service.stop()
-        get_flow_settings.cache_clear()
+        get_settings.cache_clear()
 
     with psycopg.connect(f"postgresql://{server}/{DATABASE}") as db:
         runs = db.execute("SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id").fetchall()

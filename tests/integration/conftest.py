@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from smartfin.config import HOSPITAL_TZ
-from smartfin.db import session_scope
+from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import import_budget
+from smartfin.store.db import session_scope
 
-YEAR = datetime.now(HOSPITAL_TZ).year
+YEAR = hospital_now().year
 
 HEADER = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
           "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n")

@@ -21,10 +21,10 @@ from bots.runtime import reset_bot_runtime
 from portals.auth import PortalUser
 from portals.config import PortalConfig
 from portals.runner import RunningPortals, start_portals
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineClient
-from smartfin.posting import PostingState, find_entry, open_entry, transition
-from smartfin.vouchers import Voucher, VoucherLine, payment_voucher
+from smartfin.camunda.client import EngineClient
+from smartfin.ports.vouchers import Voucher, VoucherLine, payment_voucher
+from smartfin.posting.journal import PostingState, find_entry, open_entry, transition
+from smartfin.store.db import session_scope
 from tests.support.engine import as_user, open_task, process_ended, wait_for
 from tests.support.settings import environment
 

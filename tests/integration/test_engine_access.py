@@ -9,9 +9,9 @@ import socket
 import pytest
 import requests
 
-from smartfin.config import PROJECT_ROOT
-from smartfin.engine.client import EngineAuthError, EngineClient, EngineUnreachable
-from smartfin.engine.deploy import collect_models, deploy
+from smartfin.camunda.client import EngineAuthError, EngineClient, EngineUnreachable
+from smartfin.camunda.deploy import collect_models, deploy
+from smartfin.kernel.settings import PROJECT_ROOT
 from tests.support.engine import as_user
 
 pytestmark = pytest.mark.engine

@@ -7,11 +7,11 @@ import socket
 import psycopg
 import pytest
 
-from smartfin.config import Settings
-from smartfin.engine.client import EngineClient
-from smartfin.engine.deploy import deploy
-from smartfin.engine.launcher import start_engine
-from smartfin.localpg import LocalPostgres
+from smartfin.camunda.client import EngineClient
+from smartfin.camunda.deploy import deploy
+from smartfin.camunda.launcher import start_engine
+from smartfin.kernel.settings import Settings
+from tests.support.localpg import LocalPostgres
 
 pytestmark = [pytest.mark.engine, pytest.mark.postgres]
 

@@ -1,7 +1,7 @@
 """The scheduled flows with their real defaults: the inbox starts real claims, the batch posts through the bot.
 
-No function is passed in: the inbox uses ``smartfin.claims.submit_claim`` and the posting batch the ERP bot,
-against the real engine and the stand-in ERP the test session starts.
+No function is passed in: the inbox uses ``smartfin.processes.reimbursement.claims.submit_claim`` and the posting
+batch the ERP bot, against the real engine and the stand-in ERP the test session starts.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from smartfin.claims import Claim
-from smartfin.db import session_scope
-from smartfin.vouchers import payment_voucher
+from smartfin.ports.vouchers import payment_voucher
+from smartfin.processes.reimbursement.claims import Claim
+from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
 from tests.reimbursement.reimbursement_invoices import xml_invoice
 from tests.support.engine import wait_for

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from smartfin.commands.procurement import import_his, send_purchase_documents, submit_proposal
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineClient, EngineRequestError
+from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.ledger import Bucket, BudgetLineKey, balances, document_holdings
-from smartfin.procurement import (
+from smartfin.processes.procurement.commands import import_his, send_purchase_documents, submit_proposal
+from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
     EquipmentProposalRecord,
     reviews_of,
     votes_of,
 )
+from smartfin.store.db import session_scope
 from tests.support.engine import as_user, candidate_groups, process_ended, wait_for
 
 pytestmark = pytest.mark.engine

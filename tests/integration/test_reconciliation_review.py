@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from smartfin.db import session_scope
 from smartfin.reconciliation.models import ReconciliationRun, ReconException, ReconReview
+from smartfin.store.db import session_scope
 from tests.support.engine import as_user, candidate_groups, open_task, process_ended, wait_for
 
 pytestmark = pytest.mark.engine
@@ -31,7 +31,7 @@ LEDGER = ("entry_id,date,amount,reference,counterparty,balance\n"
 
 @pytest.fixture
 def bank_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from flows.settings import get_flow_settings
+    from smartfin.kernel.settings import get_settings
 
     root = tmp_path / "reconciliation"
     folder = root / "bank" / ACCOUNT / DAY.isoformat()
@@ -40,9 +40,9 @@ def bank_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "ledger.csv").write_text(LEDGER, encoding="utf-8")
     monkeypatch.setenv("SMARTFIN_RECONCILIATION_DIR", str(root))
     monkeypatch.setenv("SMARTFIN_BANK_ACCOUNTS", f'[{{"account": "{ACCOUNT}", "bank": "icbc"}}]')
-    get_flow_settings.cache_clear()
+    get_settings.cache_clear()
     yield root
-    get_flow_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def review_instances(camunda, key: str) -> list[dict]:

@@ -13,15 +13,15 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from extractors.samples import image_only_pdf
-from smartfin.claims import Claim, InvoiceRegistration, claim_invoices, submit_claim
-from smartfin.commands.claims import attach_files_to_claim
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineClient, EngineRequestError
+from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.ledger import Bucket, document_holdings
+from smartfin.processes.reimbursement.claims import Claim, InvoiceRegistration, claim_invoices, submit_claim
+from smartfin.processes.reimbursement.commands import attach_files_to_claim
+from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
 from tests.reimbursement.reimbursement_invoices import china_today, xml_invoice
 from tests.support.engine import APPROVER_OF_GROUP, as_user, candidate_groups, process_ended, wait_for
+from tests.support.invoice_samples import image_only_pdf
 
 pytestmark = pytest.mark.engine
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from smartfin.cli import Refused, submit_spending_request
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineClient, EngineRequestError
+from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.ledger import Bucket, BudgetLineKey, balances, document_holdings
-from smartfin.spending import SpendingRequest
+from smartfin.processes.documents import Refused
+from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
+from smartfin.store.db import session_scope
 from tests.support.engine import (
     approve_chain,
     as_user,
@@ -175,7 +175,7 @@ def test_invalid_request_from_tasklist_closes_as_invalid_naming_the_field(camund
     ({"department": "T-CARD", "category": "snacks"}, "category"),
 ])
 def test_cli_submission_names_the_missing_or_wrong_field(camunda, budget, values, field):
-    from smartfin.spending import InvalidRequest
+    from smartfin.processes.spending.requests import InvalidRequest
     with pytest.raises(InvalidRequest) as error:
         submit_spending_request({**values, "amount": "10.00", "fundingSource": "fiscal",
                                  "requester": "zhang.wei", "payee": "x", "purpose": "y"}, engine=camunda)
@@ -219,7 +219,7 @@ def test_idle_approval_is_escalated_by_its_timer(camunda, workers, budget):
     ("50.00", "materials", "fiscal", False, ["dept-head", "budget-committee", "chief-accountant"]),
 ])
 def test_routing_table_tiers(camunda, amount, category, funding, within, expected):
-    from smartfin.engine.variables import encode_variables
+    from smartfin.camunda.variables import encode_variables
     result = camunda.post("/decision-definition/key/spending-approval-routing/evaluate", {
         "variables": encode_variables({"amount": amount, "category": category, "fundingSource": funding,
                                        "withinPlan": within})})

@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from bots.browser import launch_chromium
-from smartfin.cli import submit_spending_request
-from smartfin.config import get_settings
-from smartfin.db import session_scope
-from smartfin.spending import SpendingRequest
+from smartfin.app.cli import submit_spending_request
+from smartfin.kernel.settings import get_settings
+from smartfin.processes.spending.requests import SpendingRequest
+from smartfin.store.db import session_scope
 from tests.support.engine import DEMO_PASSWORD, candidate_groups, open_task, wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from smartfin.config import PROJECT_ROOT, get_settings
-from smartfin.engine.client import EngineClient
-from smartfin.engine.deploy import collect_models, deploy
-from smartfin.workers.runtime import BusinessError, Job, TaskContextFilter, TopicRegistry, Worker, task_context
+from smartfin.camunda.client import EngineClient
+from smartfin.camunda.deploy import collect_models, deploy
+from smartfin.camunda.runtime import BusinessError, Job, TaskContextFilter, TopicRegistry, Worker, task_context
+from smartfin.kernel.settings import PROJECT_ROOT, get_settings
 from tests.support.engine import process_ended, wait_for
 
 pytestmark = pytest.mark.engine
@@ -184,7 +184,7 @@ def _worker_process(tmp: Path, *, slow_seconds: float, grace: float) -> subproce
     env = {**os.environ, "PROBE_SLOW_SECONDS": str(slow_seconds), "PYTHONPATH": str(PROJECT_ROOT)}
     log = open(tmp / "worker.log", "wb")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(
-        [sys.executable, "-m", "smartfin.cli", "worker", "--registry", "tests.support.probe_worker:slow_registry",
+        [sys.executable, "-m", "smartfin.app.cli", "worker", "--registry", "tests.support.probe_worker:slow_registry",
          "--grace", str(grace)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

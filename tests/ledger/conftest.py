@@ -1,6 +1,6 @@
 """Fixtures for the ledger tests: a fresh SQLite file per test and one throwaway PostgreSQL per session.
 
-PostgreSQL is started from the Debian binaries by ``smartfin.localpg``. If it cannot start, the tests
+PostgreSQL is started from the Debian binaries by ``tests.support.localpg``. If it cannot start, the tests
 that need it fail with the reason — they are never skipped silently.
 """
 
@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-import smartfin.models  # noqa: F401  (registers every table)
-from smartfin.db import make_engine
+import smartfin.app.tables  # noqa: F401  (registers every table)
 from smartfin.ledger import BudgetLineKey, FundingSource
-from smartfin.localpg import LocalPostgres
+from smartfin.store.db import make_engine
+from tests.support.localpg import LocalPostgres
 
 KEY = BudgetLineKey(2026, "0301", "30218", FundingSource.FISCAL)
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from smartfin.db import session_scope
 from smartfin.ledger import (
     BudgetExceeded,
     JournalEntry,
@@ -19,6 +18,7 @@ from smartfin.ledger import (
     create_line,
     pre_encumber,
 )
+from smartfin.store.db import session_scope
 
 from .conftest import KEY
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 import openpyxl
 from sqlmodel import Session, func, select
 
-from smartfin.audit import AuditEntry
 from smartfin.ledger import (
     BudgetLine,
     BudgetLineKey,
@@ -21,6 +20,7 @@ from smartfin.ledger import (
     create_line,
     import_budget,
 )
+from smartfin.store.audit import AuditEntry
 
 HEADER = ("fiscal_year,department,economic_code,funding_source,project,name,budget,control_level,"
           "tolerance_pct,tolerance_amount,warning_pct,effective_from,effective_to\n")

@@ -10,7 +10,6 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, select
 
-from smartfin.audit import AuditEntry, record_audit
 from smartfin.ledger import (
     AlreadyBudgeted,
     Bucket,
@@ -41,6 +40,7 @@ from smartfin.ledger import (
     reverse_entry,
     set_budget,
 )
+from smartfin.store.audit import AuditEntry, record_audit
 
 from .conftest import KEY
 

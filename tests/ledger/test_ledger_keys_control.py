@@ -139,7 +139,7 @@ def test_missing_closed_and_not_effective_lines_always_block() -> None:
 
 
 def test_amounts_are_validated_with_money_rules() -> None:
-    from smartfin.money import InvalidAmount
+    from smartfin.kernel.money import InvalidAmount
 
     with pytest.raises(InvalidAmount, match="more than 2 decimal"):
         evaluate(line(), funded("10.00"), KEY, "1.005")  # type: ignore[arg-type]

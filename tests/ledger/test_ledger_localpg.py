@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from smartfin.db import make_engine
-from smartfin.localpg import LocalPostgres, PostgresUnavailable, find_bin_dir
+from smartfin.store.db import make_engine
+from tests.support.localpg import LocalPostgres, PostgresUnavailable, find_bin_dir
 
 
 def test_missing_binaries_name_the_debian_package(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("smartfin.localpg.SEARCH_PATTERN", str(tmp_path / "none" / "*" / "bin"))
+    monkeypatch.setattr("tests.support.localpg.SEARCH_PATTERN", str(tmp_path / "none" / "*" / "bin"))
     monkeypatch.delenv("SMARTFIN_PG_BIN", raising=False)
     with pytest.raises(PostgresUnavailable, match="Debian package `postgresql`"):
         find_bin_dir()

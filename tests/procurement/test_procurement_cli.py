@@ -9,11 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from smartfin.cli import app
-from smartfin.commands.procurement import ProcurementCommandError, load_document, submit_proposal
-from smartfin.db import session_scope
-from smartfin.engine.client import EngineUnreachable
-from smartfin.procurement import EquipmentProposalRecord
+from smartfin.app.cli import app
+from smartfin.camunda.client import EngineUnreachable
+from smartfin.processes.procurement.commands import ProcurementCommandError, load_document, submit_proposal
+from smartfin.processes.procurement.proposals import EquipmentProposalRecord
+from smartfin.store.db import session_scope
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "rules" / "procurement" / "examples" / "ct-128.yaml"
 runner = CliRunner()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smartfin.procurement import (
+from smartfin.processes.procurement.proposals import (
     DocumentsInvalid,
     ProposalRefused,
     describe_problems,

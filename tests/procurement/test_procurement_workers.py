@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 from camunda.external_task.external_task import ExternalTask
 
-from smartfin.config import HOSPITAL_TZ
-from smartfin.db import session_scope
+from smartfin.processes.procurement import worker as handlers
+from smartfin.camunda.runtime import BusinessError, Job
+from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
-from smartfin.procurement import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
-from smartfin.workers import procurement as handlers
-from smartfin.workers.runtime import BusinessError, Job
+from smartfin.processes.procurement.proposals import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
+from smartfin.store.db import session_scope
 
-YEAR = datetime.now(HOSPITAL_TZ).year
+YEAR = hospital_now().year
 _numbers = itertools.count(1)
 
 
@@ -170,7 +169,7 @@ def test_three_way_match_routes_a_mismatch(line: str) -> None:
 
 
 def test_review_waits_for_his_data_then_reports_once(line: str) -> None:
-    from smartfin.commands.procurement import import_his
+    from smartfin.processes.procurement.commands import import_his
 
     variables = evaluated("U-EQ-REVIEW")
     with pytest.raises(BusinessError) as error:

@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import select
 
 from extractors.statements import DuplicateStatement, OverlappingStatement, parse_statement
-from smartfin.db import make_engine, session_scope
 from smartfin.reconciliation import match_bank, reconcile_three_way
 from smartfin.reconciliation.models import Match, ReconciliationRun, ReconException
 from smartfin.reconciliation.store import (
@@ -21,6 +20,7 @@ from smartfin.reconciliation.store import (
     save_bank_run,
     save_three_way_run,
 )
+from smartfin.store.db import make_engine, session_scope
 from tests.reconciliation.test_statements import ICBC_CSV
 from tests.reconciliation.test_three_way import DAY, bank, bills, his
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import smartfin.models  # noqa: F401  (registers every table)
-from smartfin.db import make_engine
+import smartfin.app.tables  # noqa: F401  (registers every table)
+from smartfin.store.db import make_engine
 
 
 @pytest.fixture

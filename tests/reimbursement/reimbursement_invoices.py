@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 
 from extractors.invoice import InvoiceKind
 from extractors.invoice.uppercase import format_uppercase_amount
-from extractors.samples import LAYOUT_STYLES, PdfPainter, digital_xml, draw_digital, draw_pre2024, invoice_values
+from tests.support.invoice_samples import (
+    LAYOUT_STYLES,
+    PdfPainter,
+    digital_xml,
+    draw_digital,
+    draw_pre2024,
+    invoice_values,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 

@@ -14,9 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from extractors.invoice import extract_invoice
-from extractors.samples import bad_file_samples
-from smartfin.archive import ArchiveError, archive_file, archived_path, read_archived
-from smartfin.claims import (
+from smartfin.processes.reimbursement.claims import (
     Claim,
     ClaimFile,
     ClaimRefused,
@@ -30,7 +28,9 @@ from smartfin.claims import (
     submit_claim,
     validate_claim,
 )
-from smartfin.db import session_scope
+from smartfin.store.archive import ArchiveError, archive_file, archived_path, read_archived
+from smartfin.store.db import session_scope
+from tests.support.invoice_samples import bad_file_samples
 
 KEY = "digital:26442000000123456789"
 

@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import Engine
 
-from smartfin.config import HOSPITAL_TZ
-from smartfin.verification import (
+from smartfin.app.implementations import configured_verifier
+from smartfin.kernel.clock import HOSPITAL_TZ
+from smartfin.processes.reimbursement.verification import (
     CheckedVerifier,
     ManualVerifier,
     VerificationOutcome,
     VerificationQuery,
     VerificationStatus,
-    configured_verifier,
 )
 
 NOW = datetime(2026, 8, 10, 9, 30, tzinfo=HOSPITAL_TZ)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from smartfin.engine.client import EngineClient
+from smartfin.camunda.client import EngineClient
 
 DEMO_PASSWORD = "smartfin-demo"
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from smartfin.workers.runtime import Job, TopicRegistry
+from smartfin.camunda.runtime import Job, TopicRegistry
 
 
 def slow_registry() -> TopicRegistry:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from smartfin.config import Settings, get_settings
+from smartfin.kernel.settings import Settings, get_settings
 
 
 @contextmanager

@@ -1,0 +1,211 @@
+"""The ``smartfin`` command: run the engine and workers, deploy models, submit and follow requests.
+
+Every command fails with one readable line saying what went wrong and where to look (a log file, a
+field name), and exit code 2; tracebacks are for bugs, not for bad input or a stopped engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from smartfin.app import stack, wiring
+from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.camunda.deploy import ModelError, deploy
+from smartfin.kernel.background import ServiceError
+from smartfin.kernel.settings import get_settings
+from smartfin.ledger import BudgetError, import_budget
+from smartfin.processes.documents import Refused
+from smartfin.processes.spending.requests import InvalidRequest, submit_spending_request
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="SmartFin: finance workflows for public hospitals on a Camunda 7 engine.")
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"  {message}", err=True)
+
+
+@app.command()
+def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
+    """Build the engine if needed, start the services in the background, deploy the models."""
+    with _friendly_errors():
+        settings = get_settings()
+        stack.bring_up(settings, typer.echo, _progress, workers=workers)
+        typer.echo(f"Tasklist: {settings.tasklist_url}")
+
+
+@app.command()
+def down() -> None:
+    """Stop every service started by `up`, workers first."""
+    for service in reversed(stack.stack_services(get_settings())):
+        stopped = service.stop()
+        typer.echo(f"{service.name}: {'stopped' if stopped else 'was not running'}")
+
+
+@app.command()
+def status() -> None:
+    """Show what runs, whether the engine answers, and what is deployed."""
+    with _friendly_errors():
+        settings = get_settings()
+        for service in stack.stack_services(settings):
+            pid = service.pid()
+            state = f"running (pid {pid})" if pid else "stopped"
+            typer.echo(f"{service.name:8} {state}   log: {service.log_file}")
+        try:
+            engine = EngineClient.from_settings(settings)
+            typer.echo(f"engine   Camunda {engine.version()} at {settings.engine_rest_url}")
+            for definition in engine.get("/process-definition", latestVersion="true"):
+                typer.echo(f"  process {definition['key']} v{definition['version']}")
+        except EngineError as exc:
+            typer.echo(f"engine   not answering: {exc}")
+
+
+@app.command()
+def logs(service: Annotated[str, typer.Argument(help="a service named by `smartfin status`")] = "engine",
+         lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
+    """Print the last lines of a service's log."""
+    services = {s.name: s for s in stack.stack_services(get_settings())}
+    if service not in services:
+        typer.secho(f"error: unknown service {service!r}; use one of {sorted(services)}", err=True)
+        raise typer.Exit(2)
+    typer.echo(services[service].tail(lines))
+
+
+@app.command(name="deploy")
+def deploy_command() -> None:
+    """Deploy BPMN, DMN and forms from bpmn/ and rules/; only changed units get new versions."""
+    with _friendly_errors():
+        _deploy_and_report(EngineClient.from_settings())
+
+
+def _deploy_and_report(engine: EngineClient) -> None:
+    result = deploy(engine)
+    if result.deployment_id:
+        typer.echo(f"deployed {len(result.deployed)} resources (deployment {result.deployment_id}):")
+        for name in result.deployed:
+            typer.echo(f"  + {name}")
+    else:
+        typer.echo(f"models unchanged ({len(result.unchanged)} resources already deployed)")
+
+
+@app.command()
+def worker(
+    topics: Annotated[str | None, typer.Option(help="comma-separated topics (default: all)")] = None,
+    registry: Annotated[str | None, typer.Option(help="module:attribute of another registry")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="tasks handled at once")] = None,
+    grace: Annotated[float, typer.Option(help="seconds to finish tasks in hand after SIGTERM")] = 30.0,
+) -> None:
+    """Run the external-task workers in the foreground until SIGTERM/SIGINT."""
+    from smartfin.app.wiring import product_registry
+    from smartfin.camunda.runtime import TopicRegistry, Worker, configure_logging
+
+    configure_logging()
+    with _friendly_errors():
+        if registry:
+            module_name, _, attribute = registry.partition(":")
+            chosen = getattr(importlib.import_module(module_name), attribute or "registry")
+            chosen = chosen() if callable(chosen) else chosen
+        else:
+            chosen = product_registry()
+        assert isinstance(chosen, TopicRegistry)
+        if topics:
+            chosen = chosen.only([t.strip() for t in topics.split(",") if t.strip()])
+        runner = Worker(chosen, max_concurrency=concurrency, grace_s=grace)
+        runner.install_signal_handlers()
+        runner.run()
+
+
+@app.command(name="submit-request")
+def submit_request(
+    department: Annotated[str, typer.Option(help="department (cost centre) code, e.g. CARD")],
+    category: Annotated[str, typer.Option(help="expense category, e.g. materials, meeting, travel")],
+    amount: Annotated[str, typer.Option(help="amount in yuan, at most two decimals")],
+    payee: Annotated[str, typer.Option(help="who is paid")],
+    purpose: Annotated[str, typer.Option(help="what the money is for")],
+    requester: Annotated[str, typer.Option(help="engine user id of the requester")],
+    funding_source: Annotated[str, typer.Option(help="fiscal, own, research or earmarked")] = "fiscal",
+    project: Annotated[str, typer.Option(help="project code, if the line has one")] = "",
+    request_no: Annotated[str | None, typer.Option(help="document number (default: next REQ-YYYY-n)")] = None,
+) -> None:
+    """Submit a spending request: validated, checked for a budget line, then started in the engine."""
+    with _friendly_errors():
+        number = submit_spending_request({
+            "department": department, "category": category, "amount": amount, "payee": payee,
+            "purpose": purpose, "requester": requester, "fundingSource": funding_source,
+            "project": project}, request_no=request_no)
+        typer.echo(f"submitted {number}")
+
+
+@app.command()
+def withdraw(request_no: Annotated[str, typer.Argument(help="the request number")]) -> None:
+    """Withdraw a request that is still in approval; nothing stays reserved."""
+    with _friendly_errors():
+        try:
+            EngineClient.from_settings().correlate("SpendingRequestWithdrawn", request_no)
+        except EngineError as exc:
+            raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
+        typer.echo(f"withdrawn {request_no}")
+
+
+@app.command(name="import-budget")
+def import_budget_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx")],
+                          actor: Annotated[str, typer.Option(help="who imports")] = "finance") -> None:
+    """Import budget lines; a file with any bad row changes nothing and every bad row is listed."""
+    from smartfin.store.db import session_scope
+
+    with _friendly_errors():
+        if not path.exists():
+            raise Refused(f"{path}: no such file")
+        with session_scope() as session:
+            report = import_budget(session, path, actor=actor)
+        _print_import(report)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+def _print_import(report: Any) -> None:
+    if report.ok:
+        typer.echo(f"{report.source}: {report.rows} rows, {report.lines_created} lines created, "
+                   f"{report.budgets_posted} budgets posted (total ¥{report.total_budget}), "
+                   f"{report.unchanged} unchanged")
+        return
+    typer.secho(f"{len(report.errors)} rows rejected; nothing was imported:", fg=typer.colors.RED, err=True)
+    for issue in report.errors:
+        typer.echo(f"  row {issue.row}, column {issue.column}: {issue.reason}", err=True)
+
+
+@app.command()
+def demo(requests_only: Annotated[bool, typer.Option(help="only submit the demo batch")] = False) -> None:
+    """The main job on the embedded defaults: engine, models, budget, workers, a batch of requests."""
+    from smartfin.app import demo as demo_module
+
+    with _friendly_errors():
+        demo_module.run(echo=typer.echo, progress=_progress, requests_only=requests_only)
+
+
+wiring.register_commands(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

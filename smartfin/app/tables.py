@@ -1,0 +1,29 @@
+"""Every table of the product, in one list: what the migrations are compared against.
+
+Each business package owns its tables; this module only names the modules, so that importing it puts
+every table on ``SQLModel.metadata`` (the test that checks the migrations against the models, and tests
+that build a throwaway database with ``create_all``).
+"""
+
+from sqlmodel import SQLModel
+
+import smartfin.ledger.models
+import smartfin.posting.journal
+import smartfin.processes.procurement.proposals
+import smartfin.processes.reimbursement.claims
+import smartfin.processes.reimbursement.inbox
+import smartfin.processes.spending.requests
+import smartfin.reconciliation.models
+import smartfin.store.audit
+
+TABLE_MODULES = (
+    smartfin.store.audit,
+    smartfin.ledger.models,
+    smartfin.processes.spending.requests,
+    smartfin.processes.reimbursement.claims,
+    smartfin.processes.reimbursement.inbox,
+    smartfin.processes.procurement.proposals,
+    smartfin.posting.journal,
+    smartfin.reconciliation.models,
+)
+metadata = SQLModel.metadata

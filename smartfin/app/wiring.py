@@ -1,0 +1,45 @@
+"""The one place that composes the product: its worker topics and its CLI command groups.
+
+Which implementation stands behind each interface of ``smartfin.ports`` is chosen in
+``smartfin.app.implementations``; the tables are listed in ``smartfin.app.tables``. A new business
+process adds its worker and its commands to the lists below.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import typer
+
+from smartfin.camunda.runtime import TopicRegistry
+
+
+def product_registry() -> TopicRegistry:
+    """Every topic the product's processes use, each handled exactly once (a topic claimed twice fails)."""
+    from smartfin.app import bot_topics, implementations
+    from smartfin.processes.procurement import worker as procurement
+    from smartfin.processes.reimbursement import worker as reimbursement
+    from smartfin.processes.spending import worker as spending
+    from smartfin.reconciliation import worker as reconciliation
+
+    reimbursement.use_verifier(implementations.configured_verifier)
+    merged = TopicRegistry()
+    for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
+                     spending.registry):
+        merged.include(registry)
+    return merged
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add every command group to the ``smartfin`` CLI, then those of installed plugins.
+
+    Packages the core must not import (the flows) add theirs through the ``smartfin.commands`` entry point.
+    """
+    from smartfin.app import bot_commands
+    from smartfin.processes.procurement import commands as procurement
+    from smartfin.processes.reimbursement import commands as reimbursement
+
+    for module in (bot_commands, reimbursement, procurement):
+        module.register(app)
+    for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
+        plugin.load()(app)

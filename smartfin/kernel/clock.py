@@ -1,0 +1,33 @@
+"""The hospital's clock: one time zone for business dates, and the instants the tables store.
+
+Business dates (the fiscal year, "today" for deadlines, the tax platform's day, the day a reconciliation
+covers) are the hospital's, not the server's and not UTC: a server in another zone must not shift them.
+Timestamps in the tables are aware UTC instants (``utc_now``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def utc_now() -> datetime:
+    """The current instant as an aware UTC datetime (the only kind the tables accept)."""
+    return datetime.now(UTC)
+
+
+def hospital_now() -> datetime:
+    """The current instant on the hospital's wall clock (aware, +08:00)."""
+    return datetime.now(HOSPITAL_TZ)
+
+
+def hospital_today() -> date:
+    """Today's business date in the hospital's time zone."""
+    return hospital_now().date()
+
+
+def hospital_yesterday() -> date:
+    """The business day a morning run reconciles: yesterday in the hospital's time zone."""
+    return hospital_today() - timedelta(days=1)

@@ -1,0 +1,243 @@
+"""The one typed settings object of the product, read from the environment (prefix ``SMARTFIN_``).
+
+Every default is the embedded single-machine form (H2 engine, SQLite, local portals, a local Prefect
+server); production changes values through the environment, never code. No other module reads
+configuration from ``os.environ``: each part reads its section of ``get_settings()``.
+
+Sections keep the variable names they always had: ``SMARTFIN_BOT_…`` (bots), ``SMARTFIN_PROCUREMENT_…``
+(procurement), and the flows' ``SMARTFIN_…`` names. The README's configuration table is checked
+against this module by a test.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from smartfin.kernel.clock import HOSPITAL_TZ
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class BankAccount(BaseModel):
+    """One of the hospital's bank accounts reconciled every day."""
+
+    account: str = Field(description="account number as on the statement")
+    bank: str = Field(default="icbc", description="column map of the bank's CSV/Excel export (extractors/statements)")
+    currency: str = "CNY"
+    portal_account: str = Field(default="default", description="online-bank login used to download statements; "
+                                "one session per login at a time")
+    statement_format: Literal["camt053", "csv", "xlsx"] = Field(
+        default="camt053", description="format the bank bot downloads (statement_source=portal); csv and xlsx "
+        "are read through the `bank` column map")
+
+
+class FlowSettings(BaseSettings):
+    """Configuration of the flows and of the Prefect server they are served from."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_", env_file=None, extra="ignore")
+
+    prefect_api_url: str | None = Field(
+        default=None, description="Prefect API of a production server; unset = the local server started by `up`")
+    prefect_port: int = Field(default=4200, description="port of the local Prefect server")
+    prefect_database_url: str | None = Field(
+        default=None, description="database of the local Prefect server, e.g. "
+        "postgresql+asyncpg://prefect:…@db/prefect; unset = SQLite under var/prefect/")
+    prefect_home: Path | None = Field(default=None, description="Prefect's own files; unset = var/prefect/")
+
+    hospital: str = Field(default="H001", description="hospital code: the scope of the three-way reconciliation")
+    bank_accounts: list[BankAccount] = Field(default_factory=list, description="accounts reconciled daily (JSON)")
+    settlement_account: str | None = Field(
+        default=None, description="account the payment channels settle into (three-way); default: the first")
+    statement_source: str = Field(
+        default="folder", description="`folder`: statements dropped into the drop folder; `portal`: downloaded "
+        "by the bank bot")
+
+    reconciliation_dir: Path | None = Field(default=None, description="drop folders; unset = var/reconciliation/")
+    inbox_dir: Path | None = Field(default=None, description="invoice inbox folder; unset = var/inbox/")
+    posting_dir: Path | None = Field(default=None, description="approved vouchers to post; unset = var/posting/")
+    reports_dir: Path | None = Field(default=None, description="chart reports; unset = var/reports/")
+
+    bank_cron: str = "30 6 * * *"
+    three_way_cron: str = "0 7 * * *"
+    inbox_cron: str = "*/5 * * * *"
+    posting_cron: str = "0 18 * * 1-5"
+    budget_cron: str = "0 8 1 * *"
+    timezone: str = str(HOSPITAL_TZ)
+
+    var_dir: Path = Field(default=PROJECT_ROOT / "var", description="the product's var/ (same variable)")
+
+    @property
+    def effective_prefect_home(self) -> Path:
+        return self.prefect_home or self.var_dir / "prefect"
+
+    @property
+    def effective_prefect_api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def effective_prefect_database_url(self) -> str:
+        return self.prefect_database_url or f"sqlite+aiosqlite:///{self.effective_prefect_home / 'prefect.db'}"
+
+    @property
+    def recon_root(self) -> Path:
+        return self.reconciliation_dir or self.var_dir / "reconciliation"
+
+    @property
+    def inbox_root(self) -> Path:
+        return self.inbox_dir or self.var_dir / "inbox"
+
+    @property
+    def posting_root(self) -> Path:
+        return self.posting_dir or self.var_dir / "posting"
+
+    @property
+    def reports_root(self) -> Path:
+        return self.reports_dir or self.var_dir / "reports"
+
+    def account(self, number: str) -> BankAccount:
+        for candidate in self.bank_accounts:
+            if candidate.account == number:
+                return candidate
+        known = [a.account for a in self.bank_accounts]
+        raise LookupError(f"账户未配置 / bank account {number!r} is not configured "
+                          f"(SMARTFIN_BANK_ACCOUNTS lists {known})")
+
+
+
+class BotSettings(BaseSettings):
+    """Runtime limits of the bots; see the README's bots section for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_BOT_", env_file=None, extra="ignore")
+
+    headless: bool = True
+    secrets_file: Path | None = Field(default=None, description="portal accounts (default var/secrets/"
+                                                                "portal-accounts.json)")
+    sessions_per_account: int = Field(default=2, ge=1, description="contexts one portal account may use at once")
+    step_timeout_ms: int = Field(default=15_000, description="how long one click/wait may take")
+    item_timeout_s: float = Field(default=180.0, description="how long one work item may take in all")
+    download_timeout_ms: int = Field(default=30_000, description="how long to wait for a download to start")
+    attempts: int = Field(default=2, ge=1, description="tries of an item on technical errors, in process")
+    retry_delay_s: float = 1.0
+    trace: bool = Field(default=True, description="record a Playwright trace per item (kept on failure only)")
+    evidence_days: int = Field(default=30, description="days evidence of failed items is kept")
+    erp_layouts: str = Field(default="classic,revised", description="ERP screen layouts the page objects accept")
+    bank_layouts: str = "classic,revised"
+    tax_layouts: str = "classic,revised"
+
+
+class ProcurementSettings(BaseSettings):
+    """Configuration of the procurement process (environment prefix ``SMARTFIN_PROCUREMENT_``).
+
+    ``committee_members`` (comma-separated engine user ids) is used when the engine does not list the
+    members of ``committee_group`` to the service account (user queries need READ on users).
+    ``standards_file`` replaces the shipped ``rules/procurement/standards.csv``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_PROCUREMENT_", env_file=None, extra="ignore")
+
+    committee_group: str = "equipment-committee"
+    committee_members: str = ""
+    standards_file: Path | None = None
+    economic_code: str = "31003"  # 专用设备购置 (部门支出经济分类)
+    review_interval: str | None = None
+
+    @property
+    def configured_members(self) -> list[str]:
+        return [m.strip() for m in self.committee_members.split(",") if m.strip()]
+
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see the README's configuration table for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_", env_file=None, extra="ignore")
+
+    var_dir: Path = Field(default=PROJECT_ROOT / "var", description="runtime data: databases, logs, archives")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the project's tables; SQLite under var/ when unset"
+    )
+
+    engine_url: str = Field(default="http://127.0.0.1:8080", description="base URL of the Camunda engine")
+    engine_rest_path: str = "/engine-rest"
+    engine_webapp_path: str = "/camunda"
+    engine_user: str = "smartfin-service"
+    engine_password: SecretStr | None = Field(
+        default=None, description="service account password; read from var/secrets.env when unset"
+    )
+    engine_jdbc_url: str | None = Field(
+        default=None, description="engine database (PostgreSQL); embedded H2 under var/ when unset"
+    )
+    engine_jdbc_user: str | None = None
+    engine_jdbc_password: SecretStr | None = None
+    engine_demo: bool = Field(default=True, description="create the demo users and groups in the engine")
+    engine_start_timeout: float = 180.0
+
+    worker_id: str = "smartfin-worker"
+    worker_max_tasks: int = 10
+    worker_lock_ms: int = 60_000
+    worker_long_poll_ms: int = 20_000
+    worker_retries: int = 3
+    worker_retry_backoff_ms: int = 5_000
+
+    erp_url: str = Field(default="http://127.0.0.1:8101", description="legacy ERP (voucher entry) base URL")
+    bank_url: str = Field(default="http://127.0.0.1:8102", description="online bank portal base URL")
+    tax_url: str = Field(default="http://127.0.0.1:8103", description="invoice verification portal base URL")
+    stand_in_portals: bool = Field(default=True,
+                                   description="start the stand-in portals with `smartfin up` (demo/test only)")
+
+    engine_admin_password: SecretStr | None = Field(
+        default=None, description="engine administrator password; read from var/secrets.env when unset")
+    invoice_verifier: str = Field(default="manual", description="`manual` (a person checks on the national "
+                                  "platform) or `tax-portal` (the verification bot)")
+    chromium: Path | None = Field(default=None, description="browser the bots launch; unset = Debian's "
+                                  "headless shell or Chromium")
+    posting_pause_at: str | None = Field(default=None, description="test hook: the posting journal stops dead at "
+                                         "this named point (crash-recovery tests)")
+    erp_account: str | None = Field(default=None, description="ERP login of the bots (else the secrets file)")
+    erp_password: SecretStr | None = None
+    bank_account: str | None = Field(default=None, description="online-bank login of the bots")
+    bank_password: SecretStr | None = None
+    tax_account: str | None = None
+    tax_password: SecretStr | None = None
+
+    bot: BotSettings = Field(default_factory=lambda: BotSettings(), description="bots (SMARTFIN_BOT_…)")
+    flows: FlowSettings = Field(default_factory=lambda: FlowSettings(), description="scheduled flows")
+    procurement: ProcurementSettings = Field(default_factory=lambda: ProcurementSettings(),
+                                             description="procurement evaluation (SMARTFIN_PROCUREMENT_…)")
+
+    approval_escalation_after: str = Field(
+        default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
+    )
+
+    def portal_login(self, portal: str) -> tuple[str | None, str | None]:
+        """The account and password configured for ``portal`` by environment (``SMARTFIN_ERP_ACCOUNT`` …)."""
+        account = getattr(self, f"{portal}_account", None)
+        password = getattr(self, f"{portal}_password", None)
+        return account, (password.get_secret_value() if password else None)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.var_dir / "smartfin.store.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def engine_rest_url(self) -> str:
+        return self.engine_url.rstrip("/") + self.engine_rest_path
+
+    @property
+    def tasklist_url(self) -> str:
+        return self.engine_url.rstrip("/") + self.engine_webapp_path + "/app/tasklist/"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings are read once per process; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Posting vouchers into the hospital's ERP exactly once: the posting journal."""

@@ -1,0 +1,383 @@
+"""Worker adapters for the procurement-evaluation process: variables in, a rules or ledger call, typed out.
+
+Every handler is idempotent because the engine delivers a task at least once: the proposal row is
+updated under its number, ballots are stored once per member, ledger postings are answered with the
+entry already posted, a review is stored once per review number.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import select
+
+from rules.equipment import evaluate, three_way_match, variance_report
+from rules.procurement import Ballot, Vote, VotingRule, quorum_for, tally
+from smartfin.camunda.client import EngineError
+from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
+from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
+from smartfin.ledger import (
+    Bucket,
+    BudgetError,
+    BudgetExceeded,
+    balances,
+    check_budget,
+    document_holdings,
+    encumber,
+    pre_encumber,
+    release,
+)
+from smartfin.processes.procurement.proposals import (
+    DOCUMENT_TYPE,
+    DocumentsInvalid,
+    EquipmentProposalRecord,
+    PostPurchaseReview,
+    ProposalRefused,
+    ProposalStatus,
+    describe_problems,
+    findings_text,
+    get_proposal,
+    match_document,
+    months_spanned,
+    next_proposal_no,
+    parse_document_lines,
+    procurement_settings,
+    procurement_standards,
+    proposal_of,
+    record_proposal,
+    record_votes,
+    report_document,
+    reviews_of,
+    set_status,
+    unreviewed_actuals,
+    validate_submission,
+    variance_document,
+)
+from smartfin.store.audit import record_audit
+from smartfin.store.db import session_scope
+
+log = logging.getLogger(__name__)
+registry = TopicRegistry()
+
+
+def _proposal_no(job: Job) -> str:
+    number = job.var("proposalNo", None) or job.business_key
+    if not number:
+        raise LookupError(f"task {job.id} carries no proposal number (variable proposalNo or business key)")
+    return str(number)
+
+
+def _last_decision(job: Job, task: str) -> dict[str, Any] | None:
+    for record in reversed(job.var("decisions", [])):
+        if record.get("task") == task:
+            return dict(record)
+    return None
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+
+
+@registry.topic("evaluate-equipment")
+def evaluate_equipment(job: Job) -> dict[str, Any]:
+    """Check the proposal again (a Tasklist start bypasses the command line), then run the figures.
+
+    Bad fields → PROPOSAL_INVALID naming each field (the proposer corrects them); a blocking policy
+    finding such as debt-financed large equipment → POLICY_BLOCKED.
+    """
+    values = dict(job.variables)
+    proposer = values.get("proposer") or values.get("initiator")
+    values["proposer"] = proposer
+    settings = procurement_settings()
+    standards = procurement_standards(settings)
+    try:
+        submission = validate_submission(values, standards)
+    except ProposalRefused as refused:
+        text = describe_problems(refused.problems)
+        with session_scope() as session:
+            number = job.var("proposalNo", None) or job.business_key
+            if number and session.get(EquipmentProposalRecord, number) is not None:
+                set_status(session, number, ProposalStatus.INVALID, text)
+        raise BusinessError("PROPOSAL_INVALID", f"申请有误 / proposal invalid: {text}", {
+            "proposalErrors": text, "proposalErrorFields": refused.fields, "proposer": proposer or "",
+            "correctionAction": None}) from refused
+
+    report = evaluate(submission.proposal, standards.evaluation, standards.policy)
+    codes = {f.code for f in report.findings}
+    document = report_document(report)
+    with session_scope() as session:
+        number = job.var("proposalNo", None) or job.business_key or _number_of_instance(session, job)
+        status = ProposalStatus.BLOCKED if report.blocked else ProposalStatus.EVALUATED
+        record_proposal(session, number, submission, report, status=status,
+                        process_instance_id=job.process_instance_id)
+        record_audit(session, actor=submission.proposer, action="evaluated", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"findings": sorted(codes), "blocked": report.blocked,
+                                                 "totalInvestment": document["totalInvestment"]})
+    variables: dict[str, Any] = {
+        **report.as_variables(),
+        "proposalNo": number,
+        "proposer": submission.proposer,
+        "fiscalYear": submission.fiscal_year,
+        "economicCode": submission.economic_code,
+        "costBenefit": document,
+        "costBenefitSummary": report.summary,
+        "findings": document["findings"],
+        "findingsText": findings_text(report),
+        "collectiveDecisionRequired": "COLLECTIVE_DECISION_REQUIRED" in codes,
+        "postPurchaseReviewRequired": "POST_PURCHASE_REVIEW" in codes,
+        "reviewInterval": job.var("reviewInterval", settings.review_interval or standards.review_interval),
+        "reviewCount": submission.proposal.economic_life_years,
+        "reviewsDone": 0,
+        "proposalErrors": "",
+    }
+    if report.blocked:
+        blocks = "; ".join(f["message"] for f in document["findings"] if f["severity"] == "block")
+        raise BusinessError("POLICY_BLOCKED", f"按现方案不得购置 / purchase blocked: {blocks}", variables)
+    return variables
+
+
+def _number_of_instance(session: Any, job: Job) -> str:
+    """A Tasklist start has no business key: reuse the number a first delivery gave this instance."""
+    existing = session.exec(select(EquipmentProposalRecord.proposal_no).where(
+        EquipmentProposalRecord.process_instance_id == job.process_instance_id)).first()
+    return str(existing) if existing else next_proposal_no(session)
+
+
+# ----------------------------------------------------------------------------------------- committee
+
+
+def committee_members(job: Job, group: str, configured: list[str]) -> list[str]:
+    """Members from the start variables, else the engine's group, else configuration; never the proposer."""
+    given = job.var("committeeMembers", None)
+    if isinstance(given, str):
+        given = [m.strip() for m in given.split(",")]
+    members = [str(m).strip() for m in (given or []) if str(m).strip()]
+    if not members and job.worker is not None:
+        try:
+            users = job.worker.engine.get("/user", memberOfGroup=group, sortBy="userId", sortOrder="asc")
+            members = [u["id"] for u in users or []]
+        except EngineError as exc:
+            log.warning("could not list the members of group %s: %s", group, exc)
+    if not members:
+        members = configured
+    proposer = job.var("proposer", None)
+    return [m for m in dict.fromkeys(members) if m != proposer]
+
+
+@registry.topic("convene-committee")
+def convene_committee(job: Job) -> dict[str, Any]:
+    """Decide who votes and by which rule; the counters start at zero for the completion condition."""
+    settings = procurement_settings()
+    standards = procurement_standards(settings)
+    members = committee_members(job, settings.committee_group, settings.configured_members)
+    if not members:
+        raise RuntimeError(
+            f"no equipment committee members to vote on {job.business_key or job.var('proposalNo', '?')}: "
+            f"grant the service account READ on users (group {settings.committee_group}) or set "
+            "SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS")
+    quorum = int(job.var("committeeQuorum", quorum_for(len(members), standards.committee_quorum_pct)))
+    majority = Decimal(str(job.var("committeeMajorityPct", standards.committee_majority_pct)))
+    rule = VotingRule(len(members), min(quorum, len(members)), majority)  # raises on a nonsensical rule
+    return {"committeeMembers": members, "committeeQuorum": rule.quorum,
+            "committeeMajorityPct": str(rule.majority_pct), "approveVotes": 0, "rejectVotes": 0,
+            "abstainVotes": 0}
+
+
+@registry.topic("tally-votes")
+def tally_votes(job: Job) -> dict[str, Any]:
+    """Count the ballots from the decision trail, store them with their reasons, give the outcome."""
+    members = list(job.var("committeeMembers"))
+    rule = VotingRule(len(members), int(job.var("committeeQuorum")),
+                      Decimal(str(job.var("committeeMajorityPct"))))
+    ballots = [Ballot(str(d.get("user")), Vote.of(d.get("outcome")), str(d.get("comment") or ""),
+                      str(d.get("time") or ""))
+               for d in job.var("decisions", []) if d.get("task") == "committeeVote"]
+    result = tally(ballots, rule)
+    counters = (job.var("approveVotes", 0), job.var("rejectVotes", 0), job.var("abstainVotes", 0))
+    if counters != (result.approve, result.reject, result.abstain):
+        log.warning("vote counters %s differ from the decision trail %s; the trail counts", counters,
+                    (result.approve, result.reject, result.abstain))
+    number = _proposal_no(job)
+    with session_scope() as session:
+        record_votes(session, number, result)
+        record_audit(session, actor="equipment-committee", action=f"committee-{result.outcome}",
+                     subject_type=DOCUMENT_TYPE, subject_id=number,
+                     details={"summary": result.summary,
+                              "ballots": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
+                                          for b in result.ballots]})
+    return {"committeeOutcome": result.outcome, "committeeSummary": result.summary,
+            "committeeVotes": [{"member": b.member, "vote": b.vote.value, "comment": b.comment, "time": b.time}
+                               for b in result.ballots],
+            "committeeDissent": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
+                                 for b in result.dissent]}
+
+
+# -------------------------------------------------------------------------------------------- budget
+
+
+@registry.topic("pre-encumber-proposal")
+def pre_encumber_proposal(job: Job) -> dict[str, Any]:
+    """Reserve the total investment on the department's equipment line before the budget committee sits."""
+    number = _proposal_no(job)
+    with session_scope() as session:
+        row = get_proposal(session, number)
+        try:
+            key = row.budget_key
+            check = check_budget(session, key, row.total_investment)
+            entry = pre_encumber(session, key, row.total_investment, document_type=DOCUMENT_TYPE,
+                                 document_no=number, actor="equipment-committee",
+                                 reason="equipment committee approved")
+        except (BudgetError, ValueError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            raise BusinessError("BUDGET_UNAVAILABLE", message, {"budgetMessage": message}) from exc
+        set_status(session, number, ProposalStatus.RESERVED)
+        after = balances(session, key)
+        record_audit(session, actor="equipment-committee", action="pre-encumbered", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"journalEntry": entry.id, "amount": format_yuan(row.total_investment),
+                                                 "line": str(key)})
+    return {"budgetLine": str(key), "reservedAmount": format_yuan(row.total_investment),
+            "budgetMessage": check.message, "budgetAvailable": format_yuan(after.available),
+            "preEncumbranceEntry": entry.id}
+
+
+@registry.topic("encumber-contract")
+def encumber_contract(job: Job) -> dict[str, Any]:
+    """Contract signed: move the reservation to an encumbrance under the contract number.
+
+    A contract above the approved amount needs a new approval (CONTRACT_EXCEEDS_APPROVAL); a cheaper
+    contract gives the difference back to the line.
+    """
+    number = _proposal_no(job)
+    contract_no = str(job.var("contractNo", "")).strip()
+    try:
+        amount = parse_amount(job.var("contractAmount", None), field="contractAmount")
+    except InvalidAmount as exc:
+        raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", f"合同金额无效 / contractAmount {exc.reason}",
+                            {"contractProblem": f"contractAmount: {exc.reason}"}) from exc
+    if not contract_no:
+        raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", "合同编号必填 / contractNo is required",
+                            {"contractProblem": "contractNo: 必填 / is required"})
+    signer = (_last_decision(job, "signContract") or {}).get("user") or "system"
+    with session_scope() as session:
+        row = get_proposal(session, number)
+        held = document_holdings(session, DOCUMENT_TYPE, number)
+        approved = row.total_investment
+        if amount > approved:
+            problem = (f"合同金额 ¥{amount:,.2f} 超出批准金额 ¥{approved:,.2f}，须重新审批 / contract amount "
+                       f"{amount} exceeds the approved {approved}; a new approval is needed")
+            raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", problem, {"contractProblem": problem})
+        try:
+            entry = encumber(session, document_type=DOCUMENT_TYPE, document_no=number, actor=signer,
+                             amount=amount, contract_no=contract_no, reason=f"contract {contract_no} signed")
+        except BudgetExceeded as exc:
+            raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", exc.message, {"contractProblem": exc.message}) from exc
+        set_status(session, number, ProposalStatus.CONTRACTED, contract_no=contract_no,
+                   contract_amount_fen=to_fen(amount), president_minutes=job.var("presidentMinutesRef", None),
+                   party_minutes=job.var("partyMinutesRef", None))
+        record_audit(session, actor=signer, action="contract-encumbered", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"contractNo": contract_no, "amount": format_yuan(amount),
+                                                 "released": format_yuan(held[Bucket.PRE_ENCUMBRANCE] - amount),
+                                                 "journalEntry": entry.id,
+                                                 "decisions": job.var("decisions", [])})
+    return {"encumbranceEntry": entry.id, "encumberedAmount": format_yuan(amount), "contractProblem": ""}
+
+
+@registry.topic("release-proposal")
+def release_proposal(job: Job) -> dict[str, Any]:
+    """Close a proposal that will not be bought: give back every reservation and record why."""
+    outcome = str(job.var("outcome"))
+    reason = job.var("closingReason", None) or _closing_reason(job, outcome)
+    number = job.var("proposalNo", None) or job.business_key
+    with session_scope() as session:
+        if not number or session.get(EquipmentProposalRecord, number) is None:
+            # Withdrawn before any evaluation succeeded: nothing was stored or reserved.
+            record_audit(session, actor=str(job.var("proposer", None) or job.var("initiator", "system")),
+                         action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
+                         subject_id=number or job.process_instance_id, details={"reason": reason})
+            return {"proposalStatus": outcome, "releasedAmount": "0.00"}
+        released = Decimal("0.00")
+        for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
+            entry = release(session, document_type=DOCUMENT_TYPE, document_no=number, bucket=bucket,
+                            actor="system", reason=f"proposal {outcome}")
+            if entry is not None:
+                released += -entry.amount
+        set_status(session, number, outcome, reason, president_minutes=job.var("presidentMinutesRef", None),
+                   party_minutes=job.var("partyMinutesRef", None))
+        record_audit(session, actor="system", action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"reason": reason, "released": format_yuan(released),
+                                                 "decisions": job.var("decisions", [])})
+    return {"proposalStatus": outcome, "releasedAmount": format_yuan(released)}
+
+
+def _closing_reason(job: Job, outcome: str) -> str:
+    if outcome == "rejected":
+        if job.var("committeeOutcome", None) == "reject":
+            return str(job.var("committeeSummary", "equipment committee rejected"))
+        last = next((d for d in reversed(job.var("decisions", [])) if d.get("outcome") == "reject"), None)
+        if last:
+            return f"{last.get('taskName')}: {last.get('user')} — {last.get('comment') or ''}".strip(" —")
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------- after purchase
+
+
+@registry.topic("match-purchase")
+def match_purchase(job: Job) -> dict[str, Any]:
+    """Purchase order ↔ goods receipt ↔ invoice within the configured tolerance; a mismatch is routed
+    to the exception task, never paid silently."""
+    number = _proposal_no(job)
+    try:
+        po = parse_document_lines("purchaseOrder", job.var("purchaseOrder"))
+        receipt = parse_document_lines("goodsReceipt", job.var("goodsReceipt"), amount_required=False)
+        invoice = parse_document_lines("invoice", job.var("invoice"))
+    except DocumentsInvalid as exc:
+        # the command line checks documents before sending them; anything else is a caller's bug
+        raise ValueError(f"purchase documents of {number} are malformed: {exc}") from exc
+    tolerance = procurement_standards(procurement_settings()).match_tolerance
+    result = three_way_match(po, receipt, invoice, tolerance)
+    document = match_document(result)
+    outcome = "mismatch" if result.exception_needed else "matched"
+    with session_scope() as session:
+        fields: dict[str, Any] = {"match_json": json.dumps(document, ensure_ascii=False)}
+        row = get_proposal(session, number)
+        set_status(session, number, ProposalStatus.DELIVERED if outcome == "matched" else row.status, **fields)
+        record_audit(session, actor="system", action=f"three-way-{outcome}", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details=document)
+    lines = "\n".join(f"{line['itemCode']}: {line['statusText']} {line['reason']}".rstrip()
+                      for line in document["lines"])
+    return {"matchOutcome": outcome, "matchSummary": result.summary, "matchResult": document,
+            "matchText": lines}
+
+
+@registry.topic("review-post-purchase")
+def review_post_purchase(job: Job) -> dict[str, Any]:
+    """The yearly review: actuals imported from HIS since the last review against the pro-rated forecast."""
+    number = _proposal_no(job)
+    review_no = int(job.var("reviewsDone", 0)) + 1
+    with session_scope() as session:
+        row = get_proposal(session, number)
+        stored = next((r for r in reviews_of(session, number) if r.review_no == review_no), None)
+        if stored is None:
+            actuals = unreviewed_actuals(session, number)
+            if not actuals:
+                message = (f"尚未导入 {row.device_name}（收费编码 {row.charge_codes}）上次评价后的 HIS 收费数据 / "
+                           f"no HIS charges imported for {number} since the last review")
+                raise BusinessError("HIS_EXPORT_MISSING", message, {"hisMessage": message,
+                                                                    "chargeCodes": row.charge_codes})
+            proposal = proposal_of(row.values)
+            periods = sorted({a.period for a in actuals})
+            report = variance_report(proposal, actuals, months=months_spanned(periods))
+            stored = PostPurchaseReview(proposal_no=number, review_no=review_no, first_period=periods[0],
+                                        last_period=periods[-1], months=report.months,
+                                        report_json=json.dumps(variance_document(report, review_no),
+                                                               ensure_ascii=False),
+                                        summary=report.summary[:2000])
+            session.add(stored)
+            record_audit(session, actor="system", action="post-purchase-reviewed", subject_type=DOCUMENT_TYPE,
+                         subject_id=number, details={"reviewNo": review_no, "summary": report.summary})
+        document = stored.report
+    return {"reviewNo": review_no, "reviewsDone": review_no, "varianceReport": document,
+            "varianceSummary": f"{document['summaryZh']}\n{document['summaryEn']}", "varianceTable": document["text"]}

@@ -1,0 +1,695 @@
+"""Reimbursement claims (报销单): the claim, its files and invoices, and the hospital-wide invoice registry.
+
+A claim is submitted with its original files (``submit_claim``): the files are archived by content, the
+claim and its files are recorded, and the ``reimbursement`` process is started with the claim number as
+business key — all or nothing. The workers then read each file into a ``ClaimInvoice`` (values with
+confidences and findings), people correct what was misread, and the invoice's identity is registered in
+``InvoiceRegistration``, whose unique index lets exactly one claim hold an invoice at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, func, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from extractors.invoice import ExtractionResult, Finding, InvoiceKind, InvoiceRecord, Severity, Source
+from extractors.invoice.model import ITEM_FIELDS, RECORD_FIELDS, Extracted, LineItem
+from extractors.invoice.validation import validate_record
+from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key
+from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
+from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
+from smartfin.ledger import BudgetLineKey
+from smartfin.processes.documents import FieldReader, SubmissionRefused
+from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
+from smartfin.store.archive import archive_file
+from smartfin.store.audit import UtcDateTime, record_audit
+
+DOCUMENT_TYPE = "reimbursement-claim"
+PROCESS_KEY = "reimbursement"
+PAYMENT_METHODS = ("transfer", "official-card", "cash")
+MAX_SUBMITTED_BYTES = 50 * 1024 * 1024  # refused at the door; the reader's own limit is lower
+REFERENCE_NAMES = ("contract_no", "procurement_record", "asset_receipt_no")
+CORRECTABLE_FIELDS = ("kind", "code", "number", "issue_date", "check_code", "seller_name", "seller_tax_id",
+                      "buyer_name", "total_amount", "total_tax", "total_with_tax", "total_uppercase", "currency")
+CLAIM_CORRECTABLE = ("payment_method", "explanation", *REFERENCE_NAMES)
+_DATE_FIELDS = ("issue_date",)
+_MONEY_FIELDS = ("total_amount", "total_tax", "total_with_tax")
+
+
+class ClaimRefused(SubmissionRefused):
+    """A claim that cannot be submitted or changed; ``problems`` names every field that is wrong."""
+
+    label = "报销单无效 / claim refused"
+
+
+class ClaimStatus:
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+    INVALID = "invalid"
+    FINAL = ("paid", "rejected", "invalid")
+
+
+class InvoiceState:
+    READ = "read"                # values read from the file (maybe corrected)
+    MANUAL = "manual"            # the file could not be read: a person must type it
+    EXCLUDED = "excluded"        # taken out of the claim by the reviewer (kept, not paid)
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+class Claim(SQLModel, table=True):
+    """One claim as the project keeps it (money in fen, structures as JSON text)."""
+
+    __tablename__ = "claim"
+
+    claim_no: str = Field(primary_key=True, max_length=40)
+    claimant: str = Field(index=True, max_length=64)
+    department: str = Field(max_length=32)
+    category: str = Field(max_length=32)
+    economic_code: str = Field(max_length=10)
+    funding_source: str = Field(max_length=16)
+    project: str = Field(default="", max_length=32)
+    fiscal_year: int
+    purpose: str = Field(max_length=2000)
+    payment_method: str = Field(default="transfer", max_length=20)
+    claimed_total_fen: int | None = None
+    payable_fen: int | None = None
+    references: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    travel: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    explanation: str = Field(default="", max_length=2000)
+    findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=ClaimStatus.SUBMITTED, max_length=20, index=True)
+    closing_reason: str | None = Field(default=None, max_length=1000)
+    voucher_no: str | None = Field(default=None, max_length=64)
+    process_instance_id: str | None = Field(default=None, max_length=64)
+    submitted_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+
+    @property
+    def budget_key(self) -> BudgetLineKey:
+        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
+                             self.project)
+
+    @property
+    def references_dict(self) -> dict[str, str]:
+        loaded: dict[str, str] = json.loads(self.references or "{}")
+        return loaded
+
+    @property
+    def travel_dict(self) -> dict[str, Any] | None:
+        return json.loads(self.travel) if self.travel else None
+
+    @property
+    def findings_list(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.findings or "[]")
+        return loaded
+
+    @property
+    def payable(self) -> Decimal | None:
+        return None if self.payable_fen is None else from_fen(self.payable_fen)
+
+
+class ClaimFile(SQLModel, table=True):
+    """An original file of a claim: its name as submitted and its digest in the archive."""
+
+    __tablename__ = "claim_file"
+    __table_args__ = (UniqueConstraint("claim_no", "position", name="uq_claim_file_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_no: str = Field(foreign_key="claim.claim_no", index=True, max_length=40)
+    position: int
+    filename: str = Field(max_length=255)
+    sha256: str = Field(index=True, max_length=64)
+    size: int
+    added_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class ClaimInvoice(SQLModel, table=True):
+    """What was read from one file (and corrected by people); the searchable fields are columns."""
+
+    __tablename__ = "claim_invoice"
+    __table_args__ = (UniqueConstraint("claim_no", "position", name="uq_claim_invoice_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_no: str = Field(foreign_key="claim.claim_no", index=True, max_length=40)
+    position: int
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    source_format: str = Field(max_length=16)
+    state: str = Field(default=InvoiceState.READ, max_length=16)
+    manual_reason: str | None = Field(default=None, max_length=500)
+    kind: str | None = Field(default=None, max_length=32)
+    code: str | None = Field(default=None, max_length=32)
+    number: str | None = Field(default=None, index=True, max_length=40)
+    issue_date: date | None = None
+    seller_name: str | None = Field(default=None, max_length=200)
+    seller_tax_id: str | None = Field(default=None, index=True, max_length=32)
+    total_with_tax_fen: int | None = None
+    currency: str | None = Field(default=None, max_length=8)
+    invoice_key: str | None = Field(default=None, max_length=64)
+    values: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    corrected_by: str | None = Field(default=None, max_length=64)
+
+    @property
+    def total_with_tax(self) -> Decimal | None:
+        return None if self.total_with_tax_fen is None else from_fen(self.total_with_tax_fen)
+
+    @property
+    def findings_list(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.findings or "[]")
+        return loaded
+
+    @property
+    def values_dict(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.values or "{}")
+        return loaded
+
+
+class InvoiceRegistration(SQLModel, table=True):
+    """Which claim holds an invoice. At most one live row per invoice key (a partial unique index)."""
+
+    __tablename__ = "invoice_registration"
+    __table_args__ = (
+        Index("uq_invoice_registration_live", "invoice_key", unique=True,
+              sqlite_where=text("released_at IS NULL"), postgresql_where=text("released_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_key: str = Field(index=True, max_length=64)
+    claim_no: str = Field(index=True, max_length=40)
+    position: int
+    registered_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    release_reason: str | None = Field(default=None, max_length=200)
+
+
+# -------------------------------------------------------------------------------------- submission
+
+@dataclass(frozen=True)
+class ClaimDraft:
+    """A validated claim, not yet stored."""
+
+    claimant: str
+    department: str
+    category: str
+    economic_code: str
+    funding_source: str
+    project: str
+    fiscal_year: int
+    purpose: str
+    payment_method: str
+    claimed_total: Decimal | None
+    references: dict[str, str]
+    travel: dict[str, Any] | None
+    explanation: str
+
+    def process_variables(self, claim_no: str) -> dict[str, Any]:
+        """Start variables of the ``reimbursement`` process; ``requester`` drives the four-eyes rule."""
+        return {
+            "claimNo": claim_no, "claimant": self.claimant, "requester": self.claimant,
+            "department": self.department, "category": self.category, "economicCode": self.economic_code,
+            "fundingSource": self.funding_source, "project": self.project, "fiscalYear": self.fiscal_year,
+            "purpose": self.purpose, "paymentMethod": self.payment_method,
+        }
+
+
+def validate_claim(values: dict[str, Any], *, today: date | None = None) -> ClaimDraft:
+    """Check every field of a submission and collect all problems before refusing it."""
+    on = today or hospital_today()
+    fields = FieldReader(values)
+    claimant = fields.text("claimant", 64)
+    department = fields.text("department", 32)
+    category = fields.text("category", 32)
+    funding_source = fields.text("fundingSource", 16)
+    project = fields.text("project", 32, required=False)
+    purpose = fields.text("purpose", 2000)
+    explanation = fields.text("explanation", 2000, required=False)
+    payment_method = fields.text("paymentMethod", 20, required=False) or "transfer"
+    if payment_method not in PAYMENT_METHODS:
+        fields.problem("paymentMethod", f"{payment_method!r} is not one of {', '.join(PAYMENT_METHODS)}")
+    claimed_total = fields.amount("claimedTotal", required=False)
+    references = {k: str(v).strip() for k, v in (values.get("references") or {}).items() if str(v or "").strip()}
+    unknown = sorted(set(references) - set(REFERENCE_NAMES))
+    if unknown:
+        fields.problem("references", f"unknown {unknown} (use {', '.join(REFERENCE_NAMES)})")
+    travel = values.get("travel") or None
+    if travel is not None:
+        if not isinstance(travel, dict):
+            fields.problem("travel", "must be an object with destination, departed, returned")
+        else:
+            try:
+                TravelFacts.from_dict(travel)
+            except ValueError as exc:
+                fields.problem("travel", str(exc))
+    key = fields.budget_key(fiscal_year=fields.fiscal_year(on.year), department=department, category=category,
+                            funding_source=funding_source, project=project, on=on)
+    if fields.problems or key is None:
+        raise ClaimRefused(fields.problems)
+    return ClaimDraft(claimant, key.department, category, key.economic_code, key.funding_source.value,
+                      key.project, key.fiscal_year, purpose, payment_method, claimed_total, references, travel,
+                      explanation)
+
+
+def next_claim_no(session: Session, on: datetime | None = None) -> str:
+    """``BX-2026-000042``: sequential per year (报销 = BX), allocated inside the caller's transaction."""
+    year = (on or hospital_now()).year
+    prefix = f"BX-{year}-"
+    last = session.exec(select(func.max(Claim.claim_no)).where(Claim.claim_no.startswith(prefix))).one()  # type: ignore[attr-defined]
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:06d}"
+
+
+def record_claim(session: Session, claim_no: str, draft: ClaimDraft,
+                 process_instance_id: str | None = None) -> Claim:
+    """Store the claim once; registering the same number again returns the stored row."""
+    existing = session.get(Claim, claim_no)
+    if existing is not None:
+        return existing
+    row = Claim(
+        claim_no=claim_no, claimant=draft.claimant, department=draft.department, category=draft.category,
+        economic_code=draft.economic_code, funding_source=draft.funding_source, project=draft.project,
+        fiscal_year=draft.fiscal_year, purpose=draft.purpose, payment_method=draft.payment_method,
+        claimed_total_fen=None if draft.claimed_total is None else to_fen(draft.claimed_total),
+        references=json.dumps(draft.references, ensure_ascii=False),
+        travel=json.dumps(draft.travel, ensure_ascii=False, default=str) if draft.travel else None,
+        explanation=draft.explanation, process_instance_id=process_instance_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def read_submitted_files(files: list[Path] | list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Every file's name and bytes, or a refusal naming each file that cannot be taken."""
+    problems: list[tuple[str, str]] = []
+    loaded: list[tuple[str, bytes]] = []
+    for item in files:
+        if isinstance(item, tuple):
+            name, data = str(item[0]), bytes(item[1])
+        else:
+            path = Path(item)
+            name = path.name
+            try:
+                if path.stat().st_size > MAX_SUBMITTED_BYTES:
+                    problems.append((name, f"larger than {MAX_SUBMITTED_BYTES // (1024 * 1024)} MB / 文件过大"))
+                    continue
+                data = path.read_bytes()
+            except FileNotFoundError:
+                problems.append((str(path), "no such file / 文件不存在"))
+                continue
+            except OSError as exc:
+                problems.append((str(path), f"cannot be read: {exc}"))
+                continue
+        if len(data) > MAX_SUBMITTED_BYTES:
+            problems.append((name, f"larger than {MAX_SUBMITTED_BYTES // (1024 * 1024)} MB / 文件过大"))
+            continue
+        loaded.append((name[:255] or "unnamed", data))
+    if problems:
+        raise ClaimRefused(problems)
+    return loaded
+
+
+def add_files(session: Session, claim_no: str, files: list[tuple[str, bytes]]) -> list[ClaimFile]:
+    """Archive the files and attach them to the claim after its existing files."""
+    start = session.exec(select(func.max(ClaimFile.position)).where(ClaimFile.claim_no == claim_no)).one()
+    position = -1 if start is None else start
+    rows = []
+    for name, data in files:
+        position += 1
+        row = ClaimFile(claim_no=claim_no, position=position, filename=name, sha256=archive_file(data),
+                        size=len(data))
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str, department: str, category: str,
+                 purpose: str, funding_source: str = "fiscal", project: str = "", claim_no: str | None = None,
+                 travel: dict[str, Any] | None = None, engine: Any = None, payment_method: str = "transfer",
+                 claimed_total: Decimal | str | None = None, references: dict[str, str] | None = None,
+                 explanation: str = "", db: Any = None) -> str:
+    """Archive the files, record the claim and start its process; returns the claim number.
+
+    All or nothing: a refused field or file, or an engine that does not start the process, leaves no
+    claim behind (archived content stays in the archive, where content without a claim harms nothing).
+    ``travel`` = ``{"destination", "province", "departed", "returned", "grade", "meals_provided_days",
+    "self_driving"}``; ``references`` names contract / procurement record / asset receipt numbers.
+    """
+    from smartfin.camunda.client import EngineClient
+    from smartfin.store.db import session_scope
+
+    draft = validate_claim({
+        "claimant": claimant, "department": department, "category": category, "purpose": purpose,
+        "fundingSource": funding_source, "project": project, "travel": travel, "paymentMethod": payment_method,
+        "claimedTotal": claimed_total, "references": references or {}, "explanation": explanation})
+    loaded = read_submitted_files(files)
+    engine = engine or EngineClient.from_settings()
+    with session_scope(db) as session:
+        number = claim_no or next_claim_no(session)
+        if session.get(Claim, number) is not None:
+            raise ClaimRefused([("claim_no", f"{number} was already submitted / 报销单号已存在")])
+        row = record_claim(session, number, draft)
+        add_files(session, number, loaded)
+        record_audit(session, actor=draft.claimant, action="claim.submitted", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"files": [name for name, _ in loaded]})
+        session.flush()
+        instance = engine.start_process(PROCESS_KEY, number, draft.process_variables(number))
+        row.process_instance_id = instance["id"]
+        session.add(row)
+    return number
+
+
+# ------------------------------------------------------------------------------------ invoices
+
+def _stored_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, InvoiceKind):
+        return value.value
+    return value
+
+
+def record_to_stored(record: InvoiceRecord) -> dict[str, Any]:
+    """An extracted record as JSON-safe data: each value with its confidence and source."""
+    fields = {name: {"value": _stored_value(getattr(record, name).value),
+                     "confidence": getattr(record, name).confidence,
+                     "source": getattr(record, name).source.value} for name in RECORD_FIELDS}
+    items = [{name: {"value": _stored_value(getattr(item, name).value), "confidence": getattr(item, name).confidence,
+                     "source": getattr(item, name).source.value} for name in ITEM_FIELDS} for item in record.items]
+    return {"fields": fields, "items": items}
+
+
+def _typed(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "kind":
+        return InvoiceKind(value)
+    if name in _DATE_FIELDS:
+        return date.fromisoformat(value)
+    if name in (*_MONEY_FIELDS, "quantity", "unit_price", "amount", "tax_rate", "tax"):
+        return Decimal(value)
+    return value
+
+
+def record_from_stored(stored: dict[str, Any]) -> InvoiceRecord:
+    """The record back from its stored form (for validating again after a correction)."""
+    fields = stored.get("fields", {})
+    kwargs: dict[str, Any] = {}
+    for name in RECORD_FIELDS:
+        cell = fields.get(name) or {"value": None, "confidence": 0.0, "source": Source.XML.value}
+        kwargs[name] = Extracted(_typed(name, cell["value"]), float(cell["confidence"]), Source(cell["source"]))
+    kwargs["items"] = tuple(
+        LineItem(**{name: Extracted(_typed(name, cell["value"]), float(cell["confidence"]), Source(cell["source"]))
+                    for name, cell in item.items()}) for item in stored.get("items", []))
+    return InvoiceRecord(**kwargs)
+
+
+def _finding_dict(finding: Finding, position: int) -> dict[str, Any]:
+    return {"code": finding.code, "severity": finding.severity.value, "message": finding.message,
+            "field": finding.field, "invoice": position, "evidence": {}}
+
+
+def _apply_record(row: ClaimInvoice, record: InvoiceRecord) -> None:
+    values = record.values()
+    row.kind = _stored_value(values["kind"])
+    row.code = values["code"]
+    row.number = values["number"]
+    row.issue_date = values["issue_date"]
+    row.seller_name = values["seller_name"]
+    row.seller_tax_id = values["seller_tax_id"]
+    row.currency = values["currency"]
+    total = values["total_with_tax"]
+    row.total_with_tax_fen = None if total is None else to_fen(Decimal(total).quantize(Decimal("0.01")))
+    row.invoice_key = invoice_key(row.kind, row.code, row.number)
+    row.values = json.dumps(record_to_stored(record), ensure_ascii=False)
+
+
+def store_extraction(session: Session, claim_file: ClaimFile, result: ExtractionResult) -> ClaimInvoice:
+    """Keep what was read from one file; reading the same file again returns the first result."""
+    existing = session.exec(select(ClaimInvoice).where(ClaimInvoice.claim_no == claim_file.claim_no,
+                                                       ClaimInvoice.position == claim_file.position)).first()
+    if existing is not None:
+        return existing
+    row = ClaimInvoice(claim_no=claim_file.claim_no, position=claim_file.position, sha256=claim_file.sha256,
+                       filename=claim_file.filename, source_format=result.source_format.value)
+    if result.record is not None:
+        _apply_record(row, result.record)
+    if result.record is None or result.needs_manual_entry:
+        row.state = InvoiceState.MANUAL
+        row.manual_reason = (result.needs_manual_entry or "not read")[:500]
+    row.findings = json.dumps([_finding_dict(f, claim_file.position) for f in result.findings], ensure_ascii=False)
+    session.add(row)
+    session.flush()
+    return row
+
+
+class InvalidCorrection(ValueError):
+    """A correction with a malformed value; the reviewer sees the message on the next review task."""
+
+
+def _corrected_value(name: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    value = str(value).strip()
+    if name in _DATE_FIELDS:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise InvalidCorrection(f"{name}: {value!r} is not a date YYYY-MM-DD / 日期格式应为 YYYY-MM-DD") from None
+    if name in _MONEY_FIELDS:
+        try:
+            return parse_amount(value, field=name, allow_zero=True)
+        except InvalidAmount as exc:
+            raise InvalidCorrection(f"{name}: {exc.reason} / 金额无效") from None
+    if name == "kind":
+        try:
+            return InvoiceKind(value)
+        except ValueError:
+            kinds = ", ".join(k.value for k in InvoiceKind)
+            raise InvalidCorrection(f"kind: {value!r} is not one of {kinds}") from None
+    if name in ("code", "number", "check_code") and not value.replace(" ", "").isalnum():
+        raise InvalidCorrection(f"{name}: {value!r} must be digits / 应为数字")
+    return value.replace(" ", "") if name in ("code", "number", "check_code", "seller_tax_id") else value
+
+
+def correct_invoice(session: Session, claim_no: str, position: int, fields: dict[str, Any], *,
+                    actor: str, today: date | None = None) -> ClaimInvoice:
+    """Apply a person's corrections to one invoice and validate it again with the extractor's rules.
+
+    Corrected values carry full confidence (a person confirmed them). An invoice that could not be read
+    becomes readable once its key fields are typed in. A malformed value raises ``InvalidCorrection``.
+    """
+    row = session.exec(select(ClaimInvoice).where(ClaimInvoice.claim_no == claim_no,
+                                                  ClaimInvoice.position == position)).first()
+    if row is None:
+        raise InvalidCorrection(f"invoice {position + 1}: the claim has no such invoice / 无此发票")
+    unknown = sorted(set(fields) - set(CORRECTABLE_FIELDS))
+    if unknown:
+        raise InvalidCorrection(f"cannot correct {unknown}; correctable: {', '.join(CORRECTABLE_FIELDS)}")
+    typed = {name: _corrected_value(name, value) for name, value in fields.items()}
+    stored = row.values_dict or {"fields": {}, "items": []}
+    cells = stored.setdefault("fields", {})
+    for name, value in typed.items():
+        cells[name] = {"value": _stored_value(value), "confidence": 1.0, "source": Source.XML.value}
+    number = cells.get("number", {}).get("value")
+    if not (cells.get("kind") or {}).get("value"):
+        kind = InvoiceKind.DIGITAL if number and len(str(number)) == 20 else InvoiceKind.ELECTRONIC_ORDINARY
+        cells["kind"] = {"value": kind.value, "confidence": 1.0, "source": Source.XML.value}
+    if not (cells.get("currency") or {}).get("value"):
+        cells["currency"] = {"value": "CNY", "confidence": 1.0, "source": Source.XML.value}
+    for name in RECORD_FIELDS:
+        cells.setdefault(name, {"value": None, "confidence": 0.0, "source": Source.XML.value})
+    record = record_from_stored(stored)
+    _apply_record(row, record)
+    findings = [f for f in validate_record(record, today=today)
+                if not (f.code == "TAX_ID_LEGACY" and f.severity is Severity.INFO)]
+    row.findings = json.dumps([_finding_dict(f, position) for f in findings], ensure_ascii=False)
+    if record.number.value is not None and record.total_with_tax.value is not None:
+        row.state = InvoiceState.READ
+        row.manual_reason = None
+    row.corrected_by = actor
+    session.add(row)
+    record_audit(session, actor=actor, action="claim.invoice_corrected", subject_type=DOCUMENT_TYPE,
+                 subject_id=claim_no, details={"position": position, "fields": {k: _stored_value(v)
+                                                                                for k, v in typed.items()}})
+    session.flush()
+    return row
+
+
+def exclude_invoice(session: Session, claim_no: str, position: int, *, actor: str, reason: str) -> ClaimInvoice:
+    """Take an invoice out of the claim (kept and archived, not paid) and give up its registration."""
+    row = session.exec(select(ClaimInvoice).where(ClaimInvoice.claim_no == claim_no,
+                                                  ClaimInvoice.position == position)).first()
+    if row is None:
+        raise InvalidCorrection(f"invoice {position + 1}: the claim has no such invoice / 无此发票")
+    row.state = InvoiceState.EXCLUDED
+    session.add(row)
+    release_invoices(session, claim_no, reason=f"excluded: {reason}", position=position)
+    record_audit(session, actor=actor, action="claim.invoice_excluded", subject_type=DOCUMENT_TYPE,
+                 subject_id=claim_no, details={"position": position, "reason": reason})
+    return row
+
+
+def correct_claim(session: Session, claim_no: str, fields: dict[str, Any], *, actor: str) -> Claim:
+    """Correct claim-level fields a finding asked for (payment method, explanation, references)."""
+    claim = session.get(Claim, claim_no)
+    if claim is None:
+        raise InvalidCorrection(f"claim {claim_no} is not registered")
+    unknown = sorted(set(fields) - set(CLAIM_CORRECTABLE))
+    if unknown:
+        raise InvalidCorrection(f"cannot correct {unknown} on the claim; correctable: {', '.join(CLAIM_CORRECTABLE)}")
+    references = claim.references_dict
+    for name, value in fields.items():
+        value = "" if value is None else str(value).strip()
+        if name == "payment_method":
+            if value not in PAYMENT_METHODS:
+                raise InvalidCorrection(f"payment_method: {value!r} is not one of {', '.join(PAYMENT_METHODS)}")
+            claim.payment_method = value
+        elif name == "explanation":
+            claim.explanation = value[:2000]
+        elif value:
+            references[name] = value
+    claim.references = json.dumps(references, ensure_ascii=False)
+    session.add(claim)
+    record_audit(session, actor=actor, action="claim.corrected", subject_type=DOCUMENT_TYPE, subject_id=claim_no,
+                 details={"fields": fields})
+    return claim
+
+
+def claim_invoices(session: Session, claim_no: str) -> list[ClaimInvoice]:
+    return list(session.exec(select(ClaimInvoice).where(ClaimInvoice.claim_no == claim_no)
+                             .order_by(ClaimInvoice.position)).all())  # type: ignore[arg-type]
+
+
+def claim_files(session: Session, claim_no: str) -> list[ClaimFile]:
+    return list(session.exec(select(ClaimFile).where(ClaimFile.claim_no == claim_no)
+                             .order_by(ClaimFile.position)).all())  # type: ignore[arg-type]
+
+
+def claim_facts(claim: Claim, on: date | None = None) -> ClaimFacts:
+    """The claim as the audit rules see it."""
+    travel = claim.travel_dict
+    submitted = claim.submitted_at.astimezone(HOSPITAL_TZ).date()
+    return ClaimFacts(
+        claim_no=claim.claim_no, claimant=claim.claimant, category=claim.category, submitted_on=on or submitted,
+        payment_method=claim.payment_method,
+        claimed_total=None if claim.claimed_total_fen is None else from_fen(claim.claimed_total_fen),
+        references=claim.references_dict, travel=TravelFacts.from_dict(travel) if travel else None,
+        explanation=claim.explanation)
+
+
+def invoice_facts(row: ClaimInvoice) -> InvoiceFacts:
+    """One invoice as the audit rules see it."""
+    items = row.values_dict.get("items", [])
+    names = tuple(str(item.get("name", {}).get("value") or "") for item in items)
+    return InvoiceFacts(position=row.position, kind=row.kind, code=row.code, number=row.number,
+                        issue_date=row.issue_date, seller_name=row.seller_name, seller_tax_id=row.seller_tax_id,
+                        total_with_tax=row.total_with_tax, currency=row.currency, item_names=names,
+                        excluded=row.state == InvoiceState.EXCLUDED)
+
+
+# ---------------------------------------------------------------------------------- the registry
+
+def register_invoice(session: Session, key: str, claim_no: str, position: int) -> str | None:
+    """Claim the invoice ``key`` for this claim; returns the claim that already holds it, else None.
+
+    Race-safe: the partial unique index admits one live row per key, so of two claims registering the
+    same invoice at the same moment exactly one insert succeeds (on PostgreSQL the second waits for the
+    first to commit, then fails); the loser is told who holds it. Registering again for the same claim
+    and position is a no-op.
+    """
+    holder = session.exec(select(InvoiceRegistration).where(InvoiceRegistration.invoice_key == key,
+                                                            InvoiceRegistration.released_at.is_(None))).first()  # type: ignore[union-attr]
+    if holder is not None:
+        return None if (holder.claim_no, holder.position) == (claim_no, position) else holder.claim_no
+    try:
+        with session.begin_nested():
+            session.add(InvoiceRegistration(invoice_key=key, claim_no=claim_no, position=position))
+    except IntegrityError:
+        holder = session.exec(select(InvoiceRegistration).where(InvoiceRegistration.invoice_key == key,
+                                                                InvoiceRegistration.released_at.is_(None))).first()  # type: ignore[union-attr]
+        if holder is None:  # released in between: nobody holds it any more, try once more
+            return register_invoice(session, key, claim_no, position)
+        return None if (holder.claim_no, holder.position) == (claim_no, position) else holder.claim_no
+    return None
+
+
+def release_invoices(session: Session, claim_no: str, *, reason: str, position: int | None = None) -> int:
+    """Give up the claim's registrations (claim rejected, invoice excluded or its number corrected)."""
+    query = select(InvoiceRegistration).where(InvoiceRegistration.claim_no == claim_no,
+                                              InvoiceRegistration.released_at.is_(None))  # type: ignore[union-attr]
+    if position is not None:
+        query = query.where(InvoiceRegistration.position == position)
+    rows = session.exec(query).all()
+    now = utc_now()
+    for row in rows:
+        row.released_at = now
+        row.release_reason = reason[:200]
+        session.add(row)
+    session.flush()
+    return len(rows)
+
+
+def registered_key(session: Session, claim_no: str, position: int) -> str | None:
+    row = session.exec(select(InvoiceRegistration).where(InvoiceRegistration.claim_no == claim_no,
+                                                         InvoiceRegistration.position == position,
+                                                         InvoiceRegistration.released_at.is_(None))).first()  # type: ignore[union-attr]
+    return row.invoice_key if row else None
+
+
+# ------------------------------------------------------------------------------------- outcomes
+
+def close_claim(session: Session, claim_no: str, outcome: str, reason: str | None = None) -> Claim:
+    """Record the final outcome once; closing again with the same outcome changes nothing."""
+    if outcome not in (*ClaimStatus.FINAL, ClaimStatus.APPROVED):
+        raise ValueError(f"outcome: {outcome!r} is not one of {ClaimStatus.FINAL}")
+    row = session.get(Claim, claim_no)
+    if row is None:
+        raise LookupError(f"claim {claim_no} is not registered")
+    if row.status == outcome:
+        return row
+    if row.status in ClaimStatus.FINAL:
+        raise ValueError(f"claim {claim_no} is already closed as {row.status}")
+    row.status = outcome
+    row.closing_reason = reason
+    if outcome in ClaimStatus.FINAL:
+        row.closed_at = datetime.now(UTC)
+    session.add(row)
+    return row
+
+
+def claim_summary(session: Session, claim_no: str) -> dict[str, Any]:
+    """A claim with its files, invoices and findings, for the command line and the review form."""
+    claim = session.get(Claim, claim_no)
+    if claim is None:
+        raise LookupError(f"claim {claim_no} is not registered / 报销单不存在")
+    invoices = {row.position: row for row in claim_invoices(session, claim_no)}
+    files = []
+    for f in claim_files(session, claim_no):
+        row = invoices.get(f.position)
+        files.append({
+            "position": f.position + 1, "filename": f.filename, "sha256": f.sha256, "size": f.size,
+            "state": row.state if row else "not read yet",
+            "number": row.number if row else None, "code": row.code if row else None,
+            "issue_date": row.issue_date.isoformat() if row and row.issue_date else None,
+            "seller": row.seller_name if row else None,
+            "total": format_yuan(row.total_with_tax) if row and row.total_with_tax is not None else None,
+            "manual_reason": row.manual_reason if row else None})
+    return {"claim_no": claim.claim_no, "claimant": claim.claimant, "department": claim.department,
+            "category": claim.category, "budget_line": str(claim.budget_key), "purpose": claim.purpose,
+            "status": claim.status, "payable": format_yuan(claim.payable) if claim.payable is not None else None,
+            "voucher_no": claim.voucher_no, "closing_reason": claim.closing_reason, "files": files,
+            "findings": claim.findings_list}

@@ -1,0 +1,580 @@
+"""Worker adapters for the reimbursement process: claim variables in, extractors/rules/ledger calls, typed out.
+
+Every handler is idempotent (the engine delivers a task at least once): files already read are not read
+again, the invoice registry and the ledger answer a repeated registration or reservation with the one
+already made, and closing a closed claim changes nothing. A file that cannot be read never fails a task:
+it becomes findings on the claim and a review task.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from extractors.invoice import Severity, extract_invoice
+from rules.reimbursement import (
+    AuditFinding,
+    audit_claim,
+    audit_sampled,
+    invoice_total,
+    near_matches,
+    needs_review,
+    sighting,
+    standards_on,
+    travel_allowances,
+)
+from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
+from smartfin.kernel.clock import hospital_now, hospital_today
+from smartfin.kernel.money import format_yuan, to_fen
+from smartfin.ledger import (
+    Bucket,
+    BudgetExceeded,
+    BudgetLineClosed,
+    BudgetLineNotEffective,
+    CheckOutcome,
+    NoSuchBudgetLine,
+    check_budget,
+    pre_encumber,
+    record_actual,
+    release,
+)
+from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
+from smartfin.ports.vouchers import payment_voucher
+from smartfin.processes.reimbursement.claims import (
+    CORRECTABLE_FIELDS,
+    DOCUMENT_TYPE,
+    HOSPITAL_TZ,
+    Claim,
+    ClaimInvoice,
+    ClaimRefused,
+    ClaimStatus,
+    InvalidCorrection,
+    InvoiceState,
+    claim_facts,
+    claim_files,
+    claim_invoices,
+    close_claim,
+    correct_claim,
+    correct_invoice,
+    exclude_invoice,
+    invoice_facts,
+    next_claim_no,
+    record_claim,
+    register_invoice,
+    registered_key,
+    release_invoices,
+    store_extraction,
+    validate_claim,
+)
+from smartfin.processes.reimbursement.verification import CheckedVerifier, ManualVerifier
+from smartfin.store.archive import read_archived
+from smartfin.store.audit import record_audit
+from smartfin.store.db import session_scope
+
+log = logging.getLogger(__name__)
+registry = TopicRegistry()
+_verifier: Callable[[], InvoiceVerifier] = ManualVerifier
+
+
+def use_verifier(factory: Callable[[], InvoiceVerifier]) -> None:
+    """Choose the verifier ``verify-invoice`` asks; the application's wiring calls this once at start."""
+    global _verifier
+    _verifier = factory
+
+KEY_FIELDS = ("kind", "code", "number", "issue_date", "check_code", "seller_name", "seller_tax_id",
+              "total_amount", "total_tax", "total_with_tax")
+FIELD_LABELS = {"kind": "类型 kind", "code": "代码 code", "number": "号码 number", "issue_date": "日期 date",
+                "check_code": "校验码 check code", "seller_name": "销售方 seller", "seller_tax_id": "税号 tax id",
+                "total_amount": "金额 amount", "total_tax": "税额 tax", "total_with_tax": "价税合计 total"}
+REVIEW_FIELD_VARIABLES = {
+    "correctedNumber": "number", "correctedCode": "code", "correctedIssueDate": "issue_date",
+    "correctedTotalAmount": "total_amount", "correctedTotalTax": "total_tax",
+    "correctedTotalWithTax": "total_with_tax", "correctedSellerName": "seller_name",
+    "correctedSellerTaxId": "seller_tax_id", "correctedCheckCode": "check_code",
+}
+CLAIM_FIELD_VARIABLES = {
+    "correctedPaymentMethod": "payment_method", "correctedExplanation": "explanation",
+    "correctedContractNo": "contract_no", "correctedProcurementRecord": "procurement_record",
+    "correctedAssetReceiptNo": "asset_receipt_no",
+}
+REVIEW_INPUTS = ("reviewAction", "invoicePosition", "corrections", "claimCorrections", "reviewComment",
+                 *REVIEW_FIELD_VARIABLES, *CLAIM_FIELD_VARIABLES)
+UNAVAILABLE_RETRY = timedelta(minutes=30)
+
+
+def _claim(session: Session, job: Job) -> Claim:
+    claim_no = job.var("claimNo", None) or job.business_key
+    row = session.get(Claim, claim_no) if claim_no else None
+    if row is None:
+        raise LookupError(f"claim {claim_no!r} is not registered (task {job.id})")
+    return row
+
+
+
+def _last_user(job: Job, task: str) -> str:
+    for record in reversed(job.var("decisions", [])):
+        if record.get("task") == task:
+            return str(record.get("user") or "system")
+    return "system"
+
+
+def _claim_variables(claim: Claim) -> dict[str, Any]:
+    return {"claimNo": claim.claim_no, "claimant": claim.claimant, "requester": claim.claimant,
+            "department": claim.department, "category": claim.category, "economicCode": claim.economic_code,
+            "fundingSource": claim.funding_source, "project": claim.project, "fiscalYear": claim.fiscal_year,
+            "purpose": claim.purpose, "paymentMethod": claim.payment_method}
+
+
+# ---------------------------------------------------------------------------------- registration
+
+def _travel_from_form(job: Job) -> dict[str, Any] | None:
+    destination = str(job.var("travelDestination", "") or "").strip()
+    if not destination:
+        return None
+    return {"destination": destination, "province": job.var("travelProvince", ""),
+            "departed": job.var("travelDeparted", ""), "returned": job.var("travelReturned", ""),
+            "grade": job.var("travelGrade", "") or "general",
+            "meals_provided_days": int(job.var("travelMealsProvidedDays", 0) or 0),
+            "self_driving": bool(job.var("travelSelfDriving", False))}
+
+
+@registry.topic("register-claim")
+def register_claim(job: Job) -> dict[str, Any]:
+    """A claim from the command line is already recorded; one started in Tasklist is validated and recorded."""
+    with session_scope() as session:
+        claim_no = job.var("claimNo", None) or job.business_key
+        row = session.get(Claim, claim_no) if claim_no else None
+        if row is None and job.business_key:
+            # submitted by submit_claim, whose transaction may not have committed yet: retry, don't re-create
+            raise LookupError(f"claim {claim_no} is not committed yet; the task is retried")
+        if row is None:
+            values = {name: job.var(name, None) for name in ("department", "category", "fundingSource", "project",
+                                                             "purpose", "paymentMethod", "claimedTotal",
+                                                             "explanation")}
+            values["claimant"] = job.var("claimant", None) or job.var("initiator", None)
+            try:
+                values["travel"] = _travel_from_form(job)
+                draft = validate_claim(values)
+            except (ClaimRefused, ValueError) as exc:
+                raise BusinessError("CLAIM_INVALID", str(exc)) from exc
+            claim_no = claim_no or next_claim_no(session)
+            row = record_claim(session, claim_no, draft, job.process_instance_id)
+            record_audit(session, actor=draft.claimant, action="claim.submitted", subject_type=DOCUMENT_TYPE,
+                         subject_id=claim_no, details={"via": "tasklist"})
+        row.process_instance_id = job.process_instance_id
+        session.add(row)
+        files = len(claim_files(session, row.claim_no))
+        variables = _claim_variables(row)
+    return {**variables, "fileCount": files}
+
+
+# ------------------------------------------------------------------------------------ extraction
+
+@registry.topic("extract-invoices", lock_ms=120_000)
+def extract_invoices(job: Job) -> dict[str, Any]:
+    """Read every file of the claim not read yet; an unreadable file becomes findings, never a failure."""
+    with session_scope() as session:
+        claim = _claim(session, job)
+        files = claim_files(session, claim.claim_no)
+        done = {row.position for row in claim_invoices(session, claim.claim_no)}
+    for claim_file in files:
+        if claim_file.position in done:
+            continue
+        data = read_archived(claim_file.sha256)  # a missing original is a fault to fix, not a finding
+        result = extract_invoice(data, filename=claim_file.filename, today=hospital_today())
+        with session_scope() as session:
+            store_extraction(session, claim_file, result)
+        log.info("read %s: %s", claim_file.filename, result.finding_codes() or "no findings")
+    return {"fileCount": len(files), "invoiceCount": len(files)}
+
+
+# ----------------------------------------------------------------------------------------- audit
+
+def _percent(confidence: float) -> str:
+    return f"{round(confidence * 100)}%"
+
+
+def _low_confidence(row: ClaimInvoice, threshold: Decimal) -> AuditFinding | None:
+    cells = row.values_dict.get("fields", {})
+    weak = {name: cells[name]["confidence"] for name in KEY_FIELDS
+            if name in cells and cells[name]["value"] is not None
+            and Decimal(str(cells[name]["confidence"])) < threshold}
+    if not weak:
+        return None
+    listed = ", ".join(f"{FIELD_LABELS[n]} {_percent(c)}" for n, c in weak.items())
+    return AuditFinding("LOW_CONFIDENCE", Severity.WARN,
+                        f"第 {row.position + 1} 张发票部分字段识别置信度低，请核对 / invoice {row.position + 1}: "
+                        f"check the fields read with low confidence: {listed}",
+                        {"fields": {n: _percent(c) for n, c in weak.items()}}, row.position)
+
+
+def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: Any) -> list[AuditFinding]:
+    out: list[AuditFinding] = []
+    previous = registered_key(session, claim.claim_no, row.position)
+    if previous is not None and previous != row.invoice_key:
+        release_invoices(session, claim.claim_no, reason="invoice identity corrected", position=row.position)
+    if row.invoice_key:
+        holder = register_invoice(session, row.invoice_key, claim.claim_no, row.position)
+        if holder is not None:
+            where = "本报销单内重复 / appears twice in this claim" if holder == claim.claim_no else \
+                f"已在报销单 {holder} 中报销 / already claimed in {holder}"
+            out.append(AuditFinding(
+                "INVOICE_DUPLICATE", Severity.BLOCK,
+                f"第 {row.position + 1} 张发票重复：{where} (invoice {row.invoice_key})",
+                {"invoice_key": row.invoice_key, "held_by": holder}, row.position, "number"))
+    mine = sighting(claim.claim_no, row.position, row.invoice_key, row.seller_name, row.seller_tax_id,
+                    row.total_with_tax, row.issue_date)
+    if mine is None:
+        return out
+    days = int(standards.limit("fuzzy_days"))
+    seller_match = (ClaimInvoice.seller_tax_id == row.seller_tax_id) if row.seller_tax_id else \
+        (ClaimInvoice.seller_name == row.seller_name)
+    candidates = session.exec(select(ClaimInvoice).where(
+        seller_match, ClaimInvoice.state != InvoiceState.EXCLUDED,
+        ClaimInvoice.issue_date >= mine.issue_date - timedelta(days=days),  # type: ignore[operator]
+        ClaimInvoice.issue_date <= mine.issue_date + timedelta(days=days))).all()  # type: ignore[operator]
+    others = [s for s in (sighting(c.claim_no, c.position, c.invoice_key, c.seller_name, c.seller_tax_id,
+                                   c.total_with_tax, c.issue_date) for c in candidates) if s is not None]
+    for match in near_matches(mine, others, amount_percent=standards.limit("fuzzy_amount_percent"), days=days):
+        out.append(AuditFinding(
+            "INVOICE_NEAR_DUPLICATE", Severity.WARN,
+            f"第 {row.position + 1} 张发票与报销单 {match.claim_no} 第 {match.position + 1} 张相似"
+            f"（同一销售方、金额与日期相近），请核实 / invoice {row.position + 1} resembles invoice "
+            f"{match.position + 1} of claim {match.claim_no} (same seller, amount within "
+            f"{standards.limit('fuzzy_amount_percent')}%, dates "
+            f"within {days} days)", {"claim": match.claim_no, "position": match.position + 1}, row.position))
+    return out
+
+
+def _invoice_line(row: ClaimInvoice) -> str:
+    cells = row.values_dict.get("fields", {})
+
+    def cell(name: str) -> str:
+        value = (cells.get(name) or {}).get("value")
+        if value is None:
+            return f"{FIELD_LABELS[name]}: —"
+        return f"{FIELD_LABELS[name]}: {value} ({_percent((cells.get(name) or {}).get('confidence', 0))})"
+
+    head = f"#{row.position + 1} {row.filename} [{row.state}] sha256 {row.sha256[:12]}…"
+    if row.state == InvoiceState.MANUAL:
+        head += f" — 需人工录入 manual entry: {row.manual_reason}"
+    return head + "\n   " + " · ".join(cell(name) for name in KEY_FIELDS)
+
+
+def _findings_text(findings: list[AuditFinding], *, severities: tuple[Severity, ...]) -> str:
+    lines = []
+    for f in findings:
+        if f.severity in severities:
+            where = f"#{f.invoice + 1} " if f.invoice is not None else ""
+            lines.append(f"[{f.severity.value}] {where}{f.code}: {f.message}")
+    return "\n".join(lines)
+
+
+@registry.topic("audit-claim")
+def audit_claim_task(job: Job) -> dict[str, Any]:
+    """Validate and audit: extraction findings, duplicates, confidences, then the claim-level rules."""
+    today = hospital_today()
+    carried = [AuditFinding.from_dict(f) for f in job.var("verificationFindings", [])]
+    correction_error = str(job.var("correctionError", "") or "")
+    with session_scope() as session:
+        claim = _claim(session, job)
+        standards = standards_on(today)
+        threshold = standards.limit("low_confidence")
+        rows = claim_invoices(session, claim.claim_no)
+        findings: list[AuditFinding] = []
+        for row in rows:
+            if row.state == InvoiceState.EXCLUDED:
+                continue
+            stored = [AuditFinding.from_dict(f) for f in row.findings_list]
+            findings += stored
+            if row.state == InvoiceState.MANUAL and not any(f.severity is Severity.BLOCK for f in stored):
+                findings.append(AuditFinding(
+                    "MANUAL_ENTRY_REQUIRED", Severity.BLOCK,
+                    f"第 {row.position + 1} 张发票需人工录入 / invoice {row.position + 1} must be typed in: "
+                    f"{row.manual_reason}", {}, row.position))
+            weak = _low_confidence(row, threshold)
+            if weak is not None:
+                findings.append(weak)
+            findings += _duplicates(session, claim, row, standards)
+        facts = [invoice_facts(r) for r in rows if r.state != InvoiceState.MANUAL]
+        findings += audit_claim(claim_facts(claim, today), facts, standards)
+        findings += carried
+        if correction_error:
+            findings.append(AuditFinding("CORRECTION_INVALID", Severity.BLOCK,
+                                         f"更正无效 / the correction was not applied: {correction_error}"))
+        allowances = travel_allowances(claim_facts(claim, today), standards)
+        invoices_sum = invoice_total(facts)
+        payable = invoices_sum + allowances.total
+        review = needs_review(findings)
+        sampled = not review and audit_sampled(claim.claim_no, standards.limit("audit_sample_percent"))
+        claim.findings = json.dumps([f.as_dict() for f in findings], ensure_ascii=False)
+        claim.payable_fen = to_fen(payable)
+        session.add(claim)
+        summary = "\n".join(_invoice_line(r) for r in rows)
+    if allowances.total:
+        summary += (f"\n补助 allowances: 伙食 meals {format_yuan(allowances.meals)} · 市内交通 city transport "
+                    f"{format_yuan(allowances.transport)}")
+    return {
+        "needsReview": review, "findings": [f.as_dict() for f in findings],
+        "findingsText": _findings_text(findings, severities=(Severity.BLOCK, Severity.WARN, Severity.INFO)),
+        "warningsText": _findings_text(findings, severities=(Severity.WARN,)) or "无 none",
+        "reviewSummary": summary, "amount": format_yuan(payable), "invoiceTotal": format_yuan(invoices_sum),
+        "allowanceTotal": format_yuan(allowances.total), "auditSampled": sampled,
+        "auditSampleText": "抽中，须核对原件 / drawn: check the originals" if sampled else "未抽中 / not drawn",
+    }
+
+
+# ---------------------------------------------------------------------------------------- review
+
+def _int_or_none(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(str(value).split(".")[0])
+
+
+def _review_corrections(job: Job) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Any]]:
+    """Corrections from the Tasklist form (flat fields, one invoice) or from a script (Json lists)."""
+    per_invoice: list[tuple[int, dict[str, Any]]] = []
+    for item in job.var("corrections", []) or []:
+        per_invoice.append((int(item["invoice"]) - 1, dict(item.get("fields") or {})))
+    flat = {field: job.var(variable, None) for variable, field in REVIEW_FIELD_VARIABLES.items()}
+    flat = {k: v for k, v in flat.items() if v not in (None, "")}
+    position = _int_or_none(job.var("invoicePosition", None))
+    if flat:
+        if position is None:
+            raise InvalidCorrection("请填写发票序号 / give the invoice no. the corrections are for")
+        per_invoice.append((position - 1, flat))
+    claim_fields = dict(job.var("claimCorrections", {}) or {})
+    claim_fields.update({field: job.var(variable) for variable, field in CLAIM_FIELD_VARIABLES.items()
+                         if job.var(variable, None) not in (None, "")})
+    return per_invoice, claim_fields
+
+
+def _confirm_as_read(session: Session, claim_no: str, position: int | None) -> None:
+    for row in claim_invoices(session, claim_no):
+        if position is not None and row.position != position:
+            continue
+        stored = row.values_dict
+        for cell in stored.get("fields", {}).values():
+            if cell.get("value") is not None:
+                cell["confidence"] = 1.0
+        row.values = json.dumps(stored, ensure_ascii=False)
+        session.add(row)
+
+
+@registry.topic("apply-claim-review")
+def apply_claim_review(job: Job) -> dict[str, Any]:
+    """Apply the reviewer's action; the claim then goes back to validation (or to rejection)."""
+    action = str(job.var("reviewAction", "accept"))
+    reviewer = _last_user(job, "reviewInvoices")
+    cleared: dict[str, Any] = {name: None for name in REVIEW_INPUTS if name != "reviewAction"}
+    comment = str(job.var("reviewComment", "") or "")
+    if action == "reject":
+        return {**cleared, "closingReason": f"复核退回 / rejected at review: {comment}".strip(": ")}
+    position = _int_or_none(job.var("invoicePosition", None))
+    result: dict[str, Any] = {**cleared, "correctionError": ""}
+    try:
+        with session_scope() as session:
+            claim = _claim(session, job)
+            per_invoice, claim_fields = _review_corrections(job)
+            if action == "exclude":
+                if position is None:
+                    raise InvalidCorrection("请填写要剔除的发票序号 / give the invoice no. to take out")
+                exclude_invoice(session, claim.claim_no, position - 1, actor=reviewer,
+                                reason=comment or "excluded at review")
+            elif action == "accept":
+                _confirm_as_read(session, claim.claim_no, None if position is None else position - 1)
+            for index, fields in per_invoice:
+                unknown = set(fields) - set(CORRECTABLE_FIELDS)
+                if unknown:
+                    raise InvalidCorrection(f"cannot correct {sorted(unknown)}")
+                correct_invoice(session, claim.claim_no, index, fields, actor=reviewer, today=hospital_today())
+            if claim_fields:
+                correct_claim(session, claim.claim_no, claim_fields, actor=reviewer)
+            variables = _claim_variables(claim)
+    except InvalidCorrection as exc:
+        # nothing of this review was applied (one transaction); the next review task shows why
+        return {**result, "correctionError": str(exc)}
+    if action in ("correct", "exclude"):
+        result["verificationFindings"] = []  # changed invoices are verified again
+    return {**result, **variables}
+
+
+# ---------------------------------------------------------------------------------- verification
+
+def _query(row: ClaimInvoice) -> VerificationQuery | None:
+    if row.kind in (None, "foreign") or not row.number or row.issue_date is None:
+        return None
+    cells = row.values_dict.get("fields", {})
+    check_code = str((cells.get("check_code") or {}).get("value") or "")
+    if row.kind == "digital":
+        amount = row.total_with_tax
+    else:
+        value = (cells.get("total_amount") or {}).get("value")
+        amount = Decimal(value) if value is not None else None
+    if amount is None:
+        return None
+    return VerificationQuery(row.kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:])
+
+
+def _failed(row: ClaimInvoice, status: VerificationStatus, message: str) -> AuditFinding:
+    return AuditFinding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
+                        f"第 {row.position + 1} 张发票查验未通过（{status.value}）/ invoice {row.position + 1} failed "
+                        f"verification: {message}", {"status": status.value}, row.position, "number")
+
+
+@registry.topic("verify-invoice", lock_ms=180_000)
+def verify_invoices(job: Job) -> dict[str, Any]:
+    """Check each invoice with the configured verifier, within the platform's limits."""
+    verifier = CheckedVerifier(_verifier())
+    with session_scope() as session:
+        claim = _claim(session, job)
+        rows = [r for r in claim_invoices(session, claim.claim_no) if r.state == InvoiceState.READ]
+    pending = {"captchaAnswer": None, "captchaResumeToken": None, "captchaImage": None, "captchaInvoice": None}
+    if verifier.manual:
+        summary = "\n".join(f"#{r.position + 1} 代码 {r.code or '—'} 号码 {r.number} 日期 {r.issue_date} "
+                            f"价税合计 {format_yuan(r.total_with_tax) if r.total_with_tax is not None else '—'} "
+                            f"销售方 {r.seller_name}" for r in rows)
+        return {**pending, "verification": "manual", "verificationSummary": summary}
+    answer_for = _int_or_none(job.var("captchaInvoice", None))
+    failures: list[AuditFinding] = []
+    retry_at: list[datetime] = []
+    for row in rows:
+        query = _query(row)
+        if query is None:
+            continue
+        resume = row.position == answer_for
+        outcome = verifier.verify(query, captcha_answer=job.var("captchaAnswer", None) if resume else None,
+                                  resume_token=job.var("captchaResumeToken", None) if resume else None)
+        status = outcome.status
+        if status is VerificationStatus.CONSISTENT:
+            continue
+        if status is VerificationStatus.NEEDS_CAPTCHA:
+            image = base64.b64encode(outcome.captcha_png or b"").decode()
+            return {**pending, "verification": "captcha", "captchaImage": f"data:image/png;base64,{image}",
+                    "captchaResumeToken": outcome.resume_token, "captchaInvoice": row.position,
+                    "captchaInstruction": outcome.message}
+        if status in (VerificationStatus.INCONSISTENT, VerificationStatus.NOT_FOUND):
+            failures.append(_failed(row, status, outcome.message))
+        else:  # too early, limit reached, platform unavailable: wait and ask again
+            retry_at.append(outcome.retry_at or hospital_now() + UNAVAILABLE_RETRY)
+    if failures:
+        return {**pending, "verification": "failed", "verificationFindings": [f.as_dict() for f in failures]}
+    if retry_at:
+        when = max(retry_at).astimezone(HOSPITAL_TZ)
+        return {**pending, "verification": "wait", "verifyRetryAt": when.isoformat(timespec="seconds")}
+    return {**pending, "verification": "verified", "verificationFindings": []}
+
+
+@registry.topic("record-verification")
+def record_verification(job: Job) -> dict[str, Any]:
+    """Keep the officer's manual verification result; not consistent sends the claim to review."""
+    decision = str(job.var("decision", ""))
+    officer = _last_user(job, "verifyManually")
+    comment = str(job.var("comment", "") or "")
+    with session_scope() as session:
+        claim = _claim(session, job)
+        record_audit(session, actor=officer, action="claim.verified-by-hand", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"result": decision, "comment": comment})
+    if decision == "consistent":
+        return {"verification": "verified", "verificationFindings": []}
+    finding = AuditFinding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
+                           f"人工查验不一致 / verified by hand as not consistent: {comment or decision}",
+                           {"verified_by": officer})
+    return {"verification": "failed", "verificationFindings": [finding.as_dict()]}
+
+
+# ---------------------------------------------------------------------------------------- budget
+
+@registry.topic("reserve-claim-budget")
+def reserve_claim_budget(job: Job) -> dict[str, Any]:
+    """Check the claim's budget line and pre-encumber the payable amount in one unit of work."""
+    with session_scope() as session:
+        claim = _claim(session, job)
+        amount = claim.payable or Decimal("0.00")
+        if amount <= 0:
+            message = "报销金额为零，无需预占 / nothing to reserve: the amount is zero"
+            raise BusinessError("BUDGET_LINE_UNAVAILABLE", message, {"budgetMessage": message})
+        check = check_budget(session, claim.budget_key, amount)
+        if check.outcome in (CheckOutcome.NO_SUCH_LINE, CheckOutcome.LINE_CLOSED, CheckOutcome.NOT_YET_EFFECTIVE):
+            raise BusinessError("BUDGET_LINE_UNAVAILABLE", check.message, {"budgetMessage": check.message})
+        try:
+            pre_encumber(session, claim.budget_key, amount, document_type=DOCUMENT_TYPE,
+                         document_no=claim.claim_no, actor="system", reason="claim audited")
+        except BudgetExceeded as exc:
+            raise BusinessError("BUDGET_EXCEEDED", exc.message, {"budgetMessage": exc.message}) from exc
+        except (NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
+            raise BusinessError("BUDGET_LINE_UNAVAILABLE", exc.message, {"budgetMessage": exc.message}) from exc
+    return {"withinPlan": check.outcome != CheckOutcome.OVER_BUDGET, "budgetMessage": check.message,
+            "amount": format_yuan(amount)}
+
+
+# ------------------------------------------------------------------------------------ posting
+
+def _voucher(claim: Claim, files: int) -> dict[str, Any]:
+    summary = f"报销 {claim.claim_no} {claim.purpose}"[:60]
+    voucher = payment_voucher(document_type=DOCUMENT_TYPE, document_no=claim.claim_no, booked_on=hospital_today(),
+                              summary=summary, amount=claim.payable or Decimal("0.00"), attachments=files)
+    built: dict[str, Any] = voucher.as_variable()
+    return built
+
+
+@registry.topic("prepare-claim-voucher")
+def prepare_claim_voucher(job: Job) -> dict[str, Any]:
+    """The payment voucher for the ``post-voucher`` step (debit expense / credit bank, with budget lines)."""
+    with session_scope() as session:
+        claim = _claim(session, job)
+        if claim.status == ClaimStatus.SUBMITTED:
+            close_claim(session, claim.claim_no, ClaimStatus.APPROVED)
+        voucher = _voucher(claim, len(claim_files(session, claim.claim_no)))
+    return {"voucher": voucher}
+
+
+@registry.topic("record-claim-actual")
+def record_claim_actual(job: Job) -> dict[str, Any]:
+    """Posted: the actual goes to the ledger (releasing the pre-encumbrance) and the claim is paid."""
+    voucher_no = str(job.var("voucherNo"))
+    with session_scope() as session:
+        claim = _claim(session, job)
+        entry = record_actual(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, actor="system",
+                              amount=claim.payable, voucher_no=voucher_no, reason=f"voucher {voucher_no}")
+        claim.voucher_no = voucher_no
+        session.add(claim)
+        close_claim(session, claim.claim_no, ClaimStatus.PAID, f"voucher {voucher_no}")
+        record_audit(session, actor="system", action="claim.paid", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"voucher_no": voucher_no, "journal_entry": entry.id,
+                                                         "posted_at": job.var("postedAt", None),
+                                                         "decisions": job.var("decisions", [])})
+    return {"claimStatus": ClaimStatus.PAID, "actualEntry": entry.id}
+
+
+@registry.topic("close-claim")
+def close_claim_task(job: Job) -> dict[str, Any]:
+    """Rejected or invalid: give back the reservation and the invoices, and record why."""
+    outcome = str(job.var("outcome"))
+    reason = job.var("closingReason", None) or job.var("comment", None)
+    with session_scope() as session:
+        claim_no = job.var("claimNo", None) or job.business_key
+        claim = session.get(Claim, claim_no) if claim_no else None
+        if claim is None:
+            submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
+            record_audit(session, actor=str(job.var("initiator", "system")), action="claim.refused-invalid",
+                         subject_type=DOCUMENT_TYPE, subject_id=claim_no or job.process_instance_id,
+                         details={"reason": reason, "submitted": submitted})
+            return {"claimStatus": outcome}
+        for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
+            release(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, bucket=bucket,
+                    actor="system", reason=f"claim {outcome}")
+        release_invoices(session, claim.claim_no, reason=f"claim {outcome}")
+        close_claim(session, claim.claim_no, outcome, str(reason) if reason else None)
+        record_audit(session, actor="system", action=f"claim.closed-{outcome}", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"reason": reason, "decisions": job.var("decisions", [])})
+    return {"claimStatus": outcome}
+

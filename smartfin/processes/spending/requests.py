@@ -1,0 +1,210 @@
+"""Spending requests (支出申请): what a requester submits, its record in the project's tables, its fate.
+
+A request is validated here before it reaches the engine (command line) and again by the
+``register-request`` worker (Tasklist start form), with the same function, so both paths refuse the
+same input with the same words. The request number is the process's business key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Field, Session, SQLModel, select
+
+from rules.spending.routing import tier_thresholds
+from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
+from smartfin.camunda.client import EngineClient
+from smartfin.kernel.clock import hospital_now
+from smartfin.kernel.money import format_yuan, from_fen, to_fen
+from smartfin.ledger import BudgetLineKey, CheckOutcome, check_budget
+from smartfin.processes.documents import FieldReader, Refused, SubmissionRefused
+from smartfin.store.db import session_scope
+
+DOCUMENT_TYPE = "spending-request"
+
+
+class InvalidRequest(SubmissionRefused):
+    """A request that cannot be submitted; ``problems`` names every field that is wrong."""
+
+    label = "支出申请无效 / invalid request"
+
+
+class RequestStatus:
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    NO_BUDGET_LINE = "no-budget-line"
+    INVALID = "invalid"
+    FINAL = ("approved", "rejected", "withdrawn", "no-budget-line", "invalid")
+
+
+class SpendingRequest(SQLModel, table=True):
+    """One spending request as the project keeps it (amounts in fen)."""
+
+    __tablename__ = "spending_request"
+
+    request_no: str = Field(primary_key=True, max_length=40)
+    requester: str = Field(index=True, max_length=64)
+    department: str = Field(max_length=32)
+    category: str = Field(max_length=32)
+    economic_code: str = Field(max_length=10)
+    funding_source: str = Field(max_length=16)
+    project: str = Field(default="", max_length=32)
+    fiscal_year: int
+    amount_fen: int
+    payee: str = Field(index=True, max_length=200)
+    purpose: str = Field(max_length=2000)
+    status: str = Field(default=RequestStatus.SUBMITTED, max_length=20)
+    closing_reason: str | None = Field(default=None, max_length=1000)
+    process_instance_id: str | None = Field(default=None, max_length=64)
+    submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    closed_at: datetime | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        return from_fen(self.amount_fen)
+
+    @property
+    def budget_key(self) -> BudgetLineKey:
+        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
+                             self.project)
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """A validated request, not yet stored."""
+
+    requester: str
+    department: str
+    category: str
+    economic_code: str
+    funding_source: str
+    project: str
+    fiscal_year: int
+    amount: Decimal
+    payee: str
+    purpose: str
+
+    @property
+    def budget_key(self) -> BudgetLineKey:
+        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
+                             self.project)
+
+    def process_variables(self, request_no: str) -> dict[str, Any]:
+        """The start variables of the spending-approval process (money as an exact string)."""
+        return {
+            "requestNo": request_no, "requester": self.requester, "department": self.department,
+            "category": self.category, "economicCode": self.economic_code,
+            "fundingSource": self.funding_source, "project": self.project,
+            "fiscalYear": self.fiscal_year, "amount": format_yuan(self.amount),
+            "payee": self.payee, "purpose": self.purpose,
+        }
+
+
+def validate_request(values: dict[str, Any], *, today: datetime | None = None) -> RequestDraft:
+    """Check every field of a submission and collect all problems before refusing it."""
+    now = today or hospital_now()
+    fields = FieldReader(values)
+    requester = fields.text("requester", 64)
+    department = fields.text("department", 32)
+    category = fields.text("category", 32)
+    funding_source = fields.text("fundingSource", 16)
+    project = fields.text("project", 32, required=False)
+    payee = fields.text("payee", 200)
+    purpose = fields.text("purpose", 2000)
+    amount = fields.amount("amount")
+    key = fields.budget_key(fiscal_year=fields.fiscal_year(now.year), department=department, category=category,
+                            funding_source=funding_source, project=project, on=now.date(),
+                            economic_code=str(values.get("economicCode") or "").strip())
+    if fields.problems or key is None or amount is None:
+        raise InvalidRequest(fields.problems)
+    return RequestDraft(requester, key.department, category, key.economic_code, key.funding_source.value,
+                        key.project, key.fiscal_year, amount, payee, purpose)
+
+
+def next_request_no(session: Session, on: datetime | None = None) -> str:
+    """``REQ-2026-000042``: sequential per year, allocated inside the caller's transaction."""
+    year = (on or hospital_now()).year
+    prefix = f"REQ-{year}-"
+    last = session.exec(select(func.max(SpendingRequest.request_no))
+                        .where(SpendingRequest.request_no.startswith(prefix))).one()
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:06d}"
+
+
+def record_request(session: Session, request_no: str, draft: RequestDraft,
+                   submitted_at: datetime | None = None) -> SpendingRequest:
+    """Store the request once; a second registration of the same number returns the first row."""
+    existing = session.get(SpendingRequest, request_no)
+    if existing is not None:
+        return existing
+    row = SpendingRequest(
+        request_no=request_no, requester=draft.requester, department=draft.department,
+        category=draft.category, economic_code=draft.economic_code, funding_source=draft.funding_source,
+        project=draft.project, fiscal_year=draft.fiscal_year, amount_fen=to_fen(draft.amount),
+        payee=draft.payee, purpose=draft.purpose, submitted_at=submitted_at or datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def split_suspicions(session: Session, request: SpendingRequest,
+                     window: timedelta = timedelta(days=30)) -> list[SplitSuspicion]:
+    """Earlier requests of the same requester or payee that, with this one, straddle a tier."""
+    since = request.submitted_at - window
+    rows = session.exec(select(SpendingRequest).where(
+        SpendingRequest.submitted_at >= since,
+        (SpendingRequest.requester == request.requester) | (SpendingRequest.payee == request.payee),
+        SpendingRequest.status.notin_([RequestStatus.REJECTED, RequestStatus.WITHDRAWN,
+                                       RequestStatus.INVALID]),
+    )).all()
+
+    def summary(row: SpendingRequest) -> RequestSummary:
+        submitted = row.submitted_at if row.submitted_at.tzinfo else row.submitted_at.replace(tzinfo=UTC)
+        return RequestSummary(row.request_no, row.requester, row.payee, row.amount, submitted, row.category)
+
+    return detect_splits(summary(request), [summary(r) for r in rows], tier_thresholds(), window=window)
+
+
+def close_request(session: Session, request_no: str, outcome: str, reason: str | None = None) -> SpendingRequest:
+    """Record the final outcome once; closing again with the same outcome changes nothing."""
+    if outcome not in RequestStatus.FINAL:
+        raise ValueError(f"outcome: {outcome!r} is not one of {RequestStatus.FINAL}")
+    row = session.get(SpendingRequest, request_no)
+    if row is None:
+        raise LookupError(f"spending request {request_no} is not registered")
+    if row.status == outcome:
+        return row
+    if row.status in RequestStatus.FINAL:
+        raise ValueError(f"spending request {request_no} is already closed as {row.status}")
+    row.status = outcome
+    row.closing_reason = reason
+    row.closed_at = datetime.now(UTC)
+    session.add(row)
+    return row
+
+
+def submit_spending_request(values: dict[str, Any], *, request_no: str | None = None,
+                            engine: EngineClient | None = None) -> str:
+    """Validate, record and start one request, all or nothing: a failed start leaves no record."""
+    draft = validate_request(values)
+    engine = engine or EngineClient.from_settings()
+    with session_scope() as session:
+        check = check_budget(session, draft.budget_key, draft.amount)
+        if check.outcome in (CheckOutcome.NO_SUCH_LINE, CheckOutcome.LINE_CLOSED,
+                             CheckOutcome.NOT_YET_EFFECTIVE):
+            raise Refused(check.message)
+        number = request_no or next_request_no(session)
+        if session.get(SpendingRequest, number) is not None:
+            raise Refused(f"request {number} was already submitted")
+        row = record_request(session, number, draft)
+        instance = engine.start_process("spending-approval", number, draft.process_variables(number))
+        row.process_instance_id = instance["id"]
+        session.add(row)
+    return number

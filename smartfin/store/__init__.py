@@ -1,0 +1,1 @@
+"""Where the project keeps its data: the database, the audit log, the document archive, migrations."""

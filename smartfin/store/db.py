@@ -1,0 +1,76 @@
+"""The project's database: SQLite under var/ by default, PostgreSQL by URL.
+
+SQLite runs every write transaction as ``BEGIN IMMEDIATE`` so that concurrent writers queue on the
+database lock instead of failing half-way ("database is locked" at commit); PostgreSQL callers take row
+locks (``SELECT … FOR UPDATE``) where money is reserved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from smartfin.kernel.settings import get_settings
+from smartfin.store.migrations import upgrade_to_head
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the locking behaviour the ledger relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S,
+                                                  "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not the driver, decide when transactions start, then start them
+            # IMMEDIATE so the write lock is taken up front.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=60)
+
+
+@lru_cache(maxsize=4)
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: the configured database), at the newest schema.
+
+    The schema comes from the migrations (``smartfin.store.migrations``), never from ``create_all``, so
+    a database made by an earlier release is upgraded in place and keeps its rows.
+    """
+    settings = get_settings()
+    url = url or settings.effective_database_url
+    if url.startswith("sqlite:///"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work: committed when the block ends, rolled back entirely when it raises."""
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
