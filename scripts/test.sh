@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 .venv/bin/ruff check . || exit 1
+.venv/bin/lint-imports --no-cache || exit 1
 .venv/bin/pytest -p no:cacheprovider --timeout=600 "$@"
 status=$?
 if [ $status -eq 5 ]; then

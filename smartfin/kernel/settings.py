@@ -222,7 +222,7 @@ class Settings(BaseSettings):
 
     @property
     def sqlite_path(self) -> Path:
-        return self.var_dir / "smartfin.store.db"
+        return self.var_dir / "smartfin.db"
 
     @property
     def effective_database_url(self) -> str:

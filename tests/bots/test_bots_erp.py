@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from bots_fixtures import ERP_USER, admin, logged_in, quick_runtime, seed_erp_vouchers, vouchers_with
 
-from bots.erp import find_vouchers, post_voucher
+from bots.erp import find_vouchers
 from bots.errors import LoginRefused, PortalUnavailable, UnexpectedPage
 from bots.runtime import BotRuntime
 from portals.runner import RunningPortals
+from smartfin.app.implementations import post_voucher
 from smartfin.kernel.settings import Settings
 from smartfin.ports.vouchers import Voucher, VoucherLine, payment_voucher
 from smartfin.posting.journal import PostingState, VoucherRejected, find_entry
