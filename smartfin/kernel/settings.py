@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,12 +62,12 @@ class FlowSettings(BaseSettings):
     posting_dir: Path | None = Field(default=None, description="approved vouchers to post; unset = var/posting/")
     reports_dir: Path | None = Field(default=None, description="chart reports; unset = var/reports/")
 
-    bank_cron: str = "30 6 * * *"
-    three_way_cron: str = "0 7 * * *"
-    inbox_cron: str = "*/5 * * * *"
-    posting_cron: str = "0 18 * * 1-5"
-    budget_cron: str = "0 8 1 * *"
-    timezone: str = str(HOSPITAL_TZ)
+    bank_cron: str = Field(default="30 6 * * *", description="schedule of bank-daily")
+    three_way_cron: str = Field(default="0 7 * * *", description="schedule of three-way-daily")
+    inbox_cron: str = Field(default="*/5 * * * *", description="schedule of inbox-scan")
+    posting_cron: str = Field(default="0 18 * * 1-5", description="schedule of posting-batch")
+    budget_cron: str = Field(default="0 8 1 * *", description="schedule of budget-monthly")
+    timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")
 
     var_dir: Path = Field(default=PROJECT_ROOT / "var", description="the product's var/ (same variable)")
 
@@ -114,7 +114,7 @@ class BotSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SMARTFIN_BOT_", env_file=None, extra="ignore")
 
-    headless: bool = True
+    headless: bool = Field(default=True, description="run the browser without a window")
     secrets_file: Path | None = Field(default=None, description="portal accounts (default var/secrets/"
                                                                 "portal-accounts.json)")
     sessions_per_account: int = Field(default=2, ge=1, description="contexts one portal account may use at once")
@@ -122,12 +122,12 @@ class BotSettings(BaseSettings):
     item_timeout_s: float = Field(default=180.0, description="how long one work item may take in all")
     download_timeout_ms: int = Field(default=30_000, description="how long to wait for a download to start")
     attempts: int = Field(default=2, ge=1, description="tries of an item on technical errors, in process")
-    retry_delay_s: float = 1.0
+    retry_delay_s: float = Field(default=1.0, description="pause before an item's next try")
     trace: bool = Field(default=True, description="record a Playwright trace per item (kept on failure only)")
     evidence_days: int = Field(default=30, description="days evidence of failed items is kept")
     erp_layouts: str = Field(default="classic,revised", description="ERP screen layouts the page objects accept")
-    bank_layouts: str = "classic,revised"
-    tax_layouts: str = "classic,revised"
+    bank_layouts: str = Field(default="classic,revised", description="bank screen layouts accepted")
+    tax_layouts: str = Field(default="classic,revised", description="verification screen layouts accepted")
 
 
 class ProcurementSettings(BaseSettings):
@@ -140,11 +140,13 @@ class ProcurementSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SMARTFIN_PROCUREMENT_", env_file=None, extra="ignore")
 
-    committee_group: str = "equipment-committee"
-    committee_members: str = ""
-    standards_file: Path | None = None
-    economic_code: str = "31003"  # 专用设备购置 (部门支出经济分类)
-    review_interval: str | None = None
+    committee_group: str = Field(default="equipment-committee", description="engine group that votes")
+    committee_members: str = Field(default="", description="comma-separated members when the engine does not "
+                                   "list the group to the service account")
+    standards_file: Path | None = Field(default=None, description="replaces rules/procurement/standards.csv")
+    economic_code: str = Field(default="31003", description="economic code of equipment (专用设备购置)")
+    review_interval: str | None = Field(default=None, description="ISO-8601 interval of post-purchase "
+                                        "reviews; unset = the standards'")
 
     @property
     def configured_members(self) -> list[str]:
@@ -163,26 +165,27 @@ class Settings(BaseSettings):
     )
 
     engine_url: str = Field(default="http://127.0.0.1:8080", description="base URL of the Camunda engine")
-    engine_rest_path: str = "/engine-rest"
-    engine_webapp_path: str = "/camunda"
-    engine_user: str = "smartfin-service"
+    engine_rest_path: str = Field(default="/engine-rest", description="path of the engine's REST API")
+    engine_webapp_path: str = Field(default="/camunda", description="path of Tasklist, Cockpit and Admin")
+    engine_user: str = Field(default="smartfin-service", description="the service account Python uses")
     engine_password: SecretStr | None = Field(
         default=None, description="service account password; read from var/secrets.env when unset"
     )
     engine_jdbc_url: str | None = Field(
         default=None, description="engine database (PostgreSQL); embedded H2 under var/ when unset"
     )
-    engine_jdbc_user: str | None = None
-    engine_jdbc_password: SecretStr | None = None
+    engine_jdbc_user: str | None = Field(default=None, description="user of the engine database")
+    engine_jdbc_password: SecretStr | None = Field(default=None, description="password of the engine database")
     engine_demo: bool = Field(default=True, description="create the demo users and groups in the engine")
-    engine_start_timeout: float = 180.0
+    engine_start_timeout: float = Field(default=180.0, description="seconds `up` waits for the engine")
 
-    worker_id: str = "smartfin-worker"
-    worker_max_tasks: int = 10
-    worker_lock_ms: int = 60_000
-    worker_long_poll_ms: int = 20_000
-    worker_retries: int = 3
-    worker_retry_backoff_ms: int = 5_000
+    worker_id: str = Field(default="smartfin-worker", description="worker id the engine records on locks")
+    worker_max_tasks: int = Field(default=10, description="external tasks one worker handles at once")
+    worker_lock_ms: int = Field(default=60_000, description="lock duration of a fetched task (extended while "
+                                "in hand)")
+    worker_long_poll_ms: int = Field(default=20_000, description="long-polling wait of fetchAndLock")
+    worker_retries: int = Field(default=3, description="tries of a failing task before an incident")
+    worker_retry_backoff_ms: int = Field(default=5_000, description="first retry delay, doubled per try")
 
     erp_url: str = Field(default="http://127.0.0.1:8101", description="legacy ERP (voucher entry) base URL")
     bank_url: str = Field(default="http://127.0.0.1:8102", description="online bank portal base URL")
@@ -199,11 +202,11 @@ class Settings(BaseSettings):
     posting_pause_at: str | None = Field(default=None, description="test hook: the posting journal stops dead at "
                                          "this named point (crash-recovery tests)")
     erp_account: str | None = Field(default=None, description="ERP login of the bots (else the secrets file)")
-    erp_password: SecretStr | None = None
+    erp_password: SecretStr | None = Field(default=None, description="its password")
     bank_account: str | None = Field(default=None, description="online-bank login of the bots")
-    bank_password: SecretStr | None = None
-    tax_account: str | None = None
-    tax_password: SecretStr | None = None
+    bank_password: SecretStr | None = Field(default=None, description="its password")
+    tax_account: str | None = Field(default=None, description="verification-portal login, where one is needed")
+    tax_password: SecretStr | None = Field(default=None, description="its password")
 
     bot: BotSettings = Field(default_factory=lambda: BotSettings(), description="bots (SMARTFIN_BOT_…)")
     flows: FlowSettings = Field(default_factory=lambda: FlowSettings(), description="scheduled flows")
@@ -235,6 +238,40 @@ class Settings(BaseSettings):
     @property
     def tasklist_url(self) -> str:
         return self.engine_url.rstrip("/") + self.engine_webapp_path + "/app/tasklist/"
+
+
+def _shown_default(field: Any) -> str:
+    if field.default_factory is not None or field.default is None:
+        return "—"
+    value = field.default
+    if isinstance(value, Path):
+        return (value.relative_to(PROJECT_ROOT).as_posix() + "/") if value.is_relative_to(PROJECT_ROOT) else str(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if value != "" else "(empty)"
+
+
+def settings_table() -> str:
+    """The README's configuration table, made from this module: every variable, its default, its meaning.
+
+    A test compares it with the README, so the table cannot drift from the code.
+    """
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+
+    def walk(cls: type[BaseSettings]) -> None:
+        prefix = str(cls.model_config.get("env_prefix", "")).upper()
+        for name, field in cls.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseSettings):
+                continue
+            if cls is FlowSettings and name == "var_dir":
+                continue  # the product's SMARTFIN_VAR_DIR, listed once
+            meaning = (field.description or "").replace("|", "\\|")
+            rows.append(f"| `{prefix}{name.upper()}` | `{_shown_default(field)}` | {meaning} |")
+
+    for section in (Settings, FlowSettings, BotSettings, ProcurementSettings):
+        walk(section)
+    return "\n".join(rows) + "\n"
 
 
 @lru_cache(maxsize=1)
