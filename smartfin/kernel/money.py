@@ -7,6 +7,7 @@ amount is rejected with the same words everywhere.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -21,6 +22,11 @@ class InvalidAmount(ValueError):
         self.reason = reason
         self.field = field
         super().__init__(f"{field}: {reason} (got {value!r})")
+
+
+# ASCII digits only (a full-width "１２３" or an exponent "1e3" is not what a clerk keys), and grouping
+# commas only where they group thousands ("1,234.50", never "1,2,3").
+_PLAIN_AMOUNT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|-?\.[0-9]+|(?i:nan|[+-]?inf(?:inity)?)")
 
 
 def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = False,
@@ -40,9 +46,12 @@ def parse_amount(value: object, *, field: str = "amount", allow_zero: bool = Fal
     elif isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+        text = value.strip().lstrip("¥￥").strip().replace("，", ",")
+        if not _PLAIN_AMOUNT.fullmatch(text):
+            raise InvalidAmount(value, "is not a number a clerk writes in yuan (digits 0-9, an optional decimal "
+                                "point, thousands separators every three digits; no exponent)", field)
         try:
-            amount = Decimal(text)
+            amount = Decimal(text.replace(",", ""))
         except InvalidOperation:
             raise InvalidAmount(value, "is not a number", field) from None
     else:

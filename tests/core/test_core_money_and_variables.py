@@ -13,7 +13,8 @@ from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_am
 
 
 @pytest.mark.parametrize("text, expected", [("1234.5", "1234.50"), ("¥1,234.56", "1234.56"), (" 7 ", "7.00"),
-                                             ("0.10", "0.10"), (Decimal("3.1"), "3.10"), (12, "12.00")])
+                                             ("0.10", "0.10"), (Decimal("3.1"), "3.10"), (12, "12.00"),
+                                             ("1,234,567.00", "1234567.00"), ("￥12", "12.00")])
 def test_amounts_a_clerk_writes_are_accepted(text, expected):
     assert parse_amount(text) == Decimal(expected)
 
@@ -21,7 +22,9 @@ def test_amounts_a_clerk_writes_are_accepted(text, expected):
 @pytest.mark.parametrize("value, reason", [
     ("-5", "must not be negative"), ("abc", "is not a number"), ("12.345", "more than 2 decimal places"),
     ("", "is missing"), (None, "is missing"), (12.5, "not a float"), ("0", "greater than zero"),
-    ("NaN", "not a finite number"), ("1e15", "exceeds the largest"),
+    ("NaN", "not a finite number"), ("1000000000000000", "exceeds the largest"),
+    # what a hostile or careless client sends instead of an amount
+    ("1e3", "is not a number"), ("1,2,3", "is not a number"), ("１２３", "is not a number"), ("1٢3", "is not a number"),
 ])
 def test_bad_amounts_are_refused_with_the_reason(value, reason):
     with pytest.raises(InvalidAmount, match=reason) as error:
