@@ -7,11 +7,9 @@ from extractors.invoice.extract import ExtractionSettings, extract_invoice, snif
 from extractors.invoice.model import (
     Extracted,
     ExtractionResult,
-    Finding,
     InvoiceKind,
     InvoiceRecord,
     LineItem,
-    Severity,
     Source,
     SourceFormat,
 )
@@ -23,11 +21,9 @@ __all__ = [
     "Extracted",
     "ExtractionResult",
     "ExtractionSettings",
-    "Finding",
     "InvoiceKind",
     "InvoiceRecord",
     "LineItem",
-    "Severity",
     "Source",
     "SourceFormat",
     "UppercaseAmountError",

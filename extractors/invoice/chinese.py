@@ -28,14 +28,13 @@ from extractors.invoice.layout import (
 from extractors.invoice.model import (
     ITEM_FIELDS,
     Extracted,
-    Finding,
     InvoiceKind,
     InvoiceRecord,
     LineItem,
-    Severity,
     Source,
     missing,
 )
+from smartfin.kernel.findings import Finding, Severity
 
 LABELS = LabelSet({
     "code": ["发票代码"],
@@ -105,7 +104,7 @@ class _Reader:
         if UNREADABLE in text:
             self.findings.append(Finding(
                 "GLYPHS_UNREADABLE", Severity.WARN,
-                f"{field}: the font has no character map (cid glyphs); the value must be typed by hand", field))
+                f"{field}: the font has no character map (cid glyphs); the value must be typed by hand", field=field))
             return Extracted(None, 0.0, source)
         return Extracted(text, confidence, source)
 
@@ -198,7 +197,8 @@ def _field_value(reader: _Reader, name: str, found: Value | None,  # type: ignor
             except ValueError:
                 issued = None
         if issued is None:
-            reader.findings.append(Finding("DATE_UNPARSEABLE", Severity.WARN, f"issue date {text!r} unreadable", name))
+            reader.findings.append(Finding("DATE_UNPARSEABLE", Severity.WARN, f"issue date {text!r} unreadable",
+                                           field=name))
             return Extracted(None, 0.0, source)
         return Extracted(issued, confidence, source)
     if name in _FORMATS and UNREADABLE not in text and not re.fullmatch(_FORMATS[name], text):
@@ -300,7 +300,7 @@ def _money_value(reader: _Reader, field: str, text: str, confidence: float,
     amount = _money(text)
     if amount is None:
         reader.findings.append(Finding("AMOUNT_UNPARSEABLE", Severity.WARN, f"{field}: {text!r} is not an amount",
-                                       field))
+                                       field=field))
         return Extracted(None, 0.0, source)
     return Extracted(amount, confidence, source)
 
@@ -375,7 +375,7 @@ def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: i
             return Extracted(Decimal("0"), CONF_TABLE, reader.source)
         m = re.fullmatch(r"(\d+(?:\.\d+)?)%", text)
         if not m:
-            reader.findings.append(Finding("TAX_RATE_UNPARSEABLE", Severity.WARN, f"tax rate {text!r}", field))
+            reader.findings.append(Finding("TAX_RATE_UNPARSEABLE", Severity.WARN, f"tax rate {text!r}", field=field))
             return Extracted(None, 0.0, reader.source)
         return Extracted((Decimal(m[1]) / 100).normalize(), CONF_TABLE, reader.source)
     return _money_value(reader, field, text, CONF_TABLE)

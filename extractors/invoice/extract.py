@@ -14,15 +14,14 @@ from pathlib import Path
 
 from extractors.invoice.model import (
     ExtractionResult,
-    Finding,
     InvoiceRecord,
-    Severity,
     SourceFormat,
 )
 from extractors.invoice.ofd import is_ofd, read_ofd
 from extractors.invoice.pdf import read_pdf
 from extractors.invoice.validation import validate_record
 from extractors.invoice.xml_invoice import read_invoice_xml
+from smartfin.kernel.findings import Finding, Severity
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
 _KEY_FIELDS = ("number", "total_with_tax")

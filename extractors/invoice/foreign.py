@@ -20,13 +20,12 @@ from typing import Any
 from extractors.invoice.layout import Line
 from extractors.invoice.model import (
     Extracted,
-    Finding,
     InvoiceKind,
     InvoiceRecord,
-    Severity,
     Source,
     missing,
 )
+from smartfin.kernel.findings import Finding, Severity
 
 TEMPLATES_PATH = Path(__file__).with_name("foreign_templates.json")
 CONF_TEMPLATE = 0.9
@@ -140,7 +139,7 @@ def _apply_template(template: Template, text: str) -> tuple[InvoiceRecord, list[
         m = re.search(pattern, text, re.IGNORECASE)
         if not m:
             findings.append(Finding("TEMPLATE_FIELD_MISSING", Severity.WARN,
-                                    f"template {template.issuer!r} found no {field}", field))
+                                    f"template {template.issuer!r} found no {field}", field=field))
             continue
         raw = m[1].strip()
         value: object
@@ -172,7 +171,7 @@ def _fallback(text: str, lines: Sequence[Line]) -> tuple[InvoiceRecord, list[Fin
             values["issue_date"] = Extracted(issued, CONF_FALLBACK if certain else CONF_GUESS, Source.FALLBACK)
             if not certain:
                 findings.append(Finding("DATE_AMBIGUOUS", Severity.WARN,
-                                        f"date {m[1].strip()!r} may be day/month or month/day", "issue_date"))
+                                        f"date {m[1].strip()!r} may be day/month or month/day", field="issue_date"))
             break
     best: tuple[int, Decimal, str | None] | None = None
     for m in _TOTAL.finditer(text):

@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from smartfin.kernel.findings import Finding, Severity
+
 T = TypeVar("T")
 
 
@@ -45,14 +47,6 @@ class SourceFormat(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Severity(StrEnum):
-    """How a finding affects the claim: block stops automatic processing, warn asks a clerk to look."""
-
-    BLOCK = "block"
-    WARN = "warn"
-    INFO = "info"
-
-
 @dataclass(frozen=True, slots=True)
 class Extracted(Generic[T]):
     """One value with the confidence and source that let a clerk decide whether to re-check it."""
@@ -64,16 +58,6 @@ class Extracted(Generic[T]):
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A problem or remark about the file or a field, kept as data so it can be shown and routed."""
-
-    code: str
-    severity: Severity
-    message: str
-    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

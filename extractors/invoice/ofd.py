@@ -14,8 +14,9 @@ import zipfile
 
 from extractors.invoice.chinese import read_chinese_invoice
 from extractors.invoice.layout import Glyph
-from extractors.invoice.model import Finding, InvoiceRecord, Severity, Source
+from extractors.invoice.model import InvoiceRecord, Source
 from extractors.invoice.xml_invoice import read_invoice_xml
+from smartfin.kernel.findings import Finding, Severity
 
 MM_TO_PT = 72 / 25.4
 MAX_MEMBER_BYTES = 20 * 1024 * 1024  # a zip member larger than this is refused (zip bombs)

@@ -19,7 +19,8 @@ from pdfplumber.utils.exceptions import PdfminerException
 from extractors.invoice.chinese import read_chinese_invoice
 from extractors.invoice.foreign import read_foreign_invoice
 from extractors.invoice.layout import Glyph, build_lines
-from extractors.invoice.model import Finding, InvoiceRecord, Severity, Source
+from extractors.invoice.model import InvoiceRecord, Source
+from smartfin.kernel.findings import Finding, Severity
 
 
 def silence_pdfminer() -> None:

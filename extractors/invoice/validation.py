@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from extractors.invoice.model import Finding as Finding
-from extractors.invoice.model import InvoiceKind, InvoiceRecord, Severity
+from extractors.invoice.model import InvoiceKind, InvoiceRecord
 from extractors.invoice.uppercase import UppercaseAmountError, parse_uppercase_amount
 from extractors.invoice.uscc import is_valid_org_code_part, is_valid_uscc
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.findings import Finding, Severity
 
 _DIGITS = {n: re.compile(rf"\d{{{n}}}") for n in (8, 12, 20)}
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
@@ -27,16 +27,16 @@ def check_tax_id(tax_id: str | None, field: str) -> list[Finding]:
     if not tax_id:
         return []
     if not _TAX_ID.fullmatch(tax_id):
-        return [Finding("TAX_ID_FORMAT", Severity.WARN, f"tax id {tax_id!r} is not 15–20 letters/digits", field)]
+        return [Finding("TAX_ID_FORMAT", Severity.WARN, f"tax id {tax_id!r} is not 15–20 letters/digits", field=field)]
     if len(tax_id) != 18:
         return [Finding("TAX_ID_LEGACY", Severity.INFO, f"tax id {tax_id!r} is not an 18-character credit code",
-                        field)]
+                        field=field)]
     if not is_valid_uscc(tax_id):
         return [Finding("USCC_CHECK_FAILED", Severity.WARN,
-                        f"credit code {tax_id!r} fails its check character (GB 32100-2015)", field)]
+                        f"credit code {tax_id!r} fails its check character (GB 32100-2015)", field=field)]
     if not is_valid_org_code_part(tax_id):
         return [Finding("ORG_CODE_CHECK_FAILED", Severity.INFO,
-                        f"organisation code inside {tax_id!r} fails its GB 11714 check", field)]
+                        f"organisation code inside {tax_id!r} fails its GB 11714 check", field=field)]
     return []
 
 
@@ -48,12 +48,13 @@ def check_identifiers(record: InvoiceRecord) -> list[Finding]:
     if kind is InvoiceKind.FOREIGN:
         return out
     if number is None:
-        out.append(Finding("NUMBER_MISSING", Severity.BLOCK, "invoice number not found", "number"))
+        out.append(Finding("NUMBER_MISSING", Severity.BLOCK, "invoice number not found", field="number"))
     elif kind is InvoiceKind.DIGITAL and not _DIGITS[20].fullmatch(number):
         out.append(Finding("NUMBER_FORMAT", Severity.WARN,
-                           f"digitalised invoice number {number!r} is not 20 digits", "number"))
+                           f"digitalised invoice number {number!r} is not 20 digits", field="number"))
     elif kind is not InvoiceKind.DIGITAL and not _DIGITS[8].fullmatch(number):
-        out.append(Finding("NUMBER_FORMAT", Severity.WARN, f"invoice number {number!r} is not 8 digits", "number"))
+        out.append(Finding("NUMBER_FORMAT", Severity.WARN, f"invoice number {number!r} is not 8 digits",
+                           field="number"))
     if kind is InvoiceKind.DIGITAL:
         return out
     for field, width, label in (("code", 12, "invoice code"), ("check_code", 20, "check code"),
@@ -61,10 +62,10 @@ def check_identifiers(record: InvoiceRecord) -> list[Finding]:
         value = getattr(record, field).value
         if value is None:
             severity = Severity.BLOCK if field == "code" else Severity.WARN
-            out.append(Finding(f"{field.upper()}_MISSING", severity, f"{label} not found", field))
+            out.append(Finding(f"{field.upper()}_MISSING", severity, f"{label} not found", field=field))
         elif not _DIGITS[width].fullmatch(value):
             out.append(Finding(f"{field.upper()}_FORMAT", Severity.WARN,
-                               f"{label} {value!r} is not {width} digits", field))
+                               f"{label} {value!r} is not {width} digits", field=field))
     return out
 
 
@@ -73,11 +74,11 @@ def check_totals(record: InvoiceRecord) -> list[Finding]:
     out: list[Finding] = []
     amount, tax, total = record.total_amount.value, record.total_tax.value, record.total_with_tax.value
     if total is None:
-        out.append(Finding("TOTAL_MISSING", Severity.BLOCK, "total with tax not found", "total_with_tax"))
+        out.append(Finding("TOTAL_MISSING", Severity.BLOCK, "total with tax not found", field="total_with_tax"))
     elif amount is not None and tax is not None and amount + tax != total:
         out.append(Finding("TOTALS_MISMATCH", Severity.BLOCK,
                            f"amount {amount} + tax {tax} = {amount + tax}, but the total is {total}",
-                           "total_with_tax"))
+                           field="total_with_tax"))
     if record.items and amount is not None:
         cells = [item.amount.value for item in record.items]
         if all(c is not None for c in cells):
@@ -85,14 +86,14 @@ def check_totals(record: InvoiceRecord) -> list[Finding]:
             if item_sum != amount:
                 out.append(Finding("ITEMS_AMOUNT_MISMATCH", Severity.WARN,
                                    f"item amounts add up to {item_sum}, the total amount is {amount}",
-                                   "total_amount"))
+                                   field="total_amount"))
     if record.items and tax is not None:
         cells = [item.tax.value for item in record.items]
         if all(c is not None for c in cells):
             tax_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
             if tax_sum != tax:
                 out.append(Finding("ITEMS_TAX_MISMATCH", Severity.WARN,
-                                   f"item taxes add up to {tax_sum}, the total tax is {tax}", "total_tax"))
+                                   f"item taxes add up to {tax_sum}, the total tax is {tax}", field="total_tax"))
     return out
 
 
@@ -104,10 +105,10 @@ def check_uppercase_total(record: InvoiceRecord) -> list[Finding]:
     try:
         parsed = parse_uppercase_amount(text)
     except UppercaseAmountError as exc:
-        return [Finding("UPPERCASE_UNPARSEABLE", Severity.WARN, str(exc), "total_uppercase")]
+        return [Finding("UPPERCASE_UNPARSEABLE", Severity.WARN, str(exc), field="total_uppercase")]
     if total is not None and parsed != total:
         return [Finding("UPPERCASE_MISMATCH", Severity.BLOCK,
-                        f"uppercase total reads {parsed}, the figures say {total}", "total_uppercase")]
+                        f"uppercase total reads {parsed}, the figures say {total}", field="total_uppercase")]
     return []
 
 
@@ -115,12 +116,12 @@ def check_issue_date(record: InvoiceRecord, today: date | None = None) -> list[F
     """The issue date must exist and must not lie in the future (China time)."""
     issued = record.issue_date.value
     if issued is None:
-        return [Finding("ISSUE_DATE_MISSING", Severity.BLOCK, "issue date not found", "issue_date")]
+        return [Finding("ISSUE_DATE_MISSING", Severity.BLOCK, "issue date not found", field="issue_date")]
     today = today or hospital_today()
     if issued > today:
         return [Finding("ISSUE_DATE_IN_FUTURE", Severity.BLOCK,
                         f"issue date {issued.isoformat()} is after today ({today.isoformat()}, Asia/Shanghai)",
-                        "issue_date")]
+                        field="issue_date")]
     return []
 
 
@@ -128,11 +129,11 @@ def check_parties(record: InvoiceRecord) -> list[Finding]:
     """Seller and buyer names and tax ids (the buyer's may be absent for private persons)."""
     out: list[Finding] = []
     if record.seller_name.value is None:
-        out.append(Finding("SELLER_NAME_MISSING", Severity.WARN, "seller name not found", "seller_name"))
+        out.append(Finding("SELLER_NAME_MISSING", Severity.WARN, "seller name not found", field="seller_name"))
     if record.kind.value is InvoiceKind.FOREIGN:
         return out
     if record.buyer_name.value is None:
-        out.append(Finding("BUYER_NAME_MISSING", Severity.WARN, "buyer name not found", "buyer_name"))
+        out.append(Finding("BUYER_NAME_MISSING", Severity.WARN, "buyer name not found", field="buyer_name"))
     out += check_tax_id(record.seller_tax_id.value, "seller_tax_id")
     out += check_tax_id(record.buyer_tax_id.value, "buyer_tax_id")
     return out

@@ -14,14 +14,13 @@ from decimal import Decimal, InvalidOperation
 from extractors.invoice.model import (
     ITEM_FIELDS,
     Extracted,
-    Finding,
     InvoiceKind,
     InvoiceRecord,
     LineItem,
-    Severity,
     Source,
     missing,
 )
+from smartfin.kernel.findings import Finding, Severity
 
 FIELD_TAGS: dict[str, tuple[str, ...]] = {
     "number": ("InvoiceNumber", "EInvoiceNumber", "InvoiceNo", "Fphm"),
@@ -132,7 +131,8 @@ def read_invoice_xml(data: bytes, source: Source = Source.XML) -> tuple[InvoiceR
             except ValueError:
                 value = None
         if value is None:
-            findings.append(Finding("XML_VALUE_INVALID", Severity.WARN, f"{field}: {text!r} cannot be read", field))
+            findings.append(Finding("XML_VALUE_INVALID", Severity.WARN, f"{field}: {text!r} cannot be read",
+                                    field=field))
             values[field] = missing(source)
         else:
             values[field] = Extracted(value, 1.0, source)

@@ -32,7 +32,7 @@ from rules.equipment.costbenefit import (
     utilisation,
 )
 from rules.equipment.discounting import discounted_payback_years, irr, npv
-from rules.equipment.policy import Finding, PolicySettings, Severity, check_policies
+from rules.equipment.policy import PolicySettings, check_policies
 from rules.equipment.proposal import (
     EquipmentClass,
     EquipmentProposal,
@@ -71,7 +71,6 @@ __all__ = [
     "EquipmentProposal",
     "EvaluationSettings",
     "FieldError",
-    "Finding",
     "FundingSource",
     "LineMatch",
     "LineStatus",
@@ -79,7 +78,6 @@ __all__ = [
     "PolicySettings",
     "ProposalInvalid",
     "RowError",
-    "Severity",
     "ThreeWayMatchResult",
     "Tolerance",
     "VarianceReport",

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from rules.equipment.discounting import discounted_payback_years, irr, npv
-from rules.equipment.policy import Finding, PolicySettings, Severity, check_policies
+from rules.equipment.policy import PolicySettings, check_policies
 from rules.equipment.proposal import EquipmentProposal
+from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import CENT, format_yuan
 
 RATIO = Decimal("0.0001")

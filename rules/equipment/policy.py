@@ -7,39 +7,16 @@ change with policy, so they live in ``PolicySettings`` and are filled from versi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rules.equipment.proposal import EquipmentClass, FundingSource
+from smartfin.kernel.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from rules.equipment.costbenefit import CostBenefitReport
-
-
-class Severity(StrEnum):
-    """BLOCK stops the purchase; WARN needs a reviewer's attention; INFO states a required next step."""
-
-    BLOCK = "block"
-    WARN = "warn"
-    INFO = "info"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One policy observation about a proposal, with the figures that triggered it."""
-
-    code: str
-    severity: Severity
-    message_zh: str
-    message_en: str
-    evidence: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        return f"{self.message_zh} / {self.message_en}"
 
 
 @dataclass(frozen=True)
@@ -72,7 +49,7 @@ def debt_financed_large_equipment(report: CostBenefitReport, settings: PolicySet
     proposal = report.proposal
     if proposal.funding_source is not FundingSource.DEBT or not is_large_equipment(report, settings):
         return []
-    return [Finding(
+    return [Finding.bilingual(
         "DEBT_FINANCED_LARGE_EQUIPMENT", Severity.BLOCK,
         "禁止举债购置大型医用设备", "debt-financed purchase of large medical equipment is not allowed",
         {"funding_source": proposal.funding_source.value, "equipment_class": proposal.equipment_class.value,
@@ -93,11 +70,11 @@ def permit_required(report: CostBenefitReport, settings: PolicySettings) -> list
     evidence = {"equipment_class": proposal.equipment_class.value, "permit_level": level,
                 "permit_number": proposal.permit_number}
     if has_permit:
-        return [Finding("PERMIT_REQUIRED", Severity.INFO,
+        return [Finding.bilingual("PERMIT_REQUIRED", Severity.INFO,
                         f"需{zh_level}配置许可，已提供许可证号 {proposal.permit_number}",
                         f"a {level} configuration permit is required; permit {proposal.permit_number} given",
                         evidence)]
-    return [Finding("PERMIT_REQUIRED", Severity.WARN,
+    return [Finding.bilingual("PERMIT_REQUIRED", Severity.WARN,
                     f"{proposal.equipment_class.value}类大型医用设备需取得{zh_level}配置许可证",
                     f"class {proposal.equipment_class.value} large equipment needs a {level} "
                     "configuration permit before purchase", evidence)]
@@ -110,7 +87,7 @@ def collective_decision_required(report: CostBenefitReport, settings: PolicySett
     """
     if report.total_investment < settings.collective_decision_threshold:
         return []
-    return [Finding(
+    return [Finding.bilingual(
         "COLLECTIVE_DECISION_REQUIRED", Severity.INFO,
         "须经院长办公会及党委会集体决策（三重一大）",
         "collective decision required (president's office meeting and Party committee)",
@@ -124,7 +101,7 @@ def post_purchase_review(report: CostBenefitReport, settings: PolicySettings) ->
     original_value = _original_value(report)
     if original_value < settings.post_purchase_review_threshold:
         return []
-    return [Finding(
+    return [Finding.bilingual(
         "POST_PURCHASE_REVIEW", Severity.INFO,
         "购置后须按年开展效益评价（实际收入与论证预测对比）",
         "yearly post-purchase review of actual against forecast revenue required",
@@ -139,7 +116,7 @@ def payback_beyond_economic_life(report: CostBenefitReport, settings: PolicySett
     if payback is not None and payback <= life:
         return []
     shown = "never" if payback is None else str(payback)
-    return [Finding(
+    return [Finding.bilingual(
         "PAYBACK_EXCEEDS_ECONOMIC_LIFE", Severity.WARN,
         f"静态回收期（{'无法回收' if payback is None else f'{payback} 年'}）超过经济寿命 {life} 年",
         f"static payback ({shown}) exceeds the economic life of {life} years",
@@ -151,7 +128,7 @@ def negative_npv(report: CostBenefitReport, settings: PolicySettings) -> list[Fi
     """A negative NPV means the device earns less than the hospital's cost of money."""
     if report.npv >= 0:
         return []
-    return [Finding(
+    return [Finding.bilingual(
         "NEGATIVE_NPV", Severity.WARN, f"净现值为负（{report.npv} 元）",
         f"net present value is negative ({report.npv} yuan)",
         {"npv": str(report.npv), "discount_rate_pct": str(report.discount_rate_pct)},
@@ -162,7 +139,7 @@ def volume_beyond_capacity(report: CostBenefitReport, settings: PolicySettings) 
     """A forecast above the designed capacity cannot be delivered, so the revenue is overstated."""
     if report.utilisation is None or report.utilisation <= 1:
         return []
-    return [Finding(
+    return [Finding.bilingual(
         "VOLUME_EXCEEDS_CAPACITY", Severity.WARN,
         "预计工作量超过设计产能", "forecast volume exceeds designed capacity",
         {"annual_volume": str(report.annual_volume),

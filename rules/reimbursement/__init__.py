@@ -6,7 +6,6 @@ Approval routing of claims reuses the spending table (``rules/spending/approval-
 
 from rules.reimbursement.audit import (
     Allowances,
-    AuditFinding,
     ClaimFacts,
     InvoiceFacts,
     TravelFacts,
@@ -21,7 +20,6 @@ from rules.reimbursement.standards import Standards, StandardsError, standards_o
 
 __all__ = [
     "Allowances",
-    "AuditFinding",
     "ClaimFacts",
     "InvoiceFacts",
     "InvoiceSighting",

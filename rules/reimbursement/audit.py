@@ -15,45 +15,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from extractors.invoice.model import Severity
 from rules.reimbursement.standards import Standards, StandardsError
+from smartfin.kernel.findings import Finding, Severity
 
 CENT = Decimal("0.01")
 LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
 REVIEW_CODES = frozenset({"LOW_CONFIDENCE"})
-
-
-@dataclass(frozen=True)
-class AuditFinding:
-    """One problem or remark; ``invoice`` is the invoice's position in the claim (None: the whole claim)."""
-
-    code: str
-    severity: Severity
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    invoice: int | None = None
-    field: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-safe form for the claim's record and the engine (money as strings)."""
-        return {"code": self.code, "severity": self.severity.value, "message": self.message,
-                "evidence": {k: _plain(v) for k, v in self.evidence.items()}, "invoice": self.invoice,
-                "field": self.field}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AuditFinding:
-        return cls(data["code"], Severity(data["severity"]), data["message"], dict(data.get("evidence") or {}),
-                   data.get("invoice"), data.get("field"))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -178,7 +145,7 @@ def invoice_total(invoices: Iterable[InvoiceFacts]) -> Decimal:
 
 # ------------------------------------------------------------------------------------------- rules
 
-def check_claim_total(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_claim_total(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """The amount claimed must equal the invoice totals plus the flat allowances."""
     if claim.claimed_total is None:
         return []
@@ -186,15 +153,15 @@ def check_claim_total(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], stand
     expected = invoice_total(invoices) + allowances.total
     if claim.claimed_total == expected:
         return []
-    return [AuditFinding(
+    return [Finding(
         "CLAIM_TOTAL_MISMATCH", Severity.BLOCK,
         f"报销金额 {_y(claim.claimed_total)} 与发票合计加补助 {_y(expected)} 不符 / claimed "
         f"{claim.claimed_total} but invoices plus allowances come to {expected}",
-        {"claimed": claim.claimed_total, "invoices": invoice_total(invoices), "allowances": allowances.total},
+        evidence={"claimed": claim.claimed_total, "invoices": invoice_total(invoices), "allowances": allowances.total},
         field="claimed_total")]
 
 
-def check_cash_limit(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_cash_limit(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Payments above the cash limit go by bank transfer or official card, never cash."""
     if claim.payment_method != "cash":
         return []
@@ -202,25 +169,25 @@ def check_cash_limit(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standa
     total = invoice_total(invoices) + travel_allowances(claim, standards).total
     if total <= limit:
         return []
-    return [AuditFinding(
+    return [Finding(
         "CASH_LIMIT_EXCEEDED", Severity.BLOCK,
         f"现金支付 {_y(total)} 超过限额 {_y(limit)}，请改为转账或公务卡 / cash payment of {total} exceeds the "
         f"cash limit of {limit}: pay by bank transfer or official card",
-        {"total": total, "limit": limit}, field="payment_method")]
+        evidence={"total": total, "limit": limit}, field="payment_method")]
 
 
-def check_attachments(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_attachments(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Large claims of some categories must name their contract, procurement record, asset receipt."""
     total = invoice_total(invoices)
     out = []
     for rule in standards.attachments:
         if claim.category in rule.categories and total >= rule.min_amount \
                 and not (claim.references.get(rule.requirement) or "").strip():
-            out.append(AuditFinding(
+            out.append(Finding(
                 "ATTACHMENT_MISSING", Severity.BLOCK,
                 f"金额 {_y(total)} 达到 {_y(rule.min_amount)}，须附{rule.label.split()[0]} / a claim of {total} "
                 f"({claim.category}) from {rule.min_amount} needs: {rule.label}",
-                {"total": total, "threshold": rule.min_amount, "requirement": rule.requirement},
+                evidence={"total": total, "threshold": rule.min_amount, "requirement": rule.requirement},
                 field=rule.requirement))
     return out
 
@@ -236,7 +203,7 @@ def working_days_after(start: date, count: int) -> date:
     return day
 
 
-def check_deadlines(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_deadlines(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Claim within N days of the expense; travel within M working days of return (late claims warn)."""
     out = []
     days = int(standards.limit("claim_deadline_days"))
@@ -245,23 +212,24 @@ def check_deadlines(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standar
         earliest = min(i.issue_date for i in dated)  # type: ignore[type-var]
         late_by = (claim.submitted_on - earliest).days - days  # type: ignore[operator]
         if late_by > 0:
-            out.append(AuditFinding(
+            out.append(Finding(
                 "CLAIM_LATE", Severity.WARN,
                 f"费用发生于 {earliest}，已超过 {days} 天报销期限 {late_by} 天 / expense of {earliest} claimed "
-                f"{late_by} days after the {days}-day deadline", {"earliest": earliest, "deadline_days": days}))
+                f"{late_by} days after the {days}-day deadline",
+                evidence={"earliest": earliest, "deadline_days": days}))
     if claim.travel is not None:
         workdays = int(standards.limit("travel_deadline_workdays"))
         due = working_days_after(claim.travel.returned, workdays)
         if claim.submitted_on > due:
-            out.append(AuditFinding(
+            out.append(Finding(
                 "TRAVEL_CLAIM_LATE", Severity.WARN,
                 f"出差 {claim.travel.returned} 返回，应于 {due} 前报销 / travel ended {claim.travel.returned}: "
-                f"the claim was due by {due} ({workdays} working days)", {"returned": claim.travel.returned,
+                f"the claim was due by {due} ({workdays} working days)", evidence={"returned": claim.travel.returned,
                                                                            "due": due}))
     return out
 
 
-def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Lodging per night within the cap for the grade × city × season; over it needs an explanation."""
     trip = claim.travel
     if trip is None:
@@ -273,55 +241,56 @@ def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards
     try:
         cap = standards.lodging_cap(trip.destination, trip.grade, trip.departed.month)
     except StandardsError as exc:
-        return [AuditFinding("TRAVEL_GRADE_UNKNOWN", Severity.BLOCK, f"职级无法识别 / {exc}", field="grade")]
+        return [Finding("TRAVEL_GRADE_UNKNOWN", Severity.BLOCK, f"职级无法识别 / {exc}", field="grade")]
     spent = sum((i.total_with_tax for i in lodging), Decimal(0))  # type: ignore[misc]
     per_night = (spent / nights).quantize(CENT, rounding=ROUND_HALF_UP)
     if per_night <= cap:
         return []
     evidence = {"per_night": per_night, "cap": cap, "nights": nights, "city": trip.destination, "grade": trip.grade}
     if claim.explanation.strip():
-        return [AuditFinding(
+        return [Finding(
             "LODGING_OVER_STANDARD", Severity.WARN,
             f"住宿每晚 {_y(per_night)} 超过标准 {_y(cap)}，已附说明，需审批人确认 / lodging {per_night} per night "
-            f"exceeds the cap of {cap}; explained, approvers decide", evidence, field="explanation")]
-    return [AuditFinding(
+            f"exceeds the cap of {cap}; explained, approvers decide", evidence=evidence, field="explanation")]
+    return [Finding(
         "LODGING_OVER_STANDARD", Severity.BLOCK,
         f"住宿每晚 {_y(per_night)} 超过标准 {_y(cap)}，须书面说明 / lodging {per_night} per night exceeds the cap "
         f"of {cap} for {trip.grade} in {trip.destination}: a written explanation is required",
-        evidence, field="explanation")]
+        evidence=evidence, field="explanation")]
 
 
-def check_currency(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_currency(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Foreign-currency invoices need the exchange rate of the payment day (finance converts by hand)."""
-    return [AuditFinding(
+    return [Finding(
         "FOREIGN_CURRENCY", Severity.WARN,
         f"第 {i.position + 1} 张发票币种 {i.currency}，需按付款日汇率折算 / invoice {i.position + 1} is in "
-        f"{i.currency}: convert at the payment day's rate", {"currency": i.currency}, i.position, "currency")
+        f"{i.currency}: convert at the payment day's rate", evidence={"currency": i.currency},
+        invoice=i.position, field="currency")
         for i in counted(invoices) if i.currency and i.currency != "CNY"]
 
 
-def check_has_invoices(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def check_has_invoices(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """A claim pays against documents: at least one invoice must be counted (travel allowances aside)."""
     if counted(invoices) or claim.travel is not None:
         return []
-    return [AuditFinding("NO_INVOICES", Severity.BLOCK,
+    return [Finding("NO_INVOICES", Severity.BLOCK,
                          "报销单没有可报销的发票 / the claim has no invoice left to pay against")]
 
 
-ClaimRule = Callable[[ClaimFacts, Sequence[InvoiceFacts], Standards], list[AuditFinding]]
+ClaimRule = Callable[[ClaimFacts, Sequence[InvoiceFacts], Standards], list[Finding]]
 RULES: tuple[ClaimRule, ...] = (check_has_invoices, check_claim_total, check_cash_limit, check_attachments,
                                 check_deadlines, check_lodging, check_currency)
 
 
-def audit_claim(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[AuditFinding]:
+def audit_claim(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Every claim-level rule, in order; invoice-level findings come from extraction and duplicates."""
-    findings: list[AuditFinding] = []
+    findings: list[Finding] = []
     for rule in RULES:
         findings += rule(claim, invoices, standards)
     return findings
 
 
-def needs_review(findings: Iterable[AuditFinding]) -> bool:
+def needs_review(findings: Iterable[Finding]) -> bool:
     """A person must look: a blocking finding, or a field read with low confidence."""
     return any(f.severity is Severity.BLOCK or f.code in REVIEW_CODES for f in findings)
 

@@ -12,7 +12,6 @@ from rules.equipment import (
     EquipmentProposal,
     EvaluationSettings,
     FundingSource,
-    Severity,
     annual_depreciation,
     annual_net_cash_inflow,
     annual_revenue,
@@ -33,6 +32,7 @@ from rules.equipment import (
     utilisation,
 )
 from rules.equipment.examples import ct_scanner_proposal
+from smartfin.kernel.findings import Severity
 
 # The published example quotes depreciation to the hundred yuan: 12,170,000 / 6 = 2,028,333.33 is printed
 # as 2,028,300. Neither a residual value (5 % would give 1,926,916.67) nor any fen rounding gives that

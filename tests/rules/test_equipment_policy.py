@@ -10,10 +10,10 @@ from rules.equipment import (
     EquipmentProposal,
     FundingSource,
     PolicySettings,
-    Severity,
     check_policies,
     evaluate,
 )
+from smartfin.kernel.findings import Severity
 
 
 def proposal(**changes: object) -> EquipmentProposal:

@@ -10,7 +10,7 @@ confidences and findings), people correct what was misread, and the invoice's id
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +20,12 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from extractors.invoice import ExtractionResult, Finding, InvoiceKind, InvoiceRecord, Severity, Source
+from extractors.invoice import ExtractionResult, InvoiceKind, InvoiceRecord, Source
 from extractors.invoice.model import ITEM_FIELDS, RECORD_FIELDS, Extracted, LineItem
 from extractors.invoice.validation import validate_record
 from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
+from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger import BudgetLineKey
 from smartfin.processes.documents import FieldReader, SubmissionRefused
@@ -418,8 +419,8 @@ def record_from_stored(stored: dict[str, Any]) -> InvoiceRecord:
 
 
 def _finding_dict(finding: Finding, position: int) -> dict[str, Any]:
-    return {"code": finding.code, "severity": finding.severity.value, "message": finding.message,
-            "field": finding.field, "invoice": position, "evidence": {}}
+    """An extraction finding as the claim keeps it: placed on its invoice (extraction gives no evidence)."""
+    return replace(finding, invoice=position, evidence={}).as_dict()
 
 
 def _apply_record(row: ClaimInvoice, record: InvoiceRecord) -> None:

@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from extractors.invoice import Severity, extract_invoice
+from extractors.invoice import extract_invoice
 from rules.reimbursement import (
-    AuditFinding,
     audit_claim,
     audit_sampled,
     invoice_total,
@@ -32,6 +31,7 @@ from rules.reimbursement import (
 )
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.clock import hospital_now, hospital_today
+from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import format_yuan, to_fen
 from smartfin.ledger import (
     Bucket,
@@ -201,7 +201,7 @@ def _percent(confidence: float) -> str:
     return f"{round(confidence * 100)}%"
 
 
-def _low_confidence(row: ClaimInvoice, threshold: Decimal) -> AuditFinding | None:
+def _low_confidence(row: ClaimInvoice, threshold: Decimal) -> Finding | None:
     cells = row.values_dict.get("fields", {})
     weak = {name: cells[name]["confidence"] for name in KEY_FIELDS
             if name in cells and cells[name]["value"] is not None
@@ -209,14 +209,14 @@ def _low_confidence(row: ClaimInvoice, threshold: Decimal) -> AuditFinding | Non
     if not weak:
         return None
     listed = ", ".join(f"{FIELD_LABELS[n]} {_percent(c)}" for n, c in weak.items())
-    return AuditFinding("LOW_CONFIDENCE", Severity.WARN,
-                        f"第 {row.position + 1} 张发票部分字段识别置信度低，请核对 / invoice {row.position + 1}: "
-                        f"check the fields read with low confidence: {listed}",
-                        {"fields": {n: _percent(c) for n, c in weak.items()}}, row.position)
+    return Finding("LOW_CONFIDENCE", Severity.WARN,
+                   f"第 {row.position + 1} 张发票部分字段识别置信度低，请核对 / invoice {row.position + 1}: "
+                   f"check the fields read with low confidence: {listed}",
+                   evidence={"fields": {n: _percent(c) for n, c in weak.items()}}, invoice=row.position)
 
 
-def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: Any) -> list[AuditFinding]:
-    out: list[AuditFinding] = []
+def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: Any) -> list[Finding]:
+    out: list[Finding] = []
     previous = registered_key(session, claim.claim_no, row.position)
     if previous is not None and previous != row.invoice_key:
         release_invoices(session, claim.claim_no, reason="invoice identity corrected", position=row.position)
@@ -225,10 +225,10 @@ def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: An
         if holder is not None:
             where = "本报销单内重复 / appears twice in this claim" if holder == claim.claim_no else \
                 f"已在报销单 {holder} 中报销 / already claimed in {holder}"
-            out.append(AuditFinding(
+            out.append(Finding(
                 "INVOICE_DUPLICATE", Severity.BLOCK,
                 f"第 {row.position + 1} 张发票重复：{where} (invoice {row.invoice_key})",
-                {"invoice_key": row.invoice_key, "held_by": holder}, row.position, "number"))
+                evidence={"invoice_key": row.invoice_key, "held_by": holder}, invoice=row.position, field="number"))
     mine = sighting(claim.claim_no, row.position, row.invoice_key, row.seller_name, row.seller_tax_id,
                     row.total_with_tax, row.issue_date)
     if mine is None:
@@ -243,13 +243,14 @@ def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: An
     others = [s for s in (sighting(c.claim_no, c.position, c.invoice_key, c.seller_name, c.seller_tax_id,
                                    c.total_with_tax, c.issue_date) for c in candidates) if s is not None]
     for match in near_matches(mine, others, amount_percent=standards.limit("fuzzy_amount_percent"), days=days):
-        out.append(AuditFinding(
+        out.append(Finding(
             "INVOICE_NEAR_DUPLICATE", Severity.WARN,
             f"第 {row.position + 1} 张发票与报销单 {match.claim_no} 第 {match.position + 1} 张相似"
             f"（同一销售方、金额与日期相近），请核实 / invoice {row.position + 1} resembles invoice "
             f"{match.position + 1} of claim {match.claim_no} (same seller, amount within "
             f"{standards.limit('fuzzy_amount_percent')}%, dates "
-            f"within {days} days)", {"claim": match.claim_no, "position": match.position + 1}, row.position))
+            f"within {days} days)", evidence={"claim": match.claim_no, "position": match.position + 1},
+            invoice=row.position))
     return out
 
 
@@ -268,7 +269,7 @@ def _invoice_line(row: ClaimInvoice) -> str:
     return head + "\n   " + " · ".join(cell(name) for name in KEY_FIELDS)
 
 
-def _findings_text(findings: list[AuditFinding], *, severities: tuple[Severity, ...]) -> str:
+def _findings_text(findings: list[Finding], *, severities: tuple[Severity, ...]) -> str:
     lines = []
     for f in findings:
         if f.severity in severities:
@@ -281,24 +282,24 @@ def _findings_text(findings: list[AuditFinding], *, severities: tuple[Severity, 
 def audit_claim_task(job: Job) -> dict[str, Any]:
     """Validate and audit: extraction findings, duplicates, confidences, then the claim-level rules."""
     today = hospital_today()
-    carried = [AuditFinding.from_dict(f) for f in job.var("verificationFindings", [])]
+    carried = [Finding.from_dict(f) for f in job.var("verificationFindings", [])]
     correction_error = str(job.var("correctionError", "") or "")
     with session_scope() as session:
         claim = _claim(session, job)
         standards = standards_on(today)
         threshold = standards.limit("low_confidence")
         rows = claim_invoices(session, claim.claim_no)
-        findings: list[AuditFinding] = []
+        findings: list[Finding] = []
         for row in rows:
             if row.state == InvoiceState.EXCLUDED:
                 continue
-            stored = [AuditFinding.from_dict(f) for f in row.findings_list]
+            stored = [Finding.from_dict(f) for f in row.findings_list]
             findings += stored
             if row.state == InvoiceState.MANUAL and not any(f.severity is Severity.BLOCK for f in stored):
-                findings.append(AuditFinding(
+                findings.append(Finding(
                     "MANUAL_ENTRY_REQUIRED", Severity.BLOCK,
                     f"第 {row.position + 1} 张发票需人工录入 / invoice {row.position + 1} must be typed in: "
-                    f"{row.manual_reason}", {}, row.position))
+                    f"{row.manual_reason}", evidence={}, invoice=row.position))
             weak = _low_confidence(row, threshold)
             if weak is not None:
                 findings.append(weak)
@@ -307,8 +308,8 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
         findings += audit_claim(claim_facts(claim, today), facts, standards)
         findings += carried
         if correction_error:
-            findings.append(AuditFinding("CORRECTION_INVALID", Severity.BLOCK,
-                                         f"更正无效 / the correction was not applied: {correction_error}"))
+            findings.append(Finding("CORRECTION_INVALID", Severity.BLOCK,
+                                    f"更正无效 / the correction was not applied: {correction_error}"))
         allowances = travel_allowances(claim_facts(claim, today), standards)
         invoices_sum = invoice_total(facts)
         payable = invoices_sum + allowances.total
@@ -424,10 +425,11 @@ def _query(row: ClaimInvoice) -> VerificationQuery | None:
     return VerificationQuery(row.kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:])
 
 
-def _failed(row: ClaimInvoice, status: VerificationStatus, message: str) -> AuditFinding:
-    return AuditFinding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
-                        f"第 {row.position + 1} 张发票查验未通过（{status.value}）/ invoice {row.position + 1} failed "
-                        f"verification: {message}", {"status": status.value}, row.position, "number")
+def _failed(row: ClaimInvoice, status: VerificationStatus, message: str) -> Finding:
+    return Finding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
+                   f"第 {row.position + 1} 张发票查验未通过（{status.value}）/ invoice {row.position + 1} failed "
+                   f"verification: {message}", evidence={"status": status.value}, invoice=row.position,
+                   field="number")
 
 
 @registry.topic("verify-invoice", lock_ms=180_000)
@@ -444,7 +446,7 @@ def verify_invoices(job: Job) -> dict[str, Any]:
                             f"销售方 {r.seller_name}" for r in rows)
         return {**pending, "verification": "manual", "verificationSummary": summary}
     answer_for = _int_or_none(job.var("captchaInvoice", None))
-    failures: list[AuditFinding] = []
+    failures: list[Finding] = []
     retry_at: list[datetime] = []
     for row in rows:
         query = _query(row)
@@ -485,9 +487,9 @@ def record_verification(job: Job) -> dict[str, Any]:
                      subject_id=claim.claim_no, details={"result": decision, "comment": comment})
     if decision == "consistent":
         return {"verification": "verified", "verificationFindings": []}
-    finding = AuditFinding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
-                           f"人工查验不一致 / verified by hand as not consistent: {comment or decision}",
-                           {"verified_by": officer})
+    finding = Finding("INVOICE_NOT_AUTHENTIC", Severity.BLOCK,
+                      f"人工查验不一致 / verified by hand as not consistent: {comment or decision}",
+                      evidence={"verified_by": officer})
     return {"verification": "failed", "verificationFindings": [finding.as_dict()]}
 
 
