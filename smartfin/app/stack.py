@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import requests
 
 from smartfin.camunda.launcher import engine_service
-from smartfin.kernel.background import ManagedService
+from smartfin.kernel.background import ManagedService, ServiceError
 from smartfin.kernel.settings import Settings
 
 
@@ -72,13 +72,30 @@ def stack_services(settings: Settings) -> list[ManagedService]:
     return [entry.make(settings) for entry in stack()]
 
 
+def database_at_head(settings: Settings) -> str:
+    """Bring the configured database to the newest schema revision before anything uses it; its revision."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from smartfin.store.db import get_engine
+    from smartfin.store.migrations import MigrationError, upgrade_to_head
+
+    try:
+        return upgrade_to_head(get_engine(settings.effective_database_url))
+    except (MigrationError, CommandError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ServiceError(f"the database could not be brought to the newest schema: {reason}") from exc
+
+
 def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
              *, workers: bool = True) -> None:
-    """Start every service `up` starts, in order; the engine gets the models deployed."""
+    """Bring the database to the newest schema, then start every service `up` starts, in order; the engine
+    gets the models deployed."""
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.launcher import start_engine
 
+    echo(f"database: at revision {database_at_head(settings)}")
     for entry in stack():
         if not entry.started_by_up(settings) or (entry.name in ("worker", "flows") and not workers):
             continue
