@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from smartfin.kernel.money import InvalidAmount, parse_amount
+from smartfin.kernel.text import GB18030, decode_chinese_text
 
 COLUMNS = ("date", "charge_code", "charge_name", "quantity", "amount")
 _HEADER_ALIASES = {
@@ -73,17 +74,11 @@ class ChargeExport:
 
 
 def decode_export(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Decode the file; without an explicit encoding try UTF-8 (with or without BOM), then GB18030.
-
-    GB18030 is a superset of GBK, so every GBK file decodes the same way under it. UTF-8 goes first
-    because GBK would "successfully" decode many UTF-8 files into nonsense, while the reverse fails fast.
-    """
+    """Decode the file with the given encoding, else as UTF-8 or GBK; report which ("utf-8" or "gbk")."""
     if encoding:
         return data.decode(encoding), encoding
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("gb18030"), "gbk"
+    text, used = decode_chinese_text(data)
+    return text, "gbk" if used == GB18030 else "utf-8"
 
 
 def _parse_quantity(text: str) -> Decimal:

@@ -15,7 +15,7 @@ from extractors.statements.bank_table import parse_bank_table
 from extractors.statements.camt053 import parse_camt053
 from extractors.statements.canonical import CANONICAL_COLUMNS, SHANGHAI, Statement
 from extractors.statements.channel_bills import CHANNEL_COLUMNS, parse_channel_bill
-from extractors.statements.encoding import decode_text, detect_encoding
+from extractors.statements.encoding import decode_text
 from extractors.statements.errors import (
     CurrencyMismatch,
     DuplicateStatement,
@@ -28,6 +28,7 @@ from extractors.statements.errors import (
 from extractors.statements.ofx import parse_ofx
 from extractors.statements.swift_mt940 import parse_mt940
 from extractors.statements.tabular import ColumnMap
+from smartfin.kernel.text import detect_encoding
 
 __all__ = [
     "CANONICAL_COLUMNS", "CHANNEL_COLUMNS", "SHANGHAI", "ColumnMap", "CurrencyMismatch", "DayStatements",

@@ -59,6 +59,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
+from smartfin.kernel.text import decode_chinese_text
 from smartfin.ledger.control import find_line
 from smartfin.ledger.errors import InvalidBudgetKey
 from smartfin.ledger.journal import create_line, live_budget_entries, set_budget
@@ -199,8 +200,9 @@ def _read_table(data: bytes, name: str) -> tuple[list[tuple[int, dict[str, Any]]
         except Exception as exc:  # openpyxl raises many types for a damaged file
             return None, [ImportIssue(1, KEY_COLUMN, f"cannot read the Excel file: {exc}")]
     else:
-        text = _decode(data)
-        if text is None:
+        try:
+            text, _encoding = decode_chinese_text(data)
+        except UnicodeDecodeError:
             return None, [ImportIssue(1, KEY_COLUMN, "the file is neither UTF-8 nor GBK text")]
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
@@ -240,17 +242,6 @@ def _read_table(data: bytes, name: str) -> tuple[list[tuple[int, dict[str, Any]]
             issues.append(ImportIssue(row_no, KEY_COLUMN, "value under a column without a header"))
         table.append((row_no, record))
     return table, issues
-
-
-def _decode(data: bytes) -> str | None:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    for encoding in ("utf-8", "gb18030"):  # GB18030 is a superset of GBK and GB2312
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 def _xlsx_frame(data: bytes) -> tuple[pd.DataFrame | None, int]:
