@@ -23,6 +23,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
+from extractors.exports.reconciliation import read_ledger_export
 from extractors.statements import (
     NoStatementData,
     Statement,
@@ -33,7 +34,7 @@ from extractors.statements import (
 )
 from flows.portal_limits import portal_session, retry_unless_refused
 from flows.review import open_review
-from flows.sources import bank_day_dir, read_ledger_export, statement_files
+from flows.sources import bank_day_dir, statement_files
 from smartfin.kernel.clock import hospital_yesterday
 from smartfin.kernel.settings import BankAccount, get_settings
 from smartfin.reconciliation import MatchSettings, balance_statement_for, match_bank

@@ -22,6 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from extractors.exports.reconciliation import read_cash_export, read_his_export, read_prepayment
 from extractors.statements import (
     ColumnMap,
     NoStatementData,
@@ -31,15 +32,7 @@ from extractors.statements import (
     parse_statement,
 )
 from flows.bank import ReconciliationInputRejected, open_review_task
-from flows.sources import (
-    bank_day_dir,
-    channel_files,
-    read_cash_export,
-    read_his_export,
-    read_prepayment,
-    statement_files,
-    three_way_day_dir,
-)
+from flows.sources import bank_day_dir, channel_files, statement_files, three_way_day_dir
 from smartfin.kernel.clock import hospital_now
 from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import FlowSettings, get_settings
