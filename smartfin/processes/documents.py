@@ -1,19 +1,30 @@
-"""Reading a submitted document (a form, a command line, a JSON file) field by field.
+"""What every business document (spending request, claim, equipment proposal) has in common.
 
-Requests and claims arrive as loose dicts of strings from Tasklist forms, the CLI and the inbox. A person
-fixing a submission wants every problem at once, each naming its field, so fields are read through a
-``FieldReader`` that collects problems instead of stopping at the first.
+Reading a submission field by field: requests and claims arrive as loose dicts of strings from Tasklist
+forms, the CLI and the inbox. A person fixing a submission wants every problem at once, each naming its
+field, so fields are read through a ``FieldReader`` that collects problems instead of stopping at the first.
+
+Then the document's life in the ledger: the budget line it books to (``BudgetLineDocument``), its
+sequential number (``next_document_no``), the BPMN error a budget refusal becomes (``budget_refusal``),
+and giving back what it holds when it closes without being paid (``release_holdings``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from rules.spending.categories import UnknownCategory, category_for
+from smartfin.camunda.runtime import Job
 from smartfin.kernel.money import InvalidAmount, parse_amount
-from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
+from smartfin.ledger import Bucket, BudgetCheck, BudgetExceeded, BudgetLineKey, InvalidBudgetKey, release
+from smartfin.ledger.control import ALWAYS_BLOCKING
+from smartfin.store.audit import record_audit
 
 
 class SubmissionRefused(ValueError):
@@ -83,3 +94,89 @@ class FieldReader:
 
 class Refused(Exception):
     """A user-facing refusal of a document (no budget line, already submitted …): shown without a traceback."""
+
+
+# ------------------------------------------------------------------------------------- budget line
+
+class BudgetLineDocument:
+    """A document that books to one budget line: ``budget_key`` from its five key fields.
+
+    A plain mixin (no fields of its own): each table keeps declaring its columns in its own order, so
+    the tables stay exactly as the migrations make them.
+    """
+
+    if TYPE_CHECKING:
+        fiscal_year: int
+        department: str
+        economic_code: str
+        funding_source: str
+        project: str
+
+    @property
+    def budget_key(self) -> BudgetLineKey:
+        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
+                             self.project)
+
+
+def next_document_no(session: Session, column: Any, prefix: str, year: int) -> str:
+    """``{prefix}-2026-000042``: sequential per year in ``column``, allocated inside the caller's transaction."""
+    start = f"{prefix}-{year}-"
+    last = session.exec(select(func.max(column)).where(column.startswith(start))).one()
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{start}{number:06d}"
+
+
+# ------------------------------------------------------------------------------- budget refusals
+
+@dataclass(frozen=True)
+class BudgetErrorCodes:
+    """The BPMN error codes a process model catches for a budget line it cannot use and for overspending."""
+
+    line_unavailable: str
+    exceeded: str
+
+
+LINE_OR_EXCEEDED = BudgetErrorCodes(line_unavailable="BUDGET_LINE_UNAVAILABLE", exceeded="BUDGET_EXCEEDED")
+
+
+@overload
+def budget_refusal(outcome: BudgetCheck, codes: BudgetErrorCodes) -> tuple[str, str] | None: ...
+@overload
+def budget_refusal(outcome: Exception, codes: BudgetErrorCodes) -> tuple[str, str]: ...
+def budget_refusal(outcome: BudgetCheck | Exception, codes: BudgetErrorCodes) -> tuple[str, str] | None:
+    """The (BPMN error code, message) a budget check or a ledger refusal becomes; None when the check passes.
+
+    No usable line (none, closed, not yet effective) and any other refusal are ``line_unavailable``; an
+    amount that does not fit a line under control is ``exceeded``.
+    """
+    if isinstance(outcome, BudgetCheck):
+        if outcome.outcome in ALWAYS_BLOCKING:
+            return codes.line_unavailable, outcome.message
+        if outcome.blocking:
+            return codes.exceeded, outcome.message
+        return None
+    message = getattr(outcome, "message", None) or str(outcome)
+    if isinstance(outcome, BudgetExceeded):
+        return codes.exceeded, message
+    return codes.line_unavailable, message
+
+
+# ------------------------------------------------------------------------------------------ closing
+
+def release_holdings(session: Session, document_type: str, document_no: str, reason: str) -> Decimal:
+    """Give back what the document still holds (pre-encumbrance, encumbrance); the amount given back."""
+    released = Decimal("0.00")
+    for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
+        entry = release(session, document_type=document_type, document_no=document_no, bucket=bucket,
+                        actor="system", reason=reason)
+        if entry is not None:
+            released += -entry.amount
+    return released
+
+
+def audit_unregistered(session: Session, job: Job, *, action: str, document_type: str, subject_id: str,
+                       reason: Any) -> None:
+    """A document closed before it was ever registered (its fields were invalid): keep what was submitted."""
+    submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
+    record_audit(session, actor=str(job.var("initiator", "system")), action=action, subject_type=document_type,
+                 subject_id=subject_id, details={"reason": reason, "submitted": submitted})

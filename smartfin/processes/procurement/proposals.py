@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, func
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 from extractors.exports.his_charges import ChargeExport
@@ -41,6 +41,7 @@ from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.kernel.settings import ProcurementSettings
 from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
+from smartfin.processes.documents import BudgetLineDocument, next_document_no
 
 DOCUMENT_TYPE = "procurement-proposal"
 PROCESS_KEY = "procurement-evaluation"
@@ -144,7 +145,7 @@ def submitted_values(variables: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ProposalSubmission:
+class ProposalSubmission(BudgetLineDocument):
     """A validated proposal with what the process adds: who proposes it and which budget line pays."""
 
     proposal: EquipmentProposal
@@ -157,14 +158,9 @@ class ProposalSubmission:
     values: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def funding_source(self) -> str:
+    def funding_source(self) -> str:  # type: ignore[override]
+        """Debt is no ledger funding source: its ``budget_key`` raises InvalidBudgetKey."""
         return self.proposal.funding_source.value if self.proposal.funding_source else ""
-
-    @property
-    def budget_key(self) -> BudgetLineKey:
-        """The line the purchase is reserved on; debt is no ledger funding source (InvalidBudgetKey)."""
-        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
-                             self.project)
 
 
 def _rule_values(values: Mapping[str, Any], standards: ProcurementStandards) -> dict[str, Any]:
@@ -413,7 +409,7 @@ class ProposalStatus:
     CLOSED = ("blocked", "rejected", "no-budget", "withdrawn", "abandoned")
 
 
-class EquipmentProposalRecord(SQLModel, table=True):
+class EquipmentProposalRecord(BudgetLineDocument, SQLModel, table=True):
     """One equipment proposal: who asked, which line pays, the evaluation, and what became of it."""
 
     __tablename__ = "equipment_proposal"
@@ -456,11 +452,6 @@ class EquipmentProposalRecord(SQLModel, table=True):
     @property
     def report(self) -> dict[str, Any]:
         return dict(json.loads(self.report_json or "{}"))
-
-    @property
-    def budget_key(self) -> BudgetLineKey:
-        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
-                             self.project)
 
 
 class CommitteeVote(SQLModel, table=True):
@@ -516,12 +507,7 @@ class PostPurchaseReview(SQLModel, table=True):
 
 def next_proposal_no(session: Session, on: date | None = None) -> str:
     """``EQ-2026-000042``: sequential per year, allocated inside the caller's transaction."""
-    year = (on or hospital_today()).year
-    prefix = f"EQ-{year}-"
-    last = session.exec(select(func.max(EquipmentProposalRecord.proposal_no))
-                        .where(EquipmentProposalRecord.proposal_no.startswith(prefix))).one()  # type: ignore[attr-defined]
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
+    return next_document_no(session, EquipmentProposalRecord.proposal_no, "EQ", (on or hospital_today()).year)
 
 
 def record_proposal(session: Session, proposal_no: str, submission: ProposalSubmission,

@@ -28,8 +28,8 @@ from smartfin.ledger import (
     document_holdings,
     encumber,
     pre_encumber,
-    release,
 )
+from smartfin.processes.documents import BudgetErrorCodes, budget_refusal, release_holdings
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
     DocumentsInvalid,
@@ -61,6 +61,8 @@ from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
 registry = TopicRegistry()
+# procurement-evaluation.bpmn catches one code for every budget refusal
+BUDGET_ERRORS = BudgetErrorCodes(line_unavailable="BUDGET_UNAVAILABLE", exceeded="BUDGET_UNAVAILABLE")
 
 
 def _proposal_no(job: Job) -> str:
@@ -230,8 +232,8 @@ def pre_encumber_proposal(job: Job) -> dict[str, Any]:
                                  document_no=number, actor="equipment-committee",
                                  reason="equipment committee approved")
         except (BudgetError, ValueError) as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            raise BusinessError("BUDGET_UNAVAILABLE", message, {"budgetMessage": message}) from exc
+            code, message = budget_refusal(exc, BUDGET_ERRORS)
+            raise BusinessError(code, message, {"budgetMessage": message}) from exc
         set_status(session, number, ProposalStatus.RESERVED)
         after = balances(session, key)
         record_audit(session, actor="equipment-committee", action="pre-encumbered", subject_type=DOCUMENT_TYPE,
@@ -297,12 +299,7 @@ def release_proposal(job: Job) -> dict[str, Any]:
                          action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
                          subject_id=number or job.process_instance_id, details={"reason": reason})
             return {"proposalStatus": outcome, "releasedAmount": "0.00"}
-        released = Decimal("0.00")
-        for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
-            entry = release(session, document_type=DOCUMENT_TYPE, document_no=number, bucket=bucket,
-                            actor="system", reason=f"proposal {outcome}")
-            if entry is not None:
-                released += -entry.amount
+        released = release_holdings(session, DOCUMENT_TYPE, number, f"proposal {outcome}")
         set_status(session, number, outcome, reason, president_minutes=job.var("presidentMinutesRef", None),
                    party_minutes=job.var("partyMinutesRef", None))
         record_audit(session, actor="system", action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,

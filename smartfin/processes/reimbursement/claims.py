@@ -27,8 +27,7 @@ from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_k
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
-from smartfin.ledger import BudgetLineKey
-from smartfin.processes.documents import FieldReader, SubmissionRefused
+from smartfin.processes.documents import BudgetLineDocument, FieldReader, SubmissionRefused, next_document_no
 from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
 from smartfin.store.archive import archive_file
 from smartfin.store.audit import UtcDateTime, record_audit
@@ -68,7 +67,7 @@ class InvoiceState:
 
 # ------------------------------------------------------------------------------------------ tables
 
-class Claim(SQLModel, table=True):
+class Claim(BudgetLineDocument, SQLModel, table=True):
     """One claim as the project keeps it (money in fen, structures as JSON text)."""
 
     __tablename__ = "claim"
@@ -95,11 +94,6 @@ class Claim(SQLModel, table=True):
     process_instance_id: str | None = Field(default=None, max_length=64)
     submitted_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
-
-    @property
-    def budget_key(self) -> BudgetLineKey:
-        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
-                             self.project)
 
     @property
     def references_dict(self) -> dict[str, str]:
@@ -216,13 +210,18 @@ class ClaimDraft:
     explanation: str
 
     def process_variables(self, claim_no: str) -> dict[str, Any]:
-        """Start variables of the ``reimbursement`` process; ``requester`` drives the four-eyes rule."""
-        return {
-            "claimNo": claim_no, "claimant": self.claimant, "requester": self.claimant,
-            "department": self.department, "category": self.category, "economicCode": self.economic_code,
-            "fundingSource": self.funding_source, "project": self.project, "fiscalYear": self.fiscal_year,
-            "purpose": self.purpose, "paymentMethod": self.payment_method,
-        }
+        return claim_variables(self, claim_no)
+
+
+def claim_variables(claim: Claim | ClaimDraft, claim_no: str) -> dict[str, Any]:
+    """The claim's variables in the ``reimbursement`` process (at the start and after every review);
+    ``requester`` drives the four-eyes rule."""
+    return {
+        "claimNo": claim_no, "claimant": claim.claimant, "requester": claim.claimant,
+        "department": claim.department, "category": claim.category, "economicCode": claim.economic_code,
+        "fundingSource": claim.funding_source, "project": claim.project, "fiscalYear": claim.fiscal_year,
+        "purpose": claim.purpose, "paymentMethod": claim.payment_method,
+    }
 
 
 def validate_claim(values: dict[str, Any], *, today: date | None = None) -> ClaimDraft:
@@ -264,11 +263,7 @@ def validate_claim(values: dict[str, Any], *, today: date | None = None) -> Clai
 
 def next_claim_no(session: Session, on: datetime | None = None) -> str:
     """``BX-2026-000042``: sequential per year (报销 = BX), allocated inside the caller's transaction."""
-    year = (on or hospital_now()).year
-    prefix = f"BX-{year}-"
-    last = session.exec(select(func.max(Claim.claim_no)).where(Claim.claim_no.startswith(prefix))).one()  # type: ignore[attr-defined]
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
+    return next_document_no(session, Claim.claim_no, "BX", (on or hospital_now()).year)
 
 
 def record_claim(session: Session, claim_no: str, draft: ClaimDraft,

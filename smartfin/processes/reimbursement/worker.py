@@ -34,7 +34,6 @@ from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import format_yuan, to_fen
 from smartfin.ledger import (
-    Bucket,
     BudgetExceeded,
     BudgetLineClosed,
     BudgetLineNotEffective,
@@ -43,10 +42,10 @@ from smartfin.ledger import (
     check_budget,
     pre_encumber,
     record_actual,
-    release,
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.ports.vouchers import payment_voucher
+from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.reimbursement.claims import (
     CORRECTABLE_FIELDS,
     DOCUMENT_TYPE,
@@ -60,6 +59,7 @@ from smartfin.processes.reimbursement.claims import (
     claim_facts,
     claim_files,
     claim_invoices,
+    claim_variables,
     close_claim,
     correct_claim,
     correct_invoice,
@@ -125,13 +125,6 @@ def _last_user(job: Job, task: str) -> str:
     return "system"
 
 
-def _claim_variables(claim: Claim) -> dict[str, Any]:
-    return {"claimNo": claim.claim_no, "claimant": claim.claimant, "requester": claim.claimant,
-            "department": claim.department, "category": claim.category, "economicCode": claim.economic_code,
-            "fundingSource": claim.funding_source, "project": claim.project, "fiscalYear": claim.fiscal_year,
-            "purpose": claim.purpose, "paymentMethod": claim.payment_method}
-
-
 # ---------------------------------------------------------------------------------- registration
 
 def _travel_from_form(job: Job) -> dict[str, Any] | None:
@@ -171,7 +164,7 @@ def register_claim(job: Job) -> dict[str, Any]:
         row.process_instance_id = job.process_instance_id
         session.add(row)
         files = len(claim_files(session, row.claim_no))
-        variables = _claim_variables(row)
+        variables = claim_variables(row, row.claim_no)
     return {**variables, "fileCount": files}
 
 
@@ -399,7 +392,7 @@ def apply_claim_review(job: Job) -> dict[str, Any]:
                 correct_invoice(session, claim.claim_no, index, fields, actor=reviewer, today=hospital_today())
             if claim_fields:
                 correct_claim(session, claim.claim_no, claim_fields, actor=reviewer)
-            variables = _claim_variables(claim)
+            variables = claim_variables(claim, claim.claim_no)
     except InvalidCorrection as exc:
         # nothing of this review was applied (one transaction); the next review task shows why
         return {**result, "correctionError": str(exc)}
@@ -503,17 +496,18 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
         amount = claim.payable or Decimal("0.00")
         if amount <= 0:
             message = "报销金额为零，无需预占 / nothing to reserve: the amount is zero"
-            raise BusinessError("BUDGET_LINE_UNAVAILABLE", message, {"budgetMessage": message})
+            raise BusinessError(LINE_OR_EXCEEDED.line_unavailable, message, {"budgetMessage": message})
         check = check_budget(session, claim.budget_key, amount)
-        if check.outcome in (CheckOutcome.NO_SUCH_LINE, CheckOutcome.LINE_CLOSED, CheckOutcome.NOT_YET_EFFECTIVE):
-            raise BusinessError("BUDGET_LINE_UNAVAILABLE", check.message, {"budgetMessage": check.message})
+        refusal = budget_refusal(check, LINE_OR_EXCEEDED)
+        if refusal is not None and refusal[0] == LINE_OR_EXCEEDED.line_unavailable:
+            code, message = refusal
+            raise BusinessError(code, message, {"budgetMessage": message})
         try:
             pre_encumber(session, claim.budget_key, amount, document_type=DOCUMENT_TYPE,
                          document_no=claim.claim_no, actor="system", reason="claim audited")
-        except BudgetExceeded as exc:
-            raise BusinessError("BUDGET_EXCEEDED", exc.message, {"budgetMessage": exc.message}) from exc
-        except (NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
-            raise BusinessError("BUDGET_LINE_UNAVAILABLE", exc.message, {"budgetMessage": exc.message}) from exc
+        except (BudgetExceeded, NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
+            code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
+            raise BusinessError(code, message, {"budgetMessage": message}) from exc
     return {"withinPlan": check.outcome != CheckOutcome.OVER_BUDGET, "budgetMessage": check.message,
             "amount": format_yuan(amount)}
 
@@ -566,14 +560,10 @@ def close_claim_task(job: Job) -> dict[str, Any]:
         claim_no = job.var("claimNo", None) or job.business_key
         claim = session.get(Claim, claim_no) if claim_no else None
         if claim is None:
-            submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
-            record_audit(session, actor=str(job.var("initiator", "system")), action="claim.refused-invalid",
-                         subject_type=DOCUMENT_TYPE, subject_id=claim_no or job.process_instance_id,
-                         details={"reason": reason, "submitted": submitted})
+            audit_unregistered(session, job, action="claim.refused-invalid", document_type=DOCUMENT_TYPE,
+                               subject_id=claim_no or job.process_instance_id, reason=reason)
             return {"claimStatus": outcome}
-        for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
-            release(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, bucket=bucket,
-                    actor="system", reason=f"claim {outcome}")
+        release_holdings(session, DOCUMENT_TYPE, claim.claim_no, f"claim {outcome}")
         release_invoices(session, claim.claim_no, reason=f"claim {outcome}")
         close_claim(session, claim.claim_no, outcome, str(reason) if reason else None)
         record_audit(session, actor="system", action=f"claim.closed-{outcome}", subject_type=DOCUMENT_TYPE,

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
 from rules.spending.routing import tier_thresholds
@@ -20,8 +19,15 @@ from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
-from smartfin.ledger import BudgetLineKey, CheckOutcome, check_budget
-from smartfin.processes.documents import FieldReader, Refused, SubmissionRefused
+from smartfin.ledger import check_budget
+from smartfin.ledger.control import ALWAYS_BLOCKING
+from smartfin.processes.documents import (
+    BudgetLineDocument,
+    FieldReader,
+    Refused,
+    SubmissionRefused,
+    next_document_no,
+)
 from smartfin.store.db import session_scope
 
 DOCUMENT_TYPE = "spending-request"
@@ -43,7 +49,7 @@ class RequestStatus:
     FINAL = ("approved", "rejected", "withdrawn", "no-budget-line", "invalid")
 
 
-class SpendingRequest(SQLModel, table=True):
+class SpendingRequest(BudgetLineDocument, SQLModel, table=True):
     """One spending request as the project keeps it (amounts in fen)."""
 
     __tablename__ = "spending_request"
@@ -69,14 +75,9 @@ class SpendingRequest(SQLModel, table=True):
     def amount(self) -> Decimal:
         return from_fen(self.amount_fen)
 
-    @property
-    def budget_key(self) -> BudgetLineKey:
-        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
-                             self.project)
-
 
 @dataclass(frozen=True)
-class RequestDraft:
+class RequestDraft(BudgetLineDocument):
     """A validated request, not yet stored."""
 
     requester: str
@@ -89,11 +90,6 @@ class RequestDraft:
     amount: Decimal
     payee: str
     purpose: str
-
-    @property
-    def budget_key(self) -> BudgetLineKey:
-        return BudgetLineKey(self.fiscal_year, self.department, self.economic_code, self.funding_source,
-                             self.project)
 
     def process_variables(self, request_no: str) -> dict[str, Any]:
         """The start variables of the spending-approval process (money as an exact string)."""
@@ -129,12 +125,7 @@ def validate_request(values: dict[str, Any], *, today: datetime | None = None) -
 
 def next_request_no(session: Session, on: datetime | None = None) -> str:
     """``REQ-2026-000042``: sequential per year, allocated inside the caller's transaction."""
-    year = (on or hospital_now()).year
-    prefix = f"REQ-{year}-"
-    last = session.exec(select(func.max(SpendingRequest.request_no))
-                        .where(SpendingRequest.request_no.startswith(prefix))).one()
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
+    return next_document_no(session, SpendingRequest.request_no, "REQ", (on or hospital_now()).year)
 
 
 def record_request(session: Session, request_no: str, draft: RequestDraft,
@@ -197,8 +188,7 @@ def submit_spending_request(values: dict[str, Any], *, request_no: str | None = 
     engine = engine or EngineClient.from_settings()
     with session_scope() as session:
         check = check_budget(session, draft.budget_key, draft.amount)
-        if check.outcome in (CheckOutcome.NO_SUCH_LINE, CheckOutcome.LINE_CLOSED,
-                             CheckOutcome.NOT_YET_EFFECTIVE):
+        if check.outcome in ALWAYS_BLOCKING:
             raise Refused(check.message)
         number = request_no or next_request_no(session)
         if session.get(SpendingRequest, number) is not None:

@@ -12,15 +12,8 @@ from typing import Any
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.money import format_yuan
 from smartfin.kernel.settings import get_settings
-from smartfin.ledger import (
-    Bucket,
-    BudgetExceeded,
-    CheckOutcome,
-    Override,
-    check_budget,
-    pre_encumber,
-    release,
-)
+from smartfin.ledger import BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
+from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
     InvalidRequest,
@@ -86,10 +79,11 @@ def check_request_budget(job: Job) -> dict[str, Any]:
     available = format_yuan(result.available) if result.available is not None else ""
     outcome = {"budgetOutcome": result.outcome.value, "budgetMessage": result.message,
                "budgetAvailable": available}
-    if result.outcome in (CheckOutcome.NO_SUCH_LINE, CheckOutcome.LINE_CLOSED, CheckOutcome.NOT_YET_EFFECTIVE):
-        raise BusinessError("BUDGET_LINE_UNAVAILABLE", result.message, outcome)
-    if result.blocking:
-        raise BusinessError("BUDGET_EXCEEDED", result.message, {**outcome, "withinPlan": False})
+    refusal = budget_refusal(result, LINE_OR_EXCEEDED)
+    if refusal is not None:
+        code, message = refusal
+        variables = outcome if code == LINE_OR_EXCEEDED.line_unavailable else {**outcome, "withinPlan": False}
+        raise BusinessError(code, message, variables)
     over = result.outcome == CheckOutcome.OVER_BUDGET
     warning = result.message if result.outcome != CheckOutcome.WITHIN else ""
     return {**outcome, "withinPlan": not over, "budgetWarning": warning}
@@ -120,8 +114,8 @@ def pre_encumber_request(job: Job) -> dict[str, Any]:
             entry = pre_encumber(session, request.budget_key, request.amount, document_type=DOCUMENT_TYPE,
                                  document_no=request.request_no, actor=approver, override=override)
         except BudgetExceeded as exc:
-            raise BusinessError("BUDGET_EXCEEDED", exc.message,
-                                {"withinPlan": False, "budgetMessage": exc.message}) from exc
+            code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
+            raise BusinessError(code, message, {"withinPlan": False, "budgetMessage": message}) from exc
         record_audit(session, actor=approver, action="approved", subject_type=DOCUMENT_TYPE,
                      subject_id=request.request_no, details={"decisions": decisions,
                                                              "journalEntry": entry.id})
@@ -136,17 +130,12 @@ def close_spending_request(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         if outcome == RequestStatus.INVALID and session.get(SpendingRequest, job.var("requestNo", None)
                                                             or job.business_key or "") is None:
-            # Never registered because its fields were invalid: keep what was submitted, as submitted.
-            submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
-            record_audit(session, actor=str(job.var("initiator", "system")), action="refused-invalid",
-                         subject_type=DOCUMENT_TYPE, subject_id=job.business_key or job.process_instance_id,
-                         details={"reason": reason, "submitted": submitted})
+            audit_unregistered(session, job, action="refused-invalid", document_type=DOCUMENT_TYPE,
+                               subject_id=job.business_key or job.process_instance_id, reason=reason)
             return {"requestStatus": outcome}
         request = _request(session, job)
         if outcome != RequestStatus.APPROVED:
-            for bucket in (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE):
-                release(session, document_type=DOCUMENT_TYPE, document_no=request.request_no, bucket=bucket,
-                        actor="system", reason=f"request {outcome}")
+            release_holdings(session, DOCUMENT_TYPE, request.request_no, f"request {outcome}")
         close_request(session, request.request_no, outcome, reason)
         record_audit(session, actor="system", action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
                      subject_id=request.request_no, details={"reason": reason,
