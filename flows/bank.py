@@ -49,7 +49,7 @@ from smartfin.reconciliation.store import (
 from smartfin.reconciliation.threeway import ExceptionType
 from smartfin.store.db import session_scope
 
-#: (account, business day, folder to save into) → the files saved; the bots stream's bank page object
+#: (account, business day, folder to save into) → the files saved; by default the online-bank bot
 StatementDownloader = Callable[[BankAccount, date, Path], list[Path]]
 
 
@@ -77,17 +77,12 @@ class AccountOutcome:
 
 
 def portal_downloader() -> StatementDownloader:
-    """The bots stream's online-bank bot (``bots.bank.download_day_statements``) as a downloader.
+    """The online-bank bot (``bots.bank.download_day_statements``) as a downloader.
 
     Files are saved under names starting with ``statement`` so the day folder tells them from the
     journal export.
     """
-    try:
-        from bots.bank import download_day_statements
-    except ImportError as exc:
-        raise RuntimeError(
-            "银行对账单下载机器人未安装 / the bank statement bot (bots.bank) is not available; set "
-            "SMARTFIN_STATEMENT_SOURCE=folder and drop statements into the folder") from exc
+    from bots.bank import download_day_statements  # here, not at the top: only the portal source needs a browser
 
     def download(account: BankAccount, day: date, folder: Path) -> list[Path]:
         login = None if account.portal_account == "default" else account.portal_account
@@ -282,7 +277,7 @@ def daily_bank_reconciliation(business_date: date | None = None, accounts: list[
                               match_settings: MatchSettings | None = None) -> list[dict[str, Any]]:
     """Yesterday's (or ``business_date``'s) statements of every configured account, reconciled.
 
-    ``downloader`` fetches statements (the bots stream's bank page object by default when
+    ``downloader`` fetches statements (the online-bank bot by default when
     ``SMARTFIN_STATEMENT_SOURCE=portal``); with the folder source the statements are expected in the
     drop folder already.
     """
