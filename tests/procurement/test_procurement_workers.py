@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from camunda.external_task.external_task import ExternalTask
 
-from smartfin.processes.procurement import worker as handlers
 from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
+from smartfin.processes.procurement import worker as handlers
 from smartfin.processes.procurement.proposals import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
 from smartfin.store.db import session_scope
 
