@@ -29,6 +29,7 @@ def isolated_engine(models: list[str] | None = None) -> Iterator[object]:
     var_dir = tempfile.mkdtemp(prefix="smartfin-bench-")
     os.environ["SMARTFIN_VAR_DIR"] = var_dir
     os.environ["SMARTFIN_ENGINE_URL"] = f"http://127.0.0.1:{_free_port()}"
+    os.environ["SMARTFIN_ENGINE_DEMO"] = "true"  # the benchmarks approve as the demo users
     from smartfin.kernel.settings import get_settings
 
     get_settings.cache_clear()

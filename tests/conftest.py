@@ -34,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SMARTFIN_ENGINE_URL", f"http://127.0.0.1:{_free_port()}")
     os.environ.pop("SMARTFIN_DATABASE_URL", None)
     os.environ["SMARTFIN_WORKER_RETRY_BACKOFF_MS"] = "200"
+    os.environ["SMARTFIN_ENGINE_DEMO"] = "true"  # the tests act as the demo users
     os.environ["SMARTFIN_WORKER_LONG_POLL_MS"] = "5000"
     os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"

@@ -76,7 +76,8 @@ def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
 def run(echo: Callable[[str], None], progress: Callable[[str], None], requests_only: bool = False) -> None:
     from smartfin.app.stack import bring_up
 
-    settings = get_settings()
+    # the demo users (shared, known password) exist only while the demo runs the engine
+    settings = get_settings().model_copy(update={"engine_demo": True})
     year = hospital_now().year
     if not requests_only:
         bring_up(settings, echo, progress)

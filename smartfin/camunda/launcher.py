@@ -94,6 +94,7 @@ def engine_service(settings: Settings) -> ManagedService:
         healthy=healthy,
         env=env,
         cwd=settings.var_dir,
+        umask=0o077,
     )
 
 
@@ -101,6 +102,7 @@ def start_engine(settings: Settings, progress: Callable[[str], None] | None = No
     """Build if needed, start in the background and wait until the REST API answers."""
     build_engine(progress=progress)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    (settings.var_dir / "engine").mkdir(mode=0o700, exist_ok=True)
     service = engine_service(settings)
     service.start(settings.engine_start_timeout, progress)
     return service

@@ -33,6 +33,8 @@ class ManagedService:
     healthy: Callable[[], bool]
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    # files the process creates are private to the service user (the engine's H2 database, its logs)
+    umask: int | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -79,6 +81,7 @@ class ManagedService:
             process = subprocess.Popen(
                 list(self.argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.cwd, env=environment, start_new_session=True,
+                umask=-1 if self.umask is None else self.umask,
             )
             log.close()
             pid = process.pid

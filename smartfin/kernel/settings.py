@@ -176,7 +176,8 @@ class Settings(BaseSettings):
     )
     engine_jdbc_user: str | None = Field(default=None, description="user of the engine database")
     engine_jdbc_password: SecretStr | None = Field(default=None, description="password of the engine database")
-    engine_demo: bool = Field(default=True, description="create the demo users and groups in the engine")
+    engine_demo: bool = Field(default=False, description="create the demo users and groups in the engine "
+                              "(`smartfin demo` turns it on; without it they are removed at start)")
     engine_start_timeout: float = Field(default=180.0, description="seconds `up` waits for the engine")
 
     worker_id: str = Field(default="smartfin-worker", description="worker id the engine records on locks")

@@ -7,9 +7,11 @@ locks (``SELECT … FOR UPDATE``) where money is reserved.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -46,6 +48,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=60)
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by the service user only (0600) before SQLite does; WAL and
+    shared-memory files inherit its mode. An existing file is narrowed to 0600 too."""
+    if str(path) in ("", ":memory:"):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+
+
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: the configured database), at the newest schema.
@@ -57,6 +68,7 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or settings.effective_database_url
     if url.startswith("sqlite:///"):
         settings.var_dir.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
     engine = make_engine(url)
     upgrade_to_head(engine)
     return engine

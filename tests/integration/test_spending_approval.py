@@ -147,7 +147,7 @@ def test_unknown_budget_line_is_refused_before_anything_is_written(camunda, budg
 def test_request_started_in_tasklist_without_budget_line_closes_as_no_budget_line(camunda, workers, budget):
     instance = as_user(camunda, "zhang.wei").start_process("spending-approval", "TL-NOLINE-1", {
         "department": "GHOST", "category": "materials", "fundingSource": "fiscal", "amount": "120.00",
-        "payee": "某公司", "purpose": "Tasklist start form", "requester": "zhang.wei"})
+        "payee": "某公司", "purpose": "Tasklist start form"})  # the requester is the starter
     process_ended(camunda, instance["id"])
     assert ended_at(camunda, instance["id"]) == {"requestNoBudget"}
     assert request_row("TL-NOLINE-1").status == "no-budget-line"
@@ -162,7 +162,7 @@ def test_invalid_request_from_tasklist_closes_as_invalid_naming_the_field(camund
     key = f"TL-INVALID-{abs(hash(amount)) % 10**6}"
     instance = as_user(camunda, "zhang.wei").start_process("spending-approval", key, {
         "department": "T-CARD", "category": "materials", "fundingSource": "fiscal", "amount": amount,
-        "payee": "某公司", "purpose": "bad amount", "requester": "zhang.wei"})
+        "payee": "某公司", "purpose": "bad amount"})  # the requester is the starter
     process_ended(camunda, instance["id"])
     assert ended_at(camunda, instance["id"]) == {"requestRefused"}
     reason = camunda.historic_variables(instance["id"])["closingReason"]

@@ -1,5 +1,6 @@
 package org.smartfin.engine;
 
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -30,14 +31,23 @@ import org.camunda.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
 import org.camunda.bpm.engine.task.TaskQuery;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.Profiles;
+import org.springframework.core.io.ClassPathResource;
 import org.springframework.stereotype.Component;
+import org.yaml.snakeyaml.Yaml;
 
 /**
  * Seeds identities, authorizations and Tasklist filters right after the engine
  * is built (before the web server accepts requests). Every step is idempotent:
- * existing entries are kept, missing ones are added. Passwords of the admin,
+ * existing entries are kept, missing ones are added; the authorizations it gives to
+ * the workflow role groups are set to exactly what they need. Passwords of the admin,
  * service and demo accounts are written on every start so that a rotated secret
  * takes effect.
+ *
+ * <p>Demo users exist only with the {@code demo} profile: without it, the users listed in
+ * {@code application-demo.yaml} whose e-mail is in the {@value #DEMO_EMAIL_DOMAIN} domain are
+ * deleted (with their memberships); no other user is touched.
  */
 @Component
 public class IdentitySeeder extends AbstractProcessEnginePlugin {
@@ -46,11 +56,16 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
 
   static final String SERVICE_GROUP = "smartfin-service";
   static final String TASKLIST_APP = "tasklist";
+  static final String DEMO_PROFILE = "demo";
+  static final String DEMO_EMAIL_DOMAIN = "@demo.smartfin.local";
+  static final String DEMO_RESOURCE = "application-demo.yaml";
 
   private final SmartFinProperties props;
+  private final Environment environment;
 
-  public IdentitySeeder(SmartFinProperties props) {
+  public IdentitySeeder(SmartFinProperties props, Environment environment) {
     this.props = props;
+    this.environment = environment;
   }
 
   @Override
@@ -60,7 +75,12 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
     s.adminAccount();
     s.serviceAccount();
     s.roles();
-    s.demoUsers();
+    s.narrowTaskAuthorizations();
+    if (environment.acceptsProfiles(Profiles.of(DEMO_PROFILE))) {
+      s.demoUsers();
+    } else {
+      s.removeDemoUsers();
+    }
     LOG.info("SmartFin identities ready ({} created or changed) in {} ms", s.changes,
         System.currentTimeMillis() - start);
   }
@@ -95,8 +115,14 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
       SmartFinProperties.Account a = props.getService();
       String id = required(a.getId(), "SMARTFIN_ENGINE_SERVICE_USER");
       group(SERVICE_GROUP, "SmartFin 服务账号 SmartFin service", Groups.GROUP_TYPE_SYSTEM);
+      // The service's password checks are answered by ServiceAccountGate (so checkPassword
+      // cannot tell a stale stored hash): store the configured secret on every start.
       user(id, a.getFirstName(), a.getLastName(), a.getEmail(),
-          required(a.getPassword(), "SMARTFIN_ENGINE_SERVICE_PASSWORD"), true);
+          required(a.getPassword(), "SMARTFIN_ENGINE_SERVICE_PASSWORD"), false);
+      User stored = ids.createUserQuery().userId(id).singleResult();
+      stored.setPassword(a.getPassword());
+      ids.saveUser(stored);
+      ids.unlockUser(id);
       member(id, SERVICE_GROUP);
       String any = Authorization.ANY;
       // deploy models, forms and decision tables; redeploy / remove in tests
@@ -166,20 +192,86 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
               .orderByTaskCreateTime().desc(),
           "分配给我的任务 / tasks assigned to me", -10);
 
+      // Exactly these grants (extra permissions found on them are removed): role groups work
+      // their tasks through the engine's per-task authorizations (READ + TASK_WORK) and never
+      // get UPDATE on process instances or definitions.
       for (Roles.Role role : Roles.ALL) {
         String g = role.id();
-        grant(g, Resources.APPLICATION, TASKLIST_APP, Permissions.ACCESS);
-        grant(g, Resources.FILTER, filterIds.get(g), Permissions.READ);
-        grant(g, Resources.FILTER, myTasks, Permissions.READ);
+        grantExactly(g, Resources.APPLICATION, TASKLIST_APP, Permissions.ACCESS);
+        grantExactly(g, Resources.FILTER, filterIds.get(g), Permissions.READ);
+        grantExactly(g, Resources.FILTER, myTasks, Permissions.READ);
         // names, diagrams and start forms in Tasklist; gives no access to instances or tasks
-        grant(g, Resources.PROCESS_DEFINITION, Authorization.ANY, ProcessDefinitionPermissions.READ);
+        grantExactly(g, Resources.PROCESS_DEFINITION, Authorization.ANY, ProcessDefinitionPermissions.READ);
       }
       for (String key : Roles.REQUESTER_STARTABLE) {
-        grant("requester", Resources.PROCESS_DEFINITION, key,
+        grantExactly("requester", Resources.PROCESS_DEFINITION, key,
             ProcessDefinitionPermissions.READ, ProcessDefinitionPermissions.CREATE_INSTANCE);
       }
-      grant("requester", Resources.PROCESS_INSTANCE, Authorization.ANY,
+      grantExactly("requester", Resources.PROCESS_INSTANCE, Authorization.ANY,
           ProcessInstancePermissions.CREATE);
+    }
+
+    /**
+     * Task authorizations created before the engine granted TASK_WORK (instead of UPDATE) to
+     * candidates and assignees: UPDATE is replaced by TASK_WORK for everyone but the service
+     * and admin groups.
+     */
+    void narrowTaskAuthorizations() {
+      List<Authorization> wide = auth.createAuthorizationQuery()
+          .authorizationType(Authorization.AUTH_TYPE_GRANT)
+          .resourceType(Resources.TASK)
+          .hasPermission(Permissions.UPDATE)
+          .list();
+      int narrowed = 0;
+      for (Authorization a : wide) {
+        if (Authorization.ANY.equals(a.getResourceId()) || SERVICE_GROUP.equals(a.getGroupId())
+            || Groups.CAMUNDA_ADMIN.equals(a.getGroupId())) {
+          continue;
+        }
+        a.removePermission(Permissions.UPDATE);
+        a.addPermission(TaskPermissions.TASK_WORK);
+        auth.saveAuthorization(a);
+        narrowed++;
+      }
+      if (narrowed > 0) {
+        changes += narrowed;
+        LOG.info("Task authorizations narrowed from UPDATE to TASK_WORK: {}", narrowed);
+      }
+    }
+
+    /** Deletes the demo users (listed in application-demo.yaml, demo e-mail domain) when the demo profile is off. */
+    void removeDemoUsers() {
+      for (String id : listedDemoUserIds()) {
+        User u = ids.createUserQuery().userId(id).singleResult();
+        if (u != null && u.getEmail() != null && u.getEmail().endsWith(DEMO_EMAIL_DOMAIN)) {
+          ids.deleteUser(id);
+          changes++;
+          LOG.info("Demo user {} removed (demo profile is off)", id);
+        }
+      }
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> listedDemoUserIds() {
+      ClassPathResource resource = new ClassPathResource(DEMO_RESOURCE);
+      if (!resource.exists()) {
+        return List.of();
+      }
+      List<String> result = new ArrayList<>();
+      try (InputStream in = resource.getInputStream()) {
+        Object root = new Yaml().load(in);
+        Object users = path(root, "smartfin", "demo", "users");
+        if (users instanceof List<?> list) {
+          for (Object entry : list) {
+            if (entry instanceof Map<?, ?> m && m.get("id") != null) {
+              result.add(m.get("id").toString());
+            }
+          }
+        }
+      } catch (Exception e) {
+        LOG.warn("Could not read {} to remove the demo users: {}", DEMO_RESOURCE, e.toString());
+      }
+      return result;
     }
 
     void demoUsers() {
@@ -260,6 +352,34 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
       return f.getId();
     }
 
+    /** Like {@link #grant} but also removes permissions not listed. */
+    void grantExactly(String groupId, Resource resource, String resourceId, Permission... perms) {
+      grant(groupId, resource, resourceId, perms);
+      Authorization a = auth.createAuthorizationQuery()
+          .authorizationType(Authorization.AUTH_TYPE_GRANT)
+          .groupIdIn(groupId)
+          .resourceType(resource)
+          .resourceId(resourceId)
+          .singleResult();
+      java.util.Set<Permission> wanted = new java.util.HashSet<>(Arrays.asList(perms));
+      java.util.Set<Permission> granted = new java.util.HashSet<>();
+      for (Permission p : a.getPermissions(permissionsOf(resource))) {
+        if (p.getValue() != 0 && p.getValue() != Integer.MAX_VALUE) {
+          granted.add(p);
+        }
+      }
+      boolean changed = !granted.equals(wanted);
+      if (changed) {
+        a.setPermissions(perms);
+      }
+      if (changed) {
+        auth.saveAuthorization(a);
+        changes++;
+        LOG.info("Narrowed the grant on {}:{} of group {} to {}", resource.resourceName(), resourceId, groupId,
+            Arrays.toString(perms));
+      }
+    }
+
     void grant(String groupId, Resource resource, String resourceId, Permission... perms) {
       Authorization a = auth.createAuthorizationQuery()
           .authorizationType(Authorization.AUTH_TYPE_GRANT)
@@ -288,6 +408,30 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
             resourceId, groupId);
       }
     }
+  }
+
+  private static Permission[] permissionsOf(Resource resource) {
+    if (resource == Resources.PROCESS_DEFINITION) {
+      return ProcessDefinitionPermissions.values();
+    }
+    if (resource == Resources.PROCESS_INSTANCE) {
+      return ProcessInstancePermissions.values();
+    }
+    if (resource == Resources.TASK) {
+      return TaskPermissions.values();
+    }
+    return Permissions.values();
+  }
+
+  private static Object path(Object node, String... keys) {
+    Object current = node;
+    for (String key : keys) {
+      if (!(current instanceof Map<?, ?> m)) {
+        return null;
+      }
+      current = m.get(key);
+    }
+    return current;
   }
 
   private static String required(String value, String envName) {

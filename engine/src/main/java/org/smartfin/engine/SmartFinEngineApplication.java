@@ -1,6 +1,9 @@
 package org.smartfin.engine;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -47,6 +50,9 @@ public class SmartFinEngineApplication {
       System.exit(2);
     }
 
+    if (isBlank(System.getenv("SMARTFIN_ENGINE_JDBC_URL"))) {
+      restrictDatabaseDirectory(h2Directory(System.getenv("SMARTFIN_VAR_DIR")));
+    }
     SpringApplication app = new SpringApplication(SmartFinEngineApplication.class);
     app.setDefaultProperties(defaultProperties());
     app.run(args);
@@ -58,10 +64,42 @@ public class SmartFinEngineApplication {
     return props;
   }
 
+  static Path h2Directory(String varDir) {
+    String base = (varDir == null || varDir.isBlank()) ? "var" : varDir.trim();
+    return Path.of(base).toAbsolutePath().normalize().resolve("engine");
+  }
+
+  /**
+   * The H2 files hold password hashes and every process variable: the directory is made
+   * owner-only (0700) and files already in it 0600, before H2 opens them. Java cannot set the
+   * process umask, so new files get the launcher's umask (the launcher should pass 077); the
+   * 0700 directory keeps them private either way. Not POSIX (Windows): left as is.
+   */
+  static void restrictDatabaseDirectory(Path dir) {
+    try {
+      Files.createDirectories(dir);
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+      try (var files = Files.list(dir)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          if (Files.isRegularFile(f)) {
+            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+          }
+        }
+      }
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system
+    } catch (IOException e) {
+      System.err.println("SmartFin engine: could not restrict " + dir + ": " + e.getMessage());
+    }
+  }
+
+  private static boolean isBlank(String s) {
+    return s == null || s.isBlank();
+  }
+
   /** H2 file URL below {@code <varDir>/engine}; the path is made absolute. */
   static String h2Url(String varDir) {
-    String base = (varDir == null || varDir.isBlank()) ? "var" : varDir.trim();
-    Path dir = Path.of(base).toAbsolutePath().normalize().resolve("engine");
+    Path dir = h2Directory(varDir);
     String path = dir.resolve("process-engine").toString().replace('\\', '/');
     return "jdbc:h2:" + path + ";TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE";
   }

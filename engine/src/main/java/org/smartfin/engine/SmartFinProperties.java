@@ -16,6 +16,7 @@ public class SmartFinProperties {
   private final Account admin = new Account();
   private final Account service = new Account();
   private final Demo demo = new Demo();
+  private final Guard guard = new Guard();
 
   public Account getAdmin() {
     return admin;
@@ -27,6 +28,23 @@ public class SmartFinProperties {
 
   public Demo getDemo() {
     return demo;
+  }
+
+  public Guard getGuard() {
+    return guard;
+  }
+
+  /** Settings of the write guard ({@link WriteGuardPlugin}) and the service account gate. */
+  public static class Guard {
+    /** Start variables users may never pass, in addition to {@link WriteGuardPlugin#ALWAYS_RESERVED}. */
+    private List<String> reservedStartVariables = new ArrayList<>();
+    /** Wrong service-account passwords per source address and minute before a warning is logged. */
+    private int serviceFailedLoginsPerMinute = 20;
+
+    public List<String> getReservedStartVariables() { return reservedStartVariables; }
+    public void setReservedStartVariables(List<String> v) { this.reservedStartVariables = v; }
+    public int getServiceFailedLoginsPerMinute() { return serviceFailedLoginsPerMinute; }
+    public void setServiceFailedLoginsPerMinute(int v) { this.serviceFailedLoginsPerMinute = v; }
   }
 
   public static class Account {
