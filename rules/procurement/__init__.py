@@ -11,15 +11,29 @@ from rules.procurement.standards import (
     load_standards,
     standards_on,
 )
-from rules.procurement.voting import Ballot, Tally, Vote, VotingRule, decided, quorum_for, tally
+from rules.procurement.voting import (
+    Ballot,
+    CastBallot,
+    RefusedBallot,
+    Tally,
+    Vote,
+    VotingRule,
+    admissible_ballots,
+    decided,
+    quorum_for,
+    tally,
+)
 
 __all__ = [
     "Ballot",
+    "CastBallot",
     "ProcurementStandards",
+    "RefusedBallot",
     "StandardsError",
     "Tally",
     "Vote",
     "VotingRule",
+    "admissible_ballots",
     "decided",
     "load_standards",
     "quorum_for",

@@ -140,3 +140,61 @@ def tally(ballots: Iterable[Ballot], rule: VotingRule) -> Tally:
         rule=rule,
         ballots=counted,
     )
+
+
+@dataclass(frozen=True)
+class CastBallot:
+    """A completed vote task as the engine recorded it (its history), before eligibility is checked.
+
+    ``assignee`` is the task's assignee when it was completed; ``completed_by`` the authenticated user
+    the engine's operation log names for the completion (None when the engine recorded none).
+    """
+
+    task_id: str
+    assignee: str | None
+    completed_by: str | None
+    vote: Vote
+    comment: str = ""
+    time: str = ""
+
+
+@dataclass(frozen=True)
+class RefusedBallot:
+    """A completed vote task that does not count, with the reason (kept for the minutes and audit)."""
+
+    task_id: str
+    user: str
+    vote: Vote
+    reason: str
+
+
+def admissible_ballots(cast: Iterable[CastBallot], members: Iterable[str],
+                       excluded: Iterable[str] = ()) -> tuple[tuple[Ballot, ...], tuple[RefusedBallot, ...]]:
+    """The ballots that count: one per current member, cast by that member, never by an excluded user.
+
+    A ballot counts only when the user who completed the task is the task's assignee, is a member of the
+    committee *now* (``members``, read when the votes are tallied) and is not excluded (the proposer).
+    A member's first ballot counts (in ``time`` order); any later one is refused.
+    """
+    current = set(members)
+    barred = {e for e in excluded if e}
+    counted: dict[str, Ballot] = {}
+    refused: list[RefusedBallot] = []
+    for item in sorted(cast, key=lambda b: (b.time, b.task_id)):
+        voter = item.completed_by or item.assignee or ""
+        if not voter:
+            reason = "无人签署 / completed without a known user"
+        elif item.completed_by and item.assignee and item.completed_by != item.assignee:
+            reason = (f"由 {item.completed_by} 代为完成 {item.assignee} 的表决 / completed by {item.completed_by} "
+                      f"for {item.assignee}")
+        elif voter in barred:
+            reason = f"{voter} 为申请人，不得表决 / {voter} proposed this purchase and may not vote"
+        elif voter not in current:
+            reason = f"{voter} 不是委员会现任委员 / {voter} is not a current member of the committee"
+        elif voter in counted:
+            reason = f"{voter} 已投票 / {voter} has already voted"
+        else:
+            counted[voter] = Ballot(voter, item.vote, item.comment, item.time)
+            continue
+        refused.append(RefusedBallot(item.task_id, voter, item.vote, reason))
+    return tuple(counted.values()), tuple(refused)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from decimal import Decimal as D
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -120,19 +121,57 @@ def test_no_budget_line_is_a_bpmn_error(line: str) -> None:
 
 def test_convene_excludes_the_proposer_and_uses_configured_members(line: str, monkeypatch) -> None:
     monkeypatch.setenv("SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS", "wu.hao, xu.jing,he.ping")
-    result = handlers.convene_committee(job({"proposer": "he.ping"}, "U-EQ-CONVENE"))
+    variables = evaluated("U-EQ-CONVENE", proposer="he.ping")
+    result = handlers.convene_committee(job(variables, "U-EQ-CONVENE"))
     assert result["committeeMembers"] == ["wu.hao", "xu.jing"]
     assert result["committeeQuorum"] == 2 and result["committeeMajorityPct"] == "50"
-    given = handlers.convene_committee(job({"proposer": "x", "committeeMembers": "a,b,c,d",
+    # members, quorum and majority come from the group and the standards, never from variables
+    given = handlers.convene_committee(job({**variables, "proposer": "x", "committeeMembers": "a,b,c,d",
                                             "committeeMajorityPct": "66.66"}, "U-EQ-CONVENE"))
-    assert given["committeeQuorum"] == 3 and given["committeeMajorityPct"] == "66.66"
+    assert given["committeeMembers"] == ["wu.hao", "xu.jing"]
+    assert given["committeeQuorum"] == 2 and given["committeeMajorityPct"] == "50"
     monkeypatch.setenv("SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS", "")
     with pytest.raises(RuntimeError, match="SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS"):
         handlers.convene_committee(job({"proposer": "x"}, "U-EQ-CONVENE"))
 
 
+class History:
+    """Just enough of the engine's REST API for the tally: the group, the starter and vote-task history."""
+
+    def __init__(self, group: list[str], votes: list[tuple[str, str | None, str, str]], starter: str = "") -> None:
+        self.group, self.starter = group, starter
+        # (assignee, completing user in the operation log, decision, comment), in completion order
+        self.votes = votes
+
+    def get(self, path: str, **params: Any) -> Any:
+        if path == "/user":
+            return [{"id": u} for u in self.group]
+        if path == "/history/task":
+            return [{"id": f"t{n}", "assignee": a, "deleteReason": "completed", "activityInstanceId": f"ai{n}",
+                     "endTime": f"2026-03-01T10:00:0{n}.000+0800"} for n, (a, _, _, _) in enumerate(self.votes)]
+        if path == "/history/user-operation":
+            user = self.votes[int(params["taskId"][1:])][1]
+            return [{"userId": user, "operationType": "Complete"}] if user else []
+        if path == "/history/variable-instance":
+            vote = self.votes[int(params["activityInstanceIdIn"][2:])]
+            return [{"value": vote[2] if params["variableName"] == "decision" else vote[3]}]
+        raise AssertionError(f"unexpected GET {path}")
+
+    def historic_process(self, _pid: str) -> dict[str, Any]:
+        return {"startUserId": self.starter}
+
+
+def engine_job(variables: dict[str, Any], key: str, engine: History) -> Job:
+    made = job(variables, key)
+    made.worker = SimpleNamespace(engine=engine)  # type: ignore[assignment]
+    return made
+
+
 def test_tally_stores_each_ballot_once(line: str) -> None:
     variables = evaluated("U-EQ-TALLY")
+    history = History(["he.ping", "wu.hao", "xu.jing"], [("wu.hao", "wu.hao", "approve", "ok"),
+                                                        ("xu.jing", "xu.jing", "reject", "too dear"),
+                                                        ("he.ping", "he.ping", "approve", "fine")])
     decisions = [{"task": "committeeVote", "user": "wu.hao", "outcome": "approve", "comment": "ok"},
                  {"task": "budgetCommitteeReview", "user": "sun.li", "outcome": "reject", "comment": ""},
                  {"task": "committeeVote", "user": "xu.jing", "outcome": "reject", "comment": "too dear"},
@@ -140,13 +179,34 @@ def test_tally_stores_each_ballot_once(line: str) -> None:
     state = {**variables, "committeeMembers": ["wu.hao", "xu.jing", "he.ping"], "committeeQuorum": 2,
              "committeeMajorityPct": "50", "decisions": decisions}
     for _ in range(2):
-        result = handlers.tally_votes(job(state, "U-EQ-TALLY"))
+        result = handlers.tally_votes(engine_job(state, "U-EQ-TALLY", history))
     assert result["committeeOutcome"] == "approve"
     assert result["committeeDissent"] == [{"member": "xu.jing", "vote": "reject", "comment": "too dear"}]
     with session_scope() as session:
         assert [(v.member, v.vote) for v in votes_of(session, "U-EQ-TALLY")] == [
             ("wu.hao", "approve"), ("xu.jing", "reject"), ("he.ping", "approve")]
         assert session.get(EquipmentProposalRecord, "U-EQ-TALLY").committee_outcome == "approve"
+
+
+def test_tally_reads_history_and_current_membership_never_variables(line: str) -> None:
+    variables = evaluated("U-EQ-RIGGED")
+    # he.ping left the group after the vote was convened; wang.fang never was in it
+    history = History(["wu.hao", "xu.jing"], [("he.ping", "he.ping", "approve", "former member"),
+                                              ("wang.fang", "wang.fang", "approve", "not a member"),
+                                              ("wu.hao", "smartfin-service", "approve", "for wu.hao"),
+                                              ("xu.jing", "xu.jing", "approve", "yes")], starter="zhang.wei")
+    forged = [{"task": "committeeVote", "user": m, "outcome": "approve", "comment": "forged"}
+              for m in ("wu.hao", "xu.jing", "he.ping")]
+    state = {**variables, "committeeMembers": ["wang.fang", "xu.jing"], "committeeQuorum": 1,
+             "committeeMajorityPct": "0", "decisions": forged, "approveVotes": 4}
+    result = handlers.tally_votes(engine_job(state, "U-EQ-RIGGED", history))
+    assert result["committeeOutcome"] == "reject" and "未达法定人数" in result["committeeSummary"]
+    assert [v["member"] for v in result["committeeVotes"]] == ["xu.jing"]
+    assert [r["user"] for r in result["committeeRefusedBallots"]] == ["he.ping", "wang.fang", "smartfin-service"]
+    with session_scope() as session:
+        assert [v.member for v in votes_of(session, "U-EQ-RIGGED")] == ["xu.jing"]
+    with pytest.raises(RuntimeError, match="history"):
+        handlers.tally_votes(job(state, "U-EQ-RIGGED"))
 
 
 def test_three_way_match_routes_a_mismatch(line: str) -> None:

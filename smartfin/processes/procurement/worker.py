@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import select
 
 from rules.equipment import evaluate, three_way_match, variance_report
-from rules.procurement import Ballot, Vote, VotingRule, quorum_for, tally
-from smartfin.camunda.client import EngineError
+from rules.procurement import CastBallot, ProcurementStandards, Vote, VotingRule, admissible_ballots, quorum_for, tally
+from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
 from smartfin.ledger import (
@@ -150,70 +149,155 @@ def _number_of_instance(session: Any, job: Job) -> str:
 # ----------------------------------------------------------------------------------------- committee
 
 
-def committee_members(job: Job, group: str, configured: list[str]) -> list[str]:
-    """Members from the start variables, else the engine's group, else configuration; never the proposer."""
-    given = job.var("committeeMembers", None)
-    if isinstance(given, str):
-        given = [m.strip() for m in given.split(",")]
-    members = [str(m).strip() for m in (given or []) if str(m).strip()]
-    if not members and job.worker is not None:
+VOTE_TASK = "committeeVote"
+# start or process variables that once set the committee; never read, only reported when present
+FORGEABLE = ("committeeMembers", "committeeQuorum", "committeeMajorityPct")
+
+
+def _engine(job: Job) -> EngineClient | None:
+    return job.worker.engine if job.worker is not None else None
+
+
+def group_members(engine: EngineClient | None, group: str, configured: list[str]) -> list[str]:
+    """The members of the committee's engine group now, as the service account sees them.
+
+    ``configured`` (``SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS``) is used only when the engine cannot list
+    the group (no engine, no READ on users) or lists nobody. Never a process variable.
+    """
+    members: list[str] = []
+    if engine is not None:
         try:
-            users = job.worker.engine.get("/user", memberOfGroup=group, sortBy="userId", sortOrder="asc")
-            members = [u["id"] for u in users or []]
+            users = engine.get("/user", memberOfGroup=group, sortBy="userId", sortOrder="asc")
+            members = [str(u["id"]) for u in users or []]
         except EngineError as exc:
             log.warning("could not list the members of group %s: %s", group, exc)
-    if not members:
-        members = configured
-    proposer = job.var("proposer", None)
-    return [m for m in dict.fromkeys(members) if m != proposer]
+    return list(dict.fromkeys(members or configured))
+
+
+def proposers_of(session: Any, job: Job, number: str) -> set[str]:
+    """Who may not vote: the proposer on record and the user the engine recorded as the starter."""
+    barred = {get_proposal(session, number).proposer}
+    engine = _engine(job)
+    if engine is not None:
+        started = engine.historic_process(job.process_instance_id).get("startUserId")
+        if started:
+            barred.add(str(started))
+    return {b for b in barred if b}
+
+
+def committee_members(job: Job, group: str, configured: list[str], barred: set[str]) -> list[str]:
+    """The voters: the engine group's current members (else configuration), never the proposer."""
+    return [m for m in group_members(_engine(job), group, configured) if m not in barred]
+
+
+def committee_rule(members: int, standards: ProcurementStandards) -> VotingRule:
+    """Quorum and majority from the dated standards only."""
+    return VotingRule(members, quorum_for(members, standards.committee_quorum_pct), standards.committee_majority_pct)
 
 
 @registry.topic("convene-committee")
 def convene_committee(job: Job) -> dict[str, Any]:
-    """Decide who votes and by which rule; the counters start at zero for the completion condition."""
+    """Decide who votes and by which rule; the counters start at zero for the completion condition.
+
+    The variables written here are copies for the multi-instance vote and its completion condition; the
+    tally reads membership, rule and ballots again from the engine and the standards.
+    """
     settings = procurement_settings()
     standards = procurement_standards(settings)
-    members = committee_members(job, settings.committee_group, settings.configured_members)
-    if not members:
-        raise RuntimeError(
-            f"no equipment committee members to vote on {job.business_key or job.var('proposalNo', '?')}: "
-            f"grant the service account READ on users (group {settings.committee_group}) or set "
-            "SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS")
-    quorum = int(job.var("committeeQuorum", quorum_for(len(members), standards.committee_quorum_pct)))
-    majority = Decimal(str(job.var("committeeMajorityPct", standards.committee_majority_pct)))
-    rule = VotingRule(len(members), min(quorum, len(members)), majority)  # raises on a nonsensical rule
+    number = _proposal_no(job)
+    with session_scope() as session:
+        barred = proposers_of(session, job, number)
+        members = committee_members(job, settings.committee_group, settings.configured_members, barred)
+        if not members:
+            raise RuntimeError(
+                f"no equipment committee members to vote on {number}: grant the service account READ on "
+                f"users (group {settings.committee_group}) or set SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS")
+        rule = committee_rule(len(members), standards)  # raises on a nonsensical rule
+        ignored = {name: job.variables[name] for name in FORGEABLE if job.variables.get(name) is not None}
+        if ignored:
+            log.warning("proposal %s: ignored committee variables %s set outside the product", number,
+                        sorted(ignored))
+            record_audit(session, actor="system", action="committee-variables-ignored",
+                         subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"ignored": {k: str(v)[:500] for k, v in ignored.items()},
+                                  "members": members, "quorum": rule.quorum,
+                                  "majorityPct": str(rule.majority_pct)})
     return {"committeeMembers": members, "committeeQuorum": rule.quorum,
             "committeeMajorityPct": str(rule.majority_pct), "approveVotes": 0, "rejectVotes": 0,
             "abstainVotes": 0}
 
 
+def _history_value(engine: EngineClient, activity_instance_id: str, name: str) -> Any:
+    found = engine.get("/history/variable-instance", activityInstanceIdIn=activity_instance_id,
+                       variableName=name, deserializeValues="false")
+    return found[0].get("value") if found else None
+
+
+def cast_ballots(engine: EngineClient, process_instance_id: str) -> list[CastBallot]:
+    """Every completed vote task of the instance from the engine's history: who completed it, and how.
+
+    The voter is the task's assignee at completion and the authenticated user of the completion in the
+    engine's operation log; the vote and reason are the values the task's own scope held when it ended.
+    Tasks the engine ended itself (the vote was decided before every member voted) are no ballots.
+    """
+    tasks = engine.get("/history/task", processInstanceId=process_instance_id, taskDefinitionKey=VOTE_TASK,
+                       finished="true", sortBy="endTime", sortOrder="asc")
+    ballots = []
+    for task in tasks or []:
+        if task.get("deleteReason") != "completed":
+            continue
+        operations = engine.get("/history/user-operation", taskId=task["id"], operationType="Complete")
+        completers = {str(op["userId"]) for op in operations or [] if op.get("userId")}
+        completed_by = completers.pop() if len(completers) == 1 else ("?" if completers else None)
+        scope = task.get("activityInstanceId") or ""
+        ballots.append(CastBallot(
+            task_id=str(task["id"]), assignee=task.get("assignee"), completed_by=completed_by,
+            vote=Vote.of(_history_value(engine, scope, "decision")),
+            comment=str(_history_value(engine, scope, "comment") or ""), time=str(task.get("endTime") or "")))
+    return ballots
+
+
 @registry.topic("tally-votes")
 def tally_votes(job: Job) -> dict[str, Any]:
-    """Count the ballots from the decision trail, store them with their reasons, give the outcome."""
-    members = list(job.var("committeeMembers"))
-    rule = VotingRule(len(members), int(job.var("committeeQuorum")),
-                      Decimal(str(job.var("committeeMajorityPct"))))
-    ballots = [Ballot(str(d.get("user")), Vote.of(d.get("outcome")), str(d.get("comment") or ""),
-                      str(d.get("time") or ""))
-               for d in job.var("decisions", []) if d.get("task") == "committeeVote"]
-    result = tally(ballots, rule)
+    """Count the ballots from the engine's history against the committee as it stands now.
+
+    Membership is the engine group at tally time (else configuration), the rule is the standards' in
+    force today, and a ballot counts only when a current member other than the proposer completed their
+    own vote task. Process variables (members, quorum, majority, the decision trail) are never read.
+    """
+    engine = _engine(job)
+    if engine is None:
+        raise RuntimeError("the committee's ballots are read from the engine's history; no engine is available")
+    settings = procurement_settings()
+    standards = procurement_standards(settings)
+    number = _proposal_no(job)
+    with session_scope() as session:
+        barred = proposers_of(session, job, number)
+    members = committee_members(job, settings.committee_group, settings.configured_members, barred)
+    if not members:
+        raise RuntimeError(f"no equipment committee members to count the votes on {number}")
+    rule = committee_rule(len(members), standards)
+    counted, refused = admissible_ballots(cast_ballots(engine, job.process_instance_id), members, barred)
+    result = tally(counted, rule)
     counters = (job.var("approveVotes", 0), job.var("rejectVotes", 0), job.var("abstainVotes", 0))
     if counters != (result.approve, result.reject, result.abstain):
-        log.warning("vote counters %s differ from the decision trail %s; the trail counts", counters,
-                    (result.approve, result.reject, result.abstain))
-    number = _proposal_no(job)
+        log.warning("proposal %s: vote counters %s differ from the engine's history %s; the history counts",
+                    number, counters, (result.approve, result.reject, result.abstain))
     with session_scope() as session:
         record_votes(session, number, result)
         record_audit(session, actor="equipment-committee", action=f"committee-{result.outcome}",
                      subject_type=DOCUMENT_TYPE, subject_id=number,
-                     details={"summary": result.summary,
-                              "ballots": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
-                                          for b in result.ballots]})
+                     details={"summary": result.summary, "members": members,
+                              "ballots": [{"member": b.member, "vote": b.vote.value, "comment": b.comment,
+                                           "time": b.time} for b in result.ballots],
+                              "refused": [{"task": r.task_id, "user": r.user, "vote": r.vote.value,
+                                           "reason": r.reason} for r in refused]})
     return {"committeeOutcome": result.outcome, "committeeSummary": result.summary,
             "committeeVotes": [{"member": b.member, "vote": b.vote.value, "comment": b.comment, "time": b.time}
                                for b in result.ballots],
             "committeeDissent": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
-                                 for b in result.dissent]}
+                                 for b in result.dissent],
+            "committeeRefusedBallots": [{"user": r.user, "reason": r.reason} for r in refused]}
 
 
 # -------------------------------------------------------------------------------------------- budget
