@@ -9,6 +9,7 @@ claim worker gathers the facts, runs ``audit_claim`` and routes on the result.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -295,13 +296,17 @@ def needs_review(findings: Iterable[Finding]) -> bool:
     return any(f.severity is Severity.BLOCK or f.code in REVIEW_CODES for f in findings)
 
 
-def audit_sampled(claim_no: str, percent: Decimal, *, salt: str = "smartfin-audit-sample") -> bool:
-    """Reproducible random audit sampling: the same claim number is always in or out of the sample.
+def audit_sampled(draw_key: str, percent: Decimal, *, salt: str = "smartfin-audit-sample") -> bool:
+    """Reproducible random audit sampling: the same key under the same salt is always in or out.
 
-    The draw is a hash of the claim number, so nobody can steer it by resubmitting, and an auditor can
-    recompute who was drawn.
+    The draw is a keyed hash (HMAC-SHA256) of ``draw_key`` with ``salt``, read as a number in [0, 1):
+    ``percent`` of all keys are drawn. The product passes the installation's secret salt
+    (``SMARTFIN_AUDIT_SAMPLE_SALT``) and a key the claimant cannot choose (see
+    ``smartfin.processes.reimbursement.worker.sample_key``), so nobody can tell in advance, or steer by
+    picking a claim number, whether a claim is drawn; an auditor holding the salt can recompute the sample.
     """
     if percent <= 0:
         return False
-    draw = int(hashlib.sha256(f"{salt}:{claim_no}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
-    return Decimal(str(draw)) * 100 < percent
+    digest = hmac.new(salt.encode(), draw_key.encode(), hashlib.sha256).digest()
+    draw = Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+    return draw * 100 < percent

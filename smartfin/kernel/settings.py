@@ -196,6 +196,9 @@ class Settings(BaseSettings):
 
     engine_admin_password: SecretStr | None = Field(
         default=None, description="engine administrator password; read from var/secrets.env when unset")
+    audit_sample_salt: SecretStr | None = Field(
+        default=None, description="secret salt of the random audit sample of claims; read from var/secrets.env "
+        "(generated once) when unset")
     invoice_verifier: str = Field(default="manual", description="`manual` (a person checks on the national "
                                   "platform) or `tax-portal` (the verification bot)")
     chromium: Path | None = Field(default=None, description="browser the bots launch; unset = Debian's "

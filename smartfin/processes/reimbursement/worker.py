@@ -12,7 +12,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,9 +30,11 @@ from rules.reimbursement import (
     travel_allowances,
 )
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
+from smartfin.camunda.secrets import audit_sample_salt
 from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import format_yuan, to_fen
+from smartfin.kernel.settings import get_settings
 from smartfin.ledger import (
     BudgetExceeded,
     BudgetLineClosed,
@@ -271,6 +273,17 @@ def _findings_text(findings: list[Finding], *, severities: tuple[Severity, ...])
     return "\n".join(lines)
 
 
+def sample_key(claim: Claim) -> str:
+    """What the audit sample is drawn on: the claim number with the moment the product recorded the claim.
+
+    The claimant may influence the number (a chosen claim number) but not the recording time to the
+    microsecond, and without the secret salt neither tells whether a claim is drawn.
+    """
+    at = claim.submitted_at
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return f"{claim.claim_no}|{at.isoformat(timespec='microseconds')}"
+
+
 @registry.topic("audit-claim")
 def audit_claim_task(job: Job) -> dict[str, Any]:
     """Validate and audit: extraction findings, duplicates, confidences, then the claim-level rules."""
@@ -307,7 +320,8 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
         invoices_sum = invoice_total(facts)
         payable = invoices_sum + allowances.total
         review = needs_review(findings)
-        sampled = not review and audit_sampled(claim.claim_no, standards.limit("audit_sample_percent"))
+        sampled = not review and audit_sampled(sample_key(claim), standards.limit("audit_sample_percent"),
+                                               salt=audit_sample_salt(get_settings()))
         claim.findings = json.dumps([f.as_dict() for f in findings], ensure_ascii=False)
         claim.payable_fen = to_fen(payable)
         session.add(claim)
@@ -403,9 +417,18 @@ def apply_claim_review(job: Job) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- verification
 
-def _query(row: ClaimInvoice) -> VerificationQuery | None:
-    if row.kind in (None, "foreign") or not row.number or row.issue_date is None:
-        return None
+def query_or_reason(row: ClaimInvoice) -> tuple[VerificationQuery | None, str]:
+    """The platform query for an invoice, or why none can be built (the invoice then goes to a person)."""
+    if row.state == InvoiceState.MANUAL:
+        return None, "发票未能读取，须人工录入 / the file could not be read"
+    if row.kind is None:
+        return None, "发票种类未识别 / the invoice kind is unknown"
+    if row.kind == "foreign":
+        return None, "境外票据，平台不能查验 / a foreign invoice: the national platform cannot check it"
+    if not row.number:
+        return None, "缺少发票号码 / the invoice number is missing"
+    if row.issue_date is None:
+        return None, "缺少开票日期 / the issue date is missing"
     cells = row.values_dict.get("fields", {})
     check_code = str((cells.get("check_code") or {}).get("value") or "")
     if row.kind == "digital":
@@ -414,8 +437,14 @@ def _query(row: ClaimInvoice) -> VerificationQuery | None:
         value = (cells.get("total_amount") or {}).get("value")
         amount = Decimal(value) if value is not None else None
     if amount is None:
-        return None
-    return VerificationQuery(row.kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:])
+        return None, "缺少查验金额 / the amount the platform asks for is missing"
+    return VerificationQuery(row.kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:]), ""
+
+
+def _describe(row: ClaimInvoice) -> str:
+    return (f"#{row.position + 1} 代码 {row.code or '—'} 号码 {row.number or '—'} 日期 {row.issue_date or '—'} "
+            f"价税合计 {format_yuan(row.total_with_tax) if row.total_with_tax is not None else '—'} "
+            f"销售方 {row.seller_name or '—'}")
 
 
 def _failed(row: ClaimInvoice, status: VerificationStatus, message: str) -> Finding:
@@ -427,23 +456,28 @@ def _failed(row: ClaimInvoice, status: VerificationStatus, message: str) -> Find
 
 @registry.topic("verify-invoice", lock_ms=180_000)
 def verify_invoices(job: Job) -> dict[str, Any]:
-    """Check each invoice with the configured verifier, within the platform's limits."""
+    """Check each invoice with the configured verifier, within the platform's limits.
+
+    ``verified`` only when every invoice of the claim was checked and found consistent. An invoice no
+    query can be built for (not read, kind unknown or foreign, number, date or amount missing) is never
+    passed over: the claim goes to the manual verification task with the reason per invoice.
+    """
     verifier = CheckedVerifier(_verifier())
     with session_scope() as session:
         claim = _claim(session, job)
-        rows = [r for r in claim_invoices(session, claim.claim_no) if r.state == InvoiceState.READ]
+        rows = [r for r in claim_invoices(session, claim.claim_no) if r.state != InvoiceState.EXCLUDED]
     pending = {"captchaAnswer": None, "captchaResumeToken": None, "captchaImage": None, "captchaInvoice": None}
     if verifier.manual:
-        summary = "\n".join(f"#{r.position + 1} 代码 {r.code or '—'} 号码 {r.number} 日期 {r.issue_date} "
-                            f"价税合计 {format_yuan(r.total_with_tax) if r.total_with_tax is not None else '—'} "
-                            f"销售方 {r.seller_name}" for r in rows)
-        return {**pending, "verification": "manual", "verificationSummary": summary}
+        summary = "\n".join(_describe(r) for r in rows)
+        return {**pending, "verification": "manual", "verificationSummary": summary, "verificationSkipped": []}
     answer_for = _int_or_none(job.var("captchaInvoice", None))
     failures: list[Finding] = []
     retry_at: list[datetime] = []
+    skipped: list[tuple[ClaimInvoice, str]] = []
     for row in rows:
-        query = _query(row)
+        query, reason = query_or_reason(row)
         if query is None:
+            skipped.append((row, reason))
             continue
         resume = row.position == answer_for
         outcome = verifier.verify(query, captcha_answer=job.var("captchaAnswer", None) if resume else None,
@@ -465,7 +499,17 @@ def verify_invoices(job: Job) -> dict[str, Any]:
     if retry_at:
         when = max(retry_at).astimezone(HOSPITAL_TZ)
         return {**pending, "verification": "wait", "verifyRetryAt": when.isoformat(timespec="seconds")}
-    return {**pending, "verification": "verified", "verificationFindings": []}
+    if skipped:
+        with session_scope() as session:
+            record_audit(session, actor="system", action="claim.verification-skipped", subject_type=DOCUMENT_TYPE,
+                         subject_id=claim.claim_no,
+                         details={"invoices": [{"invoice": r.position + 1, "reason": why} for r, why in skipped]})
+        summary = "\n".join(f"{_describe(r)}\n    未能自动查验 / not checked automatically: {why}"
+                            for r, why in skipped)
+        return {**pending, "verification": "manual", "verificationFindings": [],
+                "verificationSummary": "以下发票须人工查验 / check these invoices by hand:\n" + summary,
+                "verificationSkipped": [{"invoice": r.position + 1, "reason": why} for r, why in skipped]}
+    return {**pending, "verification": "verified", "verificationFindings": [], "verificationSkipped": []}
 
 
 @registry.topic("record-verification")
