@@ -131,6 +131,49 @@ def worker(
         runner.run()
 
 
+@app.command()
+def login(user: Annotated[str | None, typer.Option(help="your engine user id (asked when left out)")] = None) -> None:
+    """Log in to the engine as yourself; commands that submit or withdraw then act as you."""
+    from smartfin.camunda import login as logins
+
+    with _friendly_errors():
+        user = user or typer.prompt("engine user")
+        password = typer.prompt(f"password of {user}", hide_input=True)
+        logins.login(user.strip(), password)
+        typer.echo(f"logged in as {user.strip()} (kept in {logins.credential_path()}, readable only by you)")
+
+
+@app.command()
+def logout() -> None:
+    """Forget the engine login kept by `smartfin login`."""
+    from smartfin.camunda import login as logins
+
+    with _friendly_errors():
+        typer.echo("logged out" if logins.clear_credential() else "not logged in")
+
+
+@app.command()
+def whoami() -> None:
+    """Show the logged-in engine user and the engine groups they belong to."""
+    from smartfin.camunda import login as logins
+
+    with _friendly_errors():
+        client = logins.logged_in_client()
+        user = str(client.user)
+        client.close()
+        groups = logins.groups_of(EngineClient.from_settings(), user)
+        typer.echo(user)
+        for group in groups:
+            typer.echo(f"  {group['id']}  {group.get('name') or ''}".rstrip())
+
+
+def _acting_engine() -> EngineClient:
+    """The logged-in user's engine client (`smartfin login`); refused with a hint when there is none."""
+    from smartfin.camunda.login import logged_in_client
+
+    return logged_in_client()
+
+
 @app.command(name="submit-request")
 def submit_request(
     department: Annotated[str, typer.Option(help="department (cost centre) code, e.g. CARD")],
@@ -138,28 +181,32 @@ def submit_request(
     amount: Annotated[str, typer.Option(help="amount in yuan, at most two decimals")],
     payee: Annotated[str, typer.Option(help="who is paid")],
     purpose: Annotated[str, typer.Option(help="what the money is for")],
-    requester: Annotated[str, typer.Option(help="engine user id of the requester")],
+    requester: Annotated[str | None, typer.Option(
+        help="proxy entry (代录) only: the engine user the request is for; default: you")] = None,
     funding_source: Annotated[str, typer.Option(help="fiscal, own, research or earmarked")] = "fiscal",
     project: Annotated[str, typer.Option(help="project code, if the line has one")] = "",
     request_no: Annotated[str | None, typer.Option(help="document number (default: next REQ-YYYY-n)")] = None,
 ) -> None:
-    """Submit a spending request: validated, checked for a budget line, then started in the engine."""
+    """Submit a spending request as the logged-in user: validated, checked for a budget line, then started."""
     with _friendly_errors():
         number = submit_spending_request({
             "department": department, "category": category, "amount": amount, "payee": payee,
             "purpose": purpose, "requester": requester, "fundingSource": funding_source,
-            "project": project}, request_no=request_no)
+            "project": project}, request_no=request_no, engine=_acting_engine())
         typer.echo(f"submitted {number}")
 
 
 @app.command()
 def withdraw(request_no: Annotated[str, typer.Argument(help="the request number")]) -> None:
-    """Withdraw a request that is still in approval; nothing stays reserved."""
+    """Withdraw your request (or one you entered as proxy) while it is still in approval."""
+    from smartfin.processes.spending.requests import withdraw_request
+
     with _friendly_errors():
+        user = _acting_engine()
         try:
-            EngineClient.from_settings().correlate("SpendingRequestWithdrawn", request_no)
-        except EngineError as exc:
-            raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
+            withdraw_request(request_no, by=str(user.user))
+        finally:
+            user.close()
         typer.echo(f"withdrawn {request_no}")
 
 

@@ -57,8 +57,12 @@ def import_demo_budget(year: int) -> str:
 
 
 def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
+    """Each demo request is submitted by its requester's own demo login (password read from the demo
+    profile file at run time), as a person at the command line would after ``smartfin login``: the engine
+    records the requester as the starter."""
     from smartfin.processes.spending.requests import submit_spending_request
 
+    password, _ = demo_users()
     submitted = []
     for index, (requester, department, category, funding, project, amount, payee, purpose) in enumerate(
             DEMO_REQUESTS, start=1):
@@ -66,9 +70,13 @@ def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
         with session_scope() as session:
             if session.get(SpendingRequest, number) is not None:
                 continue
-        submit_spending_request({"requester": requester, "department": department, "category": category,
-                                 "fundingSource": funding, "project": project, "amount": amount,
-                                 "payee": payee, "purpose": purpose}, request_no=number, engine=engine)
+        person = engine.as_user(requester, password)
+        try:
+            submit_spending_request({"department": department, "category": category, "fundingSource": funding,
+                                     "project": project, "amount": amount, "payee": payee, "purpose": purpose},
+                                    request_no=number, engine=person)
+        finally:
+            person.close()
         submitted.append(number)
     return submitted
 

@@ -51,6 +51,8 @@ class EngineClient:
         self.base_url = base_url.rstrip("/")
         self.user = user
         self.timeout = timeout
+        #: what the 401 message tells to do; a logged-in user's client says to log in again
+        self.refused_hint = "check SMARTFIN_ENGINE_USER / SMARTFIN_ENGINE_PASSWORD or var/secrets.env"
         self.http = requests.Session()
         if user is not None and password is not None:
             self.http.auth = (user, password)
@@ -89,7 +91,7 @@ class EngineClient:
         if response.status_code == 401:
             raise EngineAuthError(
                 f"the engine at {self.base_url} refused the credentials of user {self.user!r} (HTTP 401); "
-                "check SMARTFIN_ENGINE_USER / SMARTFIN_ENGINE_PASSWORD or var/secrets.env"
+                f"{self.refused_hint}"
             )
         if response.status_code == 403:
             raise EngineAuthError(f"user {self.user!r} is not authorized for {method} {path}: "

@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     )
     engine_jdbc_user: str | None = Field(default=None, description="user of the engine database")
     engine_jdbc_password: SecretStr | None = Field(default=None, description="password of the engine database")
+    credentials_dir: Path | None = Field(
+        default=None, description="where `smartfin login` keeps the engine login (file 0600, folder 0700); "
+        "unset = var/credentials/")
     engine_demo: bool = Field(default=False, description="create the demo users and groups in the engine "
                               "(`smartfin demo` turns it on; without it they are removed at start)")
     engine_start_timeout: float = Field(default=180.0, description="seconds `up` waits for the engine")
@@ -230,6 +233,10 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.var_dir / "smartfin.db"
+
+    @property
+    def credentials_root(self) -> Path:
+        return self.credentials_dir or self.var_dir / "credentials"
 
     @property
     def effective_database_url(self) -> str:

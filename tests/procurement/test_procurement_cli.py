@@ -22,6 +22,11 @@ runner = CliRunner()
 class RecordingEngine:
     """Stands in for the engine client: remembers the start, or fails it."""
 
+    user = "smartfin-service"  # submits as the service account, for a named proposer who exists
+
+    def get(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        return [{"id": params["id"]}] if path == "/user" else []
+
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.started: list[tuple[str, str, dict[str, Any]]] = []

@@ -98,12 +98,21 @@ def test_archive_stores_content_once_verifies_it_and_leaves_no_temporary_files(t
         read_archived("0" * 64, root=tmp_path)
 
 
-class RefusingEngine:
+class ServiceStandIn:
+    """Answers like the service account: every named user exists."""
+
+    user = "smartfin-service"
+
+    def get(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        return [{"id": params["id"]}] if path == "/user" else []
+
+
+class RefusingEngine(ServiceStandIn):
     def start_process(self, *_: Any) -> dict[str, Any]:
         raise RuntimeError("engine down")
 
 
-class StartingEngine:
+class StartingEngine(ServiceStandIn):
     def __init__(self) -> None:
         self.started: list[tuple[str, str, dict[str, Any]]] = []
 

@@ -18,6 +18,7 @@ import yaml
 from rules.equipment import parse_his_charge_export
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.ledger import Bucket, document_holdings
+from smartfin.processes.documents import Refused
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
     DOCUMENTS_MESSAGE,
@@ -37,6 +38,7 @@ from smartfin.processes.procurement.proposals import (
     validate_submission,
     votes_of,
 )
+from smartfin.processes.submitters import named_or_self, record_entry, resolve_submitter, start
 from smartfin.store.db import session_scope
 
 group = typer.Typer(no_args_is_help=True, help="设备购置论证 Equipment procurement evaluation.")
@@ -86,19 +88,30 @@ def _plain(value: Any) -> Any:
 
 def submit_proposal(values: Mapping[str, Any], *, proposal_no: str | None = None,
                     engine: EngineClient | None = None) -> str:
-    """Validate, record and start one proposal, all or nothing: a failed start leaves no record."""
-    values = {k: _plain(v) for k, v in values.items()}
-    submission = validate_submission(values)
+    """Validate, record and start one proposal, all or nothing: a failed start leaves no record.
+
+    ``engine`` is who submits: a user's client (``smartfin login``) starts the proposal as that user, the
+    proposer; naming another ``proposer`` is a proxy entry (``proxy-entry`` group only). The service
+    account's client (the default) submits for the named proposer (``smartfin.processes.submitters``).
+    """
     engine = engine or EngineClient.from_settings()
+    values = {k: _plain(v) for k, v in values.items()}
+    values["proposer"] = named_or_self(engine, values.get("proposer"))
+    submission = validate_submission(values)
+    try:
+        submitter = resolve_submitter(engine, submission.proposer, role="proposer")
+    except Refused as exc:
+        raise ProcurementCommandError(str(exc)) from None
     with session_scope() as session:
         number = proposal_no or next_proposal_no(session)
         if session.get(EquipmentProposalRecord, number) is not None:
             raise ProcurementCommandError(f"设备购置申请 {number} 已提交 / proposal {number} was already submitted")
         row = record_proposal(session, number, submission, status=ProposalStatus.SUBMITTED)
+        row.entered_by = submitter.entered_by
+        record_entry(session, submitter, document_type=DOCUMENT_TYPE, number=number)
         extra = {k: values[k] for k in ("committeeMembers", "committeeQuorum", "committeeMajorityPct",
                                         "reviewInterval") if k in values}
-        instance = engine.start_process(PROCESS_KEY, number, {**submission.values, **extra,
-                                                              "proposalNo": number})
+        instance = start(submitter, PROCESS_KEY, number, {**submission.values, **extra, "proposalNo": number})
         row.process_instance_id = instance["id"]
         session.add(row)
     return number
@@ -151,10 +164,21 @@ def register(app: typer.Typer) -> None:
 def submit_command(
     path: Annotated[Path, typer.Argument(help="proposal as JSON or YAML (form field names as keys)")],
     proposal_no: Annotated[str | None, typer.Option(help="document number (default: next EQ-YYYY-n)")] = None,
+    proposer: Annotated[str | None, typer.Option(
+        help="proxy entry (代录) only: the engine user the proposal is for; default: the file's, else you")] = None,
 ) -> None:
-    """Submit an equipment proposal: checked field by field, then started in the engine."""
+    """Submit an equipment proposal as the logged-in user: checked field by field, then started in the engine."""
+    from smartfin.camunda.login import load_credential, logged_in_client
+
     with _refusals():
-        number = submit_proposal(load_document(path), proposal_no=proposal_no)
+        values = load_document(path)
+        if proposer:
+            values["proposer"] = proposer
+        # the whole file is checked before anything is sent, logged in or not
+        kept = load_credential()
+        validate_submission({k: _plain(v) for k, v in values.items()}
+                            | {"proposer": values.get("proposer") or (kept.user if kept else "")})
+        number = submit_proposal(values, proposal_no=proposal_no, engine=logged_in_client())
         typer.echo(f"submitted {number}")
 
 

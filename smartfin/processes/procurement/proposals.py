@@ -440,6 +440,8 @@ class EquipmentProposalRecord(BudgetLineDocument, SQLModel, table=True):
     process_instance_id: str | None = Field(default=None, max_length=64)
     submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    #: who keyed the proposal in when not the proposer: a proxy (代录) or the service's intake
+    entered_by: str | None = Field(default=None, max_length=64)
 
     @property
     def total_investment(self) -> Decimal:

@@ -94,6 +94,8 @@ class Claim(BudgetLineDocument, SQLModel, table=True):
     process_instance_id: str | None = Field(default=None, max_length=64)
     submitted_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: who keyed the claim in when not the claimant: a proxy (代录) or the service's intake
+    entered_by: str | None = Field(default=None, max_length=64)
 
     @property
     def references_dict(self) -> dict[str, str]:
@@ -330,7 +332,7 @@ def add_files(session: Session, claim_no: str, files: list[tuple[str, bytes]]) -
     return rows
 
 
-def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str, department: str, category: str,
+def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str = "", department: str, category: str,
                  purpose: str, funding_source: str = "fiscal", project: str = "", claim_no: str | None = None,
                  travel: dict[str, Any] | None = None, engine: Any = None, payment_method: str = "transfer",
                  claimed_total: Decimal | str | None = None, references: dict[str, str] | None = None,
@@ -341,26 +343,35 @@ def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str, 
     claim behind (archived content stays in the archive, where content without a claim harms nothing).
     ``travel`` = ``{"destination", "province", "departed", "returned", "grade", "meals_provided_days",
     "self_driving"}``; ``references`` names contract / procurement record / asset receipt numbers.
+
+    ``engine`` is who submits: a user's client (``smartfin login``) starts the claim as that user, the
+    claimant; naming another ``claimant`` is a proxy entry (``proxy-entry`` group only). The service
+    account's client (the default) submits for the named claimant (``smartfin.processes.submitters``).
     """
     from smartfin.camunda.client import EngineClient
+    from smartfin.processes.submitters import named_or_self, record_entry, resolve_submitter, start
     from smartfin.store.db import session_scope
 
+    engine = engine or EngineClient.from_settings()
     draft = validate_claim({
-        "claimant": claimant, "department": department, "category": category, "purpose": purpose,
+        "claimant": named_or_self(engine, claimant), "department": department, "category": category, "purpose": purpose,
         "fundingSource": funding_source, "project": project, "travel": travel, "paymentMethod": payment_method,
         "claimedTotal": claimed_total, "references": references or {}, "explanation": explanation})
     loaded = read_submitted_files(files)
-    engine = engine or EngineClient.from_settings()
+    submitter = resolve_submitter(engine, draft.claimant, role="claimant")
     with session_scope(db) as session:
         number = claim_no or next_claim_no(session)
         if session.get(Claim, number) is not None:
             raise ClaimRefused([("claim_no", f"{number} was already submitted / 报销单号已存在")])
         row = record_claim(session, number, draft)
+        row.entered_by = submitter.entered_by
         add_files(session, number, loaded)
-        record_audit(session, actor=draft.claimant, action="claim.submitted", subject_type=DOCUMENT_TYPE,
-                     subject_id=number, details={"files": [name for name, _ in loaded]})
+        record_audit(session, actor=submitter.actor, action="claim.submitted", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"files": [name for name, _ in loaded],
+                                                 **submitter.audit_details()})
+        record_entry(session, submitter, document_type=DOCUMENT_TYPE, number=number)
         session.flush()
-        instance = engine.start_process(PROCESS_KEY, number, draft.process_variables(number))
+        instance = start(submitter, PROCESS_KEY, number, draft.process_variables(number))
         row.process_instance_id = instance["id"]
         session.add(row)
     return number

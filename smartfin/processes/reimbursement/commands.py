@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.processes.documents import Refused
 from smartfin.processes.reimbursement.claims import (
     Claim,
     ClaimRefused,
@@ -34,7 +35,7 @@ def _one_line_errors() -> Iterator[None]:
     """Refusals and engine problems as one red line and exit code 2, as every smartfin command does."""
     try:
         yield
-    except (ClaimRefused, EngineError, ArchiveError, LookupError, ValueError) as exc:
+    except (ClaimRefused, Refused, EngineError, ArchiveError, LookupError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
@@ -50,10 +51,11 @@ def _travel(destination: str | None, province: str, departed: str | None, return
 @claim_app.command("submit")
 def submit(
     files: Annotated[list[Path], typer.Argument(help="invoice files: PDF, OFD or XML")],
-    claimant: Annotated[str, typer.Option(help="engine user id of the claimant")],
     department: Annotated[str, typer.Option(help="department (cost centre) code")],
     category: Annotated[str, typer.Option(help="expense category, e.g. travel, meeting, materials")],
     purpose: Annotated[str, typer.Option(help="what the expense was for")],
+    claimant: Annotated[str | None, typer.Option(
+        help="proxy entry (代录) only: the engine user the claim is for; default: you")] = None,
     funding_source: Annotated[str, typer.Option(help="fiscal, own, research or earmarked")] = "fiscal",
     project: Annotated[str, typer.Option(help="project code, if the budget line has one")] = "",
     claim_no: Annotated[str | None, typer.Option(help="claim number (default: next BX-YYYY-n)")] = None,
@@ -71,12 +73,15 @@ def submit(
     meals_provided_days: Annotated[int, typer.Option(help="travel: days the host provided meals")] = 0,
     self_driving: Annotated[bool, typer.Option(help="travel: self-driving (no city transport allowance)")] = False,
 ) -> None:
-    """Submit a claim: the files are archived, the claim recorded and its process started, all or nothing."""
+    """Submit a claim as the logged-in user: files archived, claim recorded, process started, all or nothing."""
+    from smartfin.camunda.login import logged_in_client
+
     with _one_line_errors():
         references = {"contract_no": contract_no, "procurement_record": procurement_record,
                       "asset_receipt_no": asset_receipt_no}
         number = submit_claim(
-            list(files), claimant=claimant, department=department, category=category, purpose=purpose,
+            list(files), claimant=claimant or "", engine=logged_in_client(), department=department,
+            category=category, purpose=purpose,
             funding_source=funding_source, project=project, claim_no=claim_no, payment_method=payment_method,
             claimed_total=claimed_total, references={k: v for k, v in references.items() if v},
             explanation=explanation,

@@ -16,7 +16,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from rules.spending.routing import tier_thresholds
 from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
-from smartfin.camunda.client import EngineClient
+from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.kernel.clock import hospital_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 from smartfin.ledger import check_budget
@@ -28,6 +28,8 @@ from smartfin.processes.documents import (
     SubmissionRefused,
     next_document_no,
 )
+from smartfin.processes.submitters import named_or_self, record_entry, resolve_submitter, start
+from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
 
 DOCUMENT_TYPE = "spending-request"
@@ -70,6 +72,8 @@ class SpendingRequest(BudgetLineDocument, SQLModel, table=True):
     process_instance_id: str | None = Field(default=None, max_length=64)
     submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     closed_at: datetime | None = None
+    #: who keyed the request in when not the requester: a proxy (代录) or the service's intake
+    entered_by: str | None = Field(default=None, max_length=64)
 
     @property
     def amount(self) -> Decimal:
@@ -183,9 +187,16 @@ def close_request(session: Session, request_no: str, outcome: str, reason: str |
 
 def submit_spending_request(values: dict[str, Any], *, request_no: str | None = None,
                             engine: EngineClient | None = None) -> str:
-    """Validate, record and start one request, all or nothing: a failed start leaves no record."""
-    draft = validate_request(values)
+    """Validate, record and start one request, all or nothing: a failed start leaves no record.
+
+    ``engine`` is who submits. A user's client (``smartfin login``) starts the process as that user, who
+    is the requester; naming another ``requester`` is a proxy entry (only for the ``proxy-entry`` group).
+    The service account's client (the default: tests, benchmarks, batch intake) submits for the named
+    ``requester``. See ``smartfin.processes.submitters``.
+    """
     engine = engine or EngineClient.from_settings()
+    draft = validate_request({**values, "requester": named_or_self(engine, values.get("requester"))})
+    submitter = resolve_submitter(engine, draft.requester, role="requester")
     with session_scope() as session:
         check = check_budget(session, draft.budget_key, draft.amount)
         if check.outcome in ALWAYS_BLOCKING:
@@ -194,7 +205,34 @@ def submit_spending_request(values: dict[str, Any], *, request_no: str | None = 
         if session.get(SpendingRequest, number) is not None:
             raise Refused(f"request {number} was already submitted")
         row = record_request(session, number, draft)
-        instance = engine.start_process("spending-approval", number, draft.process_variables(number))
+        row.entered_by = submitter.entered_by
+        record_entry(session, submitter, document_type=DOCUMENT_TYPE, number=number)
+        instance = start(submitter, "spending-approval", number, draft.process_variables(number))
         row.process_instance_id = instance["id"]
         session.add(row)
     return number
+
+
+def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = None) -> None:
+    """Withdraw a request still in approval, for its requester or the proxy who entered it.
+
+    ``by`` is the authenticated user (the caller checked the login). Requesters hold no right to change
+    process instances in the engine, so the service account correlates the withdrawal after this check,
+    and the audit log records who asked for it.
+    """
+    with session_scope() as session:
+        row = session.get(SpendingRequest, request_no)
+        if row is None:
+            raise Refused(f"request {request_no} is not registered")
+        if by not in (row.requester, row.entered_by):
+            raise Refused(f"request {request_no} is {row.requester}'s; only the requester (or the proxy who entered "
+                          f"it) may withdraw it, not {by}")
+        if row.status in RequestStatus.FINAL:
+            raise Refused(f"request {request_no} is already closed ({row.status})")
+        record_audit(session, actor=by, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
+                     subject_id=request_no, details={})
+        engine = engine or EngineClient.from_settings()
+        try:
+            engine.correlate("SpendingRequestWithdrawn", request_no)
+        except EngineError as exc:
+            raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc

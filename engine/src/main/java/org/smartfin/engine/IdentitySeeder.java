@@ -203,12 +203,14 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
         // names, diagrams and start forms in Tasklist; gives no access to instances or tasks
         grantExactly(g, Resources.PROCESS_DEFINITION, Authorization.ANY, ProcessDefinitionPermissions.READ);
       }
-      for (String key : Roles.REQUESTER_STARTABLE) {
-        grantExactly("requester", Resources.PROCESS_DEFINITION, key,
-            ProcessDefinitionPermissions.READ, ProcessDefinitionPermissions.CREATE_INSTANCE);
+      for (String starter : Roles.STARTER_GROUPS) {
+        for (String key : Roles.REQUESTER_STARTABLE) {
+          grantExactly(starter, Resources.PROCESS_DEFINITION, key,
+              ProcessDefinitionPermissions.READ, ProcessDefinitionPermissions.CREATE_INSTANCE);
+        }
+        grantExactly(starter, Resources.PROCESS_INSTANCE, Authorization.ANY,
+            ProcessInstancePermissions.CREATE);
       }
-      grantExactly("requester", Resources.PROCESS_INSTANCE, Authorization.ANY,
-          ProcessInstancePermissions.CREATE);
     }
 
     /**

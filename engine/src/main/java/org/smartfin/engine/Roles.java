@@ -25,9 +25,16 @@ final class Roles {
       new Role("president", "院长", "President"),
       new Role("budget-committee", "预算管理委员会", "Budget committee"),
       new Role("party-committee", "党委会", "Party committee"),
-      new Role("equipment-committee", "设备论证委员会", "Equipment committee"));
+      new Role("equipment-committee", "设备论证委员会", "Equipment committee"),
+      new Role("proxy-entry", "代录员", "Proxy entry"));
 
-  /** Process keys the requester group may start from Tasklist. */
+  /**
+   * Groups that may start the requester-startable processes: requesters, and the proxy-entry
+   * clerks (代录) who key documents in on someone's behalf (the SmartFin CLI records them as such).
+   */
+  static final List<String> STARTER_GROUPS = List.of("requester", "proxy-entry");
+
+  /** Process keys the starter groups may start from Tasklist. */
   static final List<String> REQUESTER_STARTABLE = List.of(
       "spending-approval", "reimbursement", "procurement-evaluation");
 
