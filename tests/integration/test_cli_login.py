@@ -67,6 +67,11 @@ def row(number: str) -> SpendingRequest:
         return found
 
 
+def in_approval(camunda: EngineClient, pid: str) -> None:
+    """Wait until the request waits for a person (where a requester would withdraw it)."""
+    wait_for(lambda: camunda.tasks(processInstanceId=pid), message="an approval task")
+
+
 def registered_requester(camunda: EngineClient, pid: str) -> str:
     """The requester the registration step put into the process (from the record)."""
     return str(wait_for(lambda: camunda.historic_variables(pid).get("requester"), message="registration"))
@@ -142,6 +147,7 @@ def test_submit_request_after_login_is_started_by_that_user(camunda, workers, lo
     assert registered_requester(camunda, request.process_instance_id) == "zhang.wei"
     assert not audit(number, "proxy-entry")
 
+    in_approval(camunda, request.process_instance_id)
     withdrawn = cli.invoke(app, ["withdraw", number])
     assert withdrawn.exit_code == 0, withdrawn.output
     process_ended(camunda, request.process_instance_id)
@@ -162,6 +168,7 @@ def test_requester_naming_someone_else_is_refused_without_the_proxy_role(camunda
 def test_only_the_requester_or_her_proxy_may_withdraw(camunda, workers, login_budget, cli):
     assert login(cli, "zhang.wei").exit_code == 0
     number = number_of(submit(cli).output)
+    in_approval(camunda, row(number).process_instance_id)
     assert login(cli, "li.na").exit_code == 0
     out = cli.invoke(app, ["withdraw", number])
     assert out.exit_code == 2 and "only the requester" in out.output
@@ -182,6 +189,7 @@ def test_proxy_entry_is_accepted_for_the_proxy_group_and_recorded(camunda, worke
     assert [(e.actor, e.details_dict["for"]) for e in entries] == [("ma.lin", "zhang.wei")]
     assert registered_requester(camunda, request.process_instance_id) == "zhang.wei"
 
+    in_approval(camunda, request.process_instance_id)
     withdrawn = cli.invoke(app, ["withdraw", number])  # the proxy who entered it may take it back
     assert withdrawn.exit_code == 0, withdrawn.output
     process_ended(camunda, request.process_instance_id)

@@ -7,6 +7,7 @@ same input with the same words. The request number is the process's business key
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from rules.spending.routing import tier_thresholds
 from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
-from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.camunda.client import EngineClient, EngineError, EngineRequestError
 from smartfin.kernel.clock import hospital_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 from smartfin.ledger import check_budget
@@ -213,6 +214,9 @@ def submit_spending_request(values: dict[str, Any], *, request_no: str | None = 
     return number
 
 
+WITHDRAW_ATTEMPTS = 5
+
+
 def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = None) -> None:
     """Withdraw a request still in approval, for its requester or the proxy who entered it.
 
@@ -232,7 +236,14 @@ def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = 
         record_audit(session, actor=by, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
                      subject_id=request_no, details={})
         engine = engine or EngineClient.from_settings()
-        try:
-            engine.correlate("SpendingRequestWithdrawn", request_no)
-        except EngineError as exc:
-            raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
+        for attempt in range(WITHDRAW_ATTEMPTS):
+            try:
+                engine.correlate("SpendingRequestWithdrawn", request_no)
+                return
+            except EngineRequestError as exc:
+                # a worker completing a step of the same instance at that moment: try again
+                if exc.kind != "OptimisticLockingException" or attempt + 1 == WITHDRAW_ATTEMPTS:
+                    raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
+                time.sleep(0.2 * (attempt + 1))
+            except EngineError as exc:
+                raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
