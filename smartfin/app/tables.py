@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import smartfin.ledger.models
 import smartfin.posting.journal
+import smartfin.processes.approvals
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
 import smartfin.processes.reimbursement.inbox
@@ -19,6 +20,7 @@ import smartfin.store.audit
 TABLE_MODULES = (
     smartfin.store.audit,
     smartfin.ledger.models,
+    smartfin.processes.approvals,
     smartfin.processes.spending.requests,
     smartfin.processes.reimbursement.claims,
     smartfin.processes.reimbursement.inbox,

@@ -166,7 +166,9 @@ def columns_of(engine: Engine) -> dict[str, list[str]]:
 
 
 def alembic_runs(records: list[logging.LogRecord]) -> list[str]:
-    return [r.getMessage() for r in records if r.getMessage().startswith("Running upgrade")]
+    """One entry per upgrade run of a new database: the step from no revision at all starts each run
+    (a run then logs one line per later revision)."""
+    return [r.getMessage() for r in records if r.getMessage().startswith("Running upgrade  -> ")]
 
 
 # --------------------------------------------------------------------------- models and migrations

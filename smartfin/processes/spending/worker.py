@@ -9,10 +9,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlmodel import select
+
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
-from smartfin.kernel.money import format_yuan
+from smartfin.camunda.variables import encode_variables
+from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.settings import get_settings
-from smartfin.ledger import BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
+from smartfin.ledger import BudgetCheck, BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
+from smartfin.processes.approvals import (
+    APPROVE,
+    chain_problems,
+    chain_started,
+    current_chain,
+    fix_chain,
+    members_of,
+    record_signed,
+    recorded_decisions,
+    signed_tasks,
+)
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
@@ -35,11 +49,72 @@ TASK_UPDATE_FIELDS = ("name", "description", "priority", "assignee", "owner", "d
                       "followUp", "parentTaskId", "caseInstanceId", "tenantId")
 
 
-def _request(session: Any, job: Job) -> SpendingRequest:
-    request_no = job.var("requestNo", None) or job.business_key
-    row = session.get(SpendingRequest, request_no) if request_no else None
+ROUTING_DECISION = "spending-approval-routing"
+APPROVAL_TASK = "approveRequest"
+CONSENT_TASK = "consentOverspend"
+CHAIN_ACTIVITY = "approvalChain"
+
+
+class RecordMismatch(RuntimeError):
+    """A process variable that copies the request disagrees with the record: the step refuses to act."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _find_request(session: Any, job: Job) -> SpendingRequest:
+    """The request of this process instance: by its business key, else by the instance id the record holds.
+
+    Never by the ``requestNo`` variable: a variable names whatever the last writer wanted it to name.
+    """
+    if job.business_key:
+        row = session.get(SpendingRequest, job.business_key)
+    else:
+        row = session.exec(select(SpendingRequest).where(
+            SpendingRequest.process_instance_id == job.process_instance_id)).first()
     if row is None:
-        raise LookupError(f"spending request {request_no!r} is not registered (task {job.id})")
+        raise LookupError(f"spending request {job.business_key or job.process_instance_id!r} is not registered "
+                          f"(task {job.id})")
+    return row
+
+
+def record_problems(request: SpendingRequest, job: Job) -> list[str]:
+    """How the task's copies of the request (number, amount, requester, instance) disagree with the record."""
+    problems = []
+    if request.process_instance_id != job.process_instance_id:
+        problems.append(f"申请 {request.request_no} 属于流程实例 {request.process_instance_id}，不是 "
+                        f"{job.process_instance_id} / request {request.request_no} belongs to process instance "
+                        f"{request.process_instance_id}, not {job.process_instance_id}")
+    number = job.var("requestNo", None)
+    if number is not None and str(number) != request.request_no:
+        problems.append(f"变量 requestNo={number!r}，记录为 {request.request_no} / variable requestNo is "
+                        f"{number!r}, the record says {request.request_no}")
+    amount = job.var("amount", None)
+    if amount is not None:
+        try:
+            same = parse_amount(str(amount)) == request.amount
+        except InvalidAmount:
+            same = False
+        if not same:
+            problems.append(f"变量 amount={amount!r}，记录为 {format_yuan(request.amount)} / variable amount is "
+                            f"{amount!r}, the record says {format_yuan(request.amount)}")
+    requester = job.var("requester", None)
+    if requester is not None and str(requester) != request.requester:
+        problems.append(f"变量 requester={requester!r}，记录为 {request.requester} / variable requester is "
+                        f"{requester!r}, the record says {request.requester}")
+    return problems
+
+
+def _request(session: Any, job: Job) -> SpendingRequest:
+    """The request of this instance, refusing when any copy of it in the variables disagrees."""
+    row = _find_request(session, job)
+    problems = record_problems(row, job)
+    if problems:
+        record_audit(session, actor="system", action="record-mismatch", subject_type=DOCUMENT_TYPE,
+                     subject_id=row.request_no, details={"task": job.id, "topic": job.topic, "problems": problems})
+        session.commit()
+        raise RecordMismatch(problems)
     return row
 
 
@@ -55,8 +130,18 @@ def register_request(job: Job) -> dict[str, Any]:
     except InvalidRequest as exc:
         raise BusinessError("REQUEST_INVALID", f"申请无效 / invalid request: {exc}") from exc
     with session_scope() as session:
-        request_no = job.var("requestNo", None) or job.business_key or next_request_no(session)
+        number = job.var("requestNo", None)
+        if number is not None and job.business_key and number != job.business_key:
+            raise RecordMismatch([f"variable requestNo {number!r} is not the business key {job.business_key!r}"])
+        request_no = job.business_key or next_request_no(session)
         row = record_request(session, request_no, draft)
+        if row.process_instance_id not in (None, job.process_instance_id):
+            raise BusinessError("REQUEST_INVALID", f"申请单号 {request_no} 已被另一流程使用 / request number "
+                                f"{request_no} belongs to another process instance")
+        if row.requester != draft.requester or row.amount != draft.amount:
+            raise RecordMismatch([f"request {request_no} was recorded for {row.requester} with "
+                                  f"{format_yuan(row.amount)}, the start says {draft.requester} with "
+                                  f"{format_yuan(draft.amount)}"])
         row.process_instance_id = job.process_instance_id
         session.add(row)
         warnings = [s.message() for s in split_suspicions(session, row)]
@@ -70,76 +155,203 @@ def register_request(job: Job) -> dict[str, Any]:
     }
 
 
+def _budget_warning(session: Any, request: SpendingRequest, result: BudgetCheck) -> str:
+    """The warning approvers see; an overspend on an advisory or tracking line is also put in the audit log."""
+    if result.outcome == CheckOutcome.OVER_BUDGET and not result.blocking:
+        record_audit(session, actor="system", action="budget-warning", subject_type=DOCUMENT_TYPE,
+                     subject_id=request.request_no, details={"control_level": result.control_level,
+                                                             "message": result.message})
+    return result.message if result.warning else ""
+
+
 @registry.topic("check-budget")
 def check_request_budget(job: Job) -> dict[str, Any]:
-    """Budget check at submission: within plan, over plan (BUDGET_EXCEEDED), or no usable line."""
+    """Budget check at submission: within plan, over plan on a control line (BUDGET_EXCEEDED), or no usable
+    line. An advisory or tracking line that is overspent only warns: the request goes on, warning attached."""
     with session_scope() as session:
         request = _request(session, job)
         result = check_budget(session, request.budget_key, request.amount)
+        refusal = budget_refusal(result, LINE_OR_EXCEEDED)
+        warning = "" if refusal else _budget_warning(session, request, result)
     available = format_yuan(result.available) if result.available is not None else ""
     outcome = {"budgetOutcome": result.outcome.value, "budgetMessage": result.message,
                "budgetAvailable": available}
-    refusal = budget_refusal(result, LINE_OR_EXCEEDED)
     if refusal is not None:
         code, message = refusal
         variables = outcome if code == LINE_OR_EXCEEDED.line_unavailable else {**outcome, "withinPlan": False}
         raise BusinessError(code, message, variables)
-    over = result.outcome == CheckOutcome.OVER_BUDGET
-    warning = result.message if result.outcome != CheckOutcome.WITHIN else ""
-    return {**outcome, "withinPlan": not over, "budgetWarning": warning}
+    return {**outcome, "withinPlan": True, "budgetWarning": warning}
 
 
-def _consent(decisions: list[dict[str, Any]]) -> dict[str, Any] | None:
-    for record in reversed(decisions):
-        if record.get("task") == "consentOverspend" and record.get("outcome") == "approve":
-            return record
-    return None
+def _routing_decision(job: Job) -> dict[str, Any]:
+    """The routing table deployed with this process's definition (what ``binding="deployment"`` uses)."""
+    assert job.worker is not None
+    engine = job.worker.engine
+    definition_id = job.task._context.get("processDefinitionId")
+    if definition_id:
+        deployment = engine.get(f"/process-definition/{definition_id}")["deploymentId"]
+        found = engine.get("/decision-definition", key=ROUTING_DECISION, deploymentId=deployment)
+        if found:
+            return dict(found[0])
+    return dict(engine.get(f"/decision-definition/key/{ROUTING_DECISION}"))
+
+
+@registry.topic("route-request")
+def route_request(job: Job) -> dict[str, Any]:
+    """Fix the approval chain from the recorded request: the routing table evaluated on the record's amount,
+    category, funding source and plan status (the ledger's check now), stored as a new round.
+
+    The variables returned are copies for the forms and for the model's routing task; the control step before
+    pre-encumbrance compares the signatures with the stored chain, not with them.
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        request = _request(session, job)
+        check = check_budget(session, request.budget_key, request.amount)
+        within_plan = not (check.outcome == CheckOutcome.OVER_BUDGET and check.blocking)
+        inputs = {"amount": format_yuan(request.amount), "category": request.category,
+                  "fundingSource": request.funding_source, "withinPlan": within_plan}
+        session.expunge(request)
+    decision = _routing_decision(job)
+    rows = job.worker.engine.post(f"/decision-definition/{decision['id']}/evaluate",
+                                  {"variables": encode_variables(inputs)})
+    groups = [row["approverGroup"]["value"] for row in rows]
+    with session_scope() as session:
+        steps = fix_chain(session, document_type=DOCUMENT_TYPE, document_no=request.request_no, groups=groups,
+                          amount=request.amount, within_plan=within_plan, decision_id=decision["id"],
+                          decision_version=int(decision["version"]), routed_by=job.id)
+        warning = _budget_warning(session, request, check)
+        record_audit(session, actor="system", action="approval-chain-fixed", subject_type=DOCUMENT_TYPE,
+                     subject_id=request.request_no, details={
+                         "round": steps[0].round, "groups": groups, "amount": format_yuan(request.amount),
+                         "within_plan": within_plan, "decision": decision["id"]})
+    return {**inputs, "requestNo": request.request_no, "requester": request.requester,
+            "approvalRound": steps[0].round, "budgetWarning": warning}
+
+
+def _signatures(job: Job, request: SpendingRequest) -> tuple[list[Any], Any, set[str]]:
+    """The current round's approvals, the latest consent and the users who may not sign, from the engine."""
+    assert job.worker is not None
+    engine = job.worker.engine
+    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
+    approvals = signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since)
+    consents = [t for t in signed_tasks(engine, job.process_instance_id, CONSENT_TASK) if t.completed]
+    starter = engine.historic_process(job.process_instance_id).get("startUserId")
+    return approvals, (consents[-1] if consents else None), {request.requester, starter or ""}
+
+
+@registry.topic("verify-approvals")
+def verify_approvals(job: Job) -> dict[str, Any]:
+    """The control step before money moves: the stored chain against what the engine's history says.
+
+    Every reason found is kept in the audit log; any reason sends the request to a finance officer
+    (APPROVALS_INCOMPLETE) and nothing is reserved.
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        request = _find_request(session, job)
+        problems = record_problems(request, job)
+        chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
+        session.expunge_all()
+    approvals, consent, excluded = _signatures(job, request)
+    problems += chain_problems(chain, approvals, amount=request.amount, excluded=excluded,
+                               is_member=members_of(job.worker.engine), consent=consent)
+    with session_scope() as session:
+        if chain:
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
+                          round_no=chain[0].round, chain=chain, approvals=approvals,
+                          consent=consent if not chain[0].within_plan else None)
+        record_audit(session, actor="system",
+                     action="approvals-incomplete" if problems else "approvals-verified",
+                     subject_type=DOCUMENT_TYPE, subject_id=request.request_no, details={
+                         "round": chain[0].round if chain else None,
+                         "chain": [s.candidate_group for s in chain],
+                         "signed": [[t.group_label, t.user, t.outcome] for t in approvals if t.completed],
+                         "consent": consent.user if consent else None, "problems": problems})
+    if problems:
+        text = "\n".join(problems)
+        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
+            "approvalProblems": text, "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
+    return {"approvalsVerified": True}
 
 
 @registry.topic("pre-encumber")
 def pre_encumber_request(job: Job) -> dict[str, Any]:
-    """Reserve the approved amount; over plan it uses the unit head's consent as the override."""
-    decisions = job.var("decisions", [])
-    override = None
-    if job.var("withinPlan", True) is False:
-        consent = _consent(decisions)
-        if consent is None:
-            raise RuntimeError("over-plan request reached pre-encumbrance without the unit head's consent")
-        override = Override(user=consent["user"],
-                            reason=str(job.var("overspendJustification", "")) or "over-plan consent")
-    approver = decisions[-1]["user"] if decisions else "system"
+    """Reserve the approved amount once the control step passed; over plan the recorded consent is the override.
+
+    Who signed comes from the decisions recorded from the engine's history, never from the ``decisions``
+    variable. An overspend on an advisory or tracking line is reserved with its warning in the audit log.
+    """
     with session_scope() as session:
         request = _request(session, job)
+        chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
+        decisions = recorded_decisions(session, DOCUMENT_TYPE, request.request_no)
+        signed = {d.step: d for d in decisions if d.round == (chain[0].round if chain else None) and d.step}
+        missing = [s.step for s in chain if s.step not in signed or signed[s.step].outcome != APPROVE]
+        if not chain or missing:
+            raise RuntimeError(f"request {request.request_no} reached pre-encumbrance without its recorded "
+                               f"approvals (missing steps {missing or 'all'})")
+        override = None
+        if not chain[0].within_plan:
+            consent = next((d for d in reversed(decisions) if d.task_key == CONSENT_TASK
+                            and d.outcome == APPROVE and d.user_id), None)
+            if consent is None or consent.user_id is None:
+                raise RuntimeError(f"over-plan request {request.request_no} has no recorded prior consent")
+            override = Override(user=consent.user_id,
+                                reason=str(job.var("overspendJustification", "")) or "over-plan consent")
+        approver = signed[chain[-1].step].user_id or "system"
+        check = check_budget(session, request.budget_key, request.amount)
         try:
             entry = pre_encumber(session, request.budget_key, request.amount, document_type=DOCUMENT_TYPE,
                                  document_no=request.request_no, actor=approver, override=override)
         except BudgetExceeded as exc:
             code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
             raise BusinessError(code, message, {"withinPlan": False, "budgetMessage": message}) from exc
+        warning = check.message if check.outcome == CheckOutcome.OVER_BUDGET and not check.blocking else None
         record_audit(session, actor=approver, action="approved", subject_type=DOCUMENT_TYPE,
-                     subject_id=request.request_no, details={"decisions": decisions,
-                                                             "journalEntry": entry.id})
+                     subject_id=request.request_no, details={
+                         "decisions": [[d.step, d.candidate_group, d.user_id, d.outcome] for d in decisions
+                                       if d.round == chain[0].round or d.task_key == CONSENT_TASK],
+                         "journalEntry": entry.id, "budgetWarning": warning})
     return {"preEncumbranceEntry": entry.id}
 
 
 @registry.topic("close-request")
 def close_spending_request(job: Job) -> dict[str, Any]:
-    """Record the outcome; anything but approval gives back whatever the request still holds."""
+    """Record the outcome; anything but approval gives back whatever the request still holds.
+
+    Closing as approved requires the variables to agree with the record; any other outcome closes the
+    record of this instance whatever the copies say (closing moves no money, it gives money back).
+    """
     outcome = job.var("outcome")
     reason = job.var("closingReason", None)
     with session_scope() as session:
-        if outcome == RequestStatus.INVALID and session.get(SpendingRequest, job.var("requestNo", None)
-                                                            or job.business_key or "") is None:
+        known = session.get(SpendingRequest, job.business_key or "")
+        if outcome == RequestStatus.INVALID and (known is None
+                                                 or known.process_instance_id != job.process_instance_id):
             audit_unregistered(session, job, action="refused-invalid", document_type=DOCUMENT_TYPE,
                                subject_id=job.business_key or job.process_instance_id, reason=reason)
             return {"requestStatus": outcome}
-        request = _request(session, job)
-        if outcome != RequestStatus.APPROVED:
+        if outcome == RequestStatus.APPROVED:
+            request = _request(session, job)
+        else:
+            request = _find_request(session, job)
+            if request.process_instance_id != job.process_instance_id:
+                raise RecordMismatch(record_problems(request, job))
             release_holdings(session, DOCUMENT_TYPE, request.request_no, f"request {outcome}")
         close_request(session, request.request_no, outcome, reason)
+        number = request.request_no
+        chain = current_chain(session, DOCUMENT_TYPE, number)
+        session.expunge_all()
+    if chain and outcome != RequestStatus.APPROVED and job.worker is not None:
+        # keep who decided a rejected or voided request too, from the engine's history
+        approvals, consent, _ = _signatures(job, request)
+        with session_scope() as session:
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=chain[0].round,
+                          chain=chain, approvals=approvals, consent=consent)
+    with session_scope() as session:
         record_audit(session, actor="system", action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
-                     subject_id=request.request_no, details={"reason": reason,
-                                                             "decisions": job.var("decisions", [])})
+                     subject_id=number, details={"reason": reason})
     return {"requestStatus": outcome}
 
 

@@ -1,0 +1,311 @@
+"""Approval chains fixed at routing time, the decisions the engine recorded, and the control step between them.
+
+An approval chain (审批链) is decided once, when the document is routed, from the document as the project
+recorded it — never from process variables, which users can reach. It is stored here step by step
+(``ApprovalChainStep``): which group signs at which position, for which amount and plan status, by which
+version of the routing table. A document that is routed again (its budget was used up meanwhile and it went
+back through consent) gets a new round.
+
+Who actually signed is read from the engine's history — the authenticated completer of each task, the task's
+candidate groups, the value of its ``decision`` field — and kept in ``ApprovalDecision``. The ``decisions``
+process variable is a display copy and is never read here.
+
+``chain_problems`` is the control step (内部控制) before money moves: a pure function from the stored chain and
+the signed tasks to a list of reasons; no reasons, the chain holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import UniqueConstraint, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from smartfin.camunda.client import EngineClient
+from smartfin.kernel.money import format_yuan, from_fen, to_fen
+
+APPROVE = "approve"
+COMPLETED = "completed"  # the engine's delete reason of a task that was completed
+
+
+class ApprovalChainStep(SQLModel, table=True):
+    """One position of a document's approval chain as routing fixed it."""
+
+    __tablename__ = "approval_chain_step"
+    __table_args__ = (UniqueConstraint("document_type", "document_no", "round", "step",
+                                       name="uq_approval_chain_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_type: str = Field(max_length=40)
+    document_no: str = Field(max_length=80)
+    round: int
+    step: int
+    candidate_group: str = Field(max_length=64)
+    amount_fen: int
+    within_plan: bool
+    routed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    routing_decision_id: str = Field(max_length=64)
+    routing_decision_version: int
+    routed_by_task: str = Field(max_length=64)
+
+    @property
+    def amount(self) -> Decimal:
+        return from_fen(self.amount_fen)
+
+
+class ApprovalDecision(SQLModel, table=True):
+    """One completed approval or consent task, as the engine recorded it (user, group, value, time)."""
+
+    __tablename__ = "approval_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_type: str = Field(max_length=40, index=True)
+    document_no: str = Field(max_length=80, index=True)
+    round: int
+    step: int | None = None  # position in the chain; None for consent or a task that matches no step
+    task_id: str = Field(max_length=64, unique=True)
+    task_key: str = Field(max_length=64)
+    candidate_group: str = Field(max_length=200)
+    user_id: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=20)
+    comment: str | None = Field(default=None, max_length=1000)
+    decided_at: datetime | None = None
+
+
+# ------------------------------------------------------------------------------------------ the chain
+
+def fix_chain(session: Session, *, document_type: str, document_no: str, groups: Sequence[str], amount: Decimal,
+              within_plan: bool, decision_id: str, decision_version: int,
+              routed_by: str) -> list[ApprovalChainStep]:
+    """Store a new round of the document's chain; the same routing task storing again gets its first answer."""
+    if not groups:
+        raise ValueError(f"{document_type} {document_no}: the routing table named no approver")
+    existing = list(session.exec(select(ApprovalChainStep).where(
+        ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no,
+        ApprovalChainStep.routed_by_task == routed_by).order_by(col(ApprovalChainStep.step))).all())
+    if existing:
+        return existing
+    last = session.exec(select(func.max(ApprovalChainStep.round)).where(
+        ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no)).one()
+    round_no = int(last or 0) + 1
+    now = datetime.now(UTC)
+    steps = [ApprovalChainStep(document_type=document_type, document_no=document_no, round=round_no, step=i,
+                               candidate_group=group, amount_fen=to_fen(amount), within_plan=within_plan,
+                               routed_at=now, routing_decision_id=decision_id,
+                               routing_decision_version=decision_version, routed_by_task=routed_by)
+             for i, group in enumerate(groups, start=1)]
+    session.add_all(steps)
+    session.flush()
+    return steps
+
+
+def current_chain(session: Session, document_type: str, document_no: str) -> list[ApprovalChainStep]:
+    """The steps of the document's latest round, in order; empty when it was never routed."""
+    last = session.exec(select(func.max(ApprovalChainStep.round)).where(
+        ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no)).one()
+    if last is None:
+        return []
+    return list(session.exec(select(ApprovalChainStep).where(
+        ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no,
+        ApprovalChainStep.round == last).order_by(col(ApprovalChainStep.step))).all())
+
+
+def all_steps(session: Session, document_type: str, document_no: str) -> list[ApprovalChainStep]:
+    return list(session.exec(select(ApprovalChainStep).where(
+        ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no)
+        .order_by(col(ApprovalChainStep.round), col(ApprovalChainStep.step))).all())
+
+
+def recorded_decisions(session: Session, document_type: str, document_no: str) -> list[ApprovalDecision]:
+    return list(session.exec(select(ApprovalDecision).where(
+        ApprovalDecision.document_type == document_type, ApprovalDecision.document_no == document_no)
+        .order_by(col(ApprovalDecision.decided_at), col(ApprovalDecision.id))).all())
+
+
+# ------------------------------------------------------------------------------ what the engine knows
+
+@dataclass(frozen=True)
+class SignedTask:
+    """A finished user task as the engine's history has it."""
+
+    task_id: str
+    task_key: str
+    groups: frozenset[str]
+    user: str | None        # the authenticated user who completed it (user operation log), else its assignee
+    assignee: str | None
+    outcome: str | None     # the value the completion wrote into ``decision``
+    comment: str | None
+    started: str
+    ended: str | None
+    completed: bool
+
+    @property
+    def group_label(self) -> str:
+        return ",".join(sorted(self.groups))
+
+
+def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,
+                 since: str | None = None) -> list[SignedTask]:
+    """Finished tasks ``task_key`` of a process instance started at or after ``since``, oldest first."""
+    rows = engine.get("/history/task", processInstanceId=process_instance_id, taskDefinitionKey=task_key,
+                      finished="true", sortBy="startTime", sortOrder="asc") or []
+    found = []
+    for row in rows:
+        if since and _instant(row["startTime"]) < _instant(since):
+            continue
+        found.append(_signed(engine, row))
+    return found
+
+
+def _signed(engine: EngineClient, row: dict[str, Any]) -> SignedTask:
+    task_id = row["id"]
+    groups: set[str] = set()
+    links = engine.get("/history/identity-link-log", taskId=task_id, type="candidate", sortBy="time",
+                       sortOrder="asc") or []
+    for link in links:
+        if link.get("groupId"):
+            if link.get("operationType") == "add":
+                groups.add(link["groupId"])
+            else:
+                groups.discard(link["groupId"])
+    operations = engine.get("/history/user-operation", taskId=task_id, operationType="Complete") or []
+    completers = {op["userId"] for op in operations if op.get("userId")}
+    user = next(iter(completers)) if len(completers) == 1 else row.get("assignee")
+    # the values the completion itself wrote: the variable updates of the Complete operation
+    values: dict[str, Any] = {}
+    for operation_id in {op["operationId"] for op in operations if op.get("operationId")}:
+        details = engine.get("/history/detail", userOperationId=operation_id, variableUpdates="true",
+                             deserializeValues="false") or []
+        for detail in details:
+            if detail.get("variableName") in ("decision", "comment"):
+                values[detail["variableName"]] = detail.get("value")
+    return SignedTask(task_id=task_id, task_key=row["taskDefinitionKey"], groups=frozenset(groups), user=user,
+                      assignee=row.get("assignee"), outcome=_text(values.get("decision")),
+                      comment=_text(values.get("comment")), started=row["startTime"], ended=row.get("endTime"),
+                      completed=row.get("deleteReason") == COMPLETED)
+
+
+def chain_started(engine: EngineClient, process_instance_id: str, activity_id: str) -> str | None:
+    """When the latest run of a multi-instance activity began (its approvals are the current round's)."""
+    rows = engine.get("/history/activity-instance", processInstanceId=process_instance_id,
+                      activityId=f"{activity_id}#multiInstanceBody", sortBy="startTime", sortOrder="desc") or []
+    return rows[0]["startTime"] if rows else None
+
+
+def members_of(engine: EngineClient) -> Callable[[str, str], bool]:
+    """``is_member(user, group)`` from the engine's identity service, each pair asked once."""
+    known: dict[tuple[str, str], bool] = {}
+
+    def is_member(user: str, group: str) -> bool:
+        if (user, group) not in known:
+            known[(user, group)] = bool(engine.get("/user", id=user, memberOfGroup=group))
+        return known[(user, group)]
+    return is_member
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _instant(stamp: str) -> datetime:
+    """The engine's ``2026-05-01T10:00:00.000+0800`` as an aware datetime."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+# --------------------------------------------------------------------------------- the control step
+
+def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask], *, amount: Decimal,
+                   excluded: Iterable[str], is_member: Callable[[str, str], bool],
+                   consent: SignedTask | None = None, consent_group: str = "president") -> list[str]:
+    """Every reason the signatures do not satisfy the stored chain; an empty list means they do.
+
+    Each stored step needs exactly one completed approval, in order, whose only candidate group is the
+    step's, completed with ``approve`` by a member of that group; the signers are distinct and none is
+    excluded (the requester, the starter). Over plan, the prior consent of a member of ``consent_group``
+    is required as well. Tasks that ended without completion (withdrawn, escalation) do not count.
+    """
+    problems: list[str] = []
+    if not chain:
+        return ["未确定审批链 / no approval chain was fixed for this document"]
+    excluded = {user for user in excluded if user}
+    if chain[0].amount != amount:
+        problems.append(f"审批链按 ¥{format_yuan(chain[0].amount)} 确定，单据金额为 ¥{format_yuan(amount)} / "
+                        f"the chain was routed for {format_yuan(chain[0].amount)}, the document says "
+                        f"{format_yuan(amount)}")
+    completed = [task for task in approvals if task.completed]
+    if len(completed) != len(chain):
+        problems.append(f"审批链 {len(chain)} 级，完成的审批 {len(completed)} 项 / the stored chain has "
+                        f"{len(chain)} steps, {len(completed)} approvals were completed")
+    signers: dict[str, int] = {}
+    for position, step in enumerate(chain):
+        label = f"第 {step.step} 级 {step.candidate_group} / step {step.step} ({step.candidate_group})"
+        if position >= len(completed):
+            problems.append(f"{label}: 无人签批 / nobody signed")
+            continue
+        task = completed[position]
+        problems += [f"{label}: {reason}" for reason in
+                     _signature_problems(task, step.candidate_group, excluded, is_member)]
+        if task.user:
+            if task.user in signers:
+                problems.append(f"{label}: {task.user} 已在第 {signers[task.user]} 级签批 / {task.user} already "
+                                f"signed step {signers[task.user]}")
+            signers.setdefault(task.user, step.step)
+    if not chain[0].within_plan:
+        if consent is None or not consent.completed:
+            problems.append("超计划缺少单位负责人事先同意 / over plan without the unit head's prior consent")
+        else:
+            problems += [f"事先同意 / prior consent: {reason}" for reason in
+                         _signature_problems(consent, consent_group, excluded, is_member)]
+    return problems
+
+
+def _signature_problems(task: SignedTask, group: str, excluded: set[str],
+                        is_member: Callable[[str, str], bool]) -> list[str]:
+    problems = []
+    if task.groups != {group}:
+        problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task's candidate groups were "
+                        f"{task.group_label or '(none)'}, not {group}")
+    if not task.user:
+        problems.append("无经认证的办理人 / no authenticated user completed it")
+        return problems
+    if task.assignee and task.assignee != task.user:
+        problems.append(f"由 {task.user} 办理，但任务指派给 {task.assignee} / completed by {task.user} while "
+                        f"assigned to {task.assignee}")
+    if task.user in excluded:
+        problems.append(f"{task.user} 是申请人 / {task.user} is the requester")
+    if not is_member(task.user, group):
+        problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}")
+    if task.outcome != APPROVE:
+        problems.append(f"意见为 {task.outcome!r} / the decision was {task.outcome!r}, not approve")
+    return problems
+
+
+def record_signed(session: Session, *, document_type: str, document_no: str, round_no: int,
+                  chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask],
+                  consent: SignedTask | None = None) -> list[ApprovalDecision]:
+    """Keep what the engine knows about each signed task; a task recorded before is left as it was."""
+    groups = {step.step: step.candidate_group for step in chain}
+    completed = [task for task in approvals if task.completed]
+    entries: list[tuple[SignedTask, int | None]] = []
+    for position, task in enumerate(completed, start=1):
+        entries.append((task, position if groups.get(position) in task.groups else None))
+    if consent is not None and consent.completed:
+        entries.append((consent, None))
+    recorded = []
+    for task, step in entries:
+        row = session.exec(select(ApprovalDecision).where(ApprovalDecision.task_id == task.task_id)).first()
+        if row is None:
+            row = ApprovalDecision(document_type=document_type, document_no=document_no, round=round_no, step=step,
+                                   task_id=task.task_id, task_key=task.task_key,
+                                   candidate_group=task.group_label[:200], user_id=task.user,
+                                   outcome=(task.outcome or "")[:20] or None,
+                                   comment=(task.comment or "")[:1000] or None,
+                                   decided_at=_instant(task.ended).astimezone(UTC) if task.ended else None)
+            session.add(row)
+        recorded.append(row)
+    session.flush()
+    return recorded
