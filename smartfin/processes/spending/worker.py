@@ -270,8 +270,10 @@ def verify_approvals(job: Job) -> dict[str, Any]:
                          "consent": consent.user if consent else None, "problems": problems})
     if problems:
         text = "\n".join(problems)
+        # the exception task shows the reasons in its description (the engine keeps 4,000 characters there)
         raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
-            "approvalProblems": text, "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
+            "approvalProblems": text[:3000],
+            "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
     return {"approvalsVerified": True}
 
 
