@@ -64,7 +64,8 @@ def portal_account(portal: str, settings: Settings | None = None, bot: BotSettin
     """
     settings = settings or get_settings()
     bot = bot or settings.bot
-    environ = _configured_logins(settings) if environ is None else environ
+    # the logins as configured now (a rotated password takes effect without restarting the runtime)
+    environ = _configured_logins(get_settings()) if environ is None else environ
     prefix = f"SMARTFIN_{portal.upper()}_"
     configured = environ.get(prefix + "ACCOUNT")
     username = username or configured
