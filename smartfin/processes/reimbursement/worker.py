@@ -112,12 +112,34 @@ UNAVAILABLE_RETRY = timedelta(minutes=30)
 
 
 def _claim(session: Session, job: Job) -> Claim:
-    claim_no = job.var("claimNo", None) or job.business_key
-    row = session.get(Claim, claim_no) if claim_no else None
+    """The claim of this process instance: by its business key, else by the instance id the record holds.
+
+    Never by the ``claimNo`` variable alone: a variable names whatever its last writer wanted, so a copy
+    that names another claim, or a record that belongs to another instance, is refused.
+    """
+    row = _find_claim(session, job)
     if row is None:
-        raise LookupError(f"claim {claim_no!r} is not registered (task {job.id})")
+        raise LookupError(f"claim {job.business_key or job.process_instance_id!r} is not registered (task {job.id})")
     return row
 
+
+def _find_claim(session: Session, job: Job) -> Claim | None:
+    """The recorded claim of this instance, or None when nothing was recorded for it."""
+    if job.business_key:
+        row = session.get(Claim, job.business_key)
+    else:
+        row = session.exec(select(Claim).where(Claim.process_instance_id == job.process_instance_id)).first()
+    if row is not None:
+        _refuse_foreign_record(row, job)
+    return row
+
+
+def _refuse_foreign_record(row: Claim, job: Job) -> None:
+    named = job.var("claimNo", None)
+    if named not in (None, "", row.claim_no) or (row.process_instance_id not in (None, job.process_instance_id)):
+        raise LookupError(f"报销单 {row.claim_no} 与流程实例 {job.process_instance_id} 的记录不符 / claim "
+                          f"{row.claim_no} (instance {row.process_instance_id}) does not belong to process instance "
+                          f"{job.process_instance_id} (claimNo copy {named!r}); refused")
 
 
 def _last_user(job: Job, task: str) -> str:
@@ -144,8 +166,10 @@ def _travel_from_form(job: Job) -> dict[str, Any] | None:
 def register_claim(job: Job) -> dict[str, Any]:
     """A claim from the command line is already recorded; one started in Tasklist is validated and recorded."""
     with session_scope() as session:
-        claim_no = job.var("claimNo", None) or job.business_key
+        claim_no = job.business_key
         row = session.get(Claim, claim_no) if claim_no else None
+        if row is not None:
+            _refuse_foreign_record(row, job)
         if row is None and job.business_key:
             # submitted by submit_claim, whose transaction may not have committed yet: retry, don't re-create
             raise LookupError(f"claim {claim_no} is not committed yet; the task is retried")
@@ -601,8 +625,8 @@ def close_claim_task(job: Job) -> dict[str, Any]:
     outcome = str(job.var("outcome"))
     reason = job.var("closingReason", None) or job.var("comment", None)
     with session_scope() as session:
-        claim_no = job.var("claimNo", None) or job.business_key
-        claim = session.get(Claim, claim_no) if claim_no else None
+        claim = _find_claim(session, job)
+        claim_no = job.business_key
         if claim is None:
             audit_unregistered(session, job, action="claim.refused-invalid", document_type=DOCUMENT_TYPE,
                                subject_id=claim_no or job.process_instance_id, reason=reason)
