@@ -195,6 +195,24 @@ def committee_rule(members: int, standards: ProcurementStandards) -> VotingRule:
     return VotingRule(members, quorum_for(members, standards.committee_quorum_pct), standards.committee_majority_pct)
 
 
+def _committee(job: Job) -> tuple[str, set[str], list[str], VotingRule]:
+    """The proposal's number, who may not vote, the members who vote and the rule in force today.
+
+    Read afresh from the record, the engine's group and the dated standards each time (convening and
+    tallying alike), never from the process variables.
+    """
+    settings = procurement_settings()
+    number = _proposal_no(job)
+    with session_scope() as session:
+        barred = proposers_of(session, job, number)
+    members = committee_members(job, settings.committee_group, settings.configured_members, barred)
+    if not members:
+        raise RuntimeError(
+            f"no equipment committee members for {number}: grant the service account READ on users "
+            f"(group {settings.committee_group}) or set SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS")
+    return number, barred, members, committee_rule(len(members), procurement_standards(settings))
+
+
 @registry.topic("convene-committee")
 def convene_committee(job: Job) -> dict[str, Any]:
     """Decide who votes and by which rule; the counters start at zero for the completion condition.
@@ -202,17 +220,8 @@ def convene_committee(job: Job) -> dict[str, Any]:
     The variables written here are copies for the multi-instance vote and its completion condition; the
     tally reads membership, rule and ballots again from the engine and the standards.
     """
-    settings = procurement_settings()
-    standards = procurement_standards(settings)
-    number = _proposal_no(job)
+    number, _barred, members, rule = _committee(job)
     with session_scope() as session:
-        barred = proposers_of(session, job, number)
-        members = committee_members(job, settings.committee_group, settings.configured_members, barred)
-        if not members:
-            raise RuntimeError(
-                f"no equipment committee members to vote on {number}: grant the service account READ on "
-                f"users (group {settings.committee_group}) or set SMARTFIN_PROCUREMENT_COMMITTEE_MEMBERS")
-        rule = committee_rule(len(members), standards)  # raises on a nonsensical rule
         ignored = {name: job.variables[name] for name in FORGEABLE if job.variables.get(name) is not None}
         if ignored:
             log.warning("proposal %s: ignored committee variables %s set outside the product", number,
@@ -268,15 +277,7 @@ def tally_votes(job: Job) -> dict[str, Any]:
     engine = _engine(job)
     if engine is None:
         raise RuntimeError("the committee's ballots are read from the engine's history; no engine is available")
-    settings = procurement_settings()
-    standards = procurement_standards(settings)
-    number = _proposal_no(job)
-    with session_scope() as session:
-        barred = proposers_of(session, job, number)
-    members = committee_members(job, settings.committee_group, settings.configured_members, barred)
-    if not members:
-        raise RuntimeError(f"no equipment committee members to count the votes on {number}")
-    rule = committee_rule(len(members), standards)
+    number, barred, members, rule = _committee(job)
     counted, refused = admissible_ballots(cast_ballots(engine, job.process_instance_id), members, barred)
     result = tally(counted, rule)
     counters = (job.var("approveVotes", 0), job.var("rejectVotes", 0), job.var("abstainVotes", 0))
