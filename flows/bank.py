@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from extractors.statements import (
 from flows.portal_limits import portal_session, retry_unless_refused
 from flows.review import open_review
 from flows.sources import bank_day_dir, statement_files
-from smartfin.kernel.clock import hospital_yesterday
+from smartfin.kernel.clock import hospital_yesterday, utc_now
 from smartfin.kernel.settings import BankAccount, get_settings
 from smartfin.reconciliation import MatchSettings, balance_statement_for, match_bank
 from smartfin.reconciliation.models import Match, ReconciliationRun, StatementImport
@@ -214,7 +214,7 @@ def reconcile_account(account: BankAccount, day: date, settings: MatchSettings |
                        f"对账单无交易 / the statement file(s) of {day} hold no lines: {[p.name for p in files]}",
                        [p.name for p in files], "no_data")
 
-    started = datetime.now(UTC)
+    started = utc_now()
     result = match_bank(lines, ledger, match_settings)
     bank_closing = statements[-1].closing_balance_fen
     balance = (balance_statement_for(result, bank_closing, today_ledger.closing_balance_fen)

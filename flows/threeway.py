@@ -14,7 +14,7 @@ statement.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -33,7 +33,7 @@ from extractors.statements import (
 )
 from flows.bank import ReconciliationInputRejected, open_review_task
 from flows.sources import bank_day_dir, channel_files, statement_files, three_way_day_dir
-from smartfin.kernel.clock import hospital_now
+from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import FlowSettings, get_settings
 from smartfin.reconciliation import ThreeWaySettings, close_prepayment_days, reconcile_three_way
@@ -174,7 +174,7 @@ def reconcile_day(day: date, settings: ThreeWaySettings | None = None) -> ThreeW
                                      outcome="no_data")
             return ThreeWayOutcome(hospital, day.isoformat(), "no_data", run.id, exceptions=run.exception_count,
                                    problem=detail)
-    started = datetime.now(UTC)
+    started = utc_now()
     result = reconcile_three_way(inputs.his, inputs.bills, inputs.bank_lines, business_date=day,
                                  cash_deposits=inputs.cash, prior_payments=inputs.prior_payments, settings=s)
     extra: list[dict[str, Any]] = []

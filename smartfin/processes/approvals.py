@@ -26,6 +26,7 @@ from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
+from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 
 APPROVE = "approve"
@@ -47,7 +48,7 @@ class ApprovalChainStep(SQLModel, table=True):
     candidate_group: str = Field(max_length=64)
     amount_fen: int
     within_plan: bool
-    routed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    routed_at: datetime = Field(default_factory=utc_now)
     routing_decision_id: str = Field(max_length=64)
     routing_decision_version: int
     routed_by_task: str = Field(max_length=64)
@@ -92,7 +93,7 @@ def fix_chain(session: Session, *, document_type: str, document_no: str, groups:
     last = session.exec(select(func.max(ApprovalChainStep.round)).where(
         ApprovalChainStep.document_type == document_type, ApprovalChainStep.document_no == document_no)).one()
     round_no = int(last or 0) + 1
-    now = datetime.now(UTC)
+    now = utc_now()
     steps = [ApprovalChainStep(document_type=document_type, document_no=document_no, round=round_no, step=i,
                                candidate_group=group, amount_fen=to_fen(amount), within_plan=within_plan,
                                routed_at=now, routing_decision_id=decision_id,

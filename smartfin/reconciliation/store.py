@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from extractors.statements import Statement, StatementSpan, check_new_statement
+from smartfin.kernel.clock import utc_now
 from smartfin.reconciliation.balance import BalanceStatement
 from smartfin.reconciliation.bank import HUMAN_STATUSES, BankMatchResult, MatchStatus, reason_of
 from smartfin.reconciliation.models import Match, ReconciliationRun, ReconException, ReconReview, StatementImport
@@ -113,8 +114,8 @@ def save_run(session: Session, *, kind: str, scope: str, business_date: date, fi
     statuses = [m["status"] for m in matches]
     run.input_fingerprints = sorted(fingerprints)
     run.outcome = outcome
-    run.started_at = started_at or datetime.now(UTC)
-    run.finished_at = datetime.now(UTC)
+    run.started_at = started_at or utc_now()
+    run.finished_at = utc_now()
     run.match_count = len(new_matches) + len(kept)
     run.auto_matched_count = statuses.count(MatchStatus.AUTO_MATCHED.value)
     run.suggested_count = statuses.count(MatchStatus.SUGGESTED.value)
@@ -242,7 +243,7 @@ def _decide(session: Session, table: Any, row_id: int, by: str, status: MatchSta
         raise LookupError(f"{table.__tablename__} {row_id} does not exist")
     row.status = status.value
     row.resolved_by = by
-    row.resolved_at = datetime.now(UTC)
+    row.resolved_at = utc_now()
     for name, value in fields.items():
         setattr(row, name, value)
     session.add(row)
@@ -352,7 +353,7 @@ def record_review_resolution(session: Session, business_key: str, *, by: str, de
         _decide(session, ReconException, row.id, by, statuses[status],  # type: ignore[arg-type]
                 resolution=own.get("resolution") or comment)
     review.status = "resolved"
-    review.resolved_at = datetime.now(UTC)
+    review.resolved_at = utc_now()
     review.resolved_by = by
     review.decision = decision
     review.comment = comment

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,7 +37,7 @@ from rules.equipment import (
 from rules.equipment.review import ActualRow, actuals_from_charges
 from rules.procurement import ProcurementStandards, Tally, standards_on
 from rules.procurement.standards import load_standards
-from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.clock import hospital_today, utc_now
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.kernel.settings import ProcurementSettings
 from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
@@ -438,8 +438,8 @@ class EquipmentProposalRecord(BudgetLineDocument, SQLModel, table=True):
     match_json: str | None = None
     closing_reason: str | None = Field(default=None, max_length=2000)
     process_instance_id: str | None = Field(default=None, max_length=64)
-    submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    submitted_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
     #: who keyed the proposal in when not the proposer: a proxy (代录) or the service's intake
     entered_by: str | None = Field(default=None, max_length=64)
 
@@ -483,7 +483,7 @@ class HisActual(SQLModel, table=True):
     volume: str = Field(max_length=32)  # exact decimal text: refunds can leave fractions
     revenue_fen: int
     source: str = Field(default="", max_length=300)
-    imported_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    imported_at: datetime = Field(default_factory=utc_now)
 
 
 class PostPurchaseReview(SQLModel, table=True):
@@ -500,7 +500,7 @@ class PostPurchaseReview(SQLModel, table=True):
     months: int
     report_json: str
     summary: str = Field(max_length=2000)
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = Field(default_factory=utc_now)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -528,7 +528,7 @@ def record_proposal(session: Session, proposal_no: str, submission: ProposalSubm
         "price_fen": to_fen(proposal.price), "total_investment_fen": to_fen(Decimal(total).quantize(Decimal("0.01"))),
         "charge_codes": ",".join(proposal.charge_codes),
         "values_json": json.dumps(submission.values, ensure_ascii=False, sort_keys=True),
-        "status": status, "updated_at": datetime.now(UTC),
+        "status": status, "updated_at": utc_now(),
     }
     if report is not None:
         fields["report_json"] = json.dumps(report_document(report), ensure_ascii=False)
@@ -559,7 +559,7 @@ def set_status(session: Session, proposal_no: str, status: str, reason: str | No
         row.closing_reason = reason[:2000]
     for name, value in fields.items():
         setattr(row, name, value)
-    row.updated_at = datetime.now(UTC)
+    row.updated_at = utc_now()
     session.add(row)
     return row
 
@@ -616,7 +616,7 @@ def import_his_actuals(session: Session, proposal_no: str, export: ChargeExport,
                             volume=str(actual.volume), revenue_fen=to_fen(actual.revenue), source=source[:300])
         else:
             row.volume, row.revenue_fen, row.source = str(actual.volume), to_fen(actual.revenue), source[:300]
-            row.imported_at = datetime.now(UTC)
+            row.imported_at = utc_now()
         session.add(row)
     return HisImport(proposal_no, len(export.rows), tuple(sorted({a.period for a in actuals})),
                      tuple(str(e) for e in export.errors), export.skipped_other_codes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -673,7 +673,7 @@ def close_claim(session: Session, claim_no: str, outcome: str, reason: str | Non
     row.status = outcome
     row.closing_reason = reason
     if outcome in ClaimStatus.FINAL:
-        row.closed_at = datetime.now(UTC)
+        row.closed_at = utc_now()
     session.add(row)
     return row
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from smartfin.kernel.clock import utc_now
 from smartfin.store.audit import UtcDateTime
 
 INVOICE_SUFFIXES = (".pdf", ".ofd", ".xml")
@@ -49,7 +50,7 @@ class InboxFile(SQLModel, table=True):
     invoice_no: str | None = None
     invoice_total: str | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))
-    claimed_at: datetime = Field(default_factory=lambda: datetime.now(UTC), sa_column=Column(UtcDateTime,
+    claimed_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime,
                                                                                              nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
@@ -105,7 +106,7 @@ def claim_file(session: Session, path: Path, *, sha256: str | None = None) -> In
     if first is not None:
         row.status = InboxStatus.DUPLICATE.value
         row.duplicate_of = first.id
-        row.finished_at = datetime.now(UTC)
+        row.finished_at = utc_now()
         row.error = (f"与已收文件相同 / same content as {first.path} (inbox file #{first.id}, "
                      f"claim {first.claim_no})")
     else:
@@ -128,7 +129,7 @@ def record_submitted(session: Session, file_id: int, *, claim_no: str, invoice_n
     row.invoice_no = invoice_no or row.invoice_no
     row.invoice_total = invoice_total or row.invoice_total
     row.error = None
-    row.finished_at = datetime.now(UTC)
+    row.finished_at = utc_now()
     session.add(row)
     session.flush()
     return row
@@ -139,7 +140,7 @@ def record_rejected(session: Session, file_id: int, reason: str) -> InboxFile:
     row = _row(session, file_id)
     row.status = InboxStatus.REJECTED.value
     row.error = reason
-    row.finished_at = datetime.now(UTC)
+    row.finished_at = utc_now()
     session.add(row)
     session.flush()
     return row

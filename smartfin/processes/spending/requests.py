@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from rules.spending.routing import tier_thresholds
 from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
 from smartfin.camunda.client import EngineClient, EngineError, EngineRequestError
-from smartfin.kernel.clock import hospital_now
+from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 from smartfin.ledger import check_budget
 from smartfin.ledger.control import ALWAYS_BLOCKING
@@ -71,7 +71,7 @@ class SpendingRequest(BudgetLineDocument, SQLModel, table=True):
     status: str = Field(default=RequestStatus.SUBMITTED, max_length=20)
     closing_reason: str | None = Field(default=None, max_length=1000)
     process_instance_id: str | None = Field(default=None, max_length=64)
-    submitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    submitted_at: datetime = Field(default_factory=utc_now)
     closed_at: datetime | None = None
     #: who keyed the request in when not the requester: a proxy (代录) or the service's intake
     entered_by: str | None = Field(default=None, max_length=64)
@@ -143,7 +143,7 @@ def record_request(session: Session, request_no: str, draft: RequestDraft,
         request_no=request_no, requester=draft.requester, department=draft.department,
         category=draft.category, economic_code=draft.economic_code, funding_source=draft.funding_source,
         project=draft.project, fiscal_year=draft.fiscal_year, amount_fen=to_fen(draft.amount),
-        payee=draft.payee, purpose=draft.purpose, submitted_at=submitted_at or datetime.now(UTC),
+        payee=draft.payee, purpose=draft.purpose, submitted_at=submitted_at or utc_now(),
     )
     session.add(row)
     session.flush()
@@ -181,7 +181,7 @@ def close_request(session: Session, request_no: str, outcome: str, reason: str |
         raise ValueError(f"spending request {request_no} is already closed as {row.status}")
     row.status = outcome
     row.closing_reason = reason
-    row.closed_at = datetime.now(UTC)
+    row.closed_at = utc_now()
     session.add(row)
     return row
 
