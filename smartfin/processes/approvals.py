@@ -26,8 +26,12 @@ from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
+from smartfin.camunda.runtime import Job
+from smartfin.camunda.variables import encode_variables
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
+from smartfin.store.audit import record_audit
+from smartfin.store.db import session_scope
 
 APPROVE = "approve"
 COMPLETED = "completed"  # the engine's delete reason of a task that was completed
@@ -127,6 +131,55 @@ def recorded_decisions(session: Session, document_type: str, document_no: str) -
         .order_by(col(ApprovalDecision.decided_at), col(ApprovalDecision.id))).all())
 
 
+# ------------------------------------------------------------------------------------------ routing
+
+_DECISIONS: dict[tuple[str, str], dict[str, Any]] = {}  # (process definition, table key) -> table; never changes
+
+
+def routing_decision(job: Job, decision_key: str) -> dict[str, Any]:
+    """The routing table deployed with this job's process definition (what ``binding="deployment"`` uses).
+
+    A deployed definition never changes, so the answer is kept per process definition.
+    """
+    assert job.worker is not None
+    engine = job.worker.engine
+    definition_id = str(job.task._context.get("processDefinitionId") or "")
+    if (definition_id, decision_key) in _DECISIONS:
+        return _DECISIONS[(definition_id, decision_key)]
+    if definition_id:
+        deployment = engine.get(f"/process-definition/{definition_id}")["deploymentId"]
+        found = engine.get("/decision-definition", key=decision_key, deploymentId=deployment)
+        if found:
+            _DECISIONS[(definition_id, decision_key)] = dict(found[0])
+            return _DECISIONS[(definition_id, decision_key)]
+    return dict(engine.get(f"/decision-definition/key/{decision_key}"))
+
+
+def route_document(job: Job, *, decision_key: str, document_type: str, document_no: str, amount: Decimal,
+                   within_plan: bool, inputs: dict[str, Any]) -> list[ApprovalChainStep]:
+    """Evaluate the routing table on ``inputs`` (taken from the record by the caller) and store the chain.
+
+    The chain is fixed here once per routing task, audited as ``approval-chain-fixed``; what the model's own
+    routing task computes later from the variables is a copy for the forms, and the control step before
+    money moves compares the signatures with this stored chain only.
+    """
+    assert job.worker is not None
+    decision = routing_decision(job, decision_key)
+    rows = job.worker.engine.post(f"/decision-definition/{decision['id']}/evaluate",
+                                  {"variables": encode_variables(inputs)})
+    groups = [row["approverGroup"]["value"] for row in rows]
+    with session_scope() as session:
+        steps = fix_chain(session, document_type=document_type, document_no=document_no, groups=groups,
+                          amount=amount, within_plan=within_plan, decision_id=decision["id"],
+                          decision_version=int(decision["version"]), routed_by=job.id)
+        record_audit(session, actor="system", action="approval-chain-fixed", subject_type=document_type,
+                     subject_id=document_no, details={
+                         "round": steps[0].round, "groups": groups, "amount": format_yuan(amount),
+                         "within_plan": within_plan, "decision": decision["id"]})
+        session.expunge_all()
+    return steps
+
+
 # ------------------------------------------------------------------------------ what the engine knows
 
 @dataclass(frozen=True)
@@ -221,13 +274,15 @@ def _instant(stamp: str) -> datetime:
 
 def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask], *, amount: Decimal,
                    excluded: Iterable[str], is_member: Callable[[str, str], bool],
-                   consent: SignedTask | None = None, consent_group: str = "president") -> list[str]:
+                   consent: SignedTask | None = None, consent_group: str = "president",
+                   consent_required: bool | None = None) -> list[str]:
     """Every reason the signatures do not satisfy the stored chain; an empty list means they do.
 
     Each stored step needs exactly one completed approval, in order, whose only candidate group is the
     step's, completed with ``approve`` by a member of that group; the signers are distinct and none is
     excluded (the requester, the starter). Over plan, the prior consent of a member of ``consent_group``
-    is required as well. Tasks that ended without completion (withdrawn, escalation) do not count.
+    is required as well (``consent_required`` says otherwise where the rules do: a claim over an advisory
+    line has no consent step). Tasks that ended without completion (withdrawn, escalation) do not count.
     """
     problems: list[str] = []
     if not chain:
@@ -249,23 +304,25 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
             continue
         task = completed[position]
         problems += [f"{label}: {reason}" for reason in
-                     _signature_problems(task, step.candidate_group, excluded, is_member)]
+                     signature_problems(task, step.candidate_group, excluded, is_member)]
         if task.user:
             if task.user in signers:
                 problems.append(f"{label}: {task.user} 已在第 {signers[task.user]} 级签批 / {task.user} already "
                                 f"signed step {signers[task.user]}")
             signers.setdefault(task.user, step.step)
-    if not chain[0].within_plan:
+    if (not chain[0].within_plan) if consent_required is None else consent_required:
         if consent is None or not consent.completed:
             problems.append("超计划缺少单位负责人事先同意 / over plan without the unit head's prior consent")
         else:
             problems += [f"事先同意 / prior consent: {reason}" for reason in
-                         _signature_problems(consent, consent_group, excluded, is_member)]
+                         signature_problems(consent, consent_group, excluded, is_member)]
     return problems
 
 
-def _signature_problems(task: SignedTask, group: str, excluded: set[str],
-                        is_member: Callable[[str, str], bool]) -> list[str]:
+def signature_problems(task: SignedTask, group: str, excluded: set[str],
+                       is_member: Callable[[str, str], bool]) -> list[str]:
+    """Why ``task`` is not a valid signature for ``group`` (candidate group, authenticated member, not
+    excluded, the assignee herself, ``approve``); empty when it is."""
     problems = []
     if task.groups != {group}:
         problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task's candidate groups were "
@@ -287,8 +344,11 @@ def _signature_problems(task: SignedTask, group: str, excluded: set[str],
 
 def record_signed(session: Session, *, document_type: str, document_no: str, round_no: int,
                   chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask],
-                  consent: SignedTask | None = None) -> list[ApprovalDecision]:
-    """Keep what the engine knows about each signed task; a task recorded before is left as it was."""
+                  consent: SignedTask | None = None, others: Iterable[SignedTask] = ()) -> list[ApprovalDecision]:
+    """Keep what the engine knows about each signed task; a task recorded before is left as it was.
+
+    ``others`` are completed tasks outside the chain that a control also relies on (a finance audit).
+    """
     groups = {step.step: step.candidate_group for step in chain}
     completed = [task for task in approvals if task.completed]
     entries: list[tuple[SignedTask, int | None]] = []
@@ -296,6 +356,7 @@ def record_signed(session: Session, *, document_type: str, document_no: str, rou
         entries.append((task, position if groups.get(position) in task.groups else None))
     if consent is not None and consent.completed:
         entries.append((consent, None))
+    entries += [(task, None) for task in others if task.completed]
     recorded = []
     for task, step in entries:
         row = session.exec(select(ApprovalDecision).where(ApprovalDecision.task_id == task.task_id)).first()

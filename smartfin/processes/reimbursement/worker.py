@@ -47,6 +47,16 @@ from smartfin.ledger import (
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.ports.vouchers import payment_voucher
+from smartfin.processes.approvals import (
+    chain_problems,
+    chain_started,
+    current_chain,
+    members_of,
+    record_signed,
+    route_document,
+    signature_problems,
+    signed_tasks,
+)
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.reimbursement.claims import (
     CORRECTABLE_FIELDS,
@@ -109,6 +119,11 @@ CLAIM_FIELD_VARIABLES = {
 REVIEW_INPUTS = ("reviewAction", "invoicePosition", "corrections", "claimCorrections", "reviewComment",
                  *REVIEW_FIELD_VARIABLES, *CLAIM_FIELD_VARIABLES)
 UNAVAILABLE_RETRY = timedelta(minutes=30)
+ROUTING_DECISION = "spending-approval-routing"
+APPROVAL_TASK = "approveClaim"
+FINANCE_AUDIT_TASK = "financeAudit"
+FINANCE_AUDIT_GROUP = "finance-officer"
+CHAIN_ACTIVITY = "approvalChain"
 
 
 def _claim(session: Session, job: Job) -> Claim:
@@ -558,7 +573,8 @@ def record_verification(job: Job) -> dict[str, Any]:
 
 @registry.topic("reserve-claim-budget")
 def reserve_claim_budget(job: Job) -> dict[str, Any]:
-    """Check the claim's budget line and pre-encumber the payable amount in one unit of work."""
+    """Check the claim's budget line and pre-encumber the payable amount in one unit of work, then fix the
+    approval chain from the recorded claim (amount, category, funding source, the ledger's plan status)."""
     with session_scope() as session:
         claim = _claim(session, job)
         amount = claim.payable or Decimal("0.00")
@@ -576,8 +592,66 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
         except (BudgetExceeded, NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
             code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
             raise BusinessError(code, message, {"budgetMessage": message}) from exc
-    return {"withinPlan": check.outcome != CheckOutcome.OVER_BUDGET, "budgetMessage": check.message,
-            "amount": format_yuan(amount)}
+        within_plan = check.outcome != CheckOutcome.OVER_BUDGET
+        inputs = {"amount": format_yuan(amount), "category": claim.category,
+                  "fundingSource": claim.funding_source, "withinPlan": within_plan}
+        claim_no = claim.claim_no
+    steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE, document_no=claim_no,
+                           amount=amount, within_plan=within_plan, inputs=inputs)
+    return {**inputs, "budgetMessage": check.message, "approvalRound": steps[0].round}
+
+
+@registry.topic("verify-claim-approvals")
+def verify_claim_approvals(job: Job) -> dict[str, Any]:
+    """The control step before the payment voucher: the stored chain and the finance audit against the
+    engine's history.
+
+    Every chain step signed once, in order, by a distinct member of its group; the finance audit completed
+    with ``approve`` by a finance officer; none of them the claimant or whoever started the claim. Any
+    reason is audited and sends the claim to a finance officer (APPROVALS_INCOMPLETE); no voucher is made.
+    Passing marks the claim approved, which the voucher and the posting steps require.
+    """
+    assert job.worker is not None
+    engine = job.worker.engine
+    with session_scope() as session:
+        claim = _claim(session, job)
+        chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
+        session.expunge_all()
+    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
+    approvals = signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since)
+    audits = [task for task in signed_tasks(engine, job.process_instance_id, FINANCE_AUDIT_TASK, since)
+              if task.completed]
+    starter = engine.historic_process(job.process_instance_id).get("startUserId")
+    excluded = {claim.claimant, starter or ""} - {""}
+    is_member = members_of(engine)
+    problems = chain_problems(chain, approvals, amount=claim.payable or Decimal("0.00"), excluded=excluded,
+                              is_member=is_member, consent_required=False)
+    audit = audits[-1] if audits else None
+    if audit is None:
+        problems.append("缺少财务审核 / no finance audit was completed after the approvals")
+    else:
+        problems += [f"财务审核 / finance audit: {reason}" for reason in
+                     signature_problems(audit, FINANCE_AUDIT_GROUP, excluded, is_member)]
+    with session_scope() as session:
+        if chain:
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no,
+                          round_no=chain[0].round, chain=chain, approvals=approvals,
+                          others=[audit] if audit else [])
+        record_audit(session, actor="system",
+                     action="approvals-incomplete" if problems else "approvals-verified",
+                     subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no, details={
+                         "round": chain[0].round if chain else None,
+                         "chain": [step.candidate_group for step in chain],
+                         "signed": [[t.group_label, t.user, t.outcome] for t in approvals if t.completed],
+                         "financeAudit": audit.user if audit else None, "problems": problems})
+        if not problems:
+            close_claim(session, claim.claim_no, ClaimStatus.APPROVED)
+    if problems:
+        text = "\n".join(problems)
+        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
+            "approvalProblems": text[:3000],
+            "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
+    return {"approvalsVerified": True}
 
 
 # ------------------------------------------------------------------------------------ posting
@@ -595,8 +669,10 @@ def prepare_claim_voucher(job: Job) -> dict[str, Any]:
     """The payment voucher for the ``post-voucher`` step (debit expense / credit bank, with budget lines)."""
     with session_scope() as session:
         claim = _claim(session, job)
-        if claim.status == ClaimStatus.SUBMITTED:
-            close_claim(session, claim.claim_no, ClaimStatus.APPROVED)
+        if claim.status != ClaimStatus.APPROVED:
+            # only the control step (verify-claim-approvals) marks a claim approved
+            raise RuntimeError(f"claim {claim.claim_no} is {claim.status}, not approved by the verified chain: "
+                               f"no voucher is prepared")
         voucher = _voucher(claim, len(claim_files(session, claim.claim_no)))
     return {"voucher": voucher}
 

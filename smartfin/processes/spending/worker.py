@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import select
 
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
-from smartfin.camunda.variables import encode_variables
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import BudgetCheck, BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
@@ -21,10 +20,10 @@ from smartfin.processes.approvals import (
     chain_problems,
     chain_started,
     current_chain,
-    fix_chain,
     members_of,
     record_signed,
     recorded_decisions,
+    route_document,
     signed_tasks,
 )
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
@@ -167,12 +166,16 @@ def _budget_warning(session: Any, request: SpendingRequest, result: BudgetCheck)
 @registry.topic("check-budget")
 def check_request_budget(job: Job) -> dict[str, Any]:
     """Budget check at submission: within plan, over plan on a control line (BUDGET_EXCEEDED), or no usable
-    line. An advisory or tracking line that is overspent only warns: the request goes on, warning attached."""
+    line. An advisory or tracking line that is overspent only warns: the request goes on, warning attached.
+
+    Within plan the approval chain is fixed here too, from the same check (see ``route_request``): the
+    requester waits for one step less before the first approver sees the request.
+    """
     with session_scope() as session:
         request = _request(session, job)
         result = check_budget(session, request.budget_key, request.amount)
         refusal = budget_refusal(result, LINE_OR_EXCEEDED)
-        warning = "" if refusal else _budget_warning(session, request, result)
+        session.expunge(request)
     available = format_yuan(result.available) if result.available is not None else ""
     outcome = {"budgetOutcome": result.outcome.value, "budgetMessage": result.message,
                "budgetAvailable": available}
@@ -180,53 +183,35 @@ def check_request_budget(job: Job) -> dict[str, Any]:
         code, message = refusal
         variables = outcome if code == LINE_OR_EXCEEDED.line_unavailable else {**outcome, "withinPlan": False}
         raise BusinessError(code, message, variables)
-    return {**outcome, "withinPlan": True, "budgetWarning": warning}
+    return {**outcome, **_fix_route(job, request, result)}
 
 
-def _routing_decision(job: Job) -> dict[str, Any]:
-    """The routing table deployed with this process's definition (what ``binding="deployment"`` uses)."""
-    assert job.worker is not None
-    engine = job.worker.engine
-    definition_id = job.task._context.get("processDefinitionId")
-    if definition_id:
-        deployment = engine.get(f"/process-definition/{definition_id}")["deploymentId"]
-        found = engine.get("/decision-definition", key=ROUTING_DECISION, deploymentId=deployment)
-        if found:
-            return dict(found[0])
-    return dict(engine.get(f"/decision-definition/key/{ROUTING_DECISION}"))
+def _fix_route(job: Job, request: SpendingRequest, check: BudgetCheck) -> dict[str, Any]:
+    """Route the recorded request as the ledger's ``check`` has it now; the copies for the forms come back."""
+    within_plan = not (check.outcome == CheckOutcome.OVER_BUDGET and check.blocking)
+    inputs = {"amount": format_yuan(request.amount), "category": request.category,
+              "fundingSource": request.funding_source, "withinPlan": within_plan}
+    steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE,
+                           document_no=request.request_no, amount=request.amount, within_plan=within_plan,
+                           inputs=inputs)
+    with session_scope() as session:
+        warning = _budget_warning(session, request, check)
+    return {**inputs, "requestNo": request.request_no, "requester": request.requester,
+            "approvalRound": steps[0].round, "budgetWarning": warning}
 
 
 @registry.topic("route-request")
 def route_request(job: Job) -> dict[str, Any]:
-    """Fix the approval chain from the recorded request: the routing table evaluated on the record's amount,
-    category, funding source and plan status (the ledger's check now), stored as a new round.
+    """Fix the approval chain after the unit head's prior consent to an overspend: the routing table evaluated
+    on the record's amount, category, funding source and plan status (the ledger's check now).
 
-    The variables returned are copies for the forms and for the model's routing task; the control step before
-    pre-encumbrance compares the signatures with the stored chain, not with them.
+    A request within plan is routed by ``check-budget`` in the same step.
     """
-    assert job.worker is not None
     with session_scope() as session:
         request = _request(session, job)
         check = check_budget(session, request.budget_key, request.amount)
-        within_plan = not (check.outcome == CheckOutcome.OVER_BUDGET and check.blocking)
-        inputs = {"amount": format_yuan(request.amount), "category": request.category,
-                  "fundingSource": request.funding_source, "withinPlan": within_plan}
         session.expunge(request)
-    decision = _routing_decision(job)
-    rows = job.worker.engine.post(f"/decision-definition/{decision['id']}/evaluate",
-                                  {"variables": encode_variables(inputs)})
-    groups = [row["approverGroup"]["value"] for row in rows]
-    with session_scope() as session:
-        steps = fix_chain(session, document_type=DOCUMENT_TYPE, document_no=request.request_no, groups=groups,
-                          amount=request.amount, within_plan=within_plan, decision_id=decision["id"],
-                          decision_version=int(decision["version"]), routed_by=job.id)
-        warning = _budget_warning(session, request, check)
-        record_audit(session, actor="system", action="approval-chain-fixed", subject_type=DOCUMENT_TYPE,
-                     subject_id=request.request_no, details={
-                         "round": steps[0].round, "groups": groups, "amount": format_yuan(request.amount),
-                         "within_plan": within_plan, "decision": decision["id"]})
-    return {**inputs, "requestNo": request.request_no, "requester": request.requester,
-            "approvalRound": steps[0].round, "budgetWarning": warning}
+    return _fix_route(job, request, check)
 
 
 def _signatures(job: Job, request: SpendingRequest) -> tuple[list[Any], Any, set[str]]:
