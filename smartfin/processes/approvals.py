@@ -219,15 +219,24 @@ def _instant(stamp: str) -> datetime:
 
 # --------------------------------------------------------------------------------- the control step
 
+DeputyCheck = Callable[[str, str, str | None], str | None]
+"""``check(user, group, ended)``: None when a recorded delegation lets ``user`` sign for ``group`` at ``ended``,
+else why not (see ``smartfin.processes.delegations.deputy_check``)."""
+
+
 def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask], *, amount: Decimal,
                    excluded: Iterable[str], is_member: Callable[[str, str], bool],
-                   consent: SignedTask | None = None, consent_group: str = "president") -> list[str]:
+                   consent: SignedTask | None = None, consent_group: str = "president",
+                   deputies: DeputyCheck | None = None) -> list[str]:
     """Every reason the signatures do not satisfy the stored chain; an empty list means they do.
 
     Each stored step needs exactly one completed approval, in order, whose only candidate group is the
     step's, completed with ``approve`` by a member of that group; the signers are distinct and none is
     excluded (the requester, the starter). Over plan, the prior consent of a member of ``consent_group``
     is required as well. Tasks that ended without completion (withdrawn, escalation) do not count.
+
+    A signer outside the group counts only when ``deputies`` is given and says a delegation from a member of
+    the group covered the signature when the task ended (授权代理); without it, only members sign.
     """
     problems: list[str] = []
     if not chain:
@@ -249,7 +258,7 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
             continue
         task = completed[position]
         problems += [f"{label}: {reason}" for reason in
-                     _signature_problems(task, step.candidate_group, excluded, is_member)]
+                     _signature_problems(task, step.candidate_group, excluded, is_member, deputies)]
         if task.user:
             if task.user in signers:
                 problems.append(f"{label}: {task.user} 已在第 {signers[task.user]} 级签批 / {task.user} already "
@@ -260,12 +269,12 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
             problems.append("超计划缺少单位负责人事先同意 / over plan without the unit head's prior consent")
         else:
             problems += [f"事先同意 / prior consent: {reason}" for reason in
-                         _signature_problems(consent, consent_group, excluded, is_member)]
+                         _signature_problems(consent, consent_group, excluded, is_member, deputies)]
     return problems
 
 
 def _signature_problems(task: SignedTask, group: str, excluded: set[str],
-                        is_member: Callable[[str, str], bool]) -> list[str]:
+                        is_member: Callable[[str, str], bool], deputies: DeputyCheck | None = None) -> list[str]:
     problems = []
     if task.groups != {group}:
         problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task's candidate groups were "
@@ -279,7 +288,10 @@ def _signature_problems(task: SignedTask, group: str, excluded: set[str],
     if task.user in excluded:
         problems.append(f"{task.user} 是申请人 / {task.user} is the requester")
     if not is_member(task.user, group):
-        problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}")
+        why_not = "" if deputies is None else deputies(task.user, group, task.ended)
+        if why_not is not None:
+            problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}"
+                            + (f" ({why_not})" if why_not else ""))
     if task.outcome != APPROVE:
         problems.append(f"意见为 {task.outcome!r} / the decision was {task.outcome!r}, not approve")
     return problems
