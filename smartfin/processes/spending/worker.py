@@ -6,10 +6,11 @@ are (registration and closing by request number, reservations by document).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.camunda.variables import encode_variables
@@ -27,6 +28,7 @@ from smartfin.processes.approvals import (
     recorded_decisions,
     signed_tasks,
 )
+from smartfin.processes.delegations import Delegation, deputy_check
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
@@ -225,8 +227,10 @@ def route_request(job: Job) -> dict[str, Any]:
                      subject_id=request.request_no, details={
                          "round": steps[0].round, "groups": groups, "amount": format_yuan(request.amount),
                          "within_plan": within_plan, "decision": decision["id"]})
+    # approvalChain: the engine refuses a completion of an approval task that does not match this copy
     return {**inputs, "requestNo": request.request_no, "requester": request.requester,
-            "approvalRound": steps[0].round, "budgetWarning": warning}
+            "approvalRound": steps[0].round, "approvalChain": json.dumps([s.candidate_group for s in steps]),
+            "budgetWarning": warning}
 
 
 def _signatures(job: Job, request: SpendingRequest) -> tuple[list[Any], Any, set[str]]:
@@ -254,8 +258,13 @@ def verify_approvals(job: Job) -> dict[str, Any]:
         chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
         session.expunge_all()
     approvals, consent, excluded = _signatures(job, request)
-    problems += chain_problems(chain, approvals, amount=request.amount, excluded=excluded,
-                               is_member=members_of(job.worker.engine), consent=consent)
+    signers = {t.user for t in [*approvals, *([consent] if consent else [])] if t.user}
+    with session_scope() as session:
+        recorded = list(session.exec(select(Delegation).where(col(Delegation.deputy).in_(signers))).all())
+        session.expunge_all()
+    is_member = members_of(job.worker.engine)
+    problems += chain_problems(chain, approvals, amount=request.amount, excluded=excluded, is_member=is_member,
+                               consent=consent, deputies=deputy_check(recorded, is_member))
     with session_scope() as session:
         if chain:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
