@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
+import smartfin.processes.delegations
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
 import smartfin.processes.reimbursement.inbox
@@ -21,6 +22,7 @@ TABLE_MODULES = (
     smartfin.store.audit,
     smartfin.ledger.models,
     smartfin.processes.approvals,
+    smartfin.processes.delegations,
     smartfin.processes.spending.requests,
     smartfin.processes.reimbursement.claims,
     smartfin.processes.reimbursement.inbox,

@@ -16,6 +16,7 @@ the signed tasks to a list of reasons; no reasons, the chain holds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,6 +181,15 @@ def route_document(job: Job, *, decision_key: str, document_type: str, document_
     return steps
 
 
+def chain_variables(steps: Sequence[ApprovalChainStep]) -> dict[str, Any]:
+    """The stored chain as the process sees it: its round, and the groups in order as JSON.
+
+    ``approvalChain`` is what the engine checks each approval completion against (the task's candidate
+    group must be the chain's group at the task's step); only the service account may write it.
+    """
+    return {"approvalRound": steps[0].round, "approvalChain": json.dumps([s.candidate_group for s in steps])}
+
+
 # ------------------------------------------------------------------------------ what the engine knows
 
 @dataclass(frozen=True)
@@ -272,10 +282,15 @@ def _instant(stamp: str) -> datetime:
 
 # --------------------------------------------------------------------------------- the control step
 
+DeputyCheck = Callable[[str, str, str | None], str | None]
+"""``check(user, group, ended)``: None when a recorded delegation lets ``user`` sign for ``group`` at ``ended``,
+else why not (see ``smartfin.processes.delegations.deputy_check``)."""
+
+
 def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask], *, amount: Decimal,
                    excluded: Iterable[str], is_member: Callable[[str, str], bool],
                    consent: SignedTask | None = None, consent_group: str = "president",
-                   consent_required: bool | None = None) -> list[str]:
+                   consent_required: bool | None = None, deputies: DeputyCheck | None = None) -> list[str]:
     """Every reason the signatures do not satisfy the stored chain; an empty list means they do.
 
     Each stored step needs exactly one completed approval, in order, whose only candidate group is the
@@ -283,6 +298,9 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
     excluded (the requester, the starter). Over plan, the prior consent of a member of ``consent_group``
     is required as well (``consent_required`` says otherwise where the rules do: a claim over an advisory
     line has no consent step). Tasks that ended without completion (withdrawn, escalation) do not count.
+
+    A signer outside the group counts only when ``deputies`` is given and says a delegation from a member of
+    the group covered the signature when the task ended (授权代理); without it, only members sign.
     """
     problems: list[str] = []
     if not chain:
@@ -304,7 +322,7 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
             continue
         task = completed[position]
         problems += [f"{label}: {reason}" for reason in
-                     signature_problems(task, step.candidate_group, excluded, is_member)]
+                     signature_problems(task, step.candidate_group, excluded, is_member, deputies)]
         if task.user:
             if task.user in signers:
                 problems.append(f"{label}: {task.user} 已在第 {signers[task.user]} 级签批 / {task.user} already "
@@ -315,14 +333,14 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
             problems.append("超计划缺少单位负责人事先同意 / over plan without the unit head's prior consent")
         else:
             problems += [f"事先同意 / prior consent: {reason}" for reason in
-                         signature_problems(consent, consent_group, excluded, is_member)]
+                         signature_problems(consent, consent_group, excluded, is_member, deputies)]
     return problems
 
 
 def signature_problems(task: SignedTask, group: str, excluded: set[str],
-                       is_member: Callable[[str, str], bool]) -> list[str]:
-    """Why ``task`` is not a valid signature for ``group`` (candidate group, authenticated member, not
-    excluded, the assignee herself, ``approve``); empty when it is."""
+                       is_member: Callable[[str, str], bool], deputies: DeputyCheck | None = None) -> list[str]:
+    """Why ``task`` is not a valid signature for ``group`` (candidate group, authenticated member or a
+    deputy ``deputies`` accepts, not excluded, the assignee herself, ``approve``); empty when it is."""
     problems = []
     if task.groups != {group}:
         problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task's candidate groups were "
@@ -336,7 +354,10 @@ def signature_problems(task: SignedTask, group: str, excluded: set[str],
     if task.user in excluded:
         problems.append(f"{task.user} 是申请人 / {task.user} is the requester")
     if not is_member(task.user, group):
-        problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}")
+        why_not = "" if deputies is None else deputies(task.user, group, task.ended)
+        if why_not is not None:
+            problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}"
+                            + (f" ({why_not})" if why_not else ""))
     if task.outcome != APPROVE:
         problems.append(f"意见为 {task.outcome!r} / the decision was {task.outcome!r}, not approve")
     return problems

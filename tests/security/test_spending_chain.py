@@ -8,6 +8,7 @@ against the recorded request. The demo users' own attempts are refused by the gu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -97,6 +98,19 @@ def service_set(camunda: EngineClient, task_id: str, name: str, value: Any) -> N
     camunda.post(f"/task/{task_id}/variables", {"modifications": encode_variables({name: value})})
 
 
+def forge_step_copies(camunda: EngineClient, pid: str, task_id: str, position: int) -> None:
+    """Also rewrite the engine's copies of the chain (the routed ``approvalChain``, the task's ``approvalStep`` and
+    ``approverGroup``) so that the engine lets the forged completion through: the service account may write them,
+    and what must still catch the forgery is the stored chain."""
+    [group] = candidate_groups(camunda, task_id)
+    chain = json.loads(camunda.process_variables(pid)["approvalChain"])
+    chain[position] = group
+    camunda.post(f"/process-instance/{pid}/variables",
+                 {"modifications": encode_variables({"approvalChain": json.dumps(chain)})})
+    camunda.put(f"/task/{task_id}/localVariables/approvalStep", {"value": position + 1, "type": "Integer"})
+    service_set(camunda, task_id, "approverGroup", group)
+
+
 def sent_to_exception(camunda: EngineClient, pid: str, number: str, *reasons: str) -> None:
     """The request waits at the finance officer's exception task, no money moved; voiding it closes it."""
     task = open_task(camunda, pid)
@@ -123,6 +137,7 @@ def test_skipping_steps_through_the_loop_counter_sends_the_request_to_the_except
     approve(camunda, open_task(camunda, pid))
     second = open_task(camunda, pid)
     service_set(camunda, second["id"], "loopCounter", 5)  # the chain now ends after this signature
+    forge_step_copies(camunda, pid, second["id"], 5)
     approve(camunda, second)
 
     sent_to_exception(camunda, pid, number, "6 steps, 2 approvals", "step 3 (finance-officer)")
@@ -143,6 +158,7 @@ def test_approval_whose_candidate_group_was_swapped_is_not_a_signature(camunda, 
     first = open_task(camunda, pid)
     camunda.post(f"/task/{first['id']}/identity-links/delete", {"groupId": "dept-head", "type": "candidate"})
     camunda.post(f"/task/{first['id']}/identity-links", {"groupId": "budget-committee", "type": "candidate"})
+    forge_step_copies(camunda, pid, first["id"], 0)
     as_user(camunda, "sun.li").complete_task(first["id"], {"decision": "approve", "comment": "代签"})
     approve_rest(camunda, pid)
 

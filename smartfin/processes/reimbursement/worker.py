@@ -50,6 +50,7 @@ from smartfin.ports.vouchers import payment_voucher
 from smartfin.processes.approvals import (
     chain_problems,
     chain_started,
+    chain_variables,
     current_chain,
     members_of,
     record_signed,
@@ -57,6 +58,7 @@ from smartfin.processes.approvals import (
     signature_problems,
     signed_tasks,
 )
+from smartfin.processes.delegations import deputies_of_signers
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.reimbursement.claims import (
     CORRECTABLE_FIELDS,
@@ -598,7 +600,7 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
         claim_no = claim.claim_no
     steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE, document_no=claim_no,
                            amount=amount, within_plan=within_plan, inputs=inputs)
-    return {**inputs, "budgetMessage": check.message, "approvalRound": steps[0].round}
+    return {**inputs, "budgetMessage": check.message, **chain_variables(steps)}
 
 
 @registry.topic("verify-claim-approvals")
@@ -624,14 +626,15 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
     excluded = {claim.claimant, starter or ""} - {""}
     is_member = members_of(engine)
-    problems = chain_problems(chain, approvals, amount=claim.payable or Decimal("0.00"), excluded=excluded,
-                              is_member=is_member, consent_required=False)
     audit = audits[-1] if audits else None
+    deputies = deputies_of_signers([t.user for t in [*approvals, *([audit] if audit else [])]], is_member)
+    problems = chain_problems(chain, approvals, amount=claim.payable or Decimal("0.00"), excluded=excluded,
+                              is_member=is_member, consent_required=False, deputies=deputies)
     if audit is None:
         problems.append("缺少财务审核 / no finance audit was completed after the approvals")
     else:
         problems += [f"财务审核 / finance audit: {reason}" for reason in
-                     signature_problems(audit, FINANCE_AUDIT_GROUP, excluded, is_member)]
+                     signature_problems(audit, FINANCE_AUDIT_GROUP, excluded, is_member, deputies)]
     with session_scope() as session:
         if chain:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no,

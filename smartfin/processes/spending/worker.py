@@ -19,6 +19,7 @@ from smartfin.processes.approvals import (
     APPROVE,
     chain_problems,
     chain_started,
+    chain_variables,
     current_chain,
     members_of,
     record_signed,
@@ -26,6 +27,7 @@ from smartfin.processes.approvals import (
     route_document,
     signed_tasks,
 )
+from smartfin.processes.delegations import deputies_of_signers
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
@@ -197,7 +199,7 @@ def _fix_route(job: Job, request: SpendingRequest, check: BudgetCheck) -> dict[s
     with session_scope() as session:
         warning = _budget_warning(session, request, check)
     return {**inputs, "requestNo": request.request_no, "requester": request.requester,
-            "approvalRound": steps[0].round, "budgetWarning": warning}
+            **chain_variables(steps), "budgetWarning": warning}
 
 
 @registry.topic("route-request")
@@ -239,8 +241,10 @@ def verify_approvals(job: Job) -> dict[str, Any]:
         chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
         session.expunge_all()
     approvals, consent, excluded = _signatures(job, request)
-    problems += chain_problems(chain, approvals, amount=request.amount, excluded=excluded,
-                               is_member=members_of(job.worker.engine), consent=consent)
+    is_member = members_of(job.worker.engine)
+    deputies = deputies_of_signers([t.user for t in [*approvals, *([consent] if consent else [])]], is_member)
+    problems += chain_problems(chain, approvals, amount=request.amount, excluded=excluded, is_member=is_member,
+                               consent=consent, deputies=deputies)
     with session_scope() as session:
         if chain:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,

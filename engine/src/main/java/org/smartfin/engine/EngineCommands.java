@@ -19,6 +19,7 @@ import org.camunda.bpm.engine.impl.cmd.AbstractSetExternalTaskRetriesCmd;
 import org.camunda.bpm.engine.impl.cmd.AbstractSetTaskPropertyCmd;
 import org.camunda.bpm.engine.impl.cmd.AbstractSetVariableCmd;
 import org.camunda.bpm.engine.impl.cmd.AbstractVariableCmd;
+import org.camunda.bpm.engine.impl.cmd.AbstractWritableIdentityServiceCmd;
 import org.camunda.bpm.engine.impl.cmd.AddGroupIdentityLinkCmd;
 import org.camunda.bpm.engine.impl.cmd.AddIdentityLinkForProcessDefinitionCmd;
 import org.camunda.bpm.engine.impl.cmd.AddUserIdentityLinkCmd;
@@ -26,10 +27,14 @@ import org.camunda.bpm.engine.impl.cmd.AssignTaskCmd;
 import org.camunda.bpm.engine.impl.cmd.CheckPassword;
 import org.camunda.bpm.engine.impl.cmd.ClaimTaskCmd;
 import org.camunda.bpm.engine.impl.cmd.CompleteTaskCmd;
+import org.camunda.bpm.engine.impl.cmd.CreateGroupCmd;
+import org.camunda.bpm.engine.impl.cmd.CreateMembershipCmd;
 import org.camunda.bpm.engine.impl.cmd.CreateTaskCmd;
 import org.camunda.bpm.engine.impl.cmd.DelegateTaskCmd;
+import org.camunda.bpm.engine.impl.cmd.DeleteGroupCmd;
 import org.camunda.bpm.engine.impl.cmd.DeleteIdentityLinkCmd;
 import org.camunda.bpm.engine.impl.cmd.DeleteIdentityLinkForProcessDefinitionCmd;
+import org.camunda.bpm.engine.impl.cmd.DeleteMembershipCmd;
 import org.camunda.bpm.engine.impl.cmd.DeleteProcessInstanceCommentCmd;
 import org.camunda.bpm.engine.impl.cmd.DeleteTaskCmd;
 import org.camunda.bpm.engine.impl.cmd.DeleteTaskCommentCmd;
@@ -47,6 +52,7 @@ import org.camunda.bpm.engine.impl.cmd.ProcessInstanceModificationCmd;
 import org.camunda.bpm.engine.impl.cmd.RemoveExecutionVariablesCmd;
 import org.camunda.bpm.engine.impl.cmd.RemoveTaskVariablesCmd;
 import org.camunda.bpm.engine.impl.cmd.ResolveTaskCmd;
+import org.camunda.bpm.engine.impl.cmd.SaveGroupCmd;
 import org.camunda.bpm.engine.impl.cmd.SaveTaskCmd;
 import org.camunda.bpm.engine.impl.cmd.SetExecutionVariablesCmd;
 import org.camunda.bpm.engine.impl.cmd.SetTaskOwnerCmd;
@@ -59,6 +65,7 @@ import org.camunda.bpm.engine.impl.cmd.SubmitStartFormCmd;
 import org.camunda.bpm.engine.impl.cmd.SubmitTaskFormCmd;
 import org.camunda.bpm.engine.impl.cmd.UpdateCommentCmd;
 import org.camunda.bpm.engine.impl.cmd.batch.variables.SetVariablesToProcessInstancesBatchCmd;
+import org.camunda.bpm.engine.identity.Group;
 import org.camunda.bpm.engine.impl.interceptor.Command;
 import org.camunda.bpm.engine.impl.migration.MigrateProcessInstanceCmd;
 
@@ -110,13 +117,31 @@ final class EngineCommands {
     /** candidate starters of a process definition */
     DEFINITION_IDENTITY_LINK,
     CHECK_PASSWORD,
+    /**
+     * users, groups, memberships, tenants written through the identity service; {@code groupId},
+     * {@code groupType} and {@code userId} say which group / member (null for other identity writes)
+     */
+    IDENTITY_WRITE,
     OTHER
   }
 
   /** The guard's view of one command. Absent values are null / empty. */
   record Write(Kind kind, String taskId, String userId, Map<String, Object> variables,
                Collection<String> deletions, boolean local, String processDefinitionId,
-               String processDefinitionKey, String tenantId, String password) {
+               String processDefinitionKey, String tenantId, String password, String groupId,
+               String groupType) {
+
+    Write(Kind kind, String taskId, String userId, Map<String, Object> variables,
+          Collection<String> deletions, boolean local, String processDefinitionId,
+          String processDefinitionKey, String tenantId, String password) {
+      this(kind, taskId, userId, variables, deletions, local, processDefinitionId, processDefinitionKey, tenantId,
+          password, null, null);
+    }
+
+    static Write identity(String groupId, String groupType, String userId) {
+      return new Write(Kind.IDENTITY_WRITE, null, userId, Map.of(), List.of(), false, null, null, null, null,
+          groupId, groupType);
+    }
 
     static Write of(Kind kind) {
       return new Write(kind, null, null, Map.of(), List.of(), false, null, null, null, null);
@@ -163,7 +188,12 @@ final class EngineCommands {
           List.of("processVariables", "processVariablesLocal", "processVariablesToTriggeredScope")),
       Map.entry(SignalCmd.class, List.of("processVariables")),
       Map.entry(SignalEventReceivedCmd.class, List.of("builder")),
-      Map.entry(CheckPassword.class, List.of("userId", "password")));
+      Map.entry(CheckPassword.class, List.of("userId", "password")),
+      Map.entry(CreateGroupCmd.class, List.of("groupId")),
+      Map.entry(SaveGroupCmd.class, List.of("group")),
+      Map.entry(DeleteGroupCmd.class, List.of("groupId")),
+      Map.entry(CreateMembershipCmd.class, List.of("userId", "groupId")),
+      Map.entry(DeleteMembershipCmd.class, List.of("userId", "groupId")));
 
   private EngineCommands() {
   }
@@ -297,6 +327,26 @@ final class EngineCommands {
     if (command instanceof CheckPassword c) {
       return new Write(Kind.CHECK_PASSWORD, null, str(c, "userId"), Map.of(), List.of(), false, null, null, null,
           str(c, "password"));
+    }
+    // identity: only the deputy groups may be written by the service (see WriteGuardPlugin) ----------
+    if (command instanceof SaveGroupCmd c) {
+      Group group = (Group) read(c, "group");
+      return Write.identity(group == null ? null : group.getId(), group == null ? null : group.getType(), null);
+    }
+    if (command instanceof CreateGroupCmd c) {
+      return Write.identity(str(c, "groupId"), null, null);
+    }
+    if (command instanceof DeleteGroupCmd c) {
+      return Write.identity(str(c, "groupId"), null, null);
+    }
+    if (command instanceof CreateMembershipCmd c) {
+      return Write.identity(str(c, "groupId"), null, str(c, "userId"));
+    }
+    if (command instanceof DeleteMembershipCmd c) {
+      return Write.identity(str(c, "groupId"), null, str(c, "userId"));
+    }
+    if (command instanceof AbstractWritableIdentityServiceCmd<?>) {
+      return Write.identity(null, null, null);
     }
     return Write.of(Kind.OTHER);
   }

@@ -168,6 +168,11 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
       // processes address people by role: a committee vote needs the members of its group
       grant(SERVICE_GROUP, Resources.USER, any, Permissions.READ);
       grant(SERVICE_GROUP, Resources.GROUP, any, Permissions.READ);
+      // mirror the delegation table into deputy groups (deputy.<delegator>.<group>) and their members;
+      // authorizations cannot name a prefix, so WriteGuardPlugin refuses the service every other
+      // group, membership, user or tenant write
+      grant(SERVICE_GROUP, Resources.GROUP, any, Permissions.CREATE, Permissions.UPDATE, Permissions.DELETE);
+      grant(SERVICE_GROUP, Resources.GROUP_MEMBERSHIP, any, Permissions.CREATE, Permissions.DELETE);
       grant(SERVICE_GROUP, Resources.HISTORIC_PROCESS_INSTANCE, any,
           HistoricProcessInstancePermissions.READ);
       grant(SERVICE_GROUP, Resources.HISTORIC_TASK, any,

@@ -87,7 +87,11 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
   public static final String ERROR_PREFIX = "WRITE_GUARD:";
   /** Start variables no user may pass, whatever a form declares. */
   public static final List<String> ALWAYS_RESERVED = List.of(
-      "requester", "requestNo", "claimNo", "proposalNo", "decisions", "initiator");
+      "requester", "requestNo", "claimNo", "proposalNo", "decisions", "initiator",
+      ApprovalStepPlugin.VAR_CHAIN, ApprovalStepPlugin.VAR_ROUND, ApprovalStepPlugin.VAR_STEP);
+  /** Engine groups mirroring recorded delegations: {@code deputy.<delegator>.<candidate group>}. */
+  public static final String DEPUTY_PREFIX = "deputy.";
+  public static final String DEPUTY_GROUP_TYPE = "deputy";
   static final List<String> PRIVILEGED_GROUPS = List.of(IdentitySeeder.SERVICE_GROUP, Groups.CAMUNDA_ADMIN);
 
   private final ServiceAccountGate gate;
@@ -156,6 +160,10 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
           return next.execute(command);
         }
         if (privileged(ctx.getAuthenticatedGroupIds())) {
+          if (write.kind() == EngineCommands.Kind.IDENTITY_WRITE
+              && !ctx.getAuthenticatedGroupIds().contains(Groups.CAMUNDA_ADMIN)) {
+            deputyGroupsOnly(write, user);
+          }
           T result = next.execute(command);
           if (write.kind() == EngineCommands.Kind.DELEGATE) {
             commentDelegation(ctx, write.taskId(), user, write.userId());
@@ -166,6 +174,29 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
       } finally {
         depth[0]--;
       }
+    }
+  }
+
+  /** The deputy group of a delegator for one candidate group. */
+  public static String deputyGroup(String delegator, String candidateGroup) {
+    return DEPUTY_PREFIX + delegator + "." + candidateGroup;
+  }
+
+  /**
+   * The service account writes identities only to mirror delegations: groups {@code deputy.*} of
+   * type {@code deputy} and their memberships. Its grants on groups and memberships are broad
+   * (authorizations cannot name a prefix); this narrows them, so it can never add anyone to a role
+   * group, to {@code camunda-admin} or to its own group.
+   */
+  static void deputyGroupsOnly(EngineCommands.Write write, String user) {
+    String group = write.groupId();
+    if (group == null || !group.startsWith(DEPUTY_PREFIX) || group.length() <= DEPUTY_PREFIX.length()) {
+      throw refused("user " + user + " may write only the deputy groups (" + DEPUTY_PREFIX + "*) of the identity "
+          + "service, not " + (group == null ? "users, tenants or other identities" : "group " + group));
+    }
+    if (write.groupType() != null && !DEPUTY_GROUP_TYPE.equals(write.groupType())) {
+      throw refused("deputy group " + group + " must have type '" + DEPUTY_GROUP_TYPE + "', not '"
+          + write.groupType() + "'");
     }
   }
 
@@ -248,6 +279,7 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
           mayWork(task);
           notExcluded(task, user);
           checkVariables(task, write.variables(), List.of());
+          matchesStoredStep(task);
           return proceed.run();
         }
         case TASK_RESOLVE -> {
@@ -291,7 +323,11 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
             claimable(task);
           } else {
             holds(task, "assign");
-            passableTo(task, target);
+            if (passableTo(task, target)) {
+              T result = ctx.runWithoutAuthorization(proceed::run);
+              commentDelegation(ctx, task.getId(), user, target);
+              return result;
+            }
           }
           return ctx.runWithoutAuthorization(proceed::run);
         }
@@ -419,12 +455,84 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
       }
     }
 
-    void passableTo(Task task, String target) {
-      if (!isCandidate(task, target, null)) {
-        throw refused("task " + ref(task) + " can only be passed to a member of its candidate groups; "
-            + target + " is not one");
+    /**
+     * Whom the holder may hand the task to: a member of its candidate groups; or, when the holder is
+     * such a member, a deputy the holder recorded for one of those groups (member of
+     * {@code deputy.<holder>.<group>}, kept by the SmartFin service from the delegation table) who is
+     * not the requester. A holder outside the candidate groups (a deputy) may only give it back to
+     * the group: no re-delegation. True when the target is such a deputy.
+     */
+    boolean passableTo(Task task, String target) {
+      if (isCandidate(task, target, null)) {
+        notExcluded(task, target);
+        return false;
       }
+      if (!isCandidate(task, user, groups)) {
+        throw refused("不得转授权：代理人只能将任务交回候选组成员 / no re-delegation: " + user + " holds task " + ref(task)
+            + " as a deputy and may pass it only back to a member of its candidate groups; " + target
+            + " is not one");
+      }
+      if (!deputyOf(task, target)) {
+        throw refused("task " + ref(task) + " can only be passed to a member of its candidate groups or to a "
+            + "deputy recorded for them (授权代理人); " + target + " is neither");
+      }
+      notRequester(task, target);
       notExcluded(task, target);
+      return true;
+    }
+
+    /** Whether the target is a current deputy of this user for a candidate group of the task the user holds. */
+    boolean deputyOf(Task task, String target) {
+      for (IdentityLink link : candidates(task)) {
+        String group = link.getGroupId();
+        if (group == null || !groups.contains(group)) {
+          continue;
+        }
+        String deputies = deputyGroup(user, group);
+        if (ctx.runWithoutAuthorization(() -> identities.createUserQuery().userId(target)
+            .memberOfGroup(deputies).count()) > 0) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /**
+     * A deputy is never the requester: the instance's starter and the user in the task's four-eyes
+     * variable (or {@code requester} when the task names none).
+     */
+    void notRequester(Task task, String target) {
+      if (task.getProcessInstanceId() == null) {
+        return;
+      }
+      String variable = FourEyesPlugin.elementProperties(repository, task.getProcessDefinitionId(),
+          task.getTaskDefinitionKey()).get(FourEyesPlugin.PROPERTY_FOUR_EYES);
+      String name = variable == null || variable.isBlank() ? "requester" : variable.trim();
+      Object value = ctx.runWithoutAuthorization(() -> tasks.getVariable(task.getId(), name));
+      if (FourEyesPlugin.excludedUsers(task.getProcessInstanceId(), value).contains(target)) {
+        throw refused("不得授权给申请人 / task " + ref(task) + " cannot be passed to " + target
+            + ", the requester, as a deputy");
+      }
+    }
+
+    /** An approval step's completion must match the chain stored at routing ({@link ApprovalStepPlugin}). */
+    void matchesStoredStep(Task task) {
+      if (!ApprovalStepPlugin.marked(FourEyesPlugin.elementProperties(repository, task.getProcessDefinitionId(),
+          task.getTaskDefinitionKey()))) {
+        return;
+      }
+      java.util.Set<String> candidateGroups = new java.util.TreeSet<>();
+      java.util.Set<String> candidateUsers = new java.util.TreeSet<>();
+      ApprovalStepPlugin.candidates(candidates(task), candidateGroups, candidateUsers);
+      String id = task.getId();
+      String problem = ctx.runWithoutAuthorization(() -> ApprovalStepPlugin.mismatch(
+          tasks.getVariable(id, ApprovalStepPlugin.VAR_CHAIN),
+          tasks.getVariable(id, ApprovalStepPlugin.VAR_LOOP_COUNTER),
+          tasks.getVariableLocal(id, ApprovalStepPlugin.VAR_STEP),
+          tasks.getVariable(id, ApprovalStepPlugin.VAR_ELEMENT), candidateGroups, candidateUsers));
+      if (problem != null) {
+        throw refused(ApprovalStepPlugin.describe(task.getTaskDefinitionKey(), id, problem));
+      }
     }
 
     void notExcluded(Task task, String who) {
