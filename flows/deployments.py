@@ -31,6 +31,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     """Every flow the product schedules, with its cron from the settings."""
     from flows.bank import daily_bank_reconciliation
     from flows.budget import budget_execution_monitor
+    from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
     from flows.posting import posting_batch
     from flows.threeway import daily_three_way_reconciliation
@@ -47,6 +48,8 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "凭证批量过账 Approved vouchers posted into the ERP"),
         ScheduledFlow("budget-monthly", budget_execution_monitor, s.budget_cron,
                       "预算执行监控 Budget execution monitor, the month just closed"),
+        ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
+                      "授权代理同步 Deputy groups in the engine follow the delegations' validity periods"),
     ]
 
 

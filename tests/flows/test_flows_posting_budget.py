@@ -81,7 +81,8 @@ def test_budget_monitor_flags_slow_lines_and_writes_the_report(flow_env: Path, t
 
 def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):
     names = [f.name for f in scheduled_flows()]
-    assert names == ["bank-daily", "three-way-daily", "inbox-scan", "posting-batch", "budget-monthly"]
+    assert names == ["bank-daily", "three-way-daily", "inbox-scan", "posting-batch", "budget-monthly",
+                     "delegation-sync"]
     built = deployments()
     assert [d.name for d in built] == names
     assert all(d.schedules and d.schedules[0].schedule.cron for d in built)
