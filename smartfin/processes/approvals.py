@@ -239,14 +239,23 @@ def _signed(engine: EngineClient, row: dict[str, Any]) -> SignedTask:
     operations = engine.get("/history/user-operation", taskId=task_id, operationType="Complete") or []
     completers = {op["userId"] for op in operations if op.get("userId")}
     user = next(iter(completers)) if len(completers) == 1 else row.get("assignee")
-    # the values the completion itself wrote: the variable updates of the Complete operation
+    # the values the completion itself wrote: the variable updates of the Complete operation. The same
+    # operation also carries what the process did next (the next task's input mappings, often ``decision``
+    # reset to null), so a value written in the task's own activity instance wins, else the first written.
     values: dict[str, Any] = {}
+    own: set[str] = set()
     for operation_id in {op["operationId"] for op in operations if op.get("operationId")}:
         details = engine.get("/history/detail", userOperationId=operation_id, variableUpdates="true",
-                             deserializeValues="false") or []
+                             deserializeValues="false", sortBy="occurrence", sortOrder="asc") or []
         for detail in details:
-            if detail.get("variableName") in ("decision", "comment"):
-                values[detail["variableName"]] = detail.get("value")
+            name = detail.get("variableName")
+            if name not in ("decision", "comment") or name in own:
+                continue
+            if row.get("activityInstanceId") and detail.get("activityInstanceId") == row["activityInstanceId"]:
+                values[name] = detail.get("value")
+                own.add(name)
+            else:
+                values.setdefault(name, detail.get("value"))
     return SignedTask(task_id=task_id, task_key=row["taskDefinitionKey"], groups=frozenset(groups), user=user,
                       assignee=row.get("assignee"), outcome=_text(values.get("decision")),
                       comment=_text(values.get("comment")), started=row["startTime"], ended=row.get("endTime"),

@@ -28,6 +28,7 @@ from smartfin.ledger import (
     encumber,
     pre_encumber,
 )
+from smartfin.processes.approvals import SignedTask, members_of, record_signed, signature_problems, signed_tasks
 from smartfin.processes.documents import BudgetErrorCodes, budget_refusal, release_holdings
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
@@ -69,13 +70,6 @@ def _proposal_no(job: Job) -> str:
     if not number:
         raise LookupError(f"task {job.id} carries no proposal number (variable proposalNo or business key)")
     return str(number)
-
-
-def _last_decision(job: Job, task: str) -> dict[str, Any] | None:
-    for record in reversed(job.var("decisions", [])):
-        if record.get("task") == task:
-            return dict(record)
-    return None
 
 
 # ---------------------------------------------------------------------------------------- evaluation
@@ -329,6 +323,58 @@ def pre_encumber_proposal(job: Job) -> dict[str, Any]:
             "preEncumbranceEntry": entry.id}
 
 
+COLLECTIVE_FINDING = "COLLECTIVE_DECISION_REQUIRED"
+#: the decisions every contract needs, then those a collective decision (三重一大) adds: (task, group)
+BUDGET_DECISION = ("budgetCommitteeReview", "budget-committee")
+COLLECTIVE_DECISIONS = (("presidentOfficeMeeting", "president"), ("partyCommitteeMeeting", "party-committee"))
+CONTRACT_TASK, CONTRACT_GROUP = "signContract", "finance-officer"
+
+
+def collective_decision_required(row: EquipmentProposalRecord) -> bool:
+    """From the evaluation on record (never the ``collectiveDecisionRequired`` variable)."""
+    findings = json.loads(row.report_json or "{}").get("findings") or []
+    return any(finding.get("code") == COLLECTIVE_FINDING for finding in findings)
+
+
+def decision_problems(job: Job, row: EquipmentProposalRecord, barred: set[str]) -> tuple[list[str], list[SignedTask]]:
+    """The control step before the contract encumbers the budget: every decision the rules require, from
+    the engine's history.
+
+    The committee's tally on record approved; the budget committee's review, and for a proposal the
+    evaluation found above the collective-decision line the president's office meeting and the party
+    committee, each last completed with ``approve`` by an authenticated member of its group; the contract
+    recorded by a finance officer; none of them the proposer or the starter. Returns the reasons and the
+    tasks that were read.
+    """
+    engine = _engine(job)
+    if engine is None:
+        return ["无法读取引擎历史 / the engine's history cannot be read"], []
+    problems = []
+    if row.committee_outcome != Vote.APPROVE.value:
+        problems.append(f"设备论证委员会未通过（记录为 {row.committee_outcome!r}） / the equipment committee's "
+                        f"recorded outcome is {row.committee_outcome!r}, not approve")
+    required = [BUDGET_DECISION, *(COLLECTIVE_DECISIONS if collective_decision_required(row) else ())]
+    is_member = members_of(engine)
+    read: list[SignedTask] = []
+    for task_key, group in required:
+        done = [task for task in signed_tasks(engine, job.process_instance_id, task_key) if task.completed]
+        if not done:
+            problems.append(f"{task_key} ({group}): 无决策记录 / no completed decision")
+            continue
+        read.append(done[-1])
+        problems += [f"{task_key} ({group}): {reason}" for reason in
+                     signature_problems(done[-1], group, barred, is_member)]
+    contracts = [task for task in signed_tasks(engine, job.process_instance_id, CONTRACT_TASK) if task.completed]
+    if not contracts:
+        problems.append(f"{CONTRACT_TASK}: 无合同登记记录 / no recorded contract registration")
+    else:
+        read.append(contracts[-1])
+        # the registration's form has no approve/reject: everything but the outcome is checked
+        problems += [f"{CONTRACT_TASK} ({CONTRACT_GROUP}): {reason}" for reason in
+                     signature_problems(contracts[-1], CONTRACT_GROUP, barred, is_member) if "decision" not in reason]
+    return problems, read
+
+
 @registry.topic("encumber-contract")
 def encumber_contract(job: Job) -> dict[str, Any]:
     """Contract signed: move the reservation to an encumbrance under the contract number.
@@ -346,7 +392,24 @@ def encumber_contract(job: Job) -> dict[str, Any]:
     if not contract_no:
         raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", "合同编号必填 / contractNo is required",
                             {"contractProblem": "contractNo: 必填 / is required"})
-    signer = (_last_decision(job, "signContract") or {}).get("user") or "system"
+    with session_scope() as session:
+        barred = proposers_of(session, job, number)
+        row = get_proposal(session, number)
+        session.expunge(row)
+    problems, read = decision_problems(job, row, barred)
+    signer = read[-1].user if read and read[-1].task_key == CONTRACT_TASK and read[-1].user else "system"
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=1, chain=[], approvals=[],
+                      others=read)
+        record_audit(session, actor="system", action="approvals-incomplete" if problems else "approvals-verified",
+                     subject_type=DOCUMENT_TYPE, subject_id=number, details={
+                         "signed": [[t.task_key, t.group_label, t.user, t.outcome] for t in read],
+                         "problems": problems})
+    if problems:
+        text = "\n".join(problems)
+        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
+            "approvalProblems": text[:3000],
+            "closingReason": f"决策记录异常，已作废 / required decisions missing or invalid: {text}"[:1000]})
     with session_scope() as session:
         row = get_proposal(session, number)
         held = document_holdings(session, DOCUMENT_TYPE, number)
@@ -366,8 +429,7 @@ def encumber_contract(job: Job) -> dict[str, Any]:
         record_audit(session, actor=signer, action="contract-encumbered", subject_type=DOCUMENT_TYPE,
                      subject_id=number, details={"contractNo": contract_no, "amount": format_yuan(amount),
                                                  "released": format_yuan(held[Bucket.PRE_ENCUMBRANCE] - amount),
-                                                 "journalEntry": entry.id,
-                                                 "decisions": job.var("decisions", [])})
+                                                 "journalEntry": entry.id})
     return {"encumbranceEntry": entry.id, "encumberedAmount": format_yuan(amount), "contractProblem": ""}
 
 
