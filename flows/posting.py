@@ -10,6 +10,9 @@ One flow run per batch, one task per voucher, one ERP session per login at a tim
 the login's slot; another batch with the same login waits). Posting is
 idempotent twice over: the poster looks the external reference up in the ERP before posting
 (contract 1), and a voucher already recorded as posted in the audit log is not handed to it again.
+
+A voucher of a document type with a voucher source (claims) is posted as the project's records justify
+it, the file only compared with that (``recorded_voucher``); a file that disagrees is set aside.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import select
 
 from flows.portal_limits import portal_session
+from smartfin.app.implementations import voucher_sources
 from smartfin.kernel.settings import get_settings
 from smartfin.ports.vouchers import Voucher
 from smartfin.posting.journal import VoucherRejected, recorded_result
+from smartfin.posting.sources import VoucherRefused, checked_voucher
 from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
@@ -77,6 +82,27 @@ def check_voucher(voucher: dict[str, Any]) -> None:
     Voucher.from_variable(voucher)
 
 
+def recorded_voucher(voucher: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The voucher to post for an outbox file: for a document type with a voucher source, the one its
+    records justify (the file is only compared with it, as the ``post-voucher`` topic does); any other
+    voucher as the file has it, once it passes validation.
+
+    The outbox is written by the service, not by engine users, but a file is still a copy: a claim is paid
+    only as approved and reserved, whoever wrote the file. Types without a source (vouchers finance keys
+    for documents the product does not keep) keep being posted from the file.
+    """
+    check_voucher(voucher)
+    sources = voucher_sources()
+    document_type = str(voucher["documentType"])
+    if not sources.handles(document_type):
+        return voucher
+    with session_scope() as session:
+        checked = checked_voucher(session, sources, document_type, str(voucher["documentNo"]), voucher,
+                                  actor="posting-batch", where={"file": path.name})
+    recorded: dict[str, Any] = checked.as_variable()
+    return recorded
+
+
 def _already_posted(voucher: dict[str, Any]) -> PostingReceipt | None:
     """A receipt when this voucher is already posted: by the posting bot (its journal, whoever called it)
     or by an earlier batch with another poster (the batch's audit record)."""
@@ -107,9 +133,8 @@ def post_one(path: Path, poster: VoucherPoster) -> PostingOutcome:
     """Post one voucher (or recognise it as posted), record the receipt, move the file on."""
     log = get_run_logger()
     try:
-        voucher = json.loads(path.read_text(encoding="utf-8"))
-        check_voucher(voucher)
-    except (ValueError, KeyError, TypeError) as exc:
+        voucher = recorded_voucher(json.loads(path.read_text(encoding="utf-8")), path)
+    except (ValueError, KeyError, TypeError, VoucherRefused) as exc:
         _move(path, "rejected", {"reason": str(exc)})
         log.error("%s refused: %s", path.name, exc)
         return PostingOutcome(path.name, "rejected", note=str(exc))

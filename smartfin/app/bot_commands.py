@@ -1,7 +1,8 @@
 """Bot commands: post a voucher from a JSON file, download a bank statement, look a posting up.
 
 The same functions the workers call, for a clerk at a terminal or a one-off repair: posting from the
-command line is just as idempotent as posting from a process.
+command line is just as idempotent as posting from a process, and a voucher of a document the product
+keeps (a claim) is posted as its records justify it, never as the file says.
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bots.config import CredentialsMissing
 from bots.errors import BotError
+from smartfin.app.implementations import voucher_sources
 from smartfin.ports.vouchers import InvalidVoucher, Voucher
 from smartfin.posting.journal import VoucherRejected, find_entry
+from smartfin.posting.sources import VoucherRefused, checked_voucher
+from smartfin.store.db import session_scope
 
 
 class BotCommandError(Exception):
@@ -26,6 +30,17 @@ class BotCommandError(Exception):
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2) from None
+
+
+def _recorded(voucher: Voucher, data: Any, path: Path) -> Voucher:
+    """For a document type with a voucher source, the voucher its records justify (the file is compared with
+    it and refused when it differs), as the ``post-voucher`` topic and the posting batch do; else the file's."""
+    sources = voucher_sources()
+    if not sources.handles(voucher.document_type):
+        return voucher
+    with session_scope() as session:
+        return checked_voucher(session, sources, voucher.document_type, voucher.document_no, data,
+                               actor="cli", where={"file": str(path)})
 
 
 def register(app: typer.Typer) -> None:
@@ -45,11 +60,11 @@ def register(app: typer.Typer) -> None:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise BotCommandError(f"{path}: not JSON ({exc})") from exc
-            voucher = Voucher.from_variable(data)
+            voucher = _recorded(Voucher.from_variable(data), data, path)
             result = post_voucher(voucher)
         except VoucherRejected as exc:
             _fail(Exception(f"ERP rejected the voucher / 凭证被拒绝: {exc.message} (evidence: {exc.evidence})"))
-        except (BotCommandError, InvalidVoucher, BotError, CredentialsMissing) as exc:
+        except (BotCommandError, InvalidVoucher, BotError, CredentialsMissing, VoucherRefused) as exc:
             _fail(exc)
         how = "found in the ERP (reconciled)" if result.reconciled else "posted"
         if result.already_recorded:

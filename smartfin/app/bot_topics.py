@@ -15,10 +15,13 @@ from typing import Any
 
 from bots.bank import download_receipt, download_statement
 from bots.errors import BusinessFailure
-from smartfin.app.implementations import post_voucher
+from smartfin.app.implementations import post_voucher, voucher_sources
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
-from smartfin.ports.vouchers import InvalidVoucher, Voucher
+from smartfin.ports.vouchers import Voucher
 from smartfin.posting.journal import VoucherRejected
+from smartfin.posting.sources import REFUSED_ACTION, VoucherRefused, checked_voucher
+from smartfin.store.audit import record_audit
+from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
 registry = TopicRegistry()
@@ -34,14 +37,39 @@ def _date(job: Job, name: str) -> date:
             from None
 
 
+def _voucher_to_post(job: Job) -> Voucher:
+    """The voucher the project's records justify for this instance's document, checked against the copy.
+
+    The document comes from the business key (the claim number of a reimbursement, the external reference
+    of a ``voucher-posting``), never from the ``voucher`` variable; a copy that disagrees with the record
+    in anything but the booking date, a document type without a source, or a document the record does not
+    allow paying is refused (VOUCHER_REJECTED: the finance officer's review task shows the reasons).
+    """
+    sources = voucher_sources()
+    process_key = job.task._context.get("processDefinitionKey")
+    try:
+        document_type, document_no = sources.document_of(process_key, job.business_key)
+        with session_scope() as session:
+            return checked_voucher(session, sources, document_type, document_no, job.var("voucher", None),
+                                   actor="system", where={"task": job.id, "topic": job.topic,
+                                                          "process": process_key,
+                                                          "processInstance": job.process_instance_id})
+    except VoucherRefused as exc:
+        if not job.business_key:  # nothing to name the refusal by: keep it under the instance
+            with session_scope() as session:
+                record_audit(session, actor="system", action=REFUSED_ACTION, subject_type="voucher",
+                             subject_id=job.process_instance_id, details={"task": job.id, "problems": exc.problems})
+        text = "\n".join(exc.problems)
+        message = f"凭证与登记记录不符，未过账 / the voucher is not the recorded one; nothing was posted:\n{text}"
+        raise BusinessError("VOUCHER_REJECTED", message[:600], {"rejectionMessage": message[:3000],
+                                                               "postingEvidence": ""}) from exc
+
+
 @registry.topic("post-voucher", variables=["voucher"], lock_ms=BOT_LOCK_MS)
 def post_voucher_task(job: Job) -> dict[str, Any]:
-    """Post the process's ``voucher`` into the ERP once; ``voucherNo`` and ``postedAt`` come back."""
-    try:
-        voucher = Voucher.from_variable(job.var("voucher"))
-    except InvalidVoucher as exc:
-        raise BusinessError("VOUCHER_REJECTED", f"凭证无效 / invalid voucher: {exc}",
-                            {"rejectionMessage": str(exc)}) from exc
+    """Post the recorded voucher of the process's document into the ERP once; ``voucherNo`` and ``postedAt``
+    come back. The ``voucher`` variable is only compared, never posted (``_voucher_to_post``)."""
+    voucher = _voucher_to_post(job)
     try:
         result = post_voucher(voucher)
     except VoucherRejected as exc:

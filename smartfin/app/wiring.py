@@ -18,9 +18,9 @@ def product_registry() -> TopicRegistry:
     """Every topic the product's processes use, each handled exactly once (a topic claimed twice fails)."""
     from smartfin.app import bot_topics, implementations
     from smartfin.processes.procurement import worker as procurement
+    from smartfin.processes.reconciliation import worker as reconciliation
     from smartfin.processes.reimbursement import worker as reimbursement
     from smartfin.processes.spending import worker as spending
-    from smartfin.reconciliation import worker as reconciliation
 
     reimbursement.use_verifier(implementations.configured_verifier)
     merged = TopicRegistry()

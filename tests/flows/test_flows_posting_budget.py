@@ -87,3 +87,40 @@ def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):
     assert [d.name for d in built] == names
     assert all(d.schedules and d.schedules[0].schedule.cron for d in built)
     assert built[0].schedules[0].schedule.timezone == "Asia/Shanghai"
+
+
+def test_posting_batch_posts_a_claims_recorded_voucher_and_sets_aside_a_changed_copy(flow_env: Path,
+                                                                                     tmp_path: Path):
+    """A claim's voucher in the outbox is only compared with the one its record justifies: a copy with
+    another amount, or of a claim not approved for payment, is set aside; the recorded one is what is posted."""
+    from smartfin.processes.reimbursement.claims import ClaimStatus
+    from smartfin.processes.reimbursement.vouchers import recorded_claim_voucher
+    from tests.security.posting_claims import recorded_claim
+
+    good, unpaid = recorded_claim("880.00"), recorded_claim("90.00", status=ClaimStatus.SUBMITTED)
+    with session_scope() as session:
+        genuine = recorded_claim_voucher(session, good, date(2024, 3, 1)).as_variable()
+    changed = json.loads(json.dumps(genuine))
+    for line in (*changed["lines"], *changed["budgetLines"]):
+        for side in ("debit", "credit"):
+            if line[side] != "0.00":
+                line[side] = "8800.00"
+    unpaid_copy = {**genuine, "documentNo": unpaid, "externalRef": None, "summary": f"报销 {unpaid}"}
+    root = tmp_path / "posting"
+    (root / "outbox").mkdir(parents=True)
+    for name, body in (("a-changed", changed), ("b-unpaid", unpaid_copy)):
+        (root / "outbox" / f"{name}.json").write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    posted: list[dict] = []
+
+    def poster(v: dict) -> PostingReceipt:
+        posted.append(v)
+        return PostingReceipt(f"付-{len(posted):04d}", "2024-03-01T18:00:00+08:00")
+
+    out = posting_batch(folder=root, poster=poster)
+    assert [o["status"] for o in out] == ["rejected", "rejected"] and posted == []
+    assert "8800.00" in json.loads((root / "rejected" / "a-changed.result.json").read_text(encoding="utf-8"))["reason"]
+    (root / "outbox" / "c-genuine.json").write_text(json.dumps({**genuine, "bookedOn": "2024-03-02"}),
+                                                    encoding="utf-8")
+    out = posting_batch(folder=root, poster=poster)
+    assert [o["status"] for o in out] == ["posted"]
+    assert [(v["documentNo"], v["lines"][0]["debit"]) for v in posted] == [(good, "880.00")]

@@ -10,7 +10,6 @@ import re
 import socket
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,9 +21,11 @@ from portals.auth import PortalUser
 from portals.config import PortalConfig
 from portals.runner import RunningPortals, start_portals
 from smartfin.camunda.client import EngineClient
-from smartfin.ports.vouchers import Voucher, VoucherLine, payment_voucher
+from smartfin.ports.vouchers import Voucher
 from smartfin.posting.journal import PostingState, find_entry, open_entry, transition
+from smartfin.processes.reimbursement.vouchers import recorded_claim_voucher
 from smartfin.store.db import session_scope
+from tests.security.posting_claims import recorded_claim
 from tests.support.engine import as_user, open_task, process_ended, wait_for
 from tests.support.settings import environment
 
@@ -57,8 +58,11 @@ def start(camunda: EngineClient, voucher: Voucher) -> str:
 
 
 def claim_voucher(no: str, amount: str = "2480.00") -> Voucher:
-    return payment_voucher(document_type="claim", document_no=no, booked_on=date(2026, 7, 1),
-                           summary="报销 集成测试", amount=Decimal(amount), attachments=1)
+    """The voucher of a claim recorded as approved with its amount reserved: the posting step posts only
+    vouchers the project's records justify (``no`` names the test's case; the claim gets its own number)."""
+    number = recorded_claim(amount)
+    with session_scope() as session:
+        return recorded_claim_voucher(session, number, date(2026, 7, 1))
 
 
 def test_posted_voucher_number_comes_back_to_the_process(camunda, workers, erp) -> None:  # type: ignore[no-untyped-def]
@@ -83,9 +87,10 @@ def test_the_same_voucher_delivered_twice_is_posted_once(camunda, workers, erp) 
 
 
 def test_portal_rejection_reaches_the_boundary_and_a_finance_officer(camunda, workers, erp) -> None:  # type: ignore[no-untyped-def]
-    z = Decimal("0.00")
-    voucher = Voucher("claim", "INT-0003", date(2026, 7, 1), "记", "科目不存在", 0,
-                      (VoucherLine("5999", "x", Decimal("10.00"), z), VoucherLine("2302", "x", z, Decimal("10.00"))))
+    # a recorded, approved claim whose voucher the ERP refuses when it is saved (an account frozen there)
+    voucher = claim_voucher("INT-0003", "10.00")
+    httpx.post(f"{erp.urls['erp']}/__admin/faults", headers={"X-Admin-Token": TOKEN}, timeout=15,
+               json={"refuse_next_save": "第1行：科目代码“5999”不存在（已冻结）"}).raise_for_status()
     pid = start(camunda, voucher)
     task = open_task(camunda, pid, timeout=90)
     assert task["taskDefinitionKey"] == "reviewRejectedVoucher"

@@ -46,7 +46,6 @@ from smartfin.ledger import (
     record_actual,
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
-from smartfin.ports.vouchers import payment_voucher
 from smartfin.processes.approvals import (
     chain_problems,
     chain_started,
@@ -88,6 +87,7 @@ from smartfin.processes.reimbursement.claims import (
     validate_claim,
 )
 from smartfin.processes.reimbursement.verification import CheckedVerifier, ManualVerifier
+from smartfin.processes.reimbursement.vouchers import claim_voucher
 from smartfin.store.archive import read_archived
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
@@ -659,25 +659,18 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ posting
 
-def _voucher(claim: Claim, files: int) -> dict[str, Any]:
-    summary = f"报销 {claim.claim_no} {claim.purpose}"[:60]
-    voucher = payment_voucher(document_type=DOCUMENT_TYPE, document_no=claim.claim_no, booked_on=hospital_today(),
-                              summary=summary, amount=claim.payable or Decimal("0.00"), attachments=files)
-    built: dict[str, Any] = voucher.as_variable()
-    return built
-
-
 @registry.topic("prepare-claim-voucher")
 def prepare_claim_voucher(job: Job) -> dict[str, Any]:
-    """The payment voucher for the ``post-voucher`` step (debit expense / credit bank, with budget lines)."""
+    """The approved claim's voucher, shown to the process (a copy: ``post-voucher`` posts the voucher
+    recomputed from the record by ``vouchers.recorded_claim_voucher``)."""
     with session_scope() as session:
         claim = _claim(session, job)
         if claim.status != ClaimStatus.APPROVED:
             # only the control step (verify-claim-approvals) marks a claim approved
             raise RuntimeError(f"claim {claim.claim_no} is {claim.status}, not approved by the verified chain: "
                                f"no voucher is prepared")
-        voucher = _voucher(claim, len(claim_files(session, claim.claim_no)))
-    return {"voucher": voucher}
+        voucher = claim_voucher(claim, len(claim_files(session, claim.claim_no)), hospital_today())
+    return {"voucher": voucher.as_variable()}
 
 
 @registry.topic("record-claim-actual")
