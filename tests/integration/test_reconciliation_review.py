@@ -56,10 +56,13 @@ def test_exceptions_reviewed_in_tasklist_and_recorded(camunda, workers, prefect_
     rows = daily_bank_reconciliation(business_date=DAY)
     key = rows[0]["review_key"]
     assert key == f"bank/{ACCOUNT}/{DAY}/1" and rows[0]["exceptions"] == 2
+    with session_scope() as session:
+        reviews = len(session.exec(select(ReconReview)).all())  # other tests of the session keep theirs
     daily_bank_reconciliation(business_date=DAY)  # a rerun opens no second review
     [instance] = review_instances(camunda, key)
     with session_scope() as session:
-        assert len(session.exec(select(ReconReview)).all()) == 1
+        assert len(session.exec(select(ReconReview)).all()) == reviews
+        assert len(session.exec(select(ReconReview).where(ReconReview.business_key == key)).all()) == 1
 
     task = open_task(camunda, instance["id"])
     assert task["taskDefinitionKey"] == "reviewExceptions"
