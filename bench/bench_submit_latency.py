@@ -1,9 +1,9 @@
 """Submit-to-task-visible latency of a spending request, p50/p95 over 200 requests.
 
 The project figure is the whole path a requester waits for: validation, the project's tables, the
-engine start, the register-request and check-budget workers, the routing table, until the first
-approval task is visible in a task query. The same-run baseline starts a bare process whose first
-step is the user task (engine alone, no workers). Target: p95 < 1 s.
+engine start, the register-request worker (record, budget check, approval chain fixed from the record),
+the routing table, until the first approval task is visible in a task query. The same-run baseline
+starts a bare process whose first step is the user task (engine alone, no workers). Target: p95 < 1 s.
 """
 
 from __future__ import annotations

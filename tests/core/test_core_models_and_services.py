@@ -51,7 +51,8 @@ def test_a_dangling_form_reference_is_refused_before_deployment(tmp_path):
 
 def test_every_topic_is_handled_once_and_known_topics_can_be_chosen():
     registry = product_registry()
-    assert {"register-request", "check-budget", "pre-encumber", "close-request"} <= set(registry.topics)
+    assert {"register-request", "route-request", "verify-approvals", "pre-encumber",
+            "close-request"} <= set(registry.topics)
     with pytest.raises(ValueError, match="registered twice"):
         registry.include(product_registry())
     with pytest.raises(ValueError, match="unknown topics"):

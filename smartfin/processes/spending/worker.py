@@ -121,7 +121,14 @@ def _request(session: Any, job: Job) -> SpendingRequest:
 
 @registry.topic("register-request")
 def register_request(job: Job) -> dict[str, Any]:
-    """Validate the submission (also those made in Tasklist) and record it; flag split requests."""
+    """Validate the submission (also those made in Tasklist), record it, flag split requests, then check its
+    budget and, within plan, fix its approval chain — one step, so the requester waits for one engine round
+    trip less before the first approver sees the request.
+
+    The budget check gives: within plan; over plan on a control line (BUDGET_EXCEEDED: overspend report and
+    consent, then ``route-request``); or no usable line (BUDGET_LINE_UNAVAILABLE). An advisory or tracking
+    line that is overspent only warns: the request goes on, warning attached.
+    """
     values = dict(job.variables)
     values.setdefault("requester", values.get("initiator"))
     if not values.get("requester"):
@@ -149,11 +156,21 @@ def register_request(job: Job) -> dict[str, Any]:
         if warnings:
             record_audit(session, actor="system", action="split-suspected", subject_type=DOCUMENT_TYPE,
                          subject_id=request_no, details={"warnings": warnings})
-    return {
+        result = check_budget(session, row.budget_key, row.amount)
+        session.expunge(row)
+    registered = {
         **draft.process_variables(request_no),
         "escalationAfter": job.var("escalationAfter", get_settings().approval_escalation_after),
         "splitWarning": "；".join(warnings),
+        "budgetOutcome": result.outcome.value, "budgetMessage": result.message,
+        "budgetAvailable": format_yuan(result.available) if result.available is not None else "",
     }
+    refusal = budget_refusal(result, LINE_OR_EXCEEDED)
+    if refusal is not None:
+        code, message = refusal
+        raise BusinessError(code, message, registered if code == LINE_OR_EXCEEDED.line_unavailable
+                            else {**registered, "withinPlan": False})
+    return {**registered, **_fix_route(job, row, result)}
 
 
 def _budget_warning(session: Any, request: SpendingRequest, result: BudgetCheck) -> str:
@@ -163,29 +180,6 @@ def _budget_warning(session: Any, request: SpendingRequest, result: BudgetCheck)
                      subject_id=request.request_no, details={"control_level": result.control_level,
                                                              "message": result.message})
     return result.message if result.warning else ""
-
-
-@registry.topic("check-budget")
-def check_request_budget(job: Job) -> dict[str, Any]:
-    """Budget check at submission: within plan, over plan on a control line (BUDGET_EXCEEDED), or no usable
-    line. An advisory or tracking line that is overspent only warns: the request goes on, warning attached.
-
-    Within plan the approval chain is fixed here too, from the same check (see ``route_request``): the
-    requester waits for one step less before the first approver sees the request.
-    """
-    with session_scope() as session:
-        request = _request(session, job)
-        result = check_budget(session, request.budget_key, request.amount)
-        refusal = budget_refusal(result, LINE_OR_EXCEEDED)
-        session.expunge(request)
-    available = format_yuan(result.available) if result.available is not None else ""
-    outcome = {"budgetOutcome": result.outcome.value, "budgetMessage": result.message,
-               "budgetAvailable": available}
-    if refusal is not None:
-        code, message = refusal
-        variables = outcome if code == LINE_OR_EXCEEDED.line_unavailable else {**outcome, "withinPlan": False}
-        raise BusinessError(code, message, variables)
-    return {**outcome, **_fix_route(job, request, result)}
 
 
 def _fix_route(job: Job, request: SpendingRequest, check: BudgetCheck) -> dict[str, Any]:
@@ -207,7 +201,7 @@ def route_request(job: Job) -> dict[str, Any]:
     """Fix the approval chain after the unit head's prior consent to an overspend: the routing table evaluated
     on the record's amount, category, funding source and plan status (the ledger's check now).
 
-    A request within plan is routed by ``check-budget`` in the same step.
+    A request within plan is routed by ``register-request`` in the same step.
     """
     with session_scope() as session:
         request = _request(session, job)
