@@ -160,9 +160,9 @@ def route_document(job: Job, *, decision_key: str, document_type: str, document_
                    within_plan: bool, inputs: dict[str, Any]) -> list[ApprovalChainStep]:
     """Evaluate the routing table on ``inputs`` (taken from the record by the caller) and store the chain.
 
-    The chain is fixed here once per routing task, audited as ``approval-chain-fixed``; what the model's own
-    routing task computes later from the variables is a copy for the forms, and the control step before
-    money moves compares the signatures with this stored chain only.
+    The chain is fixed here once per routing task, audited as ``approval-chain-fixed``; the model iterates
+    its copy (``approvalChain``, see ``chain_variables``), which the engine lets no user write, and the
+    control step before money moves compares the signatures with this stored chain only.
     """
     assert job.worker is not None
     decision = routing_decision(job, decision_key)
@@ -215,17 +215,44 @@ class SignedTask:
 def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,
                  since: str | None = None) -> list[SignedTask]:
     """Finished tasks ``task_key`` of a process instance started at or after ``since``, oldest first."""
-    rows = engine.get("/history/task", processInstanceId=process_instance_id, taskDefinitionKey=task_key,
-                      finished="true", sortBy="startTime", sortOrder="asc") or []
-    found = []
+    return signed_tasks_by_key(engine, process_instance_id, [task_key], since)[task_key]
+
+
+def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_keys: Sequence[str],
+                        since: str | None = None) -> dict[str, list[SignedTask]]:
+    """``signed_tasks`` for several task keys at once: the instance's completions and their values are read
+    in one query each (a control step asks for the chain and the audit together), the candidate groups per task.
+    """
+    wanted = set(task_keys)
+    rows = [row for row in engine.get("/history/task", processInstanceId=process_instance_id, finished="true",
+                                      sortBy="startTime", sortOrder="asc") or []
+            if row["taskDefinitionKey"] in wanted
+            and not (since and _instant(row["startTime"]) < _instant(since))]
+    found: dict[str, list[SignedTask]] = {key: [] for key in task_keys}
+    if not rows:
+        return found
+    ids = {row["id"] for row in rows}
+    operations: dict[str, list[dict[str, Any]]] = {}
+    for op in engine.get("/history/user-operation", processInstanceId=process_instance_id,
+                         operationType="Complete") or []:
+        if op.get("taskId") in ids:
+            operations.setdefault(op["taskId"], []).append(op)
+    operation_ids = {op["operationId"] for ops in operations.values() for op in ops if op.get("operationId")}
+    details: dict[str, list[dict[str, Any]]] = {}
+    if operation_ids:
+        for detail in engine.get("/history/detail", processInstanceId=process_instance_id, variableUpdates="true",
+                                 deserializeValues="false", variableTypeIn="string,null", sortBy="occurrence",
+                                 sortOrder="asc") or []:
+            if detail.get("userOperationId") in operation_ids and detail.get("variableName") in ("decision",
+                                                                                                 "comment"):
+                details.setdefault(detail["userOperationId"], []).append(detail)
     for row in rows:
-        if since and _instant(row["startTime"]) < _instant(since):
-            continue
-        found.append(_signed(engine, row))
+        found[row["taskDefinitionKey"]].append(_signed(engine, row, operations.get(row["id"], []), details))
     return found
 
 
-def _signed(engine: EngineClient, row: dict[str, Any]) -> SignedTask:
+def _signed(engine: EngineClient, row: dict[str, Any], operations: list[dict[str, Any]],
+            details: dict[str, list[dict[str, Any]]]) -> SignedTask:
     task_id = row["id"]
     groups: set[str] = set()
     links = engine.get("/history/identity-link-log", taskId=task_id, type="candidate", sortBy="time",
@@ -236,7 +263,6 @@ def _signed(engine: EngineClient, row: dict[str, Any]) -> SignedTask:
                 groups.add(link["groupId"])
             else:
                 groups.discard(link["groupId"])
-    operations = engine.get("/history/user-operation", taskId=task_id, operationType="Complete") or []
     completers = {op["userId"] for op in operations if op.get("userId")}
     user = next(iter(completers)) if len(completers) == 1 else row.get("assignee")
     # the values the completion itself wrote: the variable updates of the Complete operation. The same
@@ -245,11 +271,9 @@ def _signed(engine: EngineClient, row: dict[str, Any]) -> SignedTask:
     values: dict[str, Any] = {}
     own: set[str] = set()
     for operation_id in {op["operationId"] for op in operations if op.get("operationId")}:
-        details = engine.get("/history/detail", userOperationId=operation_id, variableUpdates="true",
-                             deserializeValues="false", sortBy="occurrence", sortOrder="asc") or []
-        for detail in details:
-            name = detail.get("variableName")
-            if name not in ("decision", "comment") or name in own:
+        for detail in details.get(operation_id, []):
+            name = detail["variableName"]
+            if name in own:
                 continue
             if row.get("activityInstanceId") and detail.get("activityInstanceId") == row["activityInstanceId"]:
                 values[name] = detail.get("value")
@@ -270,13 +294,13 @@ def chain_started(engine: EngineClient, process_instance_id: str, activity_id: s
 
 
 def members_of(engine: EngineClient) -> Callable[[str, str], bool]:
-    """``is_member(user, group)`` from the engine's identity service, each pair asked once."""
-    known: dict[tuple[str, str], bool] = {}
+    """``is_member(user, group)`` from the engine's identity service, each user's groups asked once."""
+    known: dict[str, set[str]] = {}
 
     def is_member(user: str, group: str) -> bool:
-        if (user, group) not in known:
-            known[(user, group)] = bool(engine.get("/user", id=user, memberOfGroup=group))
-        return known[(user, group)]
+        if user not in known:
+            known[user] = {str(g["id"]) for g in engine.get("/group", member=user) or []}
+        return group in known[user]
     return is_member
 
 

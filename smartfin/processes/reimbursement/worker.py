@@ -55,7 +55,7 @@ from smartfin.processes.approvals import (
     record_signed,
     route_document,
     signature_problems,
-    signed_tasks,
+    signed_tasks_by_key,
 )
 from smartfin.processes.delegations import deputies_of_signers
 from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
@@ -620,9 +620,9 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
         chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
         session.expunge_all()
     since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
-    approvals = signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since)
-    audits = [task for task in signed_tasks(engine, job.process_instance_id, FINANCE_AUDIT_TASK, since)
-              if task.completed]
+    signed = signed_tasks_by_key(engine, job.process_instance_id, [APPROVAL_TASK, FINANCE_AUDIT_TASK], since)
+    approvals = signed[APPROVAL_TASK]
+    audits = [task for task in signed[FINANCE_AUDIT_TASK] if task.completed]
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
     excluded = {claim.claimant, starter or ""} - {""}
     is_member = members_of(engine)
