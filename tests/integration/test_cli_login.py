@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from smartfin.app.cli import app
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.login import credential_path
 from smartfin.ledger import import_budget
+from smartfin.processes.procurement.proposals import EquipmentProposalRecord
+from smartfin.processes.reimbursement.claims import Claim
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
@@ -200,3 +204,84 @@ def test_a_proxy_entry_for_an_unknown_user_is_refused(camunda, login_budget, cli
     out = submit(cli, "--requester", "no.such.person")
     assert out.exit_code == 2
     assert "no.such.person" in out.output and "not a user of the engine" in out.output
+
+
+# ---------------------------------------------------------------- claims and proposals as the logged-in user
+
+def invoice_file(tmp_path: Path, name: str) -> Path:
+    from tests.reimbursement.reimbursement_invoices import xml_invoice
+
+    filename, data, _ = xml_invoice(name, total=Decimal("88.00"))
+    path = tmp_path / filename
+    path.write_bytes(data)
+    return path
+
+
+def submit_claim_cli(cli: CliRunner, tmp_path: Path, name: str, *extra: str):
+    return cli.invoke(app, ["claim", "submit", str(invoice_file(tmp_path, name)), "--department", DEPARTMENT,
+                            "--category", "office", "--purpose", "登录报销 login claim", *extra])
+
+
+def claim_row(number: str) -> Claim:
+    with session_scope() as session:
+        found = session.get(Claim, number)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def test_claim_submitted_after_login_is_the_users_and_started_by_her(camunda, login_budget, cli, tmp_path):
+    assert login(cli, "zhang.wei").exit_code == 0
+    out = submit_claim_cli(cli, tmp_path, "login-own")
+    assert out.exit_code == 0, out.output
+    number = number_of(out.output)
+    claim = claim_row(number)
+    assert claim.claimant == "zhang.wei" and claim.entered_by is None
+    assert camunda.historic_process(claim.process_instance_id)["startUserId"] == "zhang.wei"
+    assert not audit(number, "proxy-entry")
+
+
+def test_claim_for_someone_else_needs_the_proxy_role(camunda, login_budget, cli, tmp_path):
+    assert login(cli, "zhang.wei").exit_code == 0
+    refused = submit_claim_cli(cli, tmp_path, "login-foreign", "--claimant", "li.na")
+    assert refused.exit_code == 2 and "proxy-entry" in refused.output
+    with session_scope() as session:
+        assert not session.exec(select(Claim).where(Claim.department == DEPARTMENT,
+                                                    Claim.claimant == "li.na")).all()
+
+    assert login(cli, "ma.lin").exit_code == 0
+    out = submit_claim_cli(cli, tmp_path, "login-proxy", "--claimant", "zhang.wei")
+    assert out.exit_code == 0, out.output
+    number = number_of(out.output)
+    claim = claim_row(number)
+    assert (claim.claimant, claim.entered_by) == ("zhang.wei", "ma.lin")
+    assert [(e.actor, e.details_dict["for"]) for e in audit(number, "proxy-entry")] == [("ma.lin", "zhang.wei")]
+
+
+def proposal_file(tmp_path: Path, **changes: str) -> Path:
+    values = {"department": DEPARTMENT, "deviceName": "心电监护仪 ECG monitor", "equipmentClass": "ordinary",
+              "price": "90000", "monthlyVolume": 300, "pricePerExam": "150", "staffCount": 1,
+              "annualCostPerStaff": "60000", "annualMaterials": "36000", "annualMaintenance": "10000",
+              "annualUtilities": "1200", "managementFeeRatePct": "1", "fundingSource": "fiscal",
+              "economicLifeYears": 6, "depreciationYears": 5, "justification": "门诊需要 / outpatient need",
+              **changes}
+    path = tmp_path / f"proposal-{uuid.uuid4().hex[:8]}.json"
+    path.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_proposal_submitted_after_login_is_the_users_and_another_proposer_needs_the_proxy_role(
+        camunda, login_budget, cli, tmp_path):
+    assert login(cli, "zhang.wei").exit_code == 0
+    refused = cli.invoke(app, ["procurement", "submit", str(proposal_file(tmp_path)), "--proposer", "li.na"])
+    assert refused.exit_code != 0 and "proxy-entry" in refused.output
+
+    out = cli.invoke(app, ["procurement", "submit", str(proposal_file(tmp_path))])
+    assert out.exit_code == 0, out.output
+    number = number_of(out.output)
+    with session_scope() as session:
+        proposal = session.get(EquipmentProposalRecord, number)
+        assert proposal is not None
+        assert (proposal.proposer, proposal.entered_by) == ("zhang.wei", None)
+        pid = proposal.process_instance_id
+    assert camunda.historic_process(pid)["startUserId"] == "zhang.wei"
