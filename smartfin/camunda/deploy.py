@@ -45,6 +45,10 @@ class ModelFile:
         return hashlib.sha256(self.content).hexdigest()
 
 
+#: camunda:property of a service task whose worker evaluates a decision table deployed with its process
+ROUTING_DECISION_PROPERTY = "routingDecision"
+
+
 def _refs_of_bpmn(model: ModelFile) -> None:
     try:
         root = ElementTree.fromstring(model.content)
@@ -63,6 +67,9 @@ def _refs_of_bpmn(model: ModelFile) -> None:
         decision_ref = element.get(f"{{{CAMUNDA_NS}}}decisionRef")
         if decision_ref:
             model.references.add(f"decision:{decision_ref}")
+        # a worker that evaluates a table deployed with the process names it as ``routingDecision``
+        if tag == "property" and element.get("name") == ROUTING_DECISION_PROPERTY and element.get("value"):
+            model.references.add(f"decision:{element.get('value')}")
 
 
 def _refs_of_dmn(model: ModelFile) -> None:

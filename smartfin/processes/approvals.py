@@ -27,7 +27,7 @@ from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
-from smartfin.camunda.runtime import Job
+from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.camunda.variables import encode_variables
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
@@ -425,3 +425,29 @@ def record_signed(session: Session, *, document_type: str, document_no: str, rou
         recorded.append(row)
     session.flush()
     return recorded
+
+
+APPROVALS_INCOMPLETE = "APPROVALS_INCOMPLETE"
+
+
+def audit_verification(session: Session, *, document_type: str, document_no: str,
+                       chain: Sequence[ApprovalChainStep], approvals: Sequence[SignedTask], problems: Sequence[str],
+                       **details: Any) -> None:
+    """The control step's result in the audit log: what was checked, who signed, and every reason it failed."""
+    record_audit(session, actor="system", action="approvals-incomplete" if problems else "approvals-verified",
+                 subject_type=document_type, subject_id=document_no, details={
+                     "round": chain[0].round if chain else None,
+                     "chain": [step.candidate_group for step in chain],
+                     "signed": [[t.group_label, t.user, t.outcome] for t in approvals if t.completed],
+                     **details, "problems": list(problems)})
+
+
+def refuse_if_broken(problems: Sequence[str],
+                     closing: str = "审批链异常，已作废 / approval chain broken") -> None:
+    """Any reason stops the control step with APPROVALS_INCOMPLETE: the reasons go to the finance officer's
+    exception task (its description shows ``approvalProblems``; the engine keeps 4,000 characters there)
+    and become the closing reason when the document is voided."""
+    if problems:
+        text = "\n".join(problems)
+        raise BusinessError(APPROVALS_INCOMPLETE, text[:600], {
+            "approvalProblems": text[:3000], "closingReason": f"{closing}: {text}"[:1000]})

@@ -145,3 +145,20 @@ def test_the_decisions_that_carried_a_contract_are_recorded_from_the_history(cam
             ApprovalDecision.document_no == number)).all()
     assert sorted((r.task_key, r.user_id, r.outcome) for r in rows) == [
         ("budgetCommitteeReview", "sun.li", "approve"), ("signContract", "wang.fang", None)]
+
+
+def test_a_proposal_number_copy_naming_another_proposal_releases_nothing_of_it(camunda, workers, line):
+    victim, _ = voted_through(camunda, "91000")
+    number, pid = voted_through(camunda, "92000")
+    assert held(victim)[Bucket.PRE_ENCUMBRANCE] == Decimal("91000.00")
+    camunda.post(f"/process-instance/{pid}/variables", {"modifications": {
+        "proposalNo": {"value": victim, "type": "String"}}})
+    complete(camunda, "sun.li", task(camunda, pid, "budgetCommitteeReview"), {"decision": "reject",
+                                                                              "comment": "不同意"})
+
+    wait_for(lambda: camunda.incidents(pid), 60, message="the refused release to become an incident")
+    assert held(victim)[Bucket.PRE_ENCUMBRANCE] == Decimal("91000.00"), "the other proposal keeps its money"
+    with session_scope() as session:
+        other = session.get(EquipmentProposalRecord, victim)
+        assert other is not None and other.status == "reserved"
+    assert held(number)[Bucket.PRE_ENCUMBRANCE] == Decimal("92000.00"), "nothing moved on a refused copy"

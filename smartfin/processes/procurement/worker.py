@@ -28,7 +28,15 @@ from smartfin.ledger import (
     encumber,
     pre_encumber,
 )
-from smartfin.processes.approvals import SignedTask, members_of, record_signed, signature_problems, signed_tasks
+from smartfin.processes.approvals import (
+    SignedTask,
+    audit_verification,
+    members_of,
+    record_signed,
+    refuse_if_broken,
+    signature_problems,
+    signed_tasks,
+)
 from smartfin.processes.documents import BudgetErrorCodes, budget_refusal, release_holdings
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
@@ -66,10 +74,35 @@ BUDGET_ERRORS = BudgetErrorCodes(line_unavailable="BUDGET_UNAVAILABLE", exceeded
 
 
 def _proposal_no(job: Job) -> str:
-    number = job.var("proposalNo", None) or job.business_key
-    if not number:
-        raise LookupError(f"task {job.id} carries no proposal number (variable proposalNo or business key)")
-    return str(number)
+    """The proposal of this process instance: by its business key, else the record that holds the instance.
+
+    Never by the ``proposalNo`` variable: a copy naming another proposal, or a record of another instance,
+    is refused (the task fails into an incident and nothing is touched).
+    """
+    with session_scope() as session:
+        row = _own_record(session, job)
+        if row is None:
+            raise LookupError(f"proposal {job.business_key or job.process_instance_id!r} is not recorded (task "
+                              f"{job.id})")
+        return row.proposal_no
+
+
+def _own_record(session: Any, job: Job) -> EquipmentProposalRecord | None:
+    """This instance's recorded proposal, or None when nothing was recorded yet; refuses a foreign record."""
+    if job.business_key:
+        row = session.get(EquipmentProposalRecord, job.business_key)
+    else:
+        row = session.exec(select(EquipmentProposalRecord).where(
+            EquipmentProposalRecord.process_instance_id == job.process_instance_id)).first()
+    named = job.var("proposalNo", None)
+    if named not in (None, "", job.business_key or (row.proposal_no if row else named)) or (
+            row is not None and row.process_instance_id not in (None, job.process_instance_id)):
+        raise LookupError(f"设备申请 {row.proposal_no if row else job.business_key} 与流程实例 "
+                          f"{job.process_instance_id} 的记录不符 / proposal "
+                          f"{row.proposal_no if row else job.business_key} (instance "
+                          f"{row.process_instance_id if row else None}) does not belong to process instance "
+                          f"{job.process_instance_id} (proposalNo copy {named!r}); refused")
+    return row
 
 
 # ---------------------------------------------------------------------------------------- evaluation
@@ -92,9 +125,9 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
     except ProposalRefused as refused:
         text = describe_problems(refused.problems)
         with session_scope() as session:
-            number = job.var("proposalNo", None) or job.business_key
-            if number and session.get(EquipmentProposalRecord, number) is not None:
-                set_status(session, number, ProposalStatus.INVALID, text)
+            row = _own_record(session, job)
+            if row is not None:
+                set_status(session, row.proposal_no, ProposalStatus.INVALID, text)
         raise BusinessError("PROPOSAL_INVALID", f"申请有误 / proposal invalid: {text}", {
             "proposalErrors": text, "proposalErrorFields": refused.fields, "proposer": proposer or "",
             "correctionAction": None}) from refused
@@ -103,7 +136,8 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
     codes = {f.code for f in report.findings}
     document = report_document(report)
     with session_scope() as session:
-        number = job.var("proposalNo", None) or job.business_key or _number_of_instance(session, job)
+        own = _own_record(session, job)
+        number = own.proposal_no if own else job.business_key or _number_of_instance(session, job)
         status = ProposalStatus.BLOCKED if report.blocked else ProposalStatus.EVALUATED
         record_proposal(session, number, submission, report, status=status,
                         process_instance_id=job.process_instance_id)
@@ -380,7 +414,8 @@ def encumber_contract(job: Job) -> dict[str, Any]:
     """Contract signed: move the reservation to an encumbrance under the contract number.
 
     A contract above the approved amount needs a new approval (CONTRACT_EXCEEDS_APPROVAL); a cheaper
-    contract gives the difference back to the line.
+    contract gives the difference back to the line. Before anything moves, the control step
+    (``decision_problems``) checks the required decisions in the engine's history (APPROVALS_INCOMPLETE).
     """
     number = _proposal_no(job)
     contract_no = str(job.var("contractNo", "")).strip()
@@ -396,28 +431,21 @@ def encumber_contract(job: Job) -> dict[str, Any]:
         barred = proposers_of(session, job, number)
         row = get_proposal(session, number)
         session.expunge(row)
+    approved = row.total_investment
+    if amount > approved:  # back to the registration before anything is checked or moved
+        problem = (f"合同金额 ¥{amount:,.2f} 超出批准金额 ¥{approved:,.2f}，须重新审批 / contract amount "
+                   f"{amount} exceeds the approved {approved}; a new approval is needed")
+        raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", problem, {"contractProblem": problem})
     problems, read = decision_problems(job, row, barred)
     signer = read[-1].user if read and read[-1].task_key == CONTRACT_TASK and read[-1].user else "system"
     with session_scope() as session:
         record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=1, chain=[], approvals=[],
                       others=read)
-        record_audit(session, actor="system", action="approvals-incomplete" if problems else "approvals-verified",
-                     subject_type=DOCUMENT_TYPE, subject_id=number, details={
-                         "signed": [[t.task_key, t.group_label, t.user, t.outcome] for t in read],
-                         "problems": problems})
-    if problems:
-        text = "\n".join(problems)
-        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
-            "approvalProblems": text[:3000],
-            "closingReason": f"决策记录异常，已作废 / required decisions missing or invalid: {text}"[:1000]})
+        audit_verification(session, document_type=DOCUMENT_TYPE, document_no=number, chain=[], approvals=[],
+                           problems=problems, decisions=[[t.task_key, t.group_label, t.user, t.outcome] for t in read])
+    refuse_if_broken(problems, "决策记录异常，已作废 / required decisions missing or invalid")
     with session_scope() as session:
-        row = get_proposal(session, number)
         held = document_holdings(session, DOCUMENT_TYPE, number)
-        approved = row.total_investment
-        if amount > approved:
-            problem = (f"合同金额 ¥{amount:,.2f} 超出批准金额 ¥{approved:,.2f}，须重新审批 / contract amount "
-                       f"{amount} exceeds the approved {approved}; a new approval is needed")
-            raise BusinessError("CONTRACT_EXCEEDS_APPROVAL", problem, {"contractProblem": problem})
         try:
             entry = encumber(session, document_type=DOCUMENT_TYPE, document_no=number, actor=signer,
                              amount=amount, contract_no=contract_no, reason=f"contract {contract_no} signed")
@@ -438,9 +466,10 @@ def release_proposal(job: Job) -> dict[str, Any]:
     """Close a proposal that will not be bought: give back every reservation and record why."""
     outcome = str(job.var("outcome"))
     reason = job.var("closingReason", None) or _closing_reason(job, outcome)
-    number = job.var("proposalNo", None) or job.business_key
     with session_scope() as session:
-        if not number or session.get(EquipmentProposalRecord, number) is None:
+        own = _own_record(session, job)
+        number = own.proposal_no if own else job.business_key
+        if own is None:
             # Withdrawn before any evaluation succeeded: nothing was stored or reserved.
             record_audit(session, actor=str(job.var("proposer", None) or job.var("initiator", "system")),
                          action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,

@@ -47,12 +47,14 @@ from smartfin.ledger import (
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.processes.approvals import (
+    audit_verification,
     chain_problems,
     chain_started,
     chain_variables,
     current_chain,
     members_of,
     record_signed,
+    refuse_if_broken,
     route_document,
     signature_problems,
     signed_tasks_by_key,
@@ -160,10 +162,11 @@ def _refuse_foreign_record(row: Claim, job: Job) -> None:
 
 
 def _last_user(job: Job, task: str) -> str:
-    for record in reversed(job.var("decisions", [])):
-        if record.get("task") == task:
-            return str(record.get("user") or "system")
-    return "system"
+    """Who completed the latest ``task`` of this instance, as the engine's history has it (never a variable)."""
+    if job.worker is None:
+        return "system"
+    done = [t for t in signed_tasks_by_key(job.worker.engine, job.process_instance_id, [task])[task] if t.completed]
+    return (done[-1].user if done else None) or "system"
 
 
 # ---------------------------------------------------------------------------------- registration
@@ -640,20 +643,11 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no,
                           round_no=chain[0].round, chain=chain, approvals=approvals,
                           others=[audit] if audit else [])
-        record_audit(session, actor="system",
-                     action="approvals-incomplete" if problems else "approvals-verified",
-                     subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no, details={
-                         "round": chain[0].round if chain else None,
-                         "chain": [step.candidate_group for step in chain],
-                         "signed": [[t.group_label, t.user, t.outcome] for t in approvals if t.completed],
-                         "financeAudit": audit.user if audit else None, "problems": problems})
+        audit_verification(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, chain=chain,
+                           approvals=approvals, problems=problems, financeAudit=audit.user if audit else None)
         if not problems:
             close_claim(session, claim.claim_no, ClaimStatus.APPROVED)
-    if problems:
-        text = "\n".join(problems)
-        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
-            "approvalProblems": text[:3000],
-            "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
+    refuse_if_broken(problems)
     return {"approvalsVerified": True}
 
 

@@ -17,6 +17,7 @@ from smartfin.kernel.settings import get_settings
 from smartfin.ledger import BudgetCheck, BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
 from smartfin.processes.approvals import (
     APPROVE,
+    audit_verification,
     chain_problems,
     chain_started,
     chain_variables,
@@ -24,6 +25,7 @@ from smartfin.processes.approvals import (
     members_of,
     record_signed,
     recorded_decisions,
+    refuse_if_broken,
     route_document,
     signed_tasks,
 )
@@ -244,19 +246,9 @@ def verify_approvals(job: Job) -> dict[str, Any]:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
                           round_no=chain[0].round, chain=chain, approvals=approvals,
                           consent=consent if not chain[0].within_plan else None)
-        record_audit(session, actor="system",
-                     action="approvals-incomplete" if problems else "approvals-verified",
-                     subject_type=DOCUMENT_TYPE, subject_id=request.request_no, details={
-                         "round": chain[0].round if chain else None,
-                         "chain": [s.candidate_group for s in chain],
-                         "signed": [[t.group_label, t.user, t.outcome] for t in approvals if t.completed],
-                         "consent": consent.user if consent else None, "problems": problems})
-    if problems:
-        text = "\n".join(problems)
-        # the exception task shows the reasons in its description (the engine keeps 4,000 characters there)
-        raise BusinessError("APPROVALS_INCOMPLETE", text[:600], {
-            "approvalProblems": text[:3000],
-            "closingReason": f"审批链异常，已作废 / approval chain broken: {text}"[:1000]})
+        audit_verification(session, document_type=DOCUMENT_TYPE, document_no=request.request_no, chain=chain,
+                           approvals=approvals, problems=problems, consent=consent.user if consent else None)
+    refuse_if_broken(problems)
     return {"approvalsVerified": True}
 
 
