@@ -51,6 +51,7 @@ from smartfin.processes.approvals import (
     chain_problems,
     chain_started,
     chain_variables,
+    completed_by,
     current_chain,
     members_of,
     record_signed,
@@ -165,8 +166,7 @@ def _last_user(job: Job, task: str) -> str:
     """Who completed the latest ``task`` of this instance, as the engine's history has it (never a variable)."""
     if job.worker is None:
         return "system"
-    done = [t for t in signed_tasks_by_key(job.worker.engine, job.process_instance_id, [task])[task] if t.completed]
-    return (done[-1].user if done else None) or "system"
+    return completed_by(job.worker.engine, job.process_instance_id, task) or "system"
 
 
 # ---------------------------------------------------------------------------------- registration
