@@ -34,11 +34,12 @@ def list_flows() -> None:
 
 @flows_app.command("run")
 def run_flow(
-    name: Annotated[str, typer.Argument(help="bank-daily, three-way-daily, inbox-scan, posting-batch or "
-                                             "budget-monthly")],
+    name: Annotated[str, typer.Argument(help="bank-daily, three-way-daily, inbox-scan, posting-batch, "
+                                             "budget-monthly or delegation-sync (see `smartfin flows list`)")],
     business_date: Annotated[str | None, typer.Option("--date", help="business day YYYY-MM-DD (reconciliation: "
                                                       "the day reconciled; budget: the as-of date)")] = None,
-    no_review: Annotated[bool, typer.Option(help="do not open review processes (reconciliation)")] = False,
+    review: Annotated[bool, typer.Option("--review/--no-review",
+                                         help="open review processes for the exceptions (reconciliation)")] = True,
 ) -> None:
     """Run one flow now, in this process, against the configured Prefect API."""
     from flows.deployments import apply_prefect_environment, flow_by_name
@@ -52,7 +53,7 @@ def run_flow(
         return
     kwargs: dict[str, Any] = {}
     if chosen.name in ("bank-daily", "three-way-daily"):
-        kwargs = {"business_date": day, "open_reviews": not no_review}
+        kwargs = {"business_date": day, "open_reviews": review}
     elif chosen.name == "budget-monthly":
         kwargs = {"as_of": day}
     state = chosen.flow(**kwargs, return_state=True)

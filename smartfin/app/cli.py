@@ -250,6 +250,8 @@ wiring.register_commands(app)
 
 
 def main() -> None:
+    """The installed ``smartfin`` command: warnings and errors of every module reach the terminal, then the
+    command runs (a bare ``app()`` would leave logging unconfigured)."""
     logging.basicConfig(level=logging.WARNING)
     app()
 
