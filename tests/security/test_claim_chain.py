@@ -23,7 +23,14 @@ from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
 from tests.reimbursement.reimbursement_invoices import xml_invoice
-from tests.support.engine import APPROVER_OF_GROUP, as_user, candidate_groups, process_ended, wait_for
+from tests.support.engine import (
+    APPROVER_OF_GROUP,
+    approve_chain,
+    as_user,
+    candidate_groups,
+    process_ended,
+    wait_for,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -74,23 +81,10 @@ def to_approvals(camunda: EngineClient, pid: str) -> dict[str, Any]:
     return task
 
 
-def approve(camunda: EngineClient, task: dict[str, Any]) -> None:
-    [group] = candidate_groups(camunda, task["id"])
-    complete(camunda, APPROVER_OF_GROUP[group], task, {"decision": "approve", "comment": "同意"})
-
-
-def approve_rest(camunda: EngineClient, pid: str, signed: list[str] | None = None) -> dict[str, Any]:
-    """Every remaining chain approval, signed by its group's member; returns the next other task.
-
-    The groups signed are appended to ``signed``.
-    """
-    while True:
-        task = next_task(camunda, pid)
-        if task["taskDefinitionKey"] != "approveClaim":
-            return task
-        if signed is not None:
-            signed += candidate_groups(camunda, task["id"])
-        approve(camunda, task)
+def approve_claim_chain(camunda: EngineClient, pid: str) -> tuple[list[str], dict[str, Any]]:
+    """Every remaining chain approval, signed by its group's member: the groups signed and the next task."""
+    signed = approve_chain(camunda, pid, task_key="approveClaim", comment="同意")
+    return signed, next_task(camunda, pid)
 
 
 def reserved(number: str) -> Decimal:
@@ -127,8 +121,8 @@ def sent_to_exception(camunda: EngineClient, pid: str, number: str, *reasons: st
 def test_the_chain_is_fixed_from_the_record_and_the_signatures_are_recorded_from_the_history(camunda, workers,
                                                                                                 lines):
     number, pid = submit(camunda, "chain-ok", "180.00")
-    signed: list[str] = []
-    audit = approve_rest(camunda, pid, signed) if to_approvals(camunda, pid) else {}
+    to_approvals(camunda, pid)
+    signed, audit = approve_claim_chain(camunda, pid)
     assert audit["taskDefinitionKey"] == "financeAudit"
     complete(camunda, OFFICER, audit, {"decision": "approve", "comment": "审核通过"})
 
@@ -153,7 +147,7 @@ def test_an_approval_by_a_user_outside_the_group_prepares_no_voucher(camunda, wo
     first = to_approvals(camunda, pid)
     camunda.post(f"/task/{first['id']}/assignee", {"userId": "sun.li"})  # budget committee, not dept-head
     complete(camunda, "sun.li", first, {"decision": "approve", "comment": "代签"})
-    audit = approve_rest(camunda, pid)
+    _, audit = approve_claim_chain(camunda, pid)
     complete(camunda, OFFICER, audit, {"decision": "approve", "comment": "审核通过"})
 
     sent_to_exception(camunda, pid, number, "step 1 (dept-head)", "sun.li is not a member of dept-head")
@@ -161,8 +155,8 @@ def test_an_approval_by_a_user_outside_the_group_prepares_no_voucher(camunda, wo
 
 def test_a_finance_audit_outside_finance_prepares_no_voucher(camunda, workers, lines):
     number, pid = submit(camunda, "audit-outsider", "260.00")
-    approve(camunda, to_approvals(camunda, pid))
-    audit = approve_rest(camunda, pid)
+    to_approvals(camunda, pid)
+    _, audit = approve_claim_chain(camunda, pid)
     assert audit["taskDefinitionKey"] == "financeAudit"
     camunda.post(f"/task/{audit['id']}/assignee", {"userId": "sun.li"})
     complete(camunda, "sun.li", audit, {"decision": "approve", "comment": "代审"})

@@ -61,15 +61,16 @@ def ended_at(engine: EngineClient, process_instance_id: str) -> set[str]:
 
 
 def approve_chain(engine: EngineClient, process_instance_id: str, *, reject_at: str | None = None,
-                  comment: str = "同意 ok") -> list[str]:
-    """Complete approval tasks as each group's demo user until none is left; returns the groups seen."""
+                  comment: str = "同意 ok", task_key: str = "approveRequest") -> list[str]:
+    """Complete approval tasks (``task_key``) as each group's demo user until none is left; returns the
+    groups seen."""
     seen: list[str] = []
     while True:
         try:
             task = open_task(engine, process_instance_id, timeout=20)
         except AssertionError:
             return seen
-        if task["taskDefinitionKey"] != "approveRequest":
+        if task["taskDefinitionKey"] != task_key:
             return seen
         groups = candidate_groups(engine, task["id"])
         assert len(groups) == 1, groups

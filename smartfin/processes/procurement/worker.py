@@ -137,7 +137,8 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
     document = report_document(report)
     with session_scope() as session:
         own = _own_record(session, job)
-        number = own.proposal_no if own else job.business_key or _number_of_instance(session, job)
+        # a Tasklist start has no business key: a first delivery recorded the instance (``own``), else a new number
+        number = own.proposal_no if own else job.business_key or next_proposal_no(session)
         status = ProposalStatus.BLOCKED if report.blocked else ProposalStatus.EVALUATED
         record_proposal(session, number, submission, report, status=status,
                         process_instance_id=job.process_instance_id)
@@ -165,13 +166,6 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
         blocks = "; ".join(f["message"] for f in document["findings"] if f["severity"] == "block")
         raise BusinessError("POLICY_BLOCKED", f"按现方案不得购置 / purchase blocked: {blocks}", variables)
     return variables
-
-
-def _number_of_instance(session: Any, job: Job) -> str:
-    """A Tasklist start has no business key: reuse the number a first delivery gave this instance."""
-    existing = session.exec(select(EquipmentProposalRecord.proposal_no).where(
-        EquipmentProposalRecord.process_instance_id == job.process_instance_id)).first()
-    return str(existing) if existing else next_proposal_no(session)
 
 
 # ----------------------------------------------------------------------------------------- committee
