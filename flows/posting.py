@@ -33,7 +33,7 @@ from smartfin.app.implementations import voucher_sources
 from smartfin.kernel.settings import get_settings
 from smartfin.ports.vouchers import Voucher
 from smartfin.posting.journal import VoucherRejected, recorded_result
-from smartfin.posting.sources import VoucherRefused, checked_voucher
+from smartfin.posting.sources import VoucherRefused, voucher_as_recorded
 from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
@@ -91,15 +91,11 @@ def recorded_voucher(voucher: dict[str, Any], path: Path) -> dict[str, Any]:
     only as approved and reserved, whoever wrote the file. Types without a source (vouchers finance keys
     for documents the product does not keep) keep being posted from the file.
     """
-    check_voucher(voucher)
-    sources = voucher_sources()
-    document_type = str(voucher["documentType"])
-    if not sources.handles(document_type):
-        return voucher
-    with session_scope() as session:
-        checked = checked_voucher(session, sources, document_type, str(voucher["documentNo"]), voucher,
-                                  actor="posting-batch", where={"file": path.name})
-    recorded: dict[str, Any] = checked.as_variable()
+    given, sources = Voucher.from_variable(voucher), voucher_sources()
+    if not sources.handles(given.document_type):
+        return voucher  # posted exactly as the file has it
+    recorded: dict[str, Any] = voucher_as_recorded(sources, given, voucher, actor="posting-batch",
+                                                   where={"file": path.name}).as_variable()
     return recorded
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,8 +19,7 @@ from bots.errors import BotError
 from smartfin.app.implementations import voucher_sources
 from smartfin.ports.vouchers import InvalidVoucher, Voucher
 from smartfin.posting.journal import VoucherRejected, find_entry
-from smartfin.posting.sources import VoucherRefused, checked_voucher
-from smartfin.store.db import session_scope
+from smartfin.posting.sources import VoucherRefused, voucher_as_recorded
 
 
 class BotCommandError(Exception):
@@ -30,17 +29,6 @@ class BotCommandError(Exception):
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2) from None
-
-
-def _recorded(voucher: Voucher, data: Any, path: Path) -> Voucher:
-    """For a document type with a voucher source, the voucher its records justify (the file is compared with
-    it and refused when it differs), as the ``post-voucher`` topic and the posting batch do; else the file's."""
-    sources = voucher_sources()
-    if not sources.handles(voucher.document_type):
-        return voucher
-    with session_scope() as session:
-        return checked_voucher(session, sources, voucher.document_type, voucher.document_no, data,
-                               actor="cli", where={"file": str(path)})
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +48,8 @@ def register(app: typer.Typer) -> None:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise BotCommandError(f"{path}: not JSON ({exc})") from exc
-            voucher = _recorded(Voucher.from_variable(data), data, path)
+            voucher = voucher_as_recorded(voucher_sources(), Voucher.from_variable(data), data, actor="cli",
+                                          where={"file": str(path)})
             result = post_voucher(voucher)
         except VoucherRejected as exc:
             _fail(Exception(f"ERP rejected the voucher / 凭证被拒绝: {exc.message} (evidence: {exc.evidence})"))

@@ -26,6 +26,7 @@ from smartfin.kernel.clock import hospital_today
 from smartfin.ports.vouchers import InvalidVoucher, Voucher
 from smartfin.posting.journal import PostingState, VoucherPosting
 from smartfin.store.audit import record_audit
+from smartfin.store.db import session_scope
 
 #: the process whose business key is a voucher's external reference (``documentType:documentNo``)
 POSTING_PROCESS = "voucher-posting"
@@ -168,3 +169,14 @@ def checked_voucher(session: Session, sources: VoucherSources, document_type: st
         session.commit()  # the refusal is kept although the caller's unit of work ends in the exception
         raise VoucherRefused(problems)
     return recorded
+
+
+def voucher_as_recorded(sources: VoucherSources, voucher: Voucher, copy: Any, *, actor: str,
+                        where: dict[str, Any]) -> Voucher:
+    """What a file or command posts: for a document type with a source, the voucher its records justify
+    (``copy`` only compared with it, see ``checked_voucher``); a voucher of any other type as it is."""
+    if not sources.handles(voucher.document_type):
+        return voucher
+    with session_scope() as session:
+        return checked_voucher(session, sources, voucher.document_type, voucher.document_no, copy, actor=actor,
+                               where=where)
