@@ -1,18 +1,28 @@
-"""``smartfin budget show``: every budget line with its buckets and what is available, as finance reads it."""
+"""``smartfin budget show`` and ``export``: every budget line with its buckets and what is available, as
+finance reads it, on screen or as a CSV / Excel file."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from smartfin.app.exports import BUDGET_BUCKETS, budget_lines_export
 from smartfin.kernel.money import format_yuan
+from smartfin.kernel.spreadsheet import (
+    ExportExists,
+    ExportRefused,
+    SpreadsheetFormat,
+    check_export_target,
+    write_export,
+)
 from smartfin.ledger.report import budget_rows, total
 from smartfin.store.db import session_scope
 
 budget_app = typer.Typer(no_args_is_help=True, help="Budget lines and their execution (预算执行).")
-BUCKETS = ("budget", "adjustment", "pre_encumbrance", "encumbrance", "actual", "available")
+BUCKETS = BUDGET_BUCKETS
 HEADINGS = ("预算 budget", "调整 adj.", "预占 pre-enc.", "占用 enc.", "执行 actual", "可用 available")
 
 
@@ -43,3 +53,30 @@ def show(
         label = str(row.line.key)[:44]
         typer.echo(f"{label:44} " + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS))
     typer.echo(f"{'合计 total':42} " + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS))
+
+
+@budget_app.command("export")
+def export(
+    year: Annotated[int, typer.Option(help="fiscal year")],
+    fmt: Annotated[SpreadsheetFormat, typer.Option("--format", help="csv (UTF-8 with BOM) or xlsx")],
+    output: Annotated[Path, typer.Option(help="file to write; its suffix must match --format")],
+    department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the file if it exists")] = False,
+) -> None:
+    """The lines of `budget show` as a CSV or Excel file; text that a spreadsheet would run is written as text."""
+    try:
+        check_export_target(output, fmt, replace=force)  # before the database is read
+        with session_scope() as session:
+            rows = budget_rows(session, year=year, department=department)
+        if not rows:
+            raise ExportRefused(f"no budget lines for {year}" + (f" in {department}" if department else "")
+                                + "; nothing written")
+        write_export(output, budget_lines_export(rows, fmt), fmt, replace=force)
+    except ExportExists as exc:
+        typer.secho(f"error: {exc} (add --force to replace it)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except ExportRefused as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{len(rows)} budget lines of {year}" + (f" in {department}" if department else "")
+               + f" written to {output}")

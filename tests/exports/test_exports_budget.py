@@ -1,0 +1,119 @@
+"""The budget exports finance opens in Excel: `smartfin budget export`.
+
+A budget line is named like the finance user's report, ``=cmd|' /C calc'!A0``; the exports must show that
+name as text and keep every amount an exact number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from smartfin.app.cli import app
+from smartfin.app.exports import BUDGET_HEADER
+from smartfin.ledger import BudgetLineKey, adjust, create_line, pre_encumber, record_actual, set_budget
+from smartfin.store.db import get_engine, session_scope
+from tests.support.settings import environment
+
+runner = CliRunner()
+EVIL = "=cmd|' /C calc'!A0"
+YEAR = 2031
+CARD = BudgetLineKey(YEAR, "CARD", "30218", "fiscal")
+RAD = BudgetLineKey(YEAR, "RAD", "30213", "own", "PRJ-CT")
+EMPTY = BudgetLineKey(YEAR, "LAB", "30201", "fiscal")  # no budget yet: its rates cannot be computed
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Path]:
+    """A fresh SQLite database with three lines of 2031, one named to run a command in a spreadsheet."""
+    with environment({"SMARTFIN_VAR_DIR": str(tmp_path / "var"), "SMARTFIN_DATABASE_URL": ""}):
+        get_engine.cache_clear()
+        with session_scope() as session:
+            create_line(session, CARD, actor="finance", name=EVIL, budget="800000.00", document_no="B-2031")
+            create_line(session, RAD, actor="finance", name="@SUM(1+1) 放射科", document_no="B-2031")
+            set_budget(session, RAD, Decimal("600000.00"), document_no="B-2031-RAD", actor="finance")
+            create_line(session, EMPTY, actor="finance", name="检验科 试剂")
+            adjust(session, CARD, "-50000.00", document_no="ADJ-1", actor="finance", reason="mid-year")
+            pre_encumber(session, CARD, "12000.69", document_type="spending-request", document_no="REQ-1",
+                         actor="svc")
+            pre_encumber(session, RAD, "3000.07", document_type="spending-request", document_no="REQ-2",
+                         actor="svc")
+            record_actual(session, document_type="spending-request", document_no="REQ-2", actor="svc")
+        yield tmp_path
+    get_engine.cache_clear()
+
+
+def _export(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["budget", "export", "--year", str(YEAR), *args])
+    return result.exit_code, result.output
+
+
+def _sheet_xml(data: bytes, number: int = 1) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return book.read(f"xl/worksheets/sheet{number}.xml").decode("utf-8")
+
+
+def test_budget_export_csv_shows_the_name_as_text_and_amounts_exactly(ledger: Path) -> None:
+    target = ledger / "lines.csv"
+    code, output = _export("--format", "csv", "--output", str(target))
+    assert code == 0, output
+    assert "3 budget lines of 2031 written to" in output
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    header, *rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert header == list(BUDGET_HEADER)
+    by_key = {row[0]: row for row in rows}
+    card = by_key["2031/CARD/30218/fiscal"]
+    assert card[1] == "'" + EVIL  # shown as text, never run
+    assert card[2:] == ["control", "open", "800000.00", "-50000.00", "12000.69", "0.00", "0.00", "737999.31"]
+    assert by_key["2031/RAD/30213/own/PRJ-CT"][1] == "'@SUM(1+1) 放射科"
+    assert by_key["2031/RAD/30213/own/PRJ-CT"][4:] == ["600000.00", "0.00", "0.00", "0.00", "3000.07",
+                                                       "596999.93"]
+    assert by_key["2031/LAB/30201/fiscal"][1] == "检验科 试剂"
+    assert by_key["合计 total"][4:] == ["1400000.00", "-50000.00", "12000.69", "0.00", "3000.07", "1334999.24"]
+
+
+def test_budget_export_xlsx_has_no_formula_and_numbers_to_the_fen(ledger: Path) -> None:
+    target = ledger / "lines.xlsx"
+    code, output = _export("--department", "CARD", "--format", "xlsx", "--output", str(target))
+    assert code == 0, output
+    data = target.read_bytes()
+    assert "<f>" not in _sheet_xml(data) and "<f " not in _sheet_xml(data)
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]] == list(BUDGET_HEADER)
+    name = sheet["B2"]
+    assert (name.data_type, name.value) == ("s", "'" + EVIL)
+    amounts = sheet[2][4:]
+    assert [c.data_type for c in amounts] == ["n"] * 6
+    assert [Decimal(repr(c.value)).quantize(Decimal("0.01")) for c in amounts] == [
+        Decimal("800000.00"), Decimal("-50000.00"), Decimal("12000.69"), Decimal("0"), Decimal("0"),
+        Decimal("737999.31")]
+    assert {c.number_format for c in amounts} == {"#,##0.00"}
+    assert sheet["A3"].value == "合计 total" and sheet.max_row == 3  # CARD only, then the total
+
+
+def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year(ledger: Path) -> None:
+    wrong = ledger / "lines.csv"
+    code, output = _export("--format", "xlsx", "--output", str(wrong))
+    assert code == 2 and "must be written to a file ending in .xlsx" in output and not wrong.exists()
+
+    taken = ledger / "taken.csv"
+    taken.write_text("a colleague's file", encoding="utf-8")
+    code, output = _export("--format", "csv", "--output", str(taken))
+    assert code == 2 and "already exists" in output and "--force" in output
+    assert taken.read_text(encoding="utf-8") == "a colleague's file"
+    code, output = _export("--format", "csv", "--output", str(taken), "--force")
+    assert code == 0, output
+    assert "'" + EVIL in taken.read_bytes().decode("utf-8-sig")
+
+    nothing = ledger / "2030.csv"
+    result = runner.invoke(app, ["budget", "export", "--year", "2030", "--format", "csv", "--output", str(nothing)])
+    assert result.exit_code == 2 and "no budget lines for 2030" in result.output and not nothing.exists()
