@@ -1,16 +1,22 @@
-"""What finance takes away in Excel: the budget lines (``smartfin budget export``), written by
-``smartfin.kernel.spreadsheet``, which neutralises every text cell so that imported text such as a line named
-``=cmd|...`` is shown, never run.
+"""What finance takes away in Excel: the budget lines (``smartfin budget export``) and the monthly execution
+report (the ``budget-monthly`` flow), both written by ``smartfin.kernel.spreadsheet``, which neutralises every
+text cell so that imported text such as a line named ``=cmd|...`` is shown, never run.
 
-This module only chooses the columns and the type of each value (money as Decimal); how a value becomes a
-cell is the kernel's job.
+This module only chooses the columns and the type of each value (money as Decimal, rates as ``Percent``,
+a missing rate as an empty cell); how a value becomes a cell is the kernel's job.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 
-from smartfin.kernel.spreadsheet import Row, SpreadsheetFormat, csv_bytes, xlsx_bytes
+import pandas as pd
+
+from smartfin.kernel.spreadsheet import CellValue, Percent, Row, Sheet, SpreadsheetFormat, csv_bytes, xlsx_bytes
+from smartfin.ledger.monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport
 from smartfin.ledger.report import LineRow, total
 
 # ------------------------------------------------------------------------------------------- budget lines
@@ -38,3 +44,90 @@ def budget_lines_export(rows: Sequence[LineRow], fmt: SpreadsheetFormat) -> byte
     if fmt is SpreadsheetFormat.CSV:
         return csv_bytes(header, table)
     return xlsx_bytes([(BUDGET_SHEET, header, table)])
+
+
+# ----------------------------------------------------------------------------------- the execution report
+
+# (field of the report's frames, heading, kind): kind says how a value is written
+Column = tuple[str, str, str]
+MEASURES: tuple[Column, ...] = (
+    ("authorised", "预算数 Budget", "money"), ("actual", "执行数 Spent", "money"),
+    ("committed", "已占用 Committed", "money"), ("available", "可用 Available", "money"),
+    ("execution_rate", "执行率 Execution", "percent"), ("progress", "序时进度 Time elapsed", "percent"),
+    ("gap", "与序时进度差 vs time", "percent"), ("balance_rate", "结余率 Balance rate", "percent"),
+    ("projected_balance_rate", "预计年末结余率 Projected balance", "percent"),
+    ("behind", "慢于序时进度 Behind time", "flag"),
+    ("under_40", f"低于 {LOW_EXECUTION}% Under {LOW_EXECUTION}%", "flag"),
+    ("balance_over_target", f"预计结余率超 {BALANCE_TARGET}% Balance over target", "flag"),
+)
+LINE_COLUMNS: tuple[Column, ...] = (
+    ("line", "预算项目 Budget line", "text"), ("name", "名称 Name", "text"), ("department", "科室 Department", "text"),
+    ("economic_code", "经济分类 Economic code", "text"), ("funding_source", "资金来源 Funding source", "text"),
+    ("project", "项目 Project", "text"), *MEASURES)
+DEPARTMENT_COLUMNS: tuple[Column, ...] = (
+    ("department", "科室 Department", "text"), ("lines", "预算项目数 Lines", "count"), *MEASURES)
+PROJECT_COLUMNS: tuple[Column, ...] = (
+    ("project", "项目 Project", "text"), ("lines", "预算项目数 Lines", "count"), *MEASURES)
+
+
+def _missing(value: Any) -> bool:
+    """None, and the NaN / NA / NaT pandas puts where a frame has no value."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _exact(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"the execution report holds {value!r} ({type(value).__name__}) where an exact Decimal belongs")
+
+
+def _cell(value: Any, kind: str) -> CellValue:
+    """One report value as the kernel writes it: a rate without a value (nothing authorised) is an empty cell."""
+    if _missing(value):
+        return None
+    if kind == "percent":
+        return Percent(_exact(value))
+    if kind == "money":
+        return _exact(value)
+    if kind == "flag":
+        return bool(value)
+    if kind == "count":
+        return int(value)
+    return str(value)
+
+
+def _frame_sheet(title: str, frame: pd.DataFrame, columns: Sequence[Column]) -> Sheet:
+    records = frame.to_dict("records")
+    return (title, [heading for _, heading, _ in columns],
+            [[_cell(record.get(field), kind) for field, _, kind in columns] for record in records])
+
+
+def _summary_sheet(report: ExecutionReport) -> Sheet:
+    t = report.total
+    kinds = {field: kind for field, _, kind in MEASURES}
+    rows: list[Row] = [["年度 Fiscal year", report.fiscal_year], ["截至 As of", report.as_of]]
+    rows += [[heading, _cell(t.get(field), kinds[field])] for field, heading, _ in MEASURES]
+    rows += [["预计年末结余率目标 Balance rate target (≤)", Percent(BALANCE_TARGET)],
+             ["慢于序时进度的项目 Lines behind time", len(report.behind_lines)],
+             [f"低于 {LOW_EXECUTION}% 的项目 Lines under {LOW_EXECUTION}%", len(report.low_lines)],
+             [f"预计结余率超 {BALANCE_TARGET}% 的项目 Lines over the balance target",
+              int(report.lines["balance_over_target"].sum())]]
+    return ("汇总 Summary", ["指标 Measure", "数值 Value"], rows)
+
+
+def execution_report_xlsx(report: ExecutionReport) -> bytes:
+    """The monthly execution report as a workbook: summary, lines, departments and projects, one sheet each.
+
+    For the finance director who filters and sums in Excel what the HTML report shows: amounts are numbers
+    (``#,##0.00``), rates are percentages (``0.00%``), a rate that cannot be computed is an empty cell.
+    """
+    return xlsx_bytes([
+        _summary_sheet(report),
+        _frame_sheet("预算项目 Lines", report.lines, LINE_COLUMNS),
+        _frame_sheet("科室 Departments", report.departments, DEPARTMENT_COLUMNS),
+        _frame_sheet("项目 Projects", report.projects, PROJECT_COLUMNS),
+    ])

@@ -1,4 +1,4 @@
-"""The budget exports finance opens in Excel: `smartfin budget export`.
+"""The budget exports finance opens in Excel: `smartfin budget export` and the monthly execution workbook.
 
 A budget line is named like the finance user's report, ``=cmd|' /C calc'!A0``; the exports must show that
 name as text and keep every amount an exact number.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,8 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
-from smartfin.app.exports import BUDGET_HEADER
+from smartfin.app.exports import BUDGET_HEADER, execution_report_xlsx
 from smartfin.ledger import BudgetLineKey, adjust, create_line, pre_encumber, record_actual, set_budget
+from smartfin.ledger.monitor import execution_report
 from smartfin.store.db import get_engine, session_scope
 from tests.support.settings import environment
 
@@ -117,3 +120,41 @@ def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year
     nothing = ledger / "2030.csv"
     result = runner.invoke(app, ["budget", "export", "--year", "2030", "--format", "csv", "--output", str(nothing)])
     assert result.exit_code == 2 and "no budget lines for 2030" in result.output and not nothing.exists()
+
+
+def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_empty(ledger: Path) -> None:
+    with session_scope() as session:
+        report = execution_report(session, YEAR, date(YEAR, 6, 30))
+    data = execution_report_xlsx(report)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["汇总 Summary", "预算项目 Lines", "科室 Departments", "项目 Projects"]
+    for number in range(1, 5):
+        xml = _sheet_xml(data, number)
+        assert "<f>" not in xml and "<f " not in xml
+        assert not re.search(r"<t[^>]*>(None|nan|NaN)</t>", xml)
+
+    lines = book["预算项目 Lines"]
+    heading = {cell.value: cell.column - 1 for cell in lines[1]}
+    rows = {row[0].value: row for row in lines.iter_rows(min_row=2)}
+    card = rows["2031/CARD/30218/fiscal"]
+    assert (card[heading["名称 Name"]].data_type, card[heading["名称 Name"]].value) == ("s", "'" + EVIL)
+    assert rows["2031/RAD/30213/own/PRJ-CT"][heading["名称 Name"]].value == "'@SUM(1+1) 放射科"
+    authorised = card[heading["预算数 Budget"]]
+    assert (authorised.data_type, authorised.value, authorised.number_format) == ("n", 750000, "#,##0.00")
+    progress = card[heading["序时进度 Time elapsed"]]
+    assert (progress.value, progress.number_format) == (0.5, "0.00%")
+    rad_rate = rows["2031/RAD/30213/own/PRJ-CT"][heading["执行率 Execution"]]
+    assert (rad_rate.data_type, rad_rate.value) == ("n", 0.005)  # 3000.07 / 600000 = 0.50 %
+    lab = rows["2031/LAB/30201/fiscal"]
+    for rate in ("执行率 Execution", "与序时进度差 vs time", "结余率 Balance rate", "预计年末结余率 Projected balance"):
+        assert lab[heading[rate]].value is None, rate  # nothing authorised: an empty cell, not "None"
+
+    departments = {row[0].value: row for row in book["科室 Departments"].iter_rows(min_row=2)}
+    assert set(departments) == {"CARD", "LAB", "RAD"}
+    assert departments["LAB"][2].value == 0 and departments["LAB"][6].value is None
+    projects = [row[0].value for row in book["项目 Projects"].iter_rows(min_row=2)]
+    assert projects == ["PRJ-CT"]
+    summary = {row[0].value: row[1] for row in book["汇总 Summary"].iter_rows(min_row=2)}
+    assert summary["年度 Fiscal year"].value == YEAR
+    assert summary["预算数 Budget"].value == 1350000 and summary["预算数 Budget"].number_format == "#,##0.00"
+    assert summary["执行数 Spent"].value == 3000.07
