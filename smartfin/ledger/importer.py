@@ -38,6 +38,8 @@ Rules
 * The budget entries carry document ``budget-import`` / ``BUDGET-IMPORT-<sha256 prefix>`` of the file,
   so importing the identical file again changes nothing; a line already budgeted by another document is
   rejected ("already budgeted — use an adjustment").
+* Once department master data is loaded (``smartfin departments import``), each line's department must
+  be in force at some time during the line's period; before that, any department code is accepted.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from smartfin.kernel.import_files import (
 )
 from smartfin.kernel.money import format_yuan, to_fen
 from smartfin.ledger.control import find_line
+from smartfin.ledger.departments import department_problem_during
 from smartfin.ledger.errors import InvalidBudgetKey
 from smartfin.ledger.journal import create_line, live_budget_entries, set_budget
 from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus, parse_control_level
@@ -230,9 +233,20 @@ def _validate_rows(table: Table, issues: list[ImportIssue]) -> list[_BudgetRow]:
 
 
 def _plan(session: Session, rows: list[_BudgetRow], report: ImportReport) -> list[tuple[_BudgetRow, bool]]:
-    """Decide per valid row: create the line, budget an existing unbudgeted line, or leave it unchanged."""
+    """Decide per valid row: create the line, budget an existing unbudgeted line, or leave it unchanged.
+
+    Once the hospital has loaded its department master data, a line's department must be in force during
+    the line's period (its effective dates, else its fiscal year): a typo in a code would otherwise open a
+    line nobody can find under the department's name.
+    """
     plan: list[tuple[_BudgetRow, bool]] = []
     for row in rows:
+        first_day = row.effective_from or date(row.key.fiscal_year, 1, 1)
+        last_day = row.effective_to or date(row.key.fiscal_year, 12, 31)
+        problem = department_problem_during(session, row.key.department, first_day, last_day)
+        if problem is not None:
+            report.errors.append(ImportIssue(row.row, "department", problem))
+            continue
         line = find_line(session, row.key)
         if line is None:
             plan.append((row, True))
