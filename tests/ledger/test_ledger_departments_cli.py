@@ -1,16 +1,20 @@
-"""`smartfin departments import|list`, each on a database of its own (a fresh var/ directory)."""
+"""`smartfin departments import|list`, and department names beside the codes in `budget show` and
+`document show` — each on a database of its own (a fresh var/ directory)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
-from smartfin.store.db import get_engine
+from smartfin.ledger import BudgetLineKey, create_line
+from smartfin.processes.spending.requests import SpendingRequest
+from smartfin.store.db import get_engine, session_scope
 from tests.support.settings import environment
 
 runner = CliRunner()
@@ -64,3 +68,37 @@ def test_a_bad_file_lists_every_problem_and_imports_nothing(var_dir: Path) -> No
     assert "row 3, column class: is unknown" in result.output
     assert runner.invoke(app, ["departments", "list", "--json"]).output.count('"code"') == 0
     assert runner.invoke(app, ["departments", "import", str(var_dir / "missing.csv")]).exit_code == 2
+
+
+def test_budget_show_and_document_show_name_the_department(var_dir: Path) -> None:
+    with session_scope() as session:
+        create_line(session, BudgetLineKey(2023, "CARD", "30218", "fiscal"), actor="finance",  # type: ignore[arg-type]
+                    budget="1000.00", document_no="B-2023")
+        create_line(session, BudgetLineKey(2025, "CARD", "30218", "fiscal"), actor="finance",  # type: ignore[arg-type]
+                    budget="2000.00", document_no="B-2025")
+        create_line(session, BudgetLineKey(2025, "LAB", "30218", "fiscal"), actor="finance",  # type: ignore[arg-type]
+                    budget="3000.00", document_no="B-2025")
+        session.add(SpendingRequest(
+            request_no="REQ-2023-000007", requester="zhang.wei", department="CARD", category="materials",
+            economic_code="30218", funding_source="fiscal", fiscal_year=2023, amount_fen=12345, payee="国药控股",
+            purpose="导管", submitted_at=datetime(2023, 6, 1, 2, 0, tzinfo=UTC)))
+    before = json.loads(runner.invoke(app, ["budget", "show", "--json"]).output)
+    assert [line["department_name"] for line in before["lines"]] == ["CARD", "CARD", "LAB"], "codes until loaded"
+
+    path = var_dir / "departments.csv"
+    path.write_text(DEPARTMENTS, encoding="utf-8")
+    assert runner.invoke(app, ["departments", "import", str(path)]).exit_code == 0
+
+    shown = json.loads(runner.invoke(app, ["budget", "show", "--json"]).output)
+    assert [(line["fiscal_year"], line["department"], line["department_name"]) for line in shown["lines"]] == [
+        (2023, "CARD", "心内科"), (2025, "CARD", "心血管内科"), (2025, "LAB", "LAB")]
+    table = runner.invoke(app, ["budget", "show", "--year", "2025"])
+    assert table.exit_code == 0, table.output
+    assert "科室 department" in table.output
+    [card_row] = [line for line in table.output.splitlines() if line.startswith("2025/CARD")]
+    assert "心血管内科" in card_row and "2000.00" in card_row
+
+    document = json.loads(runner.invoke(app, ["document", "show", "REQ-2023-000007", "--json"]).output)
+    assert (document["department"], document["department_name"]) == ("CARD", "心内科")  # the name on its day
+    text = runner.invoke(app, ["document", "show", "REQ-2023-000007"])
+    assert "科室 department: CARD 心内科" in text.output
