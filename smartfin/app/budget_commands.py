@@ -1,15 +1,21 @@
 """``smartfin budget show`` and ``export``: every budget line with its buckets and what is available, as
-finance reads it, on screen or as a CSV / Excel file."""
+finance reads it, on screen or as a CSV / Excel file.
+
+Each line shows its department's name beside the code: the name in force at the end of the line's fiscal
+year, or today while that year runs (the code itself until department master data is loaded).
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from smartfin.app.exports import BUDGET_BUCKETS, budget_lines_export
+from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.money import format_yuan
 from smartfin.kernel.spreadsheet import (
     ExportExists,
@@ -18,11 +24,14 @@ from smartfin.kernel.spreadsheet import (
     check_export_target,
     write_export,
 )
-from smartfin.ledger.report import budget_rows, total
+from smartfin.kernel.text import fit_columns
+from smartfin.ledger import DepartmentNames, department_names
+from smartfin.ledger.report import LineRow, budget_rows, total
 from smartfin.store.db import session_scope
 
 budget_app = typer.Typer(no_args_is_help=True, help="Budget lines and their execution (预算执行).")
 BUCKETS = BUDGET_BUCKETS
+NAME_COLUMNS = 16  # terminal columns for the department's name: eight Chinese characters
 HEADINGS = ("预算 budget", "调整 adj.", "预占 pre-enc.", "占用 enc.", "执行 actual", "可用 available")
 
 
@@ -40,19 +49,22 @@ def show(
     """Every line with budget, adjustments, pre-encumbrance, encumbrance, actual and available."""
     with session_scope() as session:
         rows = budget_rows(session, year=year, department=department)
+        names = {y: department_names(session, _names_day(y)) for y in {row.line.fiscal_year for row in rows}}
     if as_json:
-        typer.echo(json.dumps({"lines": [row.as_json() for row in rows],
+        typer.echo(json.dumps({"lines": [{**row.as_json(), "department_name": _name(row, names)} for row in rows],
                                "totals": {b: format_yuan(total(rows, b)) for b in BUCKETS}},
                               ensure_ascii=False, indent=2))
         return
     if not rows:
         typer.echo("no budget lines" + (f" for {year}" if year else "") + (f" in {department}" if department else ""))
         return
-    typer.echo(f"{'line':44} " + " ".join(f"{h:>15}" for h in HEADINGS))
+    typer.echo(f"{'line':44} {fit_columns('科室 department', NAME_COLUMNS)} " + " ".join(f"{h:>15}" for h in HEADINGS))
     for row in rows:
         label = str(row.line.key)[:44]
-        typer.echo(f"{label:44} " + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS))
-    typer.echo(f"{'合计 total':42} " + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS))
+        typer.echo(f"{label:44} {fit_columns(_name(row, names), NAME_COLUMNS)} "
+                   + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS))
+    typer.echo(f"{'合计 total':42} {' ' * NAME_COLUMNS} "
+               + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS))
 
 
 @budget_app.command("export")
@@ -80,3 +92,13 @@ def export(
         raise typer.Exit(2) from None
     typer.echo(f"{len(rows)} budget lines of {year}" + (f" in {department}" if department else "")
                + f" written to {output}")
+
+
+
+def _names_day(fiscal_year: int) -> date:
+    """The day whose department names a fiscal year's lines show: its last day, or today while it runs."""
+    return min(hospital_today(), date(fiscal_year, 12, 31))
+
+
+def _name(row: LineRow, names: dict[int, DepartmentNames]) -> str:
+    return names[row.line.fiscal_year][row.line.department]

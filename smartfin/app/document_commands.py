@@ -3,18 +3,22 @@ and its journal entries — what a finance officer (or an auditor) reads to see 
 
 Requests, claims and equipment proposals are found by their number; the chain and the decisions are the
 rows written at routing time and by the control step from the engine's history, the journal is the ledger's.
+The department is shown with its name as it was on the day the document was submitted.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
 
+from smartfin.kernel.clock import hospital_day
 from smartfin.kernel.money import format_yuan, from_fen
+from smartfin.ledger import department_name
 from smartfin.ledger.report import document_entries
 from smartfin.processes.approvals import all_steps, recorded_decisions
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
@@ -39,6 +43,8 @@ class DocumentHead:
     amount_fen: int
     status: str
     budget_line: str
+    department: str
+    submitted_on: date  # the hospital's business day of submission
 
 
 def find_document(session: Session, number: str) -> DocumentHead | None:
@@ -46,15 +52,17 @@ def find_document(session: Session, number: str) -> DocumentHead | None:
     request = session.get(SpendingRequest, number)
     if request is not None:
         return DocumentHead(REQUEST_TYPE, number, request.requester, request.amount_fen, request.status,
-                            str(request.budget_key))
+                            str(request.budget_key), request.department, hospital_day(request.submitted_at))
     claim = session.get(Claim, number)
     if claim is not None:
         return DocumentHead("reimbursement-claim", number, claim.claimant,
-                            claim.payable_fen or claim.claimed_total_fen or 0, claim.status, str(claim.budget_key))
+                            claim.payable_fen or claim.claimed_total_fen or 0, claim.status, str(claim.budget_key),
+                            claim.department, hospital_day(claim.submitted_at))
     proposal = session.get(EquipmentProposalRecord, number)
     if proposal is not None:
         return DocumentHead("equipment-proposal", number, proposal.proposer, proposal.total_investment_fen,
-                            proposal.status, str(proposal.budget_key))
+                            proposal.status, str(proposal.budget_key), proposal.department,
+                            hospital_day(proposal.submitted_at))
     return None
 
 
@@ -69,6 +77,8 @@ def document_report(session: Session, number: str) -> dict[str, Any] | None:
     return {
         "number": number, "type": head.kind, "requester": head.requester,
         "amount": format_yuan(from_fen(head.amount_fen)), "status": head.status, "budget_line": head.budget_line,
+        "department": head.department,
+        "department_name": department_name(session, head.department, head.submitted_on),
         "chain": [{"round": s.round, "step": s.step, "group": s.candidate_group,
                    "amount": format_yuan(s.amount), "within_plan": s.within_plan,
                    "routed_at": s.routed_at.isoformat(),
@@ -100,6 +110,7 @@ def show(
     typer.echo(f"{report['number']}  {report['type']}  {report['status']}")
     typer.echo(f"申请人 requester: {report['requester']}   金额 amount: ¥{report['amount']}   "
                f"预算行 line: {report['budget_line']}")
+    typer.echo(f"科室 department: {report['department']} {report['department_name']}")
     typer.echo("审批链 chain:")
     for step in report["chain"]:
         plan = "" if step["within_plan"] else "  超计划 over plan"

@@ -7,6 +7,7 @@ that build a throwaway database with ``create_all``).
 
 from sqlmodel import SQLModel
 
+import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
@@ -21,6 +22,7 @@ import smartfin.store.audit
 TABLE_MODULES = (
     smartfin.store.audit,
     smartfin.ledger.models,
+    smartfin.ledger.departments,
     smartfin.processes.approvals,
     smartfin.processes.delegations,
     smartfin.processes.spending.requests,

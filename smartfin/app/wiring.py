@@ -35,12 +35,19 @@ def register_commands(app: typer.Typer) -> None:
 
     Packages the core must not import (the flows) add theirs through the ``smartfin.commands`` entry point.
     """
-    from smartfin.app import bot_commands, budget_commands, db_commands, delegation_commands, document_commands
+    from smartfin.app import (
+        bot_commands,
+        budget_commands,
+        db_commands,
+        delegation_commands,
+        department_commands,
+        document_commands,
+    )
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
-    for module in (bot_commands, budget_commands, db_commands, delegation_commands, document_commands, reimbursement,
-                   procurement):
+    for module in (bot_commands, budget_commands, db_commands, delegation_commands, department_commands,
+                   document_commands, reimbursement, procurement):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)

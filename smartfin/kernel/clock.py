@@ -31,3 +31,10 @@ def hospital_today() -> date:
 def hospital_yesterday() -> date:
     """The business day a morning run reconciles: yesterday in the hospital's time zone."""
     return hospital_today() - timedelta(days=1)
+
+
+def hospital_day(instant: datetime) -> date:
+    """The hospital's business date of a stored instant; an instant a database gave back without its offset
+    is UTC (that is how the tables store them)."""
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+    return aware.astimezone(HOSPITAL_TZ).date()

@@ -9,6 +9,7 @@ fallback covers all three.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 UTF8_SIG = "utf-8-sig"
 GB18030 = "gb18030"
@@ -29,3 +30,21 @@ def decode_chinese_text(data: bytes) -> tuple[str, str]:
     """The text (a BOM removed) and the encoding it was decoded with; ``UnicodeDecodeError`` when neither fits."""
     encoding = detect_encoding(data)
     return data.decode(encoding), encoding
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters (wide and full-width) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def fit_columns(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns and padded to exactly that many, so that tables
+    with Chinese names stay aligned (``str.ljust`` counts a Chinese character as one column)."""
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)

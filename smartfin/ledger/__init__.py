@@ -1,4 +1,5 @@
-"""The budget ledger: budget lines, the append-only journal, budget control and budget import.
+"""The budget ledger: budget lines, the append-only journal, budget control and budget import, and the
+department master data the lines (and every document) are keyed by.
 
 Everything a worker, flow or screen needs is importable from here; see ``journal`` for the life of a
 document's money and ``control`` for the decision rules.
@@ -6,6 +7,15 @@ document's money and ``control`` for the decision rules.
 
 from smartfin.ledger.balances import Balances, DocumentHoldings, balances_from_entries
 from smartfin.ledger.control import BudgetCheck, CheckOutcome, Override, check_budget, evaluate
+from smartfin.ledger.department_import import DepartmentImportReport, import_departments
+from smartfin.ledger.departments import (
+    Department,
+    DepartmentClass,
+    DepartmentNames,
+    department_name,
+    department_names,
+    department_problem,
+)
 from smartfin.ledger.errors import (
     AlreadyBudgeted,
     BudgetError,
@@ -50,6 +60,10 @@ __all__ = [
     "BudgetLineNotEffective",
     "CheckOutcome",
     "ControlLevel",
+    "Department",
+    "DepartmentClass",
+    "DepartmentImportReport",
+    "DepartmentNames",
     "DocumentConflict",
     "DocumentHoldings",
     "FundingSource",
@@ -69,10 +83,14 @@ __all__ = [
     "check_budget",
     "close_line",
     "create_line",
+    "department_name",
+    "department_names",
+    "department_problem",
     "document_holdings",
     "encumber",
     "evaluate",
     "import_budget",
+    "import_departments",
     "line_journal",
     "pre_encumber",
     "record_actual",

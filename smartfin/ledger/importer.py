@@ -38,36 +38,44 @@ Rules
 * The budget entries carry document ``budget-import`` / ``BUDGET-IMPORT-<sha256 prefix>`` of the file,
   so importing the identical file again changes nothing; a line already budgeted by another document is
   rejected ("already budgeted — use an adjustment").
+* Once department master data is loaded (``smartfin departments import``), each line's department must
+  be in force at some time during the line's period; before that, any department code is accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import math
-import re
-import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import openpyxl
-import pandas as pd
 from sqlmodel import Session
 
-from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
-from smartfin.kernel.text import decode_chinese_text
+from smartfin.kernel.import_files import (
+    KEY_COLUMN,
+    ImportFormat,
+    ImportIssue,
+    Table,
+    cell_amount,
+    cell_date,
+    cell_percent,
+    cell_text,
+    file_bytes,
+    is_blank,
+    read_import_table,
+)
+from smartfin.kernel.money import format_yuan, to_fen
 from smartfin.ledger.control import find_line
+from smartfin.ledger.departments import department_problem_during
 from smartfin.ledger.errors import InvalidBudgetKey
 from smartfin.ledger.journal import create_line, live_budget_entries, set_budget
 from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus, parse_control_level
 from smartfin.store.audit import record_audit
 
+__all__ = ["KEY_COLUMN", "ImportIssue", "ImportReport", "import_budget"]
+
 IMPORT_DOCUMENT = "budget-import"
-KEY_COLUMN = "key"  # the column named in errors about the line as a whole
 
 COLUMNS = ("fiscal_year", "department", "economic_code", "funding_source", "project", "name", "budget",
            "control_level", "tolerance_pct", "tolerance_amount", "warning_pct", "effective_from",
@@ -88,18 +96,7 @@ ALIASES: dict[str, str] = {
     "失效日期": "effective_to", "截止日期": "effective_to", "结束日期": "effective_to",
 }
 DEFAULT_WARNING_PCT = Decimal(90)
-
-
-@dataclass(frozen=True, slots=True)
-class ImportIssue:
-    """One reason a row was refused, located as the user sees the file."""
-
-    row: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.reason}"
+BUDGET_FORMAT = ImportFormat("budget import", COLUMNS, REQUIRED, ALIASES)
 
 
 @dataclass(slots=True)
@@ -146,15 +143,11 @@ def import_budget(session: Session, source: str | Path | bytes, *, actor: str,
     Returns the report instead of raising on bad rows: the finance office wants every problem of the
     file at once, not the first one.
     """
-    if isinstance(source, bytes):
-        data, name = source, filename or "upload"
-    else:
-        path = Path(source)
-        data, name = path.read_bytes(), filename or path.name
+    data, name = file_bytes(source, filename)
     digest = hashlib.sha256(data).hexdigest()
     report = ImportReport(source=name, sha256=digest, document_no=f"BUDGET-IMPORT-{digest[:16]}")
 
-    table, issues = _read_table(data, name)
+    table, issues = read_import_table(data, name, BUDGET_FORMAT)
     report.errors.extend(issues)
     if table is None:
         return report
@@ -162,7 +155,7 @@ def import_budget(session: Session, source: str | Path | bytes, *, actor: str,
     report.rows = len(table)
     plan = _plan(session, rows, report)
     if report.errors:
-        report.errors.sort(key=lambda issue: (issue.row, _column_order(issue.column)))
+        BUDGET_FORMAT.sort(report.errors)
         return report
 
     with session.begin_nested():  # one unit: a failure half-way leaves no line and no entry behind
@@ -186,112 +179,9 @@ def import_budget(session: Session, source: str | Path | bytes, *, actor: str,
     return report
 
 
-# ----------------------------------------------------------------------------------------- reading
-
-def _read_table(data: bytes, name: str) -> tuple[list[tuple[int, dict[str, Any]]] | None, list[ImportIssue]]:
-    """Rows as ``(row number in the file, {canonical column: raw value})``, plus header problems."""
-    if not data.strip():
-        return None, [ImportIssue(1, KEY_COLUMN, "the file is empty")]
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return None, [ImportIssue(1, KEY_COLUMN, "old Excel .xls format: save the file as .xlsx or CSV")]
-    if data[:4] == b"PK\x03\x04" or name.lower().endswith(".xlsx"):
-        try:
-            frame, first_row = _xlsx_frame(data)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            return None, [ImportIssue(1, KEY_COLUMN, f"cannot read the Excel file: {exc}")]
-    else:
-        try:
-            text, _encoding = decode_chinese_text(data)
-        except UnicodeDecodeError:
-            return None, [ImportIssue(1, KEY_COLUMN, "the file is neither UTF-8 nor GBK text")]
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            return None, [ImportIssue(1, KEY_COLUMN, f"cannot read the CSV file: {exc}")]
-        first_row = 1
-    if frame is None:
-        return None, [ImportIssue(1, KEY_COLUMN, "the file has no header row")]
-
-    issues: list[ImportIssue] = []
-    columns: list[str | None] = []
-    for header in frame.columns:
-        label = _normalise_header(header)
-        canonical = ALIASES.get(label) or ALIASES.get(label.lower())
-        if label.lower().startswith("unnamed:") or not label:
-            canonical = None  # an empty header cell; its values are checked below
-        elif canonical is None:
-            issues.append(ImportIssue(first_row, label, "unknown column (see the budget import format)"))
-        elif canonical in columns:
-            issues.append(ImportIssue(first_row, label, f"duplicate column ({canonical})"))
-            canonical = None
-        columns.append(canonical)
-    for required in REQUIRED:
-        if required not in columns:
-            issues.append(ImportIssue(first_row, required, "required column is missing"))
-    if issues:
-        return None, issues
-
-    table: list[tuple[int, dict[str, Any]]] = []
-    for offset, values in enumerate(frame.itertuples(index=False, name=None)):
-        row_no = first_row + 1 + offset
-        record = {col: value for col, value in zip(columns, values, strict=True) if col is not None}
-        if all(_is_blank(v) for v in values):
-            continue
-        stray = [v for col, v in zip(columns, values, strict=True) if col is None and not _is_blank(v)]
-        if stray:
-            issues.append(ImportIssue(row_no, KEY_COLUMN, "value under a column without a header"))
-        table.append((row_no, record))
-    return table, issues
-
-
-def _xlsx_frame(data: bytes) -> tuple[pd.DataFrame | None, int]:
-    """The first worksheet as a frame of raw cell values, and the sheet row number of its header."""
-    workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    sheet = workbook.worksheets[0]
-    header: list[Any] | None = None
-    header_row = 1
-    rows: list[list[Any]] = []
-    for cells in sheet.iter_rows():
-        values = [_cell_value(cell) for cell in cells]
-        if header is None:
-            if all(_is_blank(v) for v in values):
-                continue
-            header, header_row = values, cells[0].row
-            continue
-        rows.append(values)
-    workbook.close()
-    if header is None:
-        return None, 1
-    labels = [f"Unnamed: {i}" if _is_blank(h) else str(h) for i, h in enumerate(header)]
-    return pd.DataFrame(rows, columns=labels, dtype=object), header_row
-
-
-def _cell_value(cell: Any) -> Any:
-    value = cell.value
-    # A cell formatted as a percentage stores 0.05 and shows 5 %: take what the user sees.
-    if isinstance(value, int | float) and not isinstance(value, bool) and "%" in (cell.number_format or ""):
-        return Decimal(repr(value)) * 100
-    return value
-
-
-def _normalise_header(header: object) -> str:
-    text = unicodedata.normalize("NFKC", str(header)).replace("\ufeff", "").strip()
-    return re.sub(r"\s+", "_", text)
-
-
-def _is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 # -------------------------------------------------------------------------------------- validation
 
-def _validate_rows(table: Iterable[tuple[int, dict[str, Any]]], issues: list[ImportIssue]) -> list[_BudgetRow]:
+def _validate_rows(table: Table, issues: list[ImportIssue]) -> list[_BudgetRow]:
     rows: list[_BudgetRow] = []
     seen: dict[BudgetLineKey, int] = {}
     for row_no, record in table:
@@ -301,33 +191,33 @@ def _validate_rows(table: Iterable[tuple[int, dict[str, Any]]], issues: list[Imp
             issues.append(ImportIssue(row_no, column, reason))
 
         key = None
-        year_text = _text(record.get("fiscal_year"))
+        year_text = cell_text(record.get("fiscal_year"))
         if not year_text:
             fail("fiscal_year", "is missing")
         elif not year_text.isdigit():
             fail("fiscal_year", f"must be a whole year such as 2026 (got {year_text!r})")
         else:
             try:
-                key = BudgetLineKey(int(year_text), _text(record.get("department")),
-                                    _text(record.get("economic_code")), _text(record.get("funding_source")),  # type: ignore[arg-type]
-                                    _text(record.get("project")))
+                key = BudgetLineKey(int(year_text), cell_text(record.get("department")),
+                                    cell_text(record.get("economic_code")), cell_text(record.get("funding_source")),  # type: ignore[arg-type]
+                                    cell_text(record.get("project")))
             except InvalidBudgetKey as exc:
                 fail(exc.field, exc.reason + (f" (got {exc.value!r})" if exc.value not in (None, "") else ""))
-        budget = _amount(record.get("budget"), "budget", fail, required=True)
+        budget = cell_amount(record.get("budget"), "budget", fail, required=True)
         level = ControlLevel.CONTROL
-        if not _is_blank(record.get("control_level")):
+        if not is_blank(record.get("control_level")):
             try:
                 level = parse_control_level(record.get("control_level"))
             except ValueError:
                 fail("control_level", f"is unknown (use control, advisory or track; got "
-                                      f"{_text(record.get('control_level'))!r})")
-        tol_pct = _percent(record.get("tolerance_pct"), "tolerance_pct", fail) or Decimal(0)
-        tol_amount = _amount(record.get("tolerance_amount"), "tolerance_amount", fail) or Decimal(0)
+                                      f"{cell_text(record.get('control_level'))!r})")
+        tol_pct = cell_percent(record.get("tolerance_pct"), "tolerance_pct", fail) or Decimal(0)
+        tol_amount = cell_amount(record.get("tolerance_amount"), "tolerance_amount", fail) or Decimal(0)
         warning = DEFAULT_WARNING_PCT
-        if not _is_blank(record.get("warning_pct")):
-            warning = _percent(record.get("warning_pct"), "warning_pct", fail)  # type: ignore[assignment]
-        start = _date(record.get("effective_from"), "effective_from", fail)
-        end = _date(record.get("effective_to"), "effective_to", fail)
+        if not is_blank(record.get("warning_pct")):
+            warning = cell_percent(record.get("warning_pct"), "warning_pct", fail)  # type: ignore[assignment]
+        start = cell_date(record.get("effective_from"), "effective_from", fail)
+        end = cell_date(record.get("effective_to"), "effective_to", fail)
         if start and end and start > end:
             fail("effective_to", f"{end} is before effective_from {start}")
 
@@ -337,15 +227,26 @@ def _validate_rows(table: Iterable[tuple[int, dict[str, Any]]], issues: list[Imp
             else:
                 seen[key] = row_no
         if len(issues) == before and key is not None and budget is not None:
-            rows.append(_BudgetRow(row_no, key, _text(record.get("name")), budget, level, tol_pct, tol_amount,
+            rows.append(_BudgetRow(row_no, key, cell_text(record.get("name")), budget, level, tol_pct, tol_amount,
                                    warning or None, start, end))
     return rows
 
 
 def _plan(session: Session, rows: list[_BudgetRow], report: ImportReport) -> list[tuple[_BudgetRow, bool]]:
-    """Decide per valid row: create the line, budget an existing unbudgeted line, or leave it unchanged."""
+    """Decide per valid row: create the line, budget an existing unbudgeted line, or leave it unchanged.
+
+    Once the hospital has loaded its department master data, a line's department must be in force during
+    the line's period (its effective dates, else its fiscal year): a typo in a code would otherwise open a
+    line nobody can find under the department's name.
+    """
     plan: list[tuple[_BudgetRow, bool]] = []
     for row in rows:
+        first_day = row.effective_from or date(row.key.fiscal_year, 1, 1)
+        last_day = row.effective_to or date(row.key.fiscal_year, 12, 31)
+        problem = department_problem_during(session, row.key.department, first_day, last_day)
+        if problem is not None:
+            report.errors.append(ImportIssue(row.row, "department", problem))
+            continue
         line = find_line(session, row.key)
         if line is None:
             plan.append((row, True))
@@ -365,72 +266,3 @@ def _plan(session: Session, rows: list[_BudgetRow], report: ImportReport) -> lis
                 row.row, "budget", f"line {row.key} is already budgeted ({format_yuan(first.amount)} from "
                                    f"{first.document_no}) — use an adjustment"))
     return plan
-
-
-def _text(value: object) -> str:
-    if _is_blank(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel keeps codes typed as numbers as floats
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
-def _amount_input(value: object) -> object:
-    if isinstance(value, float):
-        # Excel stores numbers as binary doubles; the shortest repr is the figure the user typed.
-        return Decimal(repr(value))
-    return _text(value) if not isinstance(value, Decimal | int) else value
-
-
-def _amount(value: object, column: str, fail: Any, *, required: bool = False) -> Decimal | None:
-    if _is_blank(value) and not required:
-        return None
-    try:
-        return parse_amount(_amount_input(value), field=column, allow_zero=True)
-    except InvalidAmount as exc:
-        fail(column, exc.reason + (f" (got {_text(value)!r})" if not _is_blank(value) else ""))
-        return None
-
-
-def _percent(value: object, column: str, fail: Any) -> Decimal | None:
-    if _is_blank(value):
-        return None
-    raw = _amount_input(value)
-    if isinstance(raw, str):
-        raw = raw.rstrip("%％").strip()
-    try:
-        pct = parse_amount(raw, field=column, allow_zero=True)
-    except InvalidAmount as exc:
-        fail(column, exc.reason + f" (got {_text(value)!r})")
-        return None
-    if pct > 100:
-        fail(column, f"must be a percentage between 0 and 100 (got {_text(value)!r})")
-        return None
-    return pct
-
-
-_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
-
-
-def _date(value: object, column: str, fail: Any) -> date | None:
-    if _is_blank(value):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    match = _DATE.match(text) or (re.match(r"^(\d{4})(\d{2})(\d{2})$", text))
-    if match:
-        try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            pass
-    fail(column, f"is not a valid date (use YYYY-MM-DD; got {text!r})")
-    return None
-
-
-def _column_order(column: str) -> int:
-    return COLUMNS.index(column) if column in COLUMNS else len(COLUMNS)

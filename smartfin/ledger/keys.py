@@ -67,6 +67,12 @@ _ECONOMIC_CODE = re.compile(r"^\d{3,10}$")
 _CODE_TEXT = re.compile(r"^[^\s/]+(?: [^\s/]+)*$")
 
 
+def is_code_text(text: str) -> bool:
+    """Whether ``text`` can be a department or project code: no '/' (it separates the parts of a key in
+    messages) and no line breaks — the one rule for budget keys and department master data."""
+    return bool(_CODE_TEXT.match(text))
+
+
 def _clean(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip() if value is not None else ""
 
@@ -114,7 +120,7 @@ class BudgetLineKey:
         department = _clean(self.department)
         if not department:
             raise InvalidBudgetKey("department", "is missing")
-        if not _CODE_TEXT.match(department):
+        if not is_code_text(department):
             raise InvalidBudgetKey("department", "must not contain '/' or line breaks", department)
         economic_code = _clean(self.economic_code)
         if not economic_code:
@@ -123,7 +129,7 @@ class BudgetLineKey:
             raise InvalidBudgetKey("economic_code", "must be the digits of the economic classification "
                                    "(e.g. 30218)", economic_code)
         project = _clean(self.project)
-        if project and not _CODE_TEXT.match(project):
+        if project and not is_code_text(project):
             raise InvalidBudgetKey("project", "must not contain '/' or line breaks", project)
         object.__setattr__(self, "fiscal_year", year)
         object.__setattr__(self, "department", department)

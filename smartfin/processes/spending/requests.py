@@ -2,7 +2,8 @@
 
 A request is validated here before it reaches the engine (command line) and again by the
 ``register-request`` worker (Tasklist start form), with the same function, so both paths refuse the
-same input with the same words. The request number is the process's business key.
+same input with the same words — including a department the master data does not have in force that day,
+once the hospital has loaded its departments. The request number is the process's business key.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rules.spending.split import RequestSummary, SplitSuspicion, detect_splits
 from smartfin.camunda.client import EngineClient, EngineError, EngineRequestError
 from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
-from smartfin.ledger import check_budget
+from smartfin.ledger import check_budget, department_name, department_problem
 from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.processes.documents import (
     BudgetLineDocument,
@@ -95,9 +96,15 @@ class RequestDraft(BudgetLineDocument):
     amount: Decimal
     payee: str
     purpose: str
+    #: the department's name on the day of submission, for Tasklist only (never used for authority)
+    department_name: str = ""
 
     def process_variables(self, request_no: str) -> dict[str, Any]:
-        """The start variables of the spending-approval process (money as an exact string)."""
+        """The start variables of the spending-approval process (money as an exact string).
+
+        Only fields of the start form: the engine refuses any other start variable. ``departmentName`` is
+        added by ``register-request``.
+        """
         return {
             "requestNo": request_no, "requester": self.requester, "department": self.department,
             "category": self.category, "economicCode": self.economic_code,
@@ -107,8 +114,14 @@ class RequestDraft(BudgetLineDocument):
         }
 
 
-def validate_request(values: dict[str, Any], *, today: datetime | None = None) -> RequestDraft:
-    """Check every field of a submission and collect all problems before refusing it."""
+def validate_request(values: dict[str, Any], *, today: datetime | None = None,
+                     session: Session | None = None) -> RequestDraft:
+    """Check every field of a submission and collect all problems before refusing it.
+
+    With a ``session`` (both submission paths pass one) the department must also be in force that day in
+    the master data, once any is loaded, and the draft carries its name; without one only the fields' form
+    is checked.
+    """
     now = today or hospital_now()
     fields = FieldReader(values)
     requester = fields.text("requester", 64)
@@ -122,10 +135,16 @@ def validate_request(values: dict[str, Any], *, today: datetime | None = None) -
     key = fields.budget_key(fiscal_year=fields.fiscal_year(now.year), department=department, category=category,
                             funding_source=funding_source, project=project, on=now.date(),
                             economic_code=str(values.get("economicCode") or "").strip())
+    name = ""
+    if session is not None and key is not None:
+        problem = department_problem(session, key.department, now.date())
+        if problem is not None:
+            fields.problem("department", problem)
+        name = department_name(session, key.department, now.date())
     if fields.problems or key is None or amount is None:
         raise InvalidRequest(fields.problems)
     return RequestDraft(requester, key.department, category, key.economic_code, key.funding_source.value,
-                        key.project, key.fiscal_year, amount, payee, purpose)
+                        key.project, key.fiscal_year, amount, payee, purpose, name)
 
 
 def next_request_no(session: Session, on: datetime | None = None) -> str:
@@ -196,7 +215,9 @@ def submit_spending_request(values: dict[str, Any], *, request_no: str | None = 
     ``requester``. See ``smartfin.processes.submitters``.
     """
     engine = engine or EngineClient.from_settings()
-    draft = validate_request({**values, "requester": named_or_self(engine, values.get("requester"))})
+    with session_scope() as session:
+        draft = validate_request({**values, "requester": named_or_self(engine, values.get("requester"))},
+                                 session=session)
     submitter = resolve_submitter(engine, draft.requester, role="requester")
     with session_scope() as session:
         check = check_budget(session, draft.budget_key, draft.amount)

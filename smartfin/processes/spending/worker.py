@@ -123,9 +123,9 @@ def _request(session: Any, job: Job) -> SpendingRequest:
 
 @registry.topic("register-request")
 def register_request(job: Job) -> dict[str, Any]:
-    """Validate the submission (also those made in Tasklist), record it, flag split requests, then check its
-    budget and, within plan, fix its approval chain — one step, so the requester waits for one engine round
-    trip less before the first approver sees the request.
+    """Validate the submission (also those made in Tasklist: the department against the master data too),
+    record it, flag split requests, then check its budget and, within plan, fix its approval chain — one
+    step, so the requester waits for one engine round trip less before the first approver sees the request.
 
     The budget check gives: within plan; over plan on a control line (BUDGET_EXCEEDED: overspend report and
     consent, then ``route-request``); or no usable line (BUDGET_LINE_UNAVAILABLE). An advisory or tracking
@@ -136,7 +136,8 @@ def register_request(job: Job) -> dict[str, Any]:
     if not values.get("requester"):
         values["requester"] = values.get("initiator")
     try:
-        draft = validate_request(values)
+        with session_scope() as session:
+            draft = validate_request(values, session=session)
     except InvalidRequest as exc:
         raise BusinessError("REQUEST_INVALID", f"申请无效 / invalid request: {exc}") from exc
     with session_scope() as session:
@@ -162,6 +163,7 @@ def register_request(job: Job) -> dict[str, Any]:
         session.expunge(row)
     registered = {
         **draft.process_variables(request_no),
+        "departmentName": draft.department_name or draft.department,  # display only (Tasklist)
         "escalationAfter": job.var("escalationAfter", get_settings().approval_escalation_after),
         "splitWarning": "；".join(warnings),
         "budgetOutcome": result.outcome.value, "budgetMessage": result.message,
