@@ -80,10 +80,11 @@ def export(
         check_export_target(output, fmt, replace=force)  # before the database is read
         with session_scope() as session:
             rows = budget_rows(session, year=year, department=department)
+            names = {year: department_names(session, _names_day(year))}
         if not rows:
             raise ExportRefused(f"no budget lines for {year}" + (f" in {department}" if department else "")
                                 + "; nothing written")
-        write_export(output, budget_lines_export(rows, fmt), fmt, replace=force)
+        write_export(output, budget_lines_export(rows, fmt, lambda row: _name(row, names)), fmt, replace=force)
     except ExportExists as exc:
         typer.secho(f"error: {exc} (add --force to replace it)", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
@@ -92,7 +93,6 @@ def export(
         raise typer.Exit(2) from None
     typer.echo(f"{len(rows)} budget lines of {year}" + (f" in {department}" if department else "")
                + f" written to {output}")
-
 
 
 def _names_day(fiscal_year: int) -> date:

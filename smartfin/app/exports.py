@@ -9,7 +9,7 @@ a missing rate as an empty cell); how a value becomes a cell is the kernel's job
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,25 +22,33 @@ from smartfin.ledger.report import LineRow, total
 # ------------------------------------------------------------------------------------------- budget lines
 
 BUDGET_BUCKETS = ("budget", "adjustment", "pre_encumbrance", "encumbrance", "actual", "available")
-BUDGET_HEADER = ("预算项目 Budget line", "名称 Name", "控制方式 Control level", "状态 Status", "预算 Budget",
-                 "调整 Adjustment", "预占 Pre-encumbrance", "占用 Encumbrance", "执行 Actual", "可用 Available")
+BUDGET_HEADER = ("预算项目 Budget line", "科室 Department", "名称 Name", "控制方式 Control level", "状态 Status",
+                 "预算 Budget", "调整 Adjustment", "预占 Pre-encumbrance", "占用 Encumbrance", "执行 Actual",
+                 "可用 Available")
 BUDGET_SHEET = "预算执行 Budget lines"
 TOTAL_LABEL = "合计 total"
 
 
-def budget_lines_table(rows: Sequence[LineRow]) -> tuple[tuple[str, ...], list[Row]]:
-    """The lines as ``smartfin budget show`` lists them, with the same total row; amounts stay Decimals."""
+def _code(row: LineRow) -> str:
+    return row.line.department
+
+
+def budget_lines_table(rows: Sequence[LineRow], department_name: Callable[[LineRow], str] = _code
+                       ) -> tuple[tuple[str, ...], list[Row]]:
+    """The lines as ``smartfin budget show`` lists them (the department's name beside each line, the code
+    when none is given), with the same total row; amounts stay Decimals."""
     table: list[Row] = [
-        [str(row.line.key), row.line.name, row.line.control_level, row.line.status,
+        [str(row.line.key), department_name(row), row.line.name, row.line.control_level, row.line.status,
          *(getattr(row.balances, bucket) for bucket in BUDGET_BUCKETS)]
         for row in rows]
-    table.append([TOTAL_LABEL, None, None, None, *(total(list(rows), bucket) for bucket in BUDGET_BUCKETS)])
+    table.append([TOTAL_LABEL, None, None, None, None, *(total(list(rows), bucket) for bucket in BUDGET_BUCKETS)])
     return BUDGET_HEADER, table
 
 
-def budget_lines_export(rows: Sequence[LineRow], fmt: SpreadsheetFormat) -> bytes:
+def budget_lines_export(rows: Sequence[LineRow], fmt: SpreadsheetFormat,
+                        department_name: Callable[[LineRow], str] = _code) -> bytes:
     """The budget lines as a CSV file or a one-sheet workbook."""
-    header, table = budget_lines_table(rows)
+    header, table = budget_lines_table(rows, department_name)
     if fmt is SpreadsheetFormat.CSV:
         return csv_bytes(header, table)
     return xlsx_bytes([(BUDGET_SHEET, header, table)])

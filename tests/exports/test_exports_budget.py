@@ -75,13 +75,14 @@ def test_budget_export_csv_shows_the_name_as_text_and_amounts_exactly(ledger: Pa
     assert header == list(BUDGET_HEADER)
     by_key = {row[0]: row for row in rows}
     card = by_key["2031/CARD/30218/fiscal"]
-    assert card[1] == "'" + EVIL  # shown as text, never run
-    assert card[2:] == ["control", "open", "800000.00", "-50000.00", "12000.69", "0.00", "0.00", "737999.31"]
-    assert by_key["2031/RAD/30213/own/PRJ-CT"][1] == "'@SUM(1+1) 放射科"
-    assert by_key["2031/RAD/30213/own/PRJ-CT"][4:] == ["600000.00", "0.00", "0.00", "0.00", "3000.07",
+    assert card[1] == "CARD"  # no department master data loaded: the code
+    assert card[2] == "'" + EVIL  # shown as text, never run
+    assert card[3:] == ["control", "open", "800000.00", "-50000.00", "12000.69", "0.00", "0.00", "737999.31"]
+    assert by_key["2031/RAD/30213/own/PRJ-CT"][2] == "'@SUM(1+1) 放射科"
+    assert by_key["2031/RAD/30213/own/PRJ-CT"][5:] == ["600000.00", "0.00", "0.00", "0.00", "3000.07",
                                                        "596999.93"]
-    assert by_key["2031/LAB/30201/fiscal"][1] == "检验科 试剂"
-    assert by_key["合计 total"][4:] == ["1400000.00", "-50000.00", "12000.69", "0.00", "3000.07", "1334999.24"]
+    assert by_key["2031/LAB/30201/fiscal"][2] == "检验科 试剂"
+    assert by_key["合计 total"][5:] == ["1400000.00", "-50000.00", "12000.69", "0.00", "3000.07", "1334999.24"]
 
 
 def test_budget_export_xlsx_has_no_formula_and_numbers_to_the_fen(ledger: Path) -> None:
@@ -92,9 +93,9 @@ def test_budget_export_xlsx_has_no_formula_and_numbers_to_the_fen(ledger: Path) 
     assert "<f>" not in _sheet_xml(data) and "<f " not in _sheet_xml(data)
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert [c.value for c in sheet[1]] == list(BUDGET_HEADER)
-    name = sheet["B2"]
+    name = sheet["C2"]
     assert (name.data_type, name.value) == ("s", "'" + EVIL)
-    amounts = sheet[2][4:]
+    amounts = sheet[2][5:]
     assert [c.data_type for c in amounts] == ["n"] * 6
     assert [Decimal(repr(c.value)).quantize(Decimal("0.01")) for c in amounts] == [
         Decimal("800000.00"), Decimal("-50000.00"), Decimal("12000.69"), Decimal("0"), Decimal("0"),
@@ -158,3 +159,24 @@ def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_em
     assert summary["年度 Fiscal year"].value == YEAR
     assert summary["预算数 Budget"].value == 1350000 and summary["预算数 Budget"].number_format == "#,##0.00"
     assert summary["执行数 Spent"].value == 3000.07
+
+
+def test_budget_export_names_the_department_and_neutralises_the_name(ledger: Path) -> None:
+    """Department names come from master data, which is imported text too."""
+    from smartfin.ledger.department_import import import_departments
+
+    with session_scope() as session:
+        report = import_departments(session, ("code,name,class,valid_from\n"
+                                              "CARD,心血管内科,临床服务类,2020-01-01\n"
+                                              "RAD,=HYPERLINK(\"http://x\") 放射科,医疗技术类,2020-01-01\n"
+                                              "LAB,检验科,医疗技术类,2020-01-01\n").encode(),
+                                    actor="finance", filename="departments.csv")
+        assert report.ok, report.errors
+    target = ledger / "named.csv"
+    code, output = _export("--format", "csv", "--output", str(target))
+    assert code == 0, output
+    header, *rows = list(csv.reader(io.StringIO(target.read_bytes().decode("utf-8-sig"), newline="")))
+    by_key = {row[0]: row for row in rows}
+    assert header[1] == "科室 Department"
+    assert by_key["2031/CARD/30218/fiscal"][1] == "心血管内科"
+    assert by_key["2031/RAD/30213/own/PRJ-CT"][1] == "'=HYPERLINK(\"http://x\") 放射科"
