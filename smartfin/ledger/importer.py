@@ -38,6 +38,8 @@ Rules
 * The budget entries carry document ``budget-import`` / ``BUDGET-IMPORT-<sha256 prefix>`` of the file,
   so importing the identical file again changes nothing; a line already budgeted by another document is
   rejected ("already budgeted — use an adjustment").
+* A budget takes effect on its line's ``effective_from`` (else 1 January of the fiscal year), not on the day
+  of the import: a year's budget loaded in June is in the execution report of every month from January.
 """
 
 from __future__ import annotations
