@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import smartfin.app.tables  # noqa: F401
+from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, FundingSource, JournalEntry, create_line, pre_encumber
 from smartfin.ledger.control import find_line
 from smartfin.store.db import make_engine, session_scope
@@ -82,7 +83,7 @@ def measure(engine: Engine, threads: int, per_thread: int, tag: str) -> tuple[fl
         with session_scope(engine) as session:
             session.add(JournalEntry(line_id=line_id, bucket="pre_encumbrance", amount_fen=1234,
                                      document_type="spending-request", document_no=f"{tag}-B-{t}-{i}",
-                                     actor="bench"))
+                                     actor="bench", effective_on=hospital_today()))
 
     warm = max(2, per_thread // 10)
     run_threads(threads, warm, lambda t, i: reserve(t, i + 10_000_000))

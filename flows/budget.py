@@ -15,7 +15,15 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.settings import get_settings
-from smartfin.ledger.monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport, execution_report
+from smartfin.ledger.monitor import (
+    BALANCE_TARGET,
+    LOW_EXECUTION,
+    NO_BUDGET,
+    RATES,
+    ExecutionReport,
+    execution_report,
+    rate_or_reason,
+)
 from smartfin.store.db import session_scope
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"
@@ -27,8 +35,9 @@ def last_month_end(today: date | None = None) -> date:
     return today.replace(day=1) - timedelta(days=1)
 
 
-def _pct(value: Any) -> str:
-    return "—" if value is None or (isinstance(value, float) and value != value) else f"{value}%"
+def _pct(value: Decimal | str) -> str:
+    """A rate as people read it; ``rate_or_reason`` gives the words when there is no rate."""
+    return value if isinstance(value, str) else f"{value}%"
 
 
 def _yuan(value: Decimal) -> str:
@@ -62,7 +71,8 @@ def bar_chart(frame: pd.DataFrame, label: str, progress: Decimal, title: str) ->
         if rate is not None:
             parts.append(f'<rect x="{left}" y="{y}" width="{x(rate) - left:.1f}" height="{bar_h}" '
                          f'fill="{_colour(row)}"/>')
-        parts.append(f'<text x="{x(rate or 0) + 6:.1f}" y="{y + 16}" font-size="12">{_pct(rate)}</text>')
+        parts.append(f'<text x="{x(rate or 0) + 6:.1f}" y="{y + 16}" font-size="12">'
+                     f'{html.escape(_pct(rate_or_reason(row, "execution_rate")))}</text>')
     line_x = x(progress)
     parts.append(f'<line x1="{line_x:.1f}" y1="30" x2="{line_x:.1f}" y2="{height - 22}" stroke="#1565c0" '
                  f'stroke-width="2" stroke-dasharray="6 4"/>')
@@ -82,10 +92,9 @@ def _table(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> str:
         cells = []
         for key, _ in columns:
             value = row[key]
-            text = (_yuan(value) if isinstance(value, Decimal) and key not in (
-                "execution_rate", "progress", "gap", "balance_rate", "projected_balance_rate")
-                else _pct(value) if key in ("execution_rate", "gap", "balance_rate", "projected_balance_rate")
-                else html.escape(str(value)))
+            text = (_yuan(value) if isinstance(value, Decimal) and key not in (*RATES, "progress")
+                    else html.escape(_pct(rate_or_reason(row, key))) if key in RATES
+                    else html.escape(str(value)))
             cells.append(f"<td>{text}</td>")
         body.append(f'<tr style="color:{_colour(row)}">' + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -100,11 +109,13 @@ def render_report(report: ExecutionReport) -> str:
     """The director's one page: headline figures, charts per department and project, the lists to act on."""
     t = report.total
     execution = t["execution_rate"]
-    verdict = ("执行正常 On track" if not t["behind"] else
+    verdict = (f"{NO_BUDGET}: 截至 {report.as_of} 没有生效的预算 none in effect as of {report.as_of}"
+               if execution is None else "执行正常 On track" if not t["behind"] else
                f"执行滞后 {abs(t['gap'] or 0)} 个百分点 Behind time by {abs(t['gap'] or 0)} points")
     cards = [("预算总额 Total budget", _yuan(t["authorised"])), ("已执行 Spent", _yuan(t["actual"])),
-             ("执行率 Execution rate", _pct(execution)), ("序时进度 Time elapsed", _pct(report.progress)),
-             ("预计年末结余率 Projected year-end balance", f"{_pct(t['projected_balance_rate'])} "
+             ("执行率 Execution rate", _pct(rate_or_reason(t, "execution_rate"))),
+             ("序时进度 Time elapsed", _pct(report.progress)),
+             ("预计年末结余率 Projected year-end balance", f"{_pct(rate_or_reason(t, 'projected_balance_rate'))} "
               f"(目标 target ≤ {BALANCE_TARGET}%)")]
     card_html = "".join(f'<div class="card"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}'
                         f"</div></div>" for k, v in cards)
@@ -149,7 +160,9 @@ months / 12; the projected balance assumes the pace so far continues.</p>
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """Rows for a table artifact: amounts as exact strings, a missing rate as the words saying why."""
+    return [{k: (str(rate_or_reason(row, k)) if k in RATES else str(v) if isinstance(v, Decimal) else v)
+             for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 @task(name="compute-budget-execution", retries=1, retry_delay_seconds=30, timeout_seconds=600)
@@ -178,15 +191,16 @@ def budget_execution_monitor(as_of: date | None = None, fiscal_year: int | None 
     create_markdown_artifact(
         f"# 预算执行 Budget execution {year} · {day}\n\n| | |\n|---|---:|\n"
         f"| 预算总额 Total budget | {_yuan(t['authorised'])} |\n| 已执行 Spent | {_yuan(t['actual'])} |\n"
-        f"| 执行率 Execution rate | {_pct(t['execution_rate'])} |\n"
+        f"| 执行率 Execution rate | {_pct(rate_or_reason(t, 'execution_rate'))} |\n"
         f"| 序时进度 Time elapsed | {_pct(report.progress)} |\n"
         f"| 预计年末结余率 Projected balance rate (target ≤ {BALANCE_TARGET}%) | "
-        f"{_pct(t['projected_balance_rate'])} |\n"
+        f"{_pct(rate_or_reason(t, 'projected_balance_rate'))} |\n"
         f"| 低于 40% 的项目 Lines under 40% | {len(report.low_lines)} |\n\n报告 Report: `{path}`",
         key="budget-execution-summary")
     create_link_artifact(path.resolve().as_uri(), link_text="预算执行报告 Budget execution report",
                          key="budget-execution-report")
-    get_run_logger().info("budget execution %s as of %s: %s%% vs %s%% elapsed; report %s", year, day,
-                          t["execution_rate"], report.progress, path)
-    return {"report": str(path), "execution_rate": str(t["execution_rate"]), "progress": str(report.progress),
+    get_run_logger().info("budget execution %s as of %s: %s vs %s elapsed; report %s", year, day,
+                          _pct(rate_or_reason(t, "execution_rate")), _pct(report.progress), path)
+    return {"report": str(path), "execution_rate": str(rate_or_reason(t, "execution_rate")),
+            "progress": str(report.progress),
             "lines_under_40": len(report.low_lines), "lines_behind": len(report.behind_lines)}

@@ -1,5 +1,6 @@
-"""``smartfin budget show`` and ``export``: every budget line with its buckets and what is available, as
-finance reads it, on screen or as a CSV / Excel file.
+"""``smartfin budget show|export|adjust``: every budget line with its buckets and what is available, as
+finance reads it, on screen or as a CSV / Excel file, and budget adjustments posted with the date they
+take effect.
 
 Each line shows its department's name beside the code: the name in force at the end of the line's fiscal
 year, or today while that year runs (the code itself until department master data is loaded).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +27,7 @@ from smartfin.kernel.spreadsheet import (
     write_export,
 )
 from smartfin.kernel.text import fit_columns
-from smartfin.ledger import DepartmentNames, department_names
+from smartfin.ledger import BudgetError, BudgetLineKey, DepartmentNames, adjust, balances, department_names
 from smartfin.ledger.report import LineRow, budget_rows, total
 from smartfin.store.db import session_scope
 
@@ -50,9 +52,11 @@ def show(
     with session_scope() as session:
         rows = budget_rows(session, year=year, department=department)
         names = {y: department_names(session, _names_day(y)) for y in {row.line.fiscal_year for row in rows}}
+    scheduled = sum((row.scheduled for row in rows), Decimal("0.00"))
     if as_json:
         typer.echo(json.dumps({"lines": [{**row.as_json(), "department_name": _name(row, names)} for row in rows],
-                               "totals": {b: format_yuan(total(rows, b)) for b in BUCKETS}},
+                               "totals": {**{b: format_yuan(total(rows, b)) for b in BUCKETS},
+                                          "adjustment_scheduled": format_yuan(scheduled)}},
                               ensure_ascii=False, indent=2))
         return
     if not rows:
@@ -65,6 +69,9 @@ def show(
                    + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS))
     typer.echo(f"{'合计 total':42} {' ' * NAME_COLUMNS} "
                + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS))
+    if scheduled:
+        typer.echo(f"另有以后生效的调整 {format_yuan(scheduled)}，未计入上表 / adjustments of {format_yuan(scheduled)} "
+                   f"take effect later and are not counted above (see --json)")
 
 
 @budget_app.command("export")
@@ -102,3 +109,45 @@ def _names_day(fiscal_year: int) -> date:
 
 def _name(row: LineRow, names: dict[int, DepartmentNames]) -> str:
     return names[row.line.fiscal_year][row.line.department]
+
+
+def _effective_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (use YYYY-MM-DD)", param_hint="--effective") from None
+
+
+@budget_app.command("adjust")
+def adjust_command(
+    year: Annotated[int, typer.Option(help="fiscal year of the line")],
+    department: Annotated[str, typer.Option(help="department code, e.g. CARD")],
+    economic_code: Annotated[str, typer.Option(help="economic classification code, e.g. 30218")],
+    amount: Annotated[str, typer.Option(help="yuan, signed: 50000.00 raises the line, -50000.00 cuts it")],
+    document_no: Annotated[str, typer.Option(help="number of the adjustment decision, e.g. the president's "
+                                                  "office meeting minutes (posting it again changes nothing)")],
+    reason: Annotated[str, typer.Option(help="the decision it rests on (院长办公会 …)")],
+    effective: Annotated[str | None, typer.Option(help="YYYY-MM-DD the adjustment takes effect, within the "
+                                                       "line's period (default: today)")] = None,
+    funding_source: Annotated[str, typer.Option(help="fiscal, own, research or earmarked")] = "fiscal",
+    project: Annotated[str, typer.Option(help="project code, if the line has one")] = "",
+    actor: Annotated[str, typer.Option(help="who posts it")] = "finance",
+) -> None:
+    """Post a budget adjustment (预算调整) on one line, effective on a date: reports as of an earlier day and
+    today's available leave a later-dated adjustment out until its day."""
+    day = _effective_date(effective)
+    try:
+        key = BudgetLineKey(year, department, economic_code, funding_source, project)  # type: ignore[arg-type]
+        with session_scope() as session:
+            entry = adjust(session, key, amount, document_no=document_no, actor=actor, reason=reason,
+                           effective_on=day)
+            now = balances(session, key)
+    except (BudgetError, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    later = "" if entry.effective_on <= hospital_today() else \
+        f"; counts towards available from {entry.effective_on}"
+    typer.echo(f"adjustment {document_no}: {format_yuan(entry.amount)} on {key}, effective {entry.effective_on} "
+               f"(entry {entry.id}); available now {format_yuan(now.available)}{later}")

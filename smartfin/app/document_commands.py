@@ -88,7 +88,7 @@ def document_report(session: Session, number: str) -> dict[str, Any] | None:
                        "time": d.decided_at.isoformat() if d.decided_at else None} for d in decisions],
         "journal": [{"id": e.id, "bucket": e.bucket, "amount_fen": e.amount_fen,
                      "amount": format_yuan(from_fen(e.amount_fen)), "actor": e.actor, "reason": e.reason,
-                     "reverses": e.reverses, "override_by": e.override_by,
+                     "reverses": e.reverses, "override_by": e.override_by, "effective_on": e.effective_on.isoformat(),
                      "created_at": e.created_at.isoformat() if e.created_at else None} for e in journal],
     }
 

@@ -28,6 +28,14 @@ def hospital_today() -> date:
     return hospital_now().date()
 
 
+def hospital_date(instant: datetime) -> date:
+    """The hospital's calendar date of an aware instant (a UTC timestamp from a table is a day later in
+    Shanghai from 16:00 UTC on)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"naive datetime {instant!r}: the hospital date of an instant needs its time zone")
+    return instant.astimezone(HOSPITAL_TZ).date()
+
+
 def hospital_yesterday() -> date:
     """The business day a morning run reconciles: yesterday in the hospital's time zone."""
     return hospital_today() - timedelta(days=1)

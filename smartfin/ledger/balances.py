@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from smartfin.kernel.money import from_fen
 from smartfin.ledger.keys import Bucket, BudgetLineKey
 
 ZERO = Decimal("0.00")
+PCT = Decimal("0.01")
+
+
+def percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a percentage of ``whole`` to two decimals (half up), or None when ``whole`` is not
+    positive: a rate of nothing is undefined, and a report must say why instead of printing a number."""
+    return None if whole <= 0 else (part * 100 / whole).quantize(PCT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +57,9 @@ class Balances:
 
     @property
     def execution_rate(self) -> Decimal | None:
-        """actual / authorised, in percent (执行率); None when nothing is authorised."""
-        if self.authorised <= 0:
-            return None
-        return (self.actual * 100 / self.authorised).quantize(Decimal("0.01"))
+        """actual / authorised, in percent (执行率); ``0.00`` when nothing is spent, None when nothing is
+        authorised (``smartfin.ledger.monitor.rate_or_reason`` says so in words)."""
+        return percent(self.actual, self.authorised)
 
 
 def balances_from_entries(entries: Iterable[tuple[str, int]]) -> Balances:

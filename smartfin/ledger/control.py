@@ -8,18 +8,19 @@ to test — and ``check_budget`` feeds it from the session. The ledger's posting
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
 
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.money import CENT, format_yuan, parse_amount
 from smartfin.ledger.balances import Balances
-from smartfin.ledger.keys import BudgetLineKey, ControlLevel, LineStatus
+from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, LineStatus
 from smartfin.ledger.models import BudgetLine, JournalEntry
 
 log = logging.getLogger("smartfin.ledger")
@@ -204,14 +205,43 @@ def find_line(session: Session, key: BudgetLineKey, *, lock: bool = False) -> Bu
     return session.exec(stmt).first()
 
 
-def line_balances(session: Session, line_id: int) -> Balances:
-    """Sum the journal of one line by bucket."""
-    rows = session.exec(
-        select(JournalEntry.bucket, func.sum(JournalEntry.amount_fen))
-        .where(JournalEntry.line_id == line_id)
-        .group_by(JournalEntry.bucket)
-    ).all()
-    return Balances.from_fen_totals({bucket: int(total or 0) for bucket, total in rows})
+def in_force_on(day: date) -> ColumnElement[bool]:
+    """The entries budget control counts on ``day``: every commitment and the original budget as soon as
+    they are posted, an adjustment only from its effective date.
+
+    An adjustment effective 1 July does not authorise spending in May, so ``available`` on a May day leaves
+    it out (a later as-of report includes it from July). The original budget takes effect on the line's
+    first day; whether a line may be charged before then is its period's question (``evaluate``), not its
+    balance's, so the budget is not held back here.
+    """
+    return or_(col(JournalEntry.bucket) != Bucket.ADJUSTMENT.value, col(JournalEntry.effective_on) <= day)
+
+
+def effective_by(day: date) -> ColumnElement[bool]:
+    """The entries that had taken effect by the end of ``day``: the journal of an "as of" report."""
+    return col(JournalEntry.effective_on) <= day
+
+
+def bucket_totals(session: Session, line_ids: Collection[int],
+                  counted: ColumnElement[bool]) -> dict[int, dict[str, int]]:
+    """``{line id: {bucket: sum of amount_fen}}`` over the entries ``counted`` selects (``in_force_on`` for
+    what may be spent, ``effective_by`` for a report as of a date): the one query every balance comes from."""
+    if not line_ids:
+        return {}
+    totals: dict[int, dict[str, int]] = {}
+    for line_id, bucket, total in session.exec(
+            select(JournalEntry.line_id, JournalEntry.bucket, func.sum(JournalEntry.amount_fen))
+            .where(col(JournalEntry.line_id).in_(list(line_ids)), counted)
+            .group_by(JournalEntry.line_id, JournalEntry.bucket)).all():
+        totals.setdefault(int(line_id), {})[bucket] = int(total or 0)
+    return totals
+
+
+def line_balances(session: Session, line_id: int, *, on: date | None = None) -> Balances:
+    """One line's balances as budget control sees them on ``on`` (default: the hospital's today): every
+    commitment, the budget, and the adjustments in force that day (``in_force_on``)."""
+    totals = bucket_totals(session, (line_id,), in_force_on(business_date(on)))
+    return Balances.from_fen_totals(totals.get(line_id, {}))
 
 
 def check_budget(session: Session, key: BudgetLineKey, amount: Decimal | str | int, *,

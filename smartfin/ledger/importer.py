@@ -40,6 +40,8 @@ Rules
   rejected ("already budgeted — use an adjustment").
 * Once department master data is loaded (``smartfin departments import``), each line's department must
   be in force at some time during the line's period; before that, any department code is accepted.
+* A budget takes effect on its line's ``effective_from`` (else 1 January of the fiscal year), not on the day
+  of the import: a year's budget loaded in June is in the execution report of every month from January.
 """
 
 from __future__ import annotations

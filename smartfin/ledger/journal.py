@@ -12,18 +12,23 @@ with a different amount or line is a ``DocumentConflict``. A document has one bu
 Life of a spending request: ``pre_encumber`` (request approved) → ``encumber`` (contract signed) →
 ``record_actual`` (paid); ``release`` gives back whatever the document still holds when it is rejected,
 cancelled or finished for less.
+
+Effective dates (``JournalEntry.effective_on``): the original budget takes effect on the line's first day
+(``BudgetLine.period``), whenever it was keyed in; an adjustment on the date its decision names (default:
+the hospital's today), within the line's period; commitments, releases and reversals on the hospital
+date they are posted — a reversal never before the entry it cancels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import hospital_date, hospital_today, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger.balances import Balances, DocumentHoldings
 from smartfin.ledger.control import (
@@ -119,7 +124,11 @@ def close_line(session: Session, key: BudgetLineKey, *, actor: str, reason: str)
 
 def set_budget(session: Session, key: BudgetLineKey, amount: AmountLike, *, document_no: str, actor: str,
                document_type: str = BUDGET_DOCUMENT, reason: str = "") -> JournalEntry:
-    """Post a line's original budget, once. Later changes are adjustments (they need a decision)."""
+    """Post a line's original budget, once. Later changes are adjustments (they need a decision).
+
+    The budget takes effect on the line's first day (``effective_from``, else 1 January of its fiscal
+    year), not on the day it was loaded: a budget imported in June is the budget of January too.
+    """
     _require(actor=actor, document_no=document_no)
     value = parse_amount(amount, field="budget", allow_zero=True)
     line = _locked_line(session, key)
@@ -132,32 +141,47 @@ def set_budget(session: Session, key: BudgetLineKey, amount: AmountLike, *, docu
             f"Line {line.label} is already budgeted ({format_yuan(entry.amount)} from {entry.document_no}) "
             f"— use an adjustment")
     return _post(session, line, Bucket.BUDGET, to_fen(value), document_type, document_no, actor,
-                 reason=reason or "original budget")
+                 reason=reason or "original budget", effective_on=line.period[0])
 
 
 def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document_no: str, actor: str,
-           reason: str, override: Override | None = None,
-           document_type: str = ADJUSTMENT_DOCUMENT) -> JournalEntry:
+           reason: str, override: Override | None = None, document_type: str = ADJUSTMENT_DOCUMENT,
+           effective_on: date | None = None) -> JournalEntry:
     """Post a signed budget adjustment (调整), e.g. after a president's office meeting decision.
 
-    ``reason`` should cite the decision. A cut that would leave a control line below what is already
-    committed raises ``BudgetExceeded`` unless overridden.
+    ``reason`` should cite the decision. The adjustment takes effect on ``effective_on`` (default: the
+    hospital's today), which must fall within the line's period (``BudgetLineNotEffective`` otherwise):
+    as-of reports count it from that day, and budget control does not count it before (an increase
+    effective 1 July does not authorise spending in May). A cut that would leave a control line below
+    what is already committed on the day it takes effect (or today, if later) raises ``BudgetExceeded``
+    unless overridden. Posting the same decision again returns the entry already posted; with another
+    amount, line or (given explicitly) effective date it is a ``DocumentConflict``.
     """
     _require(actor=actor, document_no=document_no, reason=reason)
     value = parse_amount(amount, field="amount", allow_negative=True)
+    if effective_on is not None and (isinstance(effective_on, datetime) or not isinstance(effective_on, date)):
+        raise ValueError(f"effective_on must be a date, not {effective_on!r}")
     line = _locked_line(session, key)
     if line.status == LineStatus.CLOSED:
         raise BudgetLineClosed(f"预算行已关闭：{line.label} / Budget line {line.label} is closed")
     for entry in _document_entries(session, document_type, document_no):
         if entry.reverses is None and entry.bucket == Bucket.ADJUSTMENT and not _is_reversed(session, entry):
-            if entry.line_id == line.id and entry.amount_fen == to_fen(value):
+            if entry.line_id == line.id and entry.amount_fen == to_fen(value) \
+                    and effective_on in (None, entry.effective_on):
                 return entry
             raise DocumentConflict(
-                f"调整单 {document_no} 已过账 {_y(entry.amount)} / Adjustment {document_no} was already "
-                f"posted with {format_yuan(entry.amount)} on line {entry.line_id}")
+                f"调整单 {document_no} 已过账 {_y(entry.amount)}（{entry.effective_on} 生效） / Adjustment "
+                f"{document_no} was already posted with {format_yuan(entry.amount)} on line {entry.line_id}, "
+                f"effective {entry.effective_on}")
+    day = effective_on or hospital_today()
+    first, last = line.period
+    if not first <= day <= last:
+        raise BudgetLineNotEffective(
+            f"调整生效日期 {day} 不在预算行 {line.label} 的有效期 {first}–{last} 内 / Adjustment {document_no} "
+            f"cannot take effect on {day}: line {line.label} is in force from {first} to {last}")
     used_override = None
     if value < 0:
-        balances = line_balances(session, _id(line))
+        balances = line_balances(session, _id(line), on=max(day, hospital_today()))
         after = balances.available + value
         if after < 0 and line.control == ControlLevel.CONTROL:
             message = (f"调减后可用余额为负：{line.label}，可用 {_y(balances.available)}，调减 {_y(-value)} / "
@@ -167,11 +191,11 @@ def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document
                 raise BudgetExceeded(message)
             used_override = override
     entry = _post(session, line, Bucket.ADJUSTMENT, to_fen(value), document_type, document_no, actor,
-                  reason=reason, override=used_override)
+                  reason=reason, override=used_override, effective_on=day)
     record_audit(session, actor=actor, action="budget.adjusted", subject_type="budget_line",
                  subject_id=str(line.id), details={"key": str(key), "amount": value,
                                                    "document_no": document_no, "reason": reason,
-                                                   "entry_id": entry.id})
+                                                   "effective_on": day, "entry_id": entry.id})
     return entry
 
 
@@ -254,7 +278,12 @@ def release(session: Session, *, document_type: str, document_no: str, bucket: B
 
 
 def reverse_entry(session: Session, entry_id: int, *, actor: str, reason: str) -> JournalEntry:
-    """Correct a wrong entry by posting its exact opposite; the original stays in the journal."""
+    """Correct a wrong entry by posting its exact opposite; the original stays in the journal.
+
+    The reversal takes effect on the day it is posted, not the original's: a report as of an earlier
+    month still shows what was in force then. An original dated later (an adjustment not yet in force)
+    is cancelled on its own date, so the reversal never takes effect before the entry it cancels.
+    """
     _require(actor=actor, reason=reason)
     entry = session.get(JournalEntry, entry_id)
     if entry is None:
@@ -265,7 +294,8 @@ def reverse_entry(session: Session, entry_id: int, *, actor: str, reason: str) -
     if _is_reversed(session, entry):
         raise ValueError(f"journal entry {entry_id} has already been reversed")
     reversal = _post(session, line, Bucket(entry.bucket), -entry.amount_fen, entry.document_type,
-                     entry.document_no, actor, reason=reason, reverses=entry.id)
+                     entry.document_no, actor, reason=reason, reverses=entry.id,
+                     effective_on=max(hospital_today(), entry.effective_on))
     record_audit(session, actor=actor, action="budget.entry_reversed", subject_type="journal_entry",
                  subject_id=str(entry.id), details={"reversal_id": reversal.id, "reason": reason,
                                                     "amount": entry.amount, "bucket": entry.bucket})
@@ -275,7 +305,8 @@ def reverse_entry(session: Session, entry_id: int, *, actor: str, reason: str) -
 # ------------------------------------------------------------------------------------------ reading
 
 def balances(session: Session, key: BudgetLineKey) -> Balances:
-    """The line's bucket totals and ``available``, summed from the journal."""
+    """The line's bucket totals and ``available`` as budget control sees them today, summed from the
+    journal (adjustments not yet in force left out: ``control.in_force_on``)."""
     line = find_line(session, key)
     if line is None:
         raise NoSuchBudgetLine(f"预算行不存在：{key} / No budget line for {key}")
@@ -375,12 +406,13 @@ def _enforce(check: BudgetCheck, override: Override | None) -> Override | None:
 def _post(session: Session, line: BudgetLine, bucket: Bucket, amount_fen: int, document_type: str,
           document_no: str, actor: str, *, reason: str = "", reverses: int | None = None,
           reference: str | None = None, override: Override | None = None,
-          check: BudgetCheck | None = None) -> JournalEntry:
+          check: BudgetCheck | None = None, effective_on: date | None = None) -> JournalEntry:
+    """Add one entry; it takes effect on ``effective_on``, by default the hospital date it is posted."""
     now = utc_now()
     entry = JournalEntry(
         line_id=_id(line), bucket=bucket.value, amount_fen=amount_fen, document_type=document_type,
         document_no=document_no, reference=reference, reverses=reverses, actor=actor, reason=reason,
-        created_at=now,
+        created_at=now, effective_on=effective_on or hospital_date(now),
         override_by=override.user if override else None,
         override_reason=override.reason if override else None,
         override_at=now if override else None,

@@ -3,6 +3,11 @@
 Money is integer fen, percentages are integer basis points (1% = 100 bp): both exact on SQLite and
 PostgreSQL. Nothing stores a balance — ``available`` is always summed from the journal — so there is no
 second copy of the truth to drift.
+
+Every entry has two times: ``created_at``, the instant it was posted (the audit trail), and
+``effective_on``, the hospital date on which the movement takes effect. A budget loaded in June for the
+whole year takes effect on the line's first day, an adjustment on the date its decision names; every
+"as of" figure reads the journal by ``effective_on``, never by when somebody keyed it in.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import DDL, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, event
+from sqlalchemy import DDL, BigInteger, Column, Date, ForeignKey, Index, Integer, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from smartfin.kernel.clock import utc_now
@@ -86,18 +91,30 @@ class BudgetLine(SQLModel, table=True):
         """The line as people read it in messages: key and name."""
         return f"{self.key}" + (f" {self.name}" if self.name else "")
 
+    @property
+    def period(self) -> tuple[date, date]:
+        """The first and last day the line's money is in force: ``effective_from`` … ``effective_to``, or
+        the fiscal year's 1 January … 31 December where they are not set.
+
+        The original budget takes effect on the first day; an adjustment must fall within the period.
+        """
+        return (self.effective_from or date(self.fiscal_year, 1, 1),
+                self.effective_to or date(self.fiscal_year, 12, 31))
+
 
 class JournalEntry(SQLModel, table=True):
     """One movement of money on a line, caused by one source document. Never updated, never deleted.
 
     A correction is a new entry with the opposite amount whose ``reverses`` points at the entry it
-    cancels; a document's holding in a bucket is the sum of its entries there.
+    cancels; a document's holding in a bucket is the sum of its entries there. ``effective_on`` is the
+    hospital date the movement takes effect (see the module docstring); ``created_at`` when it was posted.
     """
 
     __tablename__ = "journal_entry"
     __table_args__ = (
         Index("ix_journal_line_bucket", "line_id", "bucket"),
         Index("ix_journal_document", "document_type", "document_no", "bucket"),
+        Index("ix_journal_line_effective", "line_id", "effective_on"),  # a year's lines read as of a date
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -115,6 +132,8 @@ class JournalEntry(SQLModel, table=True):
     override_by: str | None = None
     override_reason: str | None = None
     override_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    # last, as revision 0005 added it: a migrated table and a new one have the same column order
+    effective_on: date = Field(sa_column=Column(Date, nullable=False))
 
     @property
     def amount(self) -> Decimal:

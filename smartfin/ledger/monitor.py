@@ -4,28 +4,35 @@ execution rate (执行率) = actual / (budget + adjustments); time-elapsed progr
 months / 12, counting the current month by its elapsed days. A line whose execution lags the progress is
 *behind*; a line under 40 % is listed (slow execution cuts next year's budget); the balance rate
 (结余率 = (authorised − actual) / authorised) is projected to the year end at the current pace and
-flagged above the 5 % target. Figures are exact (Decimal yuan); the journal is read as of a date.
+flagged above the 5 % target. Figures are exact (Decimal yuan); the journal is read as of a date by
+each entry's effective date (``JournalEntry.effective_on``), so a budget imported in June for the whole year
+is in the report as of January's end, and an adjustment effective in July is not in June's.
+
+A rate of a line with no authorised budget is undefined and stays None in the figures; whatever shows
+them to people goes through ``rate_or_reason``, which says why in words, never "None" or "nan".
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func
 from sqlmodel import Session, select
 
-from smartfin.kernel.clock import HOSPITAL_TZ
-from smartfin.kernel.money import from_fen
-from smartfin.ledger.keys import Bucket
-from smartfin.ledger.models import BudgetLine, JournalEntry
+from smartfin.ledger.balances import PCT, Balances, percent
+from smartfin.ledger.control import bucket_totals, effective_by
+from smartfin.ledger.models import BudgetLine
 
 LOW_EXECUTION = Decimal("40")  # percent: lines below are listed
 BALANCE_TARGET = Decimal("5")  # percent: year-end balance rate target
-PCT = Decimal("0.01")
+RATES = ("execution_rate", "gap", "balance_rate", "projected_balance_rate")
+NO_BUDGET = "无预算 no budget"
+YEAR_NOT_STARTED = "年度未开始 year not started"
 
 
 @dataclass(frozen=True)
@@ -60,10 +67,6 @@ def time_progress(as_of: date, fiscal_year: int) -> Decimal:
     return (months * 100 / 12).quantize(PCT, ROUND_HALF_UP)
 
 
-def _rate(part: Decimal, whole: Decimal) -> Decimal | None:
-    return None if whole <= 0 else (part * 100 / whole).quantize(PCT, ROUND_HALF_UP)
-
-
 def _projected_balance_rate(execution: Decimal | None, progress: Decimal) -> Decimal | None:
     """结余率 at the year end if spending continues at the pace so far."""
     if execution is None or progress <= 0:
@@ -73,8 +76,8 @@ def _projected_balance_rate(execution: Decimal | None, progress: Decimal) -> Dec
 
 
 def _measures(authorised: Decimal, actual: Decimal, committed: Decimal, progress: Decimal) -> dict[str, object]:
-    execution = _rate(actual, authorised)
-    balance = _rate(authorised - actual, authorised)
+    execution = percent(actual, authorised)
+    balance = percent(authorised - actual, authorised)
     projected = _projected_balance_rate(execution, progress)
     return {
         "authorised": authorised, "actual": actual, "committed": committed, "available": authorised - committed,
@@ -87,27 +90,37 @@ def _measures(authorised: Decimal, actual: Decimal, committed: Decimal, progress
     }
 
 
+def rate_or_reason(row: Mapping[str, Any], key: str) -> Decimal | str:
+    """The rate ``key`` of a report row (a line, a roll-up or the total), or the words saying why it has
+    none: what a report shows in its place, so that no reader ever sees "None", "nan" or a bare dash.
+
+    A row without authorised budget has no rates ("无预算 no budget"); a budgeted row's projected balance
+    is unknown before its fiscal year has begun ("年度未开始 year not started").
+    """
+    value = row[key]
+    if value is not None and not pd.isna(value):
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    if not row["authorised"] > 0:
+        return NO_BUDGET
+    return YEAR_NOT_STARTED
+
+
 def execution_report(session: Session, fiscal_year: int, as_of: date) -> ExecutionReport:
-    """Read the journal as of the end of ``as_of`` and compute every line's execution."""
-    cutoff = datetime.combine(as_of + timedelta(days=1), time(0), HOSPITAL_TZ)
+    """Read the journal as it stood in effect at the end of ``as_of`` and compute every line's execution.
+
+    Entries count by their effective date, not by when they were posted: a budget loaded today with the
+    line's 1 January start is part of every month of the year.
+    """
     lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == fiscal_year)
                          .order_by(BudgetLine.department, BudgetLine.economic_code)).all()  # type: ignore[arg-type]
-    sums = session.exec(select(JournalEntry.line_id, JournalEntry.bucket, func.sum(JournalEntry.amount_fen))
-                        .where(JournalEntry.created_at < cutoff)  # type: ignore[arg-type]
-                        .group_by(JournalEntry.line_id, JournalEntry.bucket)).all()
-    totals: dict[int, dict[str, int]] = {}
-    for line_id, bucket, amount in sums:
-        totals.setdefault(int(line_id), {})[bucket] = int(amount or 0)
+    totals = bucket_totals(session, [line.id for line in lines if line.id is not None], effective_by(as_of))
     progress = time_progress(as_of, fiscal_year)
     rows = []
     for line in lines:
-        t = totals.get(int(line.id or 0), {})
-        authorised = from_fen(t.get(Bucket.BUDGET.value, 0) + t.get(Bucket.ADJUSTMENT.value, 0))
-        actual = from_fen(t.get(Bucket.ACTUAL.value, 0))
-        committed = actual + from_fen(t.get(Bucket.PRE_ENCUMBRANCE.value, 0) + t.get(Bucket.ENCUMBRANCE.value, 0))
+        held = Balances.from_fen_totals(totals.get(int(line.id or 0), {}))
         rows.append({"line": str(line.key), "name": line.name, "department": line.department,
                      "economic_code": line.economic_code, "funding_source": line.funding_source,
-                     "project": line.project, **_measures(authorised, actual, committed, progress)})
+                     "project": line.project, **_measures(held.authorised, held.actual, held.committed, progress)})
     frame = pd.DataFrame(rows, columns=["line", "name", "department", "economic_code", "funding_source", "project",
                                         *_measures(Decimal(0), Decimal(0), Decimal(0), progress)])
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from flows.budget import budget_execution_monitor
 from flows.deployments import deployments, scheduled_flows
 from flows.posting import PostingReceipt, VoucherRejected, posting_batch
-from smartfin.ledger import BudgetLineKey, create_line, pre_encumber, record_actual, set_budget
+from smartfin.ledger import BudgetLineKey, create_line, import_budget, pre_encumber, record_actual, set_budget
 from smartfin.ledger.monitor import time_progress
 from smartfin.ports.vouchers import payment_voucher
 from smartfin.store.db import session_scope
@@ -77,6 +83,68 @@ def test_budget_monitor_flags_slow_lines_and_writes_the_report(flow_env: Path, t
     page = Path(result["report"]).read_text(encoding="utf-8")
     assert "T-BM-SLOW" in page and "序时进度" in page and "<svg" in page and "10.00%" in page
     assert "学术会议" in page and "PRJ-BM" in page
+
+
+def _artifacts(flow_run_id: Any) -> dict[str, str]:
+    """What the finance director sees of one run in Prefect: its artifacts' content by key."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        # by REST: the 3.8 sync client sends the flow- and task-run filters it is not given as null (refused)
+        artifacts = client.request("POST", "/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": 50, "offset": 0,
+            "sort": "CREATED_DESC"}).json()
+    return {a["key"] or a["type"]: _readable(a) for a in artifacts}
+
+
+def _readable(artifact: dict[str, Any]) -> str:
+    if artifact["type"] == "table":  # its rows come back as JSON text with \u escapes
+        return json.dumps(json.loads(artifact["data"]), ensure_ascii=False)
+    return str(artifact["data"])
+
+
+@pytest.fixture
+def run_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The flow-run log lines (the tests' Prefect logs only warnings, and not to the root logger)."""
+    logger = logging.getLogger("prefect.flow_runs")
+    caplog.set_level(logging.INFO, logger=logger.name)
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+def test_budget_monitor_reads_unspent_and_unbudgeted_lines_in_words_never_none(
+        flow_env: Path, run_log: pytest.LogCaptureFixture):
+    """A demo-like ledger: lines imported with their year's budget and nothing spent yet, and one line with no
+    budget. The report, the artifacts and the log show 0.00 % and "no budget", never None, nan or a dash."""
+    year = 2032
+    csv = ("fiscal_year,department,economic_code,funding_source,name,budget,effective_from,effective_to\n"
+           f"{year},T-NONE-CARD,30218,fiscal,心内科 专用材料费,800000.00,{year}-01-01,{year}-12-31\n"
+           f"{year},T-NONE-RAD,30213,fiscal,放射科 维修(护)费,600000.00,,\n"
+           f"{year},T-NONE-ZERO,30215,own,无预算项目,0.00,,\n")
+    with session_scope() as session:
+        assert import_budget(session, csv.encode(), actor="finance", filename="none.csv").ok
+    state = budget_execution_monitor(as_of=date(year, 3, 31), fiscal_year=year, return_state=True)
+    result = state.result()
+    assert result["execution_rate"] == "0.00" and result["lines_under_40"] == 2
+    page = Path(result["report"]).read_text(encoding="utf-8")
+    artifacts = _artifacts(state.state_details.flow_run_id)
+    log = run_log.text
+    assert {"budget-execution-summary", "budget-execution-by-department", "budget-lines-under-40"} <= set(artifacts)
+    assert "¥1,400,000.00" in page and "¥1,400,000.00" in artifacts["budget-execution-summary"]
+    for shown in (page, *artifacts.values(), log, json.dumps(result, ensure_ascii=False)):
+        assert "None" not in shown and not re.search(r"\bnan\b", shown, re.IGNORECASE), shown[:2000]
+    assert "0.00%" in page and "0.00%" in artifacts["budget-execution-summary"] and "0.00% vs" in log
+    assert "无预算 no budget" in page and "无预算 no budget" in artifacts["budget-execution-by-department"]
+    assert ">—<" not in page and "| — |" not in artifacts["budget-execution-summary"]
+
+    # a year with no budget in effect at all: the headline figures say so in words
+    run_log.clear()
+    empty = budget_execution_monitor(as_of=date(year, 3, 31), fiscal_year=year + 1, return_state=True)
+    summary = _artifacts(empty.state_details.flow_run_id)["budget-execution-summary"]
+    assert empty.result()["execution_rate"] == "无预算 no budget"
+    assert "None" not in summary + run_log.text and "无预算 no budget" in summary + run_log.text
+    assert "无预算 no budget" in Path(empty.result()["report"]).read_text(encoding="utf-8")
 
 
 def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):

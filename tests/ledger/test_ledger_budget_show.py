@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
+from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, adjust, create_line, encumber, pre_encumber, record_actual
 from smartfin.store.db import get_engine, session_scope
 from tests.support.settings import environment
 
 runner = CliRunner()
+YEAR = hospital_today().year  # the adjustment below takes effect today, which must fall in the line's year
 
 
 def test_budget_show_lists_each_bucket_and_available(tmp_path: Path) -> None:
     with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": ""}):
         get_engine.cache_clear()
-        card = BudgetLineKey(2031, "CARD", "30218", "fiscal")
-        rad = BudgetLineKey(2031, "RAD", "30213", "fiscal")
+        card = BudgetLineKey(YEAR, "CARD", "30218", "fiscal")
+        rad = BudgetLineKey(YEAR, "RAD", "30213", "fiscal")
         with session_scope() as session:
             create_line(session, card, actor="finance", name="心内科 专用材料费", budget="800000.00",
                         document_no="B-2031")
@@ -32,7 +35,7 @@ def test_budget_show_lists_each_bucket_and_available(tmp_path: Path) -> None:
             encumber(session, document_type="spending-request", document_no="REQ-2", actor="svc")
             record_actual(session, document_type="spending-request", document_no="REQ-2", actor="svc")
 
-        shown = runner.invoke(app, ["budget", "show", "--year", "2031", "--department", "CARD", "--json"])
+        shown = runner.invoke(app, ["budget", "show", "--year", str(YEAR), "--department", "CARD", "--json"])
         assert shown.exit_code == 0, shown.output
         data = json.loads(shown.output)
         assert [line["department"] for line in data["lines"]] == ["CARD"]
@@ -44,7 +47,49 @@ def test_budget_show_lists_each_bucket_and_available(tmp_path: Path) -> None:
         assert everything["totals"]["budget"] == "1400000.00"
         assert everything["totals"]["available"] == "1335000.00"
 
-        table = runner.invoke(app, ["budget", "show", "--year", "2031"])
+        table = runner.invoke(app, ["budget", "show", "--year", str(YEAR)])
         assert table.exit_code == 0 and "735000.00" in table.output and "600000.00" in table.output
-        assert "no budget lines for 2030" in runner.invoke(app, ["budget", "show", "--year", "2030"]).output
+        earlier = runner.invoke(app, ["budget", "show", "--year", str(YEAR - 1)])
+        assert f"no budget lines for {YEAR - 1}" in earlier.output
+    get_engine.cache_clear()
+
+
+def test_budget_adjust_posts_an_adjustment_effective_on_the_day_given(tmp_path: Path) -> None:
+    """`smartfin budget adjust --effective DAY`: the adjustment waits for its day in `budget show` (shown as
+    scheduled, not available); a day outside the line's period or not a date is refused and posts nothing."""
+    with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": ""}):
+        get_engine.cache_clear()
+        today = hospital_today()
+        next_month = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        card = BudgetLineKey(YEAR, "CARD", "30218", "fiscal")
+        with session_scope() as session:  # in force until next month's end, even in December
+            create_line(session, card, actor="finance", budget="800000.00", document_no="B-1",
+                        effective_to=(next_month + timedelta(days=31)).replace(day=1) - timedelta(days=1))
+        line = ["budget", "adjust", "--year", str(YEAR), "--department", "CARD", "--economic-code", "30218"]
+
+        cut = runner.invoke(app, [*line, "--amount", "-50000.00", "--document-no", "院办会-7",
+                                  "--reason", "院长办公会 第7次"])
+        assert cut.exit_code == 0, cut.output
+        assert f"effective {today}" in cut.output and "available now 750000.00" in cut.output
+        ahead = runner.invoke(app, [*line, "--amount", "20000", "--document-no", "院办会-8",
+                                    "--reason", "院长办公会 第8次", "--effective", next_month.isoformat()])
+        assert ahead.exit_code == 0, ahead.output
+        assert "available now 750000.00" in ahead.output
+        assert f"counts towards available from {next_month}" in ahead.output
+
+        def shown() -> dict:
+            return json.loads(runner.invoke(app, ["budget", "show", "--json"]).output)["lines"][0]  # type: ignore[no-any-return]
+
+        before = shown()
+        assert (before["adjustment"], before["available"], before["adjustment_scheduled"]) == (
+            "-50000.00", "750000.00", "20000.00")
+        assert "take effect later" in runner.invoke(app, ["budget", "show"]).output
+
+        outside = runner.invoke(app, [*line, "--amount", "1.00", "--document-no", "院办会-9", "--reason", "x",
+                                      "--effective", f"{YEAR - 1}-12-31"])
+        assert outside.exit_code == 2 and "cannot take effect on" in outside.output, outside.output
+        not_a_date = runner.invoke(app, [*line, "--amount", "1.00", "--document-no", "院办会-9", "--reason", "x",
+                                         "--effective", f"{YEAR}-13-01"])
+        assert not_a_date.exit_code == 2 and "YYYY-MM-DD" in not_a_date.output, not_a_date.output
+        assert shown() == before
     get_engine.cache_clear()

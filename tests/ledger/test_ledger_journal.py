@@ -46,6 +46,7 @@ from .conftest import KEY
 
 D = Decimal
 REQ = "spending-request"
+DECIDED = date(2026, 5, 1)  # an adjustment's effective date within KEY's fiscal year, whatever today is
 
 
 def budgeted(session: Session, amount: str = "1000.00", **options: object) -> None:
@@ -260,14 +261,15 @@ def test_direct_actual_needs_a_line(session: Session) -> None:
 
 def test_adjustments_are_signed_idempotent_and_audited(session: Session) -> None:
     budgeted(session, "1000.00")
-    up = adjust(session, KEY, "200.00", document_no="ADJ-1", actor="planner", reason="院长办公会 2026-05")
+    up = adjust(session, KEY, "200.00", document_no="ADJ-1", actor="planner", reason="院长办公会 2026-05",
+                effective_on=DECIDED)
     assert adjust(session, KEY, "200.00", document_no="ADJ-1", actor="planner", reason="again").id == up.id
     with pytest.raises(DocumentConflict):
-        adjust(session, KEY, "250.00", document_no="ADJ-1", actor="planner", reason="again")
+        adjust(session, KEY, "250.00", document_no="ADJ-1", actor="planner", reason="again", effective_on=DECIDED)
     reserve(session, "REQ-1", "1100.00")
     with pytest.raises(BudgetExceeded):
-        adjust(session, KEY, "-100.01", document_no="ADJ-2", actor="planner", reason="cut")
-    adjust(session, KEY, "-100.00", document_no="ADJ-3", actor="planner", reason="cut")
+        adjust(session, KEY, "-100.01", document_no="ADJ-2", actor="planner", reason="cut", effective_on=DECIDED)
+    adjust(session, KEY, "-100.00", document_no="ADJ-3", actor="planner", reason="cut", effective_on=DECIDED)
     result = balances(session, KEY)
     assert (result.adjustment, result.authorised, result.available) == (D("100.00"), D("1100.00"), D("0.00"))
     assert len(audits(session, "budget.adjusted")) == 2
@@ -275,7 +277,7 @@ def test_adjustments_are_signed_idempotent_and_audited(session: Session) -> None
 
 def test_wrong_entries_are_corrected_by_reversal(session: Session) -> None:
     budgeted(session, "1000.00")
-    wrong = adjust(session, KEY, "500.00", document_no="ADJ-9", actor="planner", reason="typo")
+    wrong = adjust(session, KEY, "500.00", document_no="ADJ-9", actor="planner", reason="typo", effective_on=DECIDED)
     reversal = reverse_entry(session, wrong.id or 0, actor="chief", reason="entered twice")
     assert (reversal.amount, reversal.reverses) == (D("-500.00"), wrong.id)
     assert balances(session, KEY).adjustment == 0

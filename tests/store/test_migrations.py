@@ -325,6 +325,75 @@ def test_the_journal_is_append_only_in_the_migrated_database(engine: Engine) -> 
         assert connection.exec_driver_sql("UPDATE budget_line SET status = 'closed'").rowcount == ROWS_PER_TABLE
 
 
+def _assert_append_only(engine: Engine) -> None:
+    for statement in ("UPDATE journal_entry SET amount_fen = amount_fen + 1",
+                      "DELETE FROM journal_entry WHERE reverses IS NOT NULL"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+
+
+def test_the_effective_date_revision_dates_the_journal_and_keeps_it_append_only(engine: Engine) -> None:
+    """A journal written before 0005: budget and adjustment entries take their line's first day (its
+    effective_from, else 1 January of its fiscal year), every other entry the hospital date of its posting
+    (Asia/Shanghai: 16:00 UTC is already the next day). The append-only triggers survive the upgrade and the
+    downgrade."""
+    upgrade_to(engine, "0004_delegation")
+    sqlite = engine.dialect.name == "sqlite"
+
+    def utc(*parts: int) -> datetime:  # as UtcDateTime stores it
+        moment = datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+        return moment.replace(tzinfo=None) if sqlite else moment
+
+    line = {"project": "", "name": "", "control_level": "control", "tolerance_bp": 0, "tolerance_fen": 0,
+            "warning_bp": 9000, "status": "open", "effective_to": None, "created_at": utc(2026, 6, 1),
+            "created_by": "finance", "funding_source": "fiscal", "economic_code": "30218"}
+    # (id, line, bucket, posted at (UTC), reverses, the date 0005 must give it)
+    journal = [
+        (1, 1, "budget", utc(2026, 6, 10, 1), None, date(2026, 3, 1)),
+        (2, 2, "budget", utc(2026, 6, 10, 1), None, date(2025, 1, 1)),
+        (3, 1, "pre_encumbrance", utc(2026, 6, 10, 15, 59, 59), None, date(2026, 6, 10)),
+        (4, 1, "pre_encumbrance", utc(2026, 6, 10, 16), 3, date(2026, 6, 11)),
+        (5, 1, "encumbrance", utc(2026, 6, 11, 3), None, date(2026, 6, 11)),
+        (6, 2, "adjustment", utc(2026, 6, 11, 4), None, date(2025, 1, 1)),  # amid entries of 11 June
+        (7, 1, "actual", utc(2026, 6, 11, 10), None, date(2026, 6, 11)),
+        (8, 2, "actual", utc(2026, 6, 9, 20), None, date(2026, 6, 10)),  # posted out of order
+        (9, 1, "adjustment", utc(2026, 8, 1), None, date(2026, 3, 1)),
+    ]
+    with engine.begin() as connection:
+        tables = schema_of(connection).tables
+        connection.execute(tables["budget_line"].insert(), [
+            {**line, "id": 1, "fiscal_year": 2026, "department": "0301", "effective_from": date(2026, 3, 1)},
+            {**line, "id": 2, "fiscal_year": 2025, "department": "0302", "effective_from": None}])
+        for entry_id, line_id, bucket, posted, reverses, _ in journal:
+            connection.execute(tables["journal_entry"].insert().values(
+                id=entry_id, line_id=line_id, bucket=bucket, amount_fen=-100 if reverses else 100 * entry_id,
+                document_type="test", document_no=f"DOC-{entry_id}", reverses=reverses, actor="t", reason="",
+                created_at=posted))
+    columns = columns_of(engine)["journal_entry"]
+    before = fingerprints(engine, {"journal_entry": columns})
+
+    upgrade_to(engine, "0005_effective_date")
+    with engine.connect() as connection:
+        dated = connection.execute(text("SELECT id, effective_on FROM journal_entry ORDER BY id")).all()
+        assert [(entry_id, _as_date(day)) for entry_id, day in dated] == [(j[0], j[5]) for j in journal]
+        not_null = {c["name"]: c["nullable"] for c in inspect(connection).get_columns("journal_entry")}
+        assert not_null["effective_on"] is False
+    assert fingerprints(engine, {"journal_entry": columns}) == before, "a column of the journal changed"
+    _assert_append_only(engine)
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004_delegation")
+    assert columns_of(engine)["journal_entry"] == columns
+    assert fingerprints(engine, {"journal_entry": columns}) == before
+    _assert_append_only(engine)
+    assert upgrade_to_head(engine) == head_revision()
+    _assert_append_only(engine)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 # ---------------------------------------------------------------------------------------- concurrency
 
 @pytest.mark.parametrize("make", [pytest.param("product", id="make_engine"),

@@ -1,8 +1,8 @@
 """Department master data (科室主数据): dated versions of each department's name, class and parent.
 
-Revision ID: 0005_department
-Revises: 0004_delegation
-Create Date: 2026-12-10
+Revision ID: 0006_department
+Revises: 0005_effective_date
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0005_department"
-down_revision: str | None = "0004_delegation"
+revision: str = "0006_department"
+down_revision: str | None = "0005_effective_date"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
