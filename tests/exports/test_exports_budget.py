@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from smartfin.app.cli import app
 from smartfin.app.exports import BUDGET_HEADER, execution_report_xlsx
+from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, adjust, create_line, pre_encumber, record_actual, set_budget
 from smartfin.ledger.monitor import execution_report
 from smartfin.store.db import get_engine, session_scope
@@ -28,7 +29,7 @@ from tests.support.settings import environment
 
 runner = CliRunner()
 EVIL = "=cmd|' /C calc'!A0"
-YEAR = 2031
+YEAR = hospital_today().year  # the adjustment below is in force today and in June
 CARD = BudgetLineKey(YEAR, "CARD", "30218", "fiscal")
 RAD = BudgetLineKey(YEAR, "RAD", "30213", "own", "PRJ-CT")
 EMPTY = BudgetLineKey(YEAR, "LAB", "30201", "fiscal")  # no budget yet: its rates cannot be computed
@@ -36,7 +37,7 @@ EMPTY = BudgetLineKey(YEAR, "LAB", "30201", "fiscal")  # no budget yet: its rate
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Path]:
-    """A fresh SQLite database with three lines of 2031, one named to run a command in a spreadsheet."""
+    """A fresh SQLite database with three lines of this year, one named to run a command in a spreadsheet."""
     with environment({"SMARTFIN_VAR_DIR": str(tmp_path / "var"), "SMARTFIN_DATABASE_URL": ""}):
         get_engine.cache_clear()
         with session_scope() as session:
@@ -44,7 +45,8 @@ def ledger(tmp_path: Path) -> Iterator[Path]:
             create_line(session, RAD, actor="finance", name="@SUM(1+1) 放射科", document_no="B-2031")
             set_budget(session, RAD, Decimal("600000.00"), document_no="B-2031-RAD", actor="finance")
             create_line(session, EMPTY, actor="finance", name="检验科 试剂")
-            adjust(session, CARD, "-50000.00", document_no="ADJ-1", actor="finance", reason="mid-year")
+            adjust(session, CARD, "-50000.00", document_no="ADJ-1", actor="finance", reason="mid-year",
+                   effective_on=date(YEAR, 1, 1))
             pre_encumber(session, CARD, "12000.69", document_type="spending-request", document_no="REQ-1",
                          actor="svc")
             pre_encumber(session, RAD, "3000.07", document_type="spending-request", document_no="REQ-2",
@@ -68,20 +70,20 @@ def test_budget_export_csv_shows_the_name_as_text_and_amounts_exactly(ledger: Pa
     target = ledger / "lines.csv"
     code, output = _export("--format", "csv", "--output", str(target))
     assert code == 0, output
-    assert "3 budget lines of 2031 written to" in output
+    assert f"3 budget lines of {YEAR} written to" in output
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     header, *rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert header == list(BUDGET_HEADER)
     by_key = {row[0]: row for row in rows}
-    card = by_key["2031/CARD/30218/fiscal"]
+    card = by_key[f"{YEAR}/CARD/30218/fiscal"]
     assert card[1] == "CARD"  # no department master data loaded: the code
     assert card[2] == "'" + EVIL  # shown as text, never run
     assert card[3:] == ["control", "open", "800000.00", "-50000.00", "12000.69", "0.00", "0.00", "737999.31"]
-    assert by_key["2031/RAD/30213/own/PRJ-CT"][2] == "'@SUM(1+1) 放射科"
-    assert by_key["2031/RAD/30213/own/PRJ-CT"][5:] == ["600000.00", "0.00", "0.00", "0.00", "3000.07",
+    assert by_key[f"{YEAR}/RAD/30213/own/PRJ-CT"][2] == "'@SUM(1+1) 放射科"
+    assert by_key[f"{YEAR}/RAD/30213/own/PRJ-CT"][5:] == ["600000.00", "0.00", "0.00", "0.00", "3000.07",
                                                        "596999.93"]
-    assert by_key["2031/LAB/30201/fiscal"][2] == "检验科 试剂"
+    assert by_key[f"{YEAR}/LAB/30201/fiscal"][2] == "检验科 试剂"
     assert by_key["合计 total"][5:] == ["1400000.00", "-50000.00", "12000.69", "0.00", "3000.07", "1334999.24"]
 
 
@@ -125,7 +127,7 @@ def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year
 
 def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_empty(ledger: Path) -> None:
     with session_scope() as session:
-        report = execution_report(session, YEAR, date(YEAR, 6, 30))
+        report = execution_report(session, YEAR, hospital_today())  # the spending was posted today
     data = execution_report_xlsx(report)
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["汇总 Summary", "预算项目 Lines", "科室 Departments", "项目 Projects"]
@@ -137,16 +139,16 @@ def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_em
     lines = book["预算项目 Lines"]
     heading = {cell.value: cell.column - 1 for cell in lines[1]}
     rows = {row[0].value: row for row in lines.iter_rows(min_row=2)}
-    card = rows["2031/CARD/30218/fiscal"]
+    card = rows[f"{YEAR}/CARD/30218/fiscal"]
     assert (card[heading["名称 Name"]].data_type, card[heading["名称 Name"]].value) == ("s", "'" + EVIL)
-    assert rows["2031/RAD/30213/own/PRJ-CT"][heading["名称 Name"]].value == "'@SUM(1+1) 放射科"
+    assert rows[f"{YEAR}/RAD/30213/own/PRJ-CT"][heading["名称 Name"]].value == "'@SUM(1+1) 放射科"
     authorised = card[heading["预算数 Budget"]]
     assert (authorised.data_type, authorised.value, authorised.number_format) == ("n", 750000, "#,##0.00")
     progress = card[heading["序时进度 Time elapsed"]]
-    assert (progress.value, progress.number_format) == (0.5, "0.00%")
-    rad_rate = rows["2031/RAD/30213/own/PRJ-CT"][heading["执行率 Execution"]]
+    assert (progress.value, progress.number_format) == (pytest.approx(float(report.progress) / 100), "0.00%")
+    rad_rate = rows[f"{YEAR}/RAD/30213/own/PRJ-CT"][heading["执行率 Execution"]]
     assert (rad_rate.data_type, rad_rate.value) == ("n", 0.005)  # 3000.07 / 600000 = 0.50 %
-    lab = rows["2031/LAB/30201/fiscal"]
+    lab = rows[f"{YEAR}/LAB/30201/fiscal"]
     for rate in ("执行率 Execution", "与序时进度差 vs time", "结余率 Balance rate", "预计年末结余率 Projected balance"):
         assert lab[heading[rate]].value is None, rate  # nothing authorised: an empty cell, not "None"
 
@@ -178,5 +180,5 @@ def test_budget_export_names_the_department_and_neutralises_the_name(ledger: Pat
     header, *rows = list(csv.reader(io.StringIO(target.read_bytes().decode("utf-8-sig"), newline="")))
     by_key = {row[0]: row for row in rows}
     assert header[1] == "科室 Department"
-    assert by_key["2031/CARD/30218/fiscal"][1] == "心血管内科"
-    assert by_key["2031/RAD/30213/own/PRJ-CT"][1] == "'=HYPERLINK(\"http://x\") 放射科"
+    assert by_key[f"{YEAR}/CARD/30218/fiscal"][1] == "心血管内科"
+    assert by_key[f"{YEAR}/RAD/30213/own/PRJ-CT"][1] == "'=HYPERLINK(\"http://x\") 放射科"
