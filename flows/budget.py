@@ -13,8 +13,10 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from smartfin.app.exports import execution_report_xlsx
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.settings import get_settings
+from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
 from smartfin.ledger.monitor import (
     BALANCE_TARGET,
     LOW_EXECUTION,
@@ -100,7 +102,8 @@ def _table(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-LINE_COLUMNS = [("line", "预算项目 Budget line"), ("name", "名称 Name"), ("authorised", "预算数 Budget"),
+LINE_COLUMNS = [("line", "预算项目 Budget line"), ("department_name", "科室 Department"), ("name", "名称 Name"),
+                ("authorised", "预算数 Budget"),
                 ("actual", "执行数 Spent"), ("execution_rate", "执行率 Execution"), ("gap", "与序时进度差 vs time"),
                 ("projected_balance_rate", "预计年末结余率 Projected balance")]
 
@@ -131,7 +134,7 @@ def render_report(report: ExecutionReport) -> str:
         "<span style='color:" + AMBER + "'>■ 慢于序时进度 behind time</span> "
         "<span style='color:" + RED + f"'>■ 低于 {LOW_EXECUTION}% under {LOW_EXECUTION}%</span> "
         "<span style='color:#1565c0'>┆ 序时进度 time elapsed</span></p>",
-        bar_chart(report.departments, "department", report.progress, "各科室执行率 Execution by department"),
+        bar_chart(report.departments, "department_name", report.progress, "各科室执行率 Execution by department"),
         bar_chart(report.projects, "project", report.progress, "各项目执行率 Execution by project"),
         f"<h2>执行率低于 {LOW_EXECUTION}% 的预算项目 Lines under {LOW_EXECUTION}%</h2>"
         + (_table(low, LINE_COLUMNS) if len(low) else "<p>无 None.</p>"),
@@ -181,6 +184,8 @@ def budget_execution_monitor(as_of: date | None = None, fiscal_year: int | None 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"budget-execution-{year}-{day:%m-%d}.html"
     path.write_text(render_report(report), encoding="utf-8")
+    workbook = path.with_suffix(".xlsx")  # the same figures for finance to work on in Excel; a re-run replaces it
+    write_export(workbook, execution_report_xlsx(report), SpreadsheetFormat.XLSX, replace=True)
     keep = ["line", "name", "authorised", "actual", "execution_rate", "progress", "gap", "projected_balance_rate"]
     if len(report.low_lines):
         create_table_artifact(_records(report.low_lines[keep]), key="budget-lines-under-40",
@@ -195,12 +200,16 @@ def budget_execution_monitor(as_of: date | None = None, fiscal_year: int | None 
         f"| 序时进度 Time elapsed | {_pct(report.progress)} |\n"
         f"| 预计年末结余率 Projected balance rate (target ≤ {BALANCE_TARGET}%) | "
         f"{_pct(rate_or_reason(t, 'projected_balance_rate'))} |\n"
-        f"| 低于 40% 的项目 Lines under 40% | {len(report.low_lines)} |\n\n报告 Report: `{path}`",
+        f"| 低于 40% 的项目 Lines under 40% | {len(report.low_lines)} |\n\n报告 Report: `{path}`; "
+        f"Excel: `{workbook}`",
         key="budget-execution-summary")
     create_link_artifact(path.resolve().as_uri(), link_text="预算执行报告 Budget execution report",
                          key="budget-execution-report")
+    create_link_artifact(workbook.resolve().as_uri(), link_text="预算执行表 Budget execution workbook (Excel)",
+                         key="budget-execution-workbook")
     get_run_logger().info("budget execution %s as of %s: %s vs %s elapsed; report %s", year, day,
                           _pct(rate_or_reason(t, "execution_rate")), _pct(report.progress), path)
-    return {"report": str(path), "execution_rate": str(rate_or_reason(t, "execution_rate")),
+    return {"report": str(path), "workbook": str(workbook),
+            "execution_rate": str(rate_or_reason(t, "execution_rate")),
             "progress": str(report.progress),
             "lines_under_40": len(report.low_lines), "lines_behind": len(report.behind_lines)}

@@ -69,11 +69,13 @@ MEASURES: tuple[Column, ...] = (
     ("balance_over_target", f"预计结余率超 {BALANCE_TARGET}% Balance over target", "flag"),
 )
 LINE_COLUMNS: tuple[Column, ...] = (
-    ("line", "预算项目 Budget line", "text"), ("name", "名称 Name", "text"), ("department", "科室 Department", "text"),
+    ("line", "预算项目 Budget line", "text"), ("name", "名称 Name", "text"),
+    ("department_name", "科室 Department", "text"),
     ("economic_code", "经济分类 Economic code", "text"), ("funding_source", "资金来源 Funding source", "text"),
     ("project", "项目 Project", "text"), *MEASURES)
 DEPARTMENT_COLUMNS: tuple[Column, ...] = (
-    ("department", "科室 Department", "text"), ("lines", "预算项目数 Lines", "count"), *MEASURES)
+    ("department", "科室编码 Department code", "text"),
+    ("department_name", "科室 Department", "text"), ("lines", "预算项目数 Lines", "count"), *MEASURES)
 PROJECT_COLUMNS: tuple[Column, ...] = (
     ("project", "项目 Project", "text"), ("lines", "预算项目数 Lines", "count"), *MEASURES)
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from smartfin.ledger.balances import PCT, Balances, percent
 from smartfin.ledger.control import bucket_totals, effective_by
+from smartfin.ledger.departments import department_names
 from smartfin.ledger.models import BudgetLine
 
 LOW_EXECUTION = Decimal("40")  # percent: lines below are listed
@@ -114,20 +115,24 @@ def execution_report(session: Session, fiscal_year: int, as_of: date) -> Executi
     lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == fiscal_year)
                          .order_by(BudgetLine.department, BudgetLine.economic_code)).all()  # type: ignore[arg-type]
     totals = bucket_totals(session, [line.id for line in lines if line.id is not None], effective_by(as_of))
+    names = department_names(session, as_of)  # as the department was called then; the code without master data
     progress = time_progress(as_of, fiscal_year)
     rows = []
     for line in lines:
         held = Balances.from_fen_totals(totals.get(int(line.id or 0), {}))
         rows.append({"line": str(line.key), "name": line.name, "department": line.department,
-                     "economic_code": line.economic_code, "funding_source": line.funding_source,
-                     "project": line.project, **_measures(held.authorised, held.actual, held.committed, progress)})
-    frame = pd.DataFrame(rows, columns=["line", "name", "department", "economic_code", "funding_source", "project",
+                     "department_name": names[line.department], "economic_code": line.economic_code,
+                     "funding_source": line.funding_source, "project": line.project,
+                     **_measures(held.authorised, held.actual, held.committed, progress)})
+    frame = pd.DataFrame(rows, columns=["line", "name", "department", "department_name", "economic_code",
+                                        "funding_source", "project",
                                         *_measures(Decimal(0), Decimal(0), Decimal(0), progress)])
 
     def roll_up(by: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = []
         for key, group in frame.groupby(by, sort=True):
-            out.append({by: key, "lines": len(group), **_measures(sum(group["authorised"], Decimal(0)),
+            named = {"department_name": names[str(key)]} if by == "department" else {}
+            out.append({by: key, **named, "lines": len(group), **_measures(sum(group["authorised"], Decimal(0)),
                                                                  sum(group["actual"], Decimal(0)),
                                                                  sum(group["committed"], Decimal(0)), progress)})
         return pd.DataFrame(out)

@@ -154,7 +154,7 @@ def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_em
 
     departments = {row[0].value: row for row in book["科室 Departments"].iter_rows(min_row=2)}
     assert set(departments) == {"CARD", "LAB", "RAD"}
-    assert departments["LAB"][2].value == 0 and departments["LAB"][6].value is None
+    assert departments["LAB"][3].value == 0 and departments["LAB"][7].value is None
     projects = [row[0].value for row in book["项目 Projects"].iter_rows(min_row=2)]
     assert projects == ["PRJ-CT"]
     summary = {row[0].value: row[1] for row in book["汇总 Summary"].iter_rows(min_row=2)}

@@ -192,3 +192,47 @@ def test_posting_batch_posts_a_claims_recorded_voucher_and_sets_aside_a_changed_
     out = posting_batch(folder=root, poster=poster)
     assert [o["status"] for o in out] == ["posted"]
     assert [(v["documentNo"], v["lines"][0]["debit"]) for v in posted] == [(good, "880.00")]
+
+
+def test_budget_monitor_names_departments_and_writes_the_workbook(flow_env: Path):
+    """The director reads department names (as they were called on the report's day), in the page and in the
+    Excel workbook beside it; the workbook never holds a formula, whatever a name says."""
+    import io
+    import zipfile
+
+    import openpyxl
+    from sqlmodel import col, select
+
+    from smartfin.ledger import Department, import_departments
+
+    year = 2033
+    codes = ("T-DN-CARD", "T-DN-RAD")
+    departments = ("code,name,class,valid_from,valid_to\n"
+                   f"T-DN-CARD,心内科,临床服务类,{year}-01-01,{year}-06-30\n"
+                   f"T-DN-CARD,心血管内科,临床服务类,{year}-07-01,\n"
+                   f"T-DN-RAD,=1+2 放射科,医疗技术类,{year}-01-01,\n")
+    lines = ("fiscal_year,department,economic_code,funding_source,name,budget,effective_from,effective_to\n"
+             f"{year},T-DN-CARD,30218,fiscal,专用材料费,800000.00,{year}-01-01,{year}-12-31\n"
+             f"{year},T-DN-RAD,30213,fiscal,维修(护)费,600000.00,{year}-01-01,{year}-12-31\n")
+    try:
+        with session_scope() as session:
+            assert import_departments(session, departments.encode(), actor="finance", filename="d.csv").ok
+            assert import_budget(session, lines.encode(), actor="finance", filename="dn.csv").ok
+        march = budget_execution_monitor(as_of=date(year, 3, 31), fiscal_year=year)
+        page = Path(march["report"]).read_text(encoding="utf-8")
+        assert "心内科" in page and "心血管内科" not in page  # the name in force on 31 March
+        december = budget_execution_monitor(as_of=date(year, 12, 31), fiscal_year=year)
+        assert "心血管内科" in Path(december["report"]).read_text(encoding="utf-8")
+        workbook = Path(december["workbook"])
+        assert workbook.suffix == ".xlsx" and workbook.parent == Path(december["report"]).parent
+        data = workbook.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            assert not any("<f>" in book.read(n).decode() or "<f " in book.read(n).decode()
+                           for n in book.namelist() if n.startswith("xl/worksheets/"))
+        sheet = openpyxl.load_workbook(io.BytesIO(data))["科室 Departments"]
+        names = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+        assert names == {"T-DN-CARD": "心血管内科", "T-DN-RAD": "'=1+2 放射科"}
+    finally:
+        with session_scope() as session:  # the suite's other tests run without department master data
+            for row in session.exec(select(Department).where(col(Department.code).in_(codes))).all():
+                session.delete(row)
