@@ -114,7 +114,7 @@ def _earlier_imports(session: Session, account: str, rerun_fingerprints: set[str
             for r in rows if r.fingerprint not in rerun_fingerprints]
 
 
-def _held_elsewhere(session: Session, account: str, day: date) -> tuple[set[str], set[str]]:
+def held_elsewhere(session: Session, account: str, day: date) -> tuple[set[str], set[str]]:
     """Statement line and ledger entry ids already matched by the account's runs of other days."""
     runs = session.exec(select(ReconciliationRun.id).where(
         ReconciliationRun.kind == "bank", ReconciliationRun.scope == account,
@@ -125,6 +125,17 @@ def _held_elsewhere(session: Session, account: str, day: date) -> tuple[set[str]
         left.update(m.left_ids)
         right.update(m.right_ids)
     return left, right
+
+
+def earlier_ledger_entries(root: Path, account: str, day: date, window_days: int) -> list[pd.DataFrame]:
+    """The bank journal exports of the ``window_days`` days before ``day`` that exist: their entries may
+    still clear on ``day``'s statement (and become exceptions on the window's last day)."""
+    frames = []
+    for back in range(1, window_days + 1):
+        earlier = bank_day_dir(root, account, day - timedelta(days=back)) / "ledger.csv"
+        if earlier.exists():
+            frames.append(read_ledger_export(earlier).entries)
+    return frames
 
 
 def _previous_run(session: Session, account: str, day: date) -> ReconciliationRun | None:
@@ -193,17 +204,14 @@ def reconcile_account(account: BankAccount, day: date, settings: MatchSettings |
             refused = exc
         else:
             refused = None
-        held_lines, held_entries = _held_elsewhere(session, account.account, day)
+        held_lines, held_entries = held_elsewhere(session, account.account, day)
     if refused is not None:
         log.error("statement refused for %s on %s: %s", account.account, day, refused)
         return _refuse(account, day, ExceptionType.INPUT_REJECTED, f"对账单被拒收 / statement refused: {refused}",
                        sorted({p.file for p in refused.problems}), "input_rejected")
 
-    ledger_frames = [today_ledger.entries]
-    for back in range(1, match_settings.date_window_days + 1):
-        earlier = bank_day_dir(root, account.account, day - timedelta(days=back)) / "ledger.csv"
-        if earlier.exists():
-            ledger_frames.append(read_ledger_export(earlier).entries)
+    ledger_frames = [today_ledger.entries,
+                     *earlier_ledger_entries(root, account.account, day, match_settings.date_window_days)]
     ledger = pd.concat(ledger_frames, ignore_index=True).drop_duplicates("entry_id")
     ledger = ledger[~ledger["entry_id"].isin(held_entries)].reset_index(drop=True)
     lines = (pd.concat([s.lines for s in statements], ignore_index=True) if statements

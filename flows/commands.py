@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -42,21 +42,14 @@ def run_flow(
                                          help="open review processes for the exceptions (reconciliation)")] = True,
 ) -> None:
     """Run one flow now, in this process, against the configured Prefect API."""
-    from flows.deployments import apply_prefect_environment, flow_by_name
+    from flows.deployments import run_now
 
-    apply_prefect_environment()
     try:
-        chosen = flow_by_name(name)
         day = date.fromisoformat(business_date) if business_date else None
+        chosen, state = run_now(name, day, open_reviews=review)
     except (LookupError, ValueError) as exc:
         _fail(str(exc))
         return
-    kwargs: dict[str, Any] = {}
-    if chosen.name in ("bank-daily", "three-way-daily"):
-        kwargs = {"business_date": day, "open_reviews": review}
-    elif chosen.name == "budget-monthly":
-        kwargs = {"as_of": day}
-    state = chosen.flow(**kwargs, return_state=True)
     typer.echo(f"{chosen.name}: {state.name}")
     if state.is_failed():
         try:

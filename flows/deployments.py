@@ -11,10 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smartfin.kernel.settings import FlowSettings, get_settings
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,26 @@ def flow_by_name(name: str) -> ScheduledFlow:
         known = sorted(f.name for f in scheduled_flows())
         raise LookupError(f"未知流程 / unknown flow {name!r}; choose one of {known}")
     return flows[name]
+
+
+def run_now(name: str, business_date: date | None = None, open_reviews: bool = True,
+            **parameters: Any) -> tuple[ScheduledFlow, State[Any]]:
+    """Run one flow now, in this process, against the configured Prefect API; its final state.
+
+    ``business_date`` is the day reconciled (reconciliation flows) or the as-of date (budget monitor);
+    ``open_reviews`` whether a reconciliation opens review processes for its exceptions; ``parameters``
+    are further parameters of the flow. `smartfin flows run` and the demo both run flows this way.
+    Raises ``LookupError`` for an unknown flow; what the flow raises is in the returned state.
+    """
+    apply_prefect_environment()
+    chosen = flow_by_name(name)
+    kwargs: dict[str, Any] = dict(parameters)
+    if chosen.name in ("bank-daily", "three-way-daily"):
+        kwargs.update(business_date=business_date, open_reviews=open_reviews)
+    elif chosen.name == "budget-monthly":
+        kwargs.update(as_of=business_date)
+    state: State[Any] = chosen.flow(**kwargs, return_state=True)
+    return chosen, state
 
 
 def prefect_environment(settings: FlowSettings | None = None) -> dict[str, str]:

@@ -35,7 +35,7 @@ from flows.bank import ReconciliationInputRejected, open_review_task
 from flows.sources import bank_day_dir, channel_files, statement_files, three_way_day_dir
 from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import from_fen
-from smartfin.kernel.settings import FlowSettings, get_settings
+from smartfin.kernel.settings import BankAccount, FlowSettings, get_settings
 from smartfin.reconciliation import ThreeWaySettings, close_prepayment_days, reconcile_three_way
 from smartfin.reconciliation.store import exceptions_frame, save_input_problem, save_three_way_run
 from smartfin.reconciliation.threeway import ExceptionType
@@ -76,7 +76,8 @@ def default_business_date(settlement_lag_days: int = 1) -> date:
     return (hospital_now() - timedelta(days=1 + settlement_lag_days)).date()
 
 
-def _settlement_account(settings: FlowSettings) -> Any:
+def settlement_account(settings: FlowSettings) -> BankAccount:
+    """The account the payment channels settle into: ``SMARTFIN_SETTLEMENT_ACCOUNT``, else the first account."""
     if settings.settlement_account:
         return settings.account(settings.settlement_account)
     if not settings.bank_accounts:
@@ -109,7 +110,7 @@ def load_day_inputs(settings: FlowSettings, day: date, lag: int) -> DayInputs | 
                   pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith("_fen") else object) for c in (
                       "channel", "channel_txn_id", "order_id", "refund_id", "kind", "amount_fen", "fee_fen",
                       "occurred_at")}))
-    account = _settlement_account(settings)
+    account = settlement_account(settings)
     settle_day = day + timedelta(days=lag)
     statement_dir = bank_day_dir(settings.recon_root, account.account, settle_day)
     files = statement_files(statement_dir)

@@ -1,0 +1,59 @@
+"""The flows' part of `smartfin demo`: yesterday's reconciliations with their exceptions waiting in Tasklist,
+and the approved claim's voucher posted into the ERP.
+
+A plugin of the core demo (entry point group ``smartfin.demo`` in pyproject.toml): the core runs
+:func:`step` after its own steps — the engine, the portals, the worker and the Prefect server are up — and
+prints the guidance it returns. The core never imports this package.
+
+What it adds (each once, however often the demo runs):
+
+* yesterday's bank day of the settlement account and the latest three-way day (the day before yesterday:
+  the channels settle T+1), with realistic inputs in the drop folders (:mod:`flows.demo.inputs`), reconciled
+  by the daily flows, their exceptions in one ``reconciliation-review`` per day
+  (:mod:`flows.demo.reconciliation`);
+* the approved claim's voucher, waited for and posted into the ERP by the posting batch
+  (:mod:`flows.demo.vouchers`).
+
+The flows run in this process against the Prefect server the demo started, the way `smartfin flows run`
+runs them (``flows.deployments.run_now``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from smartfin.kernel.settings import Settings
+
+#: how long the demo waits for the approved claim's voucher (its process posts it within seconds)
+VOUCHER_WAIT_S = 240.0
+FINANCE_OFFICERS = "finance-officer"
+
+
+def finance_officer() -> str:
+    """The demo user who works through reconciliation exceptions and posted vouchers (a finance officer)."""
+    from smartfin.app.demo import demo_users
+
+    _, users = demo_users()
+    for user in users:
+        if FINANCE_OFFICERS in user.get("groups", []):
+            return str(user["id"])
+    raise LookupError(f"no demo user in group {FINANCE_OFFICERS!r} (engine demo profile)")
+
+
+def step(settings: Settings, echo: Callable[[str], None], *,
+         voucher_timeout_s: float = VOUCHER_WAIT_S) -> list[tuple[str, str]]:
+    """Add the flows' demo data and return, per demo user, what to open and where.
+
+    Raises :class:`flows.demo.runs.DemoStepFailed` with the reason when a flow fails or the approved
+    claim's voucher does not arrive within ``voucher_timeout_s``.
+    """
+    from flows.deployments import apply_prefect_environment
+
+    apply_prefect_environment(settings.flows)  # before Prefect is first imported in this process
+    from flows.demo.reconciliation import reconcile_demo_days
+    from flows.demo.vouchers import post_demo_vouchers
+
+    officer = finance_officer()
+    guidance = reconcile_demo_days(settings, echo, officer)
+    guidance += post_demo_vouchers(settings, echo, officer, timeout_s=voucher_timeout_s)
+    return guidance
