@@ -97,7 +97,8 @@ def submit_proposal(values: Mapping[str, Any], *, proposal_no: str | None = None
     engine = engine or EngineClient.from_settings()
     values = {k: _plain(v) for k, v in values.items()}
     values["proposer"] = named_or_self(engine, values.get("proposer"))
-    submission = validate_submission(values)
+    with session_scope() as session:
+        submission = validate_submission(values, session=session)
     try:
         submitter = resolve_submitter(engine, submission.proposer, role="proposer")
     except Refused as exc:

@@ -40,7 +40,7 @@ from rules.procurement.standards import load_standards
 from smartfin.kernel.clock import hospital_today, utc_now
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.kernel.settings import ProcurementSettings
-from smartfin.ledger import BudgetLineKey, InvalidBudgetKey
+from smartfin.ledger import BudgetLineKey, InvalidBudgetKey, department_problem
 from smartfin.processes.documents import BudgetLineDocument, next_document_no
 
 DOCUMENT_TYPE = "procurement-proposal"
@@ -181,8 +181,9 @@ def submission_problems(values: Mapping[str, Any], standards: ProcurementStandar
 
 
 def validate_submission(values: Mapping[str, Any], standards: ProcurementStandards | None = None,
-                        *, today: date | None = None) -> ProposalSubmission:
-    """Check a proposal as submitted (form or file) and return it typed, or refuse with all problems."""
+                        *, today: date | None = None, session: Session | None = None) -> ProposalSubmission:
+    """Check a proposal as submitted (form or file) and return it typed, or refuse with all problems; with
+    ``session``, also that the department is one in force that day (once department master data is loaded)."""
     day = today or hospital_today()
     standards = standards or procurement_standards(procurement_settings(), day)
     rule_values = _rule_values(values, standards)
@@ -228,6 +229,10 @@ def validate_submission(values: Mapping[str, Any], standards: ProcurementStandar
                 BudgetLineKey(fiscal_year, department, economic_code, submission_funding(proposal), project)
             except InvalidBudgetKey as exc:
                 problems.append((_KEY_PARTS.get(exc.field, exc.field), str(exc)))
+    if department and session is not None:
+        problem = department_problem(session, department, day)
+        if problem is not None:
+            problems.append(("department", problem))
     if problems or proposal is None:
         raise ProposalRefused(problems)
     return ProposalSubmission(proposal, proposer, department, economic_code, project, fiscal_year,

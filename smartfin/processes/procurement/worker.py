@@ -121,7 +121,8 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
     settings = procurement_settings()
     standards = procurement_standards(settings)
     try:
-        submission = validate_submission(values, standards)
+        with session_scope() as session:
+            submission = validate_submission(values, standards, session=session)
     except ProposalRefused as refused:
         text = describe_problems(refused.problems)
         with session_scope() as session:

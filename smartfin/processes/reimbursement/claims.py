@@ -27,6 +27,7 @@ from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_k
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
+from smartfin.ledger import department_problem
 from smartfin.processes.documents import BudgetLineDocument, FieldReader, SubmissionRefused, next_document_no
 from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
 from smartfin.store.archive import archive_file
@@ -226,8 +227,9 @@ def claim_variables(claim: Claim | ClaimDraft, claim_no: str) -> dict[str, Any]:
     }
 
 
-def validate_claim(values: dict[str, Any], *, today: date | None = None) -> ClaimDraft:
-    """Check every field of a submission and collect all problems before refusing it."""
+def validate_claim(values: dict[str, Any], *, today: date | None = None, session: Session | None = None) -> ClaimDraft:
+    """Check every field of a submission and collect all problems before refusing it; with ``session``, also
+    that the department is one in force today (once department master data is loaded)."""
     on = today or hospital_today()
     fields = FieldReader(values)
     claimant = fields.text("claimant", 64)
@@ -256,6 +258,10 @@ def validate_claim(values: dict[str, Any], *, today: date | None = None) -> Clai
                 fields.problem("travel", str(exc))
     key = fields.budget_key(fiscal_year=fields.fiscal_year(on.year), department=department, category=category,
                             funding_source=funding_source, project=project, on=on)
+    if session is not None and key is not None:
+        problem = department_problem(session, key.department, on)
+        if problem is not None:
+            fields.problem("department", problem)
     if fields.problems or key is None:
         raise ClaimRefused(fields.problems)
     return ClaimDraft(claimant, key.department, category, key.economic_code, key.funding_source.value,
@@ -353,10 +359,13 @@ def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str =
     from smartfin.store.db import session_scope
 
     engine = engine or EngineClient.from_settings()
-    draft = validate_claim({
-        "claimant": named_or_self(engine, claimant), "department": department, "category": category, "purpose": purpose,
-        "fundingSource": funding_source, "project": project, "travel": travel, "paymentMethod": payment_method,
-        "claimedTotal": claimed_total, "references": references or {}, "explanation": explanation})
+    claimant = named_or_self(engine, claimant)
+    with session_scope(db) as session:
+        draft = validate_claim({
+            "claimant": claimant, "department": department, "category": category, "purpose": purpose,
+            "fundingSource": funding_source, "project": project, "travel": travel, "paymentMethod": payment_method,
+            "claimedTotal": claimed_total, "references": references or {}, "explanation": explanation},
+            session=session)
     loaded = read_submitted_files(files)
     submitter = resolve_submitter(engine, draft.claimant, role="claimant")
     with session_scope(db) as session:

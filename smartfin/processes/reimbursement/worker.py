@@ -200,7 +200,7 @@ def register_claim(job: Job) -> dict[str, Any]:
             values["claimant"] = job.var("claimant", None) or job.var("initiator", None)
             try:
                 values["travel"] = _travel_from_form(job)
-                draft = validate_claim(values)
+                draft = validate_claim(values, session=session)
             except (ClaimRefused, ValueError) as exc:
                 raise BusinessError("CLAIM_INVALID", str(exc)) from exc
             claim_no = claim_no or next_claim_no(session)
