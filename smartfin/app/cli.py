@@ -29,11 +29,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="SmartFin: finance workflows for public hospitals on a Camunda 7 engine.")
 
 
+#: failures that are the situation, not a bug: one line, no traceback
+EXPECTED_ERRORS = (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError)
+
+
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
     try:
         yield
-    except (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError) as exc:
+    except EXPECTED_ERRORS as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
@@ -249,8 +253,8 @@ def demo(requests_only: Annotated[bool, typer.Option(
         try:
             demo_module.run(echo=typer.echo, progress=_progress, requests_only=requests_only)
         except demo_module.DemoError as exc:
-            if exc.__cause__ is not None:  # the failing step's own traceback, for whoever fixes it
-                traceback.print_exception(exc.__cause__)
+            if exc.__cause__ is not None and not isinstance(exc.__cause__, EXPECTED_ERRORS):
+                traceback.print_exception(exc.__cause__)  # the failing step's own traceback, for whoever fixes it
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
 
