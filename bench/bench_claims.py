@@ -30,7 +30,7 @@ USER_OF = {"verifyManually": "wang.fang", "financeAudit": "wang.fang", "dept-hea
 
 
 def claim_files(seed: int) -> list[tuple[str, bytes]]:
-    from tests.reimbursement.reimbursement_invoices import pdf_invoice, xml_invoice
+    from extractors.invoice.samples import pdf_invoice, xml_invoice
 
     first = xml_invoice(f"bench-{seed}", total=Decimal("120.00"))
     second = pdf_invoice(f"bench-{seed}", total=Decimal("86.50"))

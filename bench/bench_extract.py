@@ -25,7 +25,8 @@ import pdfplumber
 
 from extractors.invoice import extract_invoice
 from extractors.invoice.pdf import silence_pdfminer
-from tests.support.invoice_samples import Sample, generate_corpus
+from extractors.invoice.samples import Sample
+from tests.support.invoice_samples import generate_corpus
 
 FAR_FUTURE = date(2100, 1, 1)  # generated dates are in the past; keep the date rule out of accuracy
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,11 +29,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="SmartFin: finance workflows for public hospitals on a Camunda 7 engine.")
 
 
+#: failures that are the situation, not a bug: one line, no traceback
+EXPECTED_ERRORS = (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError)
+
+
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
     try:
         yield
-    except (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError) as exc:
+    except EXPECTED_ERRORS as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
@@ -238,12 +243,20 @@ def _print_import(report: Any) -> None:
 
 
 @app.command()
-def demo(requests_only: Annotated[bool, typer.Option(help="only submit the demo batch")] = False) -> None:
-    """The main job on the embedded defaults: engine, models, budget, workers, a batch of requests."""
+def demo(requests_only: Annotated[bool, typer.Option(
+        help="only add the demo data (the services already run)")] = False) -> None:
+    """The main job on the embedded defaults: the services, demo data for each capability, and what each demo
+    user opens where."""
     from smartfin.app import demo as demo_module
 
     with _friendly_errors():
-        demo_module.run(echo=typer.echo, progress=_progress, requests_only=requests_only)
+        try:
+            demo_module.run(echo=typer.echo, progress=_progress, requests_only=requests_only)
+        except demo_module.DemoError as exc:
+            if exc.__cause__ is not None and not isinstance(exc.__cause__, EXPECTED_ERRORS):
+                traceback.print_exception(exc.__cause__)  # the failing step's own traceback, for whoever fixes it
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
 
 
 wiring.register_commands(app)

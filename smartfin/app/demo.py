@@ -1,26 +1,53 @@
-"""The demo job: everything on the embedded defaults, and a batch of requests that shows each path.
+"""The demo job: everything on the embedded defaults, and demo data for each capability, set up once.
 
-It is idempotent: the budget file is imported once (the import recognises the same file), requests
-carry fixed demo numbers and are submitted once, and services already running are reused.
+Steps, each printing what it does and each safe to run again:
+
+1. ``services``: the stack up (engine with the demo users, portals, workers, Prefect, flows), the demo budget;
+2. ``spending``: a batch of spending requests, one per path (small, tiered, over budget, split, collective
+   decision), each waiting at its tier;
+3. ``claims``: reimbursement claims with generated e-invoices (``smartfin.app.demo_claims``);
+4. ``procurement``: the public 128-slice CT example at the equipment committee's vote;
+5. plugin steps, in entry-point name order (group ``smartfin.demo``): packages the core must not import
+   (the flows) add their demo data the same way;
+6. what each demo user opens and where, grouped per person.
+
+Idempotent: the budget import recognises the same file, documents carry fixed demo numbers and are
+submitted once, a document a previous (interrupted) run left half-way is moved on from where it stands,
+and services already running are reused.
+
+**Plugin interface.** An entry point of group ``smartfin.demo`` loads a ``DemoStep``: a callable
+``step(settings, echo) -> list[(demo user id, what to open and where)]`` that adds its demo data
+idempotently (printing progress through ``echo``) and returns guidance lines. A step that fails, or that
+cannot be loaded, fails the demo with a ``DemoError`` naming it.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from decimal import Decimal
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from smartfin.app.demo_users import DemoUser, TasklistGuide, advance, demo_password, demo_users
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
-from smartfin.kernel.settings import PROJECT_ROOT, get_settings
-from smartfin.ledger import import_budget
+from smartfin.kernel.settings import PROJECT_ROOT, Settings, get_settings
+from smartfin.ledger import BudgetLineKey, FundingSource, import_budget
+from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import session_scope
 
 BUDGET_TEMPLATE = Path(__file__).with_name("demo_budget.csv")
-DEMO_USERS_FILE = PROJECT_ROOT / "engine" / "src" / "main" / "resources" / "application-demo.yaml"
+CT_EXAMPLE = PROJECT_ROOT / "rules" / "procurement" / "examples" / "ct-128.yaml"
+DEMO_PLUGINS = "smartfin.demo"
+
+Echo = Callable[[str], None]
+#: (demo user id, what to open and where)
+Guidance = tuple[str, str]
+#: adds its demo data idempotently; returns what each demo user should open
+DemoStep = Callable[[Settings, Echo], list[Guidance]]
 
 # (requester, department, category, funding source, project, amount, payee, purpose)
 DEMO_REQUESTS: list[tuple[str, str, str, str, str, str, str, str]] = [
@@ -40,20 +67,37 @@ DEMO_REQUESTS: list[tuple[str, str, str, str, str, str, str, str]] = [
 ]
 
 
-def demo_users() -> tuple[str, list[dict[str, Any]]]:
-    """The demo logins exactly as the engine's demo profile creates them."""
-    config = yaml.safe_load(DEMO_USERS_FILE.read_text(encoding="utf-8"))["smartfin"]["demo"]
-    return str(config["password"]), list(config["users"])
+class DemoError(RuntimeError):
+    """A demo step failed or could not be loaded; the message names the step."""
 
 
 def import_demo_budget(year: int) -> str:
-    content = BUDGET_TEMPLATE.read_text(encoding="utf-8").replace("{year}", str(year)).encode("utf-8")
+    """Import the demo budget of ``year``, all rows or nothing; lines budgeted already (by an earlier demo,
+    whose file may have had fewer lines) are left as they are, so a newer demo adds only its new lines."""
+    from smartfin.ledger.control import find_line
+
+    header, *rows = BUDGET_TEMPLATE.read_text(encoding="utf-8").replace("{year}", str(year)).splitlines()
+    with session_scope() as session:
+        new = [row for row in rows if find_line(session, _budget_key(header, row)) is None]
+    if not new:
+        return f"{len(rows)} lines budgeted already"
+    content = "\n".join([header, *new]).encode("utf-8") + b"\n"
     with session_scope() as session:
         report = import_budget(session, content, actor="demo", filename=f"demo-budget-{year}.csv")
     if not report.ok:
         problems = "; ".join(f"row {i.row} {i.column}: {i.reason}" for i in report.errors)
         raise RuntimeError(f"the demo budget was refused: {problems}")
-    return f"{report.lines_created} lines created, {report.unchanged} unchanged"
+    return f"{report.lines_created} lines created, {len(rows) - len(new)} budgeted already"
+
+
+def _budget_key(header: str, row: str) -> BudgetLineKey:
+    cells = dict(zip(header.split(","), next(csv.reader([row])), strict=True))
+    return BudgetLineKey(int(cells["fiscal_year"]), cells["department"], cells["economic_code"],
+                         FundingSource(cells["funding_source"]), cells["project"])
+
+
+def demo_request_numbers(year: int) -> list[str]:
+    return [f"DEMO-{year}-{index:03d}" for index in range(1, len(DEMO_REQUESTS) + 1)]
 
 
 def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
@@ -62,11 +106,10 @@ def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
     records the requester as the starter."""
     from smartfin.processes.spending.requests import submit_spending_request
 
-    password, _ = demo_users()
+    password = demo_password()
     submitted = []
-    for index, (requester, department, category, funding, project, amount, payee, purpose) in enumerate(
-            DEMO_REQUESTS, start=1):
-        number = f"DEMO-{year}-{index:03d}"
+    for number, (requester, department, category, funding, project, amount, payee, purpose) in zip(
+            demo_request_numbers(year), DEMO_REQUESTS, strict=True):
         with session_scope() as session:
             if session.get(SpendingRequest, number) is not None:
                 continue
@@ -81,21 +124,175 @@ def submit_demo_batch(year: int, engine: EngineClient) -> list[str]:
     return submitted
 
 
-def run(echo: Callable[[str], None], progress: Callable[[str], None], requests_only: bool = False) -> None:
+# ------------------------------------------------------------------------------------ the core steps
+
+def services_step(settings: Settings, echo: Echo, progress: Callable[[str], None] | None = None) -> list[Guidance]:
+    """The stack up, the models deployed, the demo budget of the current year imported."""
     from smartfin.app.stack import bring_up
 
+    bring_up(settings, echo, progress or (lambda message: echo(f"  {message}")))
+    year = hospital_now().year
+    echo(f"budget {year}: " + import_demo_budget(year))
+    return [("liu.yang", f"smartfin budget show --year {year} — every demo budget line, summed from the journal")]
+
+
+def spending_step(settings: Settings, echo: Echo) -> list[Guidance]:
+    """The batch of spending requests, each waiting at its tier."""
+    year = hospital_now().year
+    engine = EngineClient.from_settings(settings)
+    try:
+        submitted = submit_demo_batch(year, engine)
+        echo(f"spending requests: {', '.join(submitted) if submitted else 'already submitted'}")
+        guide = TasklistGuide(engine)
+        lines: list[Guidance] = []
+        for number, request in zip(demo_request_numbers(year), DEMO_REQUESTS, strict=True):
+            with session_scope() as session:
+                row = session.get(SpendingRequest, number)
+                pid = row.process_instance_id if row is not None else None
+            if pid and number in submitted:
+                # the workers route a new request within a second or two: wait until it reaches a person
+                advance(engine, pid, {}, what=f"spending request {number}", timeout=60.0)
+            if pid:
+                lines += guide.lines(number, pid, request[7], requester=request[0], document_type=REQUEST_TYPE)
+        lines += guide.later_lines("spending requests")
+    finally:
+        engine.close()
+    lines.append(("zhang.wei", f"smartfin document show DEMO-{year}-001 — a request with its stored chain and "
+                               "every decision"))
+    lines.append(("ma.lin", "smartfin login --user ma.lin, then smartfin submit-request … --requester zhang.wei — "
+                            "a request keyed in on a colleague's behalf (代录), recorded as a proxy entry"))
+    return lines
+
+
+def procurement_step(settings: Settings, echo: Echo) -> list[Guidance]:
+    """The public 128-slice CT example, submitted by its proposer, waiting for the committee's ballots."""
+    from smartfin.processes.procurement.commands import load_document, submit_proposal
+    from smartfin.processes.procurement.proposals import EquipmentProposalRecord
+
+    number = f"DEMO-EQ-{hospital_now().year}-01"
+    values: dict[str, Any] = load_document(CT_EXAMPLE)
+    proposer = str(values["proposer"])
+    engine = EngineClient.from_settings(settings)
+    try:
+        with session_scope() as session:
+            recorded = session.get(EquipmentProposalRecord, number) is not None
+        if recorded:
+            echo(f"equipment proposal {number}: already submitted")
+        else:
+            person = engine.as_user(proposer, demo_password())
+            try:
+                submit_proposal(values, proposal_no=number, engine=person)
+            finally:
+                person.close()
+            echo(f"equipment proposal {number}: {values['deviceName']} submitted by {proposer} "
+                 f"({CT_EXAMPLE.relative_to(PROJECT_ROOT)})")
+        with session_scope() as session:
+            row = session.get(EquipmentProposalRecord, number)
+            assert row is not None and row.process_instance_id
+            pid = row.process_instance_id
+        waiting = advance(engine, pid, {}, what=f"equipment proposal {number}", timeout=120.0)
+        votes = [task for task in waiting if task["taskDefinitionKey"] == "committeeVote"]
+        if not recorded and not votes:
+            raise DemoError(f"equipment proposal {number} should wait for the committee's ballots but stands at: "
+                            f"{', '.join(sorted({t['name'] for t in waiting})) or 'its end'}")
+        echo(f"  {number}: " + (f"waiting for {len(votes)} committee ballots "
+                                f"({', '.join(sorted(t['assignee'] for t in votes))})" if votes
+                                else "past the committee vote (changed since the demo set it up)"))
+        lines = TasklistGuide(engine).lines(number, pid, f"{values['deviceName']} ¥{Decimal(str(values['price'])):,}",
+                                            requester=proposer)
+    finally:
+        engine.close()
+    lines.append((proposer, f"smartfin procurement show {number} — the cost-benefit analysis (NPV, IRR, payback, "
+                            "break-even) and the committee's ballots"))
+    return lines
+
+
+def claims_step(settings: Settings, echo: Echo) -> list[Guidance]:
+    """Reimbursement claims with generated e-invoices (see ``smartfin.app.demo_claims``)."""
+    from smartfin.app.demo_claims import ClaimsDemo
+
+    engine = EngineClient.from_settings(settings)
+    try:
+        return ClaimsDemo(settings, engine, echo, hospital_now().year).run()
+    finally:
+        engine.close()
+
+
+CORE_STEPS: list[tuple[str, DemoStep]] = [
+    ("spending", spending_step), ("claims", claims_step), ("procurement", procurement_step),
+]
+
+
+# ------------------------------------------------------------------------------------ plugins, running
+
+def plugin_steps() -> list[tuple[str, DemoStep]]:
+    """The installed plugin steps (entry point group ``smartfin.demo``) in entry-point name order."""
+    steps = []
+    for plugin in sorted(entry_points(group=DEMO_PLUGINS), key=lambda p: p.name):
+        try:
+            step = plugin.load()
+        except Exception as exc:
+            raise DemoError(f"demo step {plugin.name!r} ({plugin.value}) could not be loaded: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        if not callable(step):
+            raise DemoError(f"demo step {plugin.name!r} ({plugin.value}) is not callable")
+        steps.append((plugin.name, step))
+    return steps
+
+
+def run_step(name: str, step: DemoStep, settings: Settings, echo: Echo) -> list[Guidance]:
+    """Run one step; any failure becomes a ``DemoError`` naming the step (never swallowed)."""
+    echo(f"— {name} —")
+    try:
+        lines = step(settings, echo)
+    except Exception as exc:
+        raise DemoError(f"demo step {name!r} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(lines, list) or not all(
+            isinstance(line, tuple) and len(line) == 2 and all(isinstance(part, str) for part in line)
+            for line in lines):
+        raise DemoError(f"demo step {name!r} returned {type(lines).__name__}, not a list of "
+                        f"(demo user id, what to open) pairs")
+    return lines
+
+
+def guidance_text(settings: Settings, lines: list[Guidance], users: list[DemoUser], password: str) -> list[str]:
+    """What each demo user opens and where: every demo user in the profile's order (then any other user a
+    step named), the person's name and groups, then their lines without repeats, Tasklist's first."""
+    per_user: dict[str, list[str]] = {user.id: [] for user in users}
+    for user, text in lines:
+        entries = per_user.setdefault(user, [])
+        if text not in entries:
+            entries.append(text)
+    for entries in per_user.values():
+        entries.sort(key=lambda entry: not entry.startswith("Tasklist"))  # what waits for the person first
+    known = {user.id: user for user in users}
+    out = ["", f"Tasklist: {settings.tasklist_url}",
+           f"What to open, per person (log in as the user; demo password '{password}', demo profile only — see "
+           f"README):"]
+    for user_id, entries in per_user.items():
+        user = known.get(user_id)
+        head = f"{user.id:12} {user.name:4} {', '.join(user.groups)}" if user else f"{user_id:12} (not a demo login)"
+        out.append(head)
+        out += [f"    · {entry}" for entry in entries] or ["    · nothing waiting for this person in the demo data"]
+    out.append("Stop everything with: smartfin down")
+    return out
+
+
+def demo_steps(progress: Callable[[str], None] | None = None, *, requests_only: bool = False
+               ) -> list[tuple[str, DemoStep]]:
+    """Every step in running order: the services (unless ``requests_only``), the core's data steps, then
+    the installed plugin steps in entry-point name order."""
+    steps: list[tuple[str, DemoStep]] = [] if requests_only else [
+        ("services", lambda settings, echo: services_step(settings, echo, progress))]
+    return steps + CORE_STEPS + plugin_steps()
+
+
+def run(echo: Echo, progress: Callable[[str], None], requests_only: bool = False) -> None:
+    """The demo: services, then the core steps, then every plugin step, then the guidance per person."""
     # the demo users (shared, known password) exist only while the demo runs the engine
     settings = get_settings().model_copy(update={"engine_demo": True})
-    year = hospital_now().year
-    if not requests_only:
-        bring_up(settings, echo, progress)
-        echo(f"budget {year}: " + import_demo_budget(year))
-    submitted = submit_demo_batch(year, EngineClient.from_settings(settings))
-    echo(f"demo requests: {', '.join(submitted) if submitted else 'already submitted'}")
-    password, users = demo_users()
-    echo("")
-    echo(f"Tasklist: {settings.tasklist_url}")
-    echo(f"Demo logins (password '{password}', demo profile only — see README):")
-    for user in users:
-        echo(f"  {user['id']:12} {user['last-name']}{user['first-name']:4} {', '.join(user['groups'])}")
-    echo("Stop everything with: smartfin down")
+    lines: list[Guidance] = []
+    for name, step in demo_steps(progress, requests_only=requests_only):
+        lines += run_step(name, step, settings, echo)
+    for line in guidance_text(settings, lines, demo_users(), demo_password()):
+        echo(line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,10 +50,18 @@ def make_engine(url: str) -> Engine:
 
 def _private_file(path: Path) -> None:
     """Create the SQLite file readable by the service user only (0600) before SQLite does; WAL and
-    shared-memory files inherit its mode. An existing file is narrowed to 0600 too."""
+    shared-memory files inherit its mode. An existing file is narrowed to 0600 too, by ``chmod`` alone.
+
+    An existing database is never opened here: closing any descriptor of a file drops every POSIX lock the
+    process holds on it, so the shared locks of this process's open SQLite connections would vanish, and
+    another process closing its last connection would then checkpoint and delete the WAL and shared-memory
+    files under them (stale reads, "disk I/O error", commits lost). ``get_engine`` runs this whenever it
+    makes an engine, also while other engines of the process are connected.
+    """
     if str(path) in ("", ":memory:"):
         return
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
     os.chmod(path, 0o600)
 
 

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from tests.support.invoice_samples import SAMPLE_FACTORIES, Sample, bad_file_samples
+from extractors.invoice.samples import Sample
+from tests.support.invoice_samples import SAMPLE_FACTORIES, bad_file_samples
 
 LATE = date(2100, 1, 1)  # "today" for tests that must not trip the future-date rule
 

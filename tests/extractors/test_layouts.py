@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from extractors.invoice import InvoiceKind, Source, SourceFormat, extract_invoice
-from tests.support.invoice_samples import LAYOUT_STYLES, SAMPLE_FACTORIES
+from extractors.invoice.samples import LAYOUT_STYLES
+from tests.support.invoice_samples import SAMPLE_FACTORIES
 
 LATE = date(2100, 1, 1)  # "today" far ahead, so generated dates are never in the future
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from inbox_journal import ClaimJournal
 from sqlmodel import select
 
+from extractors.invoice.samples import xml_sample
 from flows.inbox import invoice_inbox
 from smartfin.processes.reimbursement.inbox import InboxFile
 from smartfin.store.db import session_scope
-from tests.support.invoice_samples import xml_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIM = {"claimant": "zhang.wei", "department": "T-INBOX", "category": "materials"}

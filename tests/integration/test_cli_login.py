@@ -209,7 +209,7 @@ def test_a_proxy_entry_for_an_unknown_user_is_refused(camunda, login_budget, cli
 # ---------------------------------------------------------------- claims and proposals as the logged-in user
 
 def invoice_file(tmp_path: Path, name: str) -> Path:
-    from tests.reimbursement.reimbursement_invoices import xml_invoice
+    from extractors.invoice.samples import xml_invoice
 
     filename, data, _ = xml_invoice(name, total=Decimal("88.00"))
     path = tmp_path / filename

@@ -13,11 +13,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from extractors.invoice.samples import xml_invoice
 from smartfin.ports.vouchers import payment_voucher
 from smartfin.processes.reimbursement.claims import Claim
 from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
-from tests.reimbursement.reimbursement_invoices import xml_invoice
 from tests.support.engine import wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]

@@ -13,13 +13,14 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from extractors.invoice.samples import xml_invoice
 from smartfin.camunda.client import EngineClient, EngineRequestError
+from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.reimbursement.claims import Claim, InvoiceRegistration, claim_invoices, submit_claim
 from smartfin.processes.reimbursement.commands import attach_files_to_claim
 from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
-from tests.reimbursement.reimbursement_invoices import china_today, xml_invoice
 from tests.support.engine import APPROVER_OF_GROUP, as_user, candidate_groups, process_ended, wait_for
 from tests.support.invoice_samples import image_only_pdf
 
@@ -136,7 +137,7 @@ def test_unreadable_scan_goes_to_review_where_typed_fields_are_validated_again(c
     variables = camunda.process_variables(pid)
     assert "IMAGE_ONLY" in variables["findingsText"] and "scan.pdf" in variables["reviewSummary"]
 
-    issued = china_today().isoformat()
+    issued = hospital_today().isoformat()
     typed = {"reviewAction": "correct", "invoicePosition": 1, "correctedNumber": "26442000000123456789",
              "correctedIssueDate": "2026-13-40", "correctedTotalWithTax": "150.00",
              "correctedSellerName": "杭州康泰医疗器械有限公司"}

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from extractors.invoice.samples import xml_invoice
 from smartfin.app.implementations import configured_verifier
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.reimbursement import worker as reimbursement_worker
@@ -19,7 +20,6 @@ from smartfin.processes.reimbursement.verification import (
 )
 from smartfin.store.db import session_scope
 from tests.integration.test_reimbursement_process import OFFICER, complete, submit, task_of
-from tests.reimbursement.reimbursement_invoices import xml_invoice
 
 pytestmark = pytest.mark.engine
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reimbursement_invoices import xml_invoice
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from extractors.invoice import extract_invoice
+from extractors.invoice.samples import xml_invoice
 from smartfin.processes.reimbursement.claims import (
     Claim,
     ClaimFile,

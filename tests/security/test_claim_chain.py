@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from extractors.invoice.samples import xml_invoice
 from smartfin.camunda.client import EngineAuthError, EngineClient
 from smartfin.camunda.variables import encode_variables
 from smartfin.kernel.clock import hospital_now
@@ -22,7 +23,6 @@ from smartfin.processes.approvals import ApprovalChainStep, ApprovalDecision
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
-from tests.reimbursement.reimbursement_invoices import xml_invoice
 from tests.support.engine import (
     APPROVER_OF_GROUP,
     approve_chain,

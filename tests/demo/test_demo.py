@@ -1,0 +1,342 @@
+"""``smartfin demo`` as a newcomer runs it: twice, on a fresh var/, in its own process.
+
+One demo installation serves the whole module (it starts its own engine, portals, workers and Prefect on
+free ports, so it never meets the test session's engine), and ``smartfin down`` stops it at the end even
+when a run fails. The checks read what the demo left: its database, the engine's history and tasks, the
+stand-in ERP. After two runs each capability's demo data must be there exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from smartfin.app.demo_users import candidate_groups, demo_password
+from smartfin.camunda.client import EngineClient
+from smartfin.kernel.clock import hospital_now
+from smartfin.kernel.settings import Settings
+from smartfin.ledger import Bucket, document_holdings
+from smartfin.posting.journal import VoucherPosting
+from smartfin.processes.approvals import recorded_decisions
+from smartfin.processes.procurement.proposals import EquipmentProposalRecord
+from smartfin.processes.reimbursement.claims import Claim, ClaimFile, InvoiceRegistration
+from smartfin.processes.spending.requests import SpendingRequest
+from smartfin.store.db import make_engine
+
+pytestmark = pytest.mark.engine
+
+ROOT = Path(__file__).resolve().parents[2]
+YEAR = hospital_now().year
+CLAIMS = [f"DEMO-BX-{YEAR}-0{i}" for i in range(1, 5)]
+CLEAN, IN_REVIEW, DUPLICATE, PAID = CLAIMS
+PROPOSAL = f"DEMO-EQ-{YEAR}-01"
+REQUESTS = [f"DEMO-{YEAR}-{i:03d}" for i in range(1, 9)]
+COMMITTEE = ["he.ping", "wu.hao", "xu.jing"]
+DEMO_TIMEOUT_S = 900
+
+
+@dataclass
+class DemoInstall:
+    """The demo installation after its two runs."""
+
+    settings: Settings
+    outputs: list[str]
+    db: Engine
+    engine: EngineClient
+
+    def rows(self, table: Any, *where: Any) -> list[Any]:
+        with Session(self.db) as session:
+            return list(session.exec(select(table).where(*where)).all())
+
+    def instances(self, business_key: str) -> list[dict[str, Any]]:
+        """Every process instance the engine ever started with this business key."""
+        return list(self.engine.get("/history/process-instance", processInstanceBusinessKey=business_key))
+
+    def open_tasks(self, business_key: str) -> list[dict[str, Any]]:
+        return list(self.engine.get("/task", processInstanceBusinessKey=business_key))
+
+    def erp_vouchers(self, ref: str) -> list[dict[str, Any]]:
+        token = (self.settings.var_dir / "portals" / "admin-token").read_text(encoding="utf-8").strip()
+        response = httpx.get(f"{self.settings.erp_url}/__admin/vouchers", params={"ref": ref},
+                             headers={"X-Admin-Token": token}, timeout=15)
+        response.raise_for_status()
+        return list(response.json()["vouchers"])
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _demo_environment(var: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """A user's environment (nothing of the test session's SmartFin or Prefect settings), with its own
+    var/ and ports; returns it with the matching settings values."""
+    engine, erp, bank, tax, prefect = _free_ports(5)
+    values: dict[str, Any] = {
+        "var_dir": var, "engine_url": f"http://127.0.0.1:{engine}", "erp_url": f"http://127.0.0.1:{erp}",
+        "bank_url": f"http://127.0.0.1:{bank}", "tax_url": f"http://127.0.0.1:{tax}",
+    }
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SMARTFIN_", "PREFECT_"))}
+    env.update({f"SMARTFIN_{name.upper()}": str(value) for name, value in values.items()})
+    env.update({"SMARTFIN_PREFECT_PORT": str(prefect), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+    return env, values
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = DEMO_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it: the repository's Python, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "smartfin.app.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoInstall]:
+    var = tmp_path_factory.mktemp("demo-var")
+    env, values = _demo_environment(var)
+    outputs: list[str] = []
+    try:
+        for attempt in (1, 2):
+            run = _cli(env, "demo")
+            outputs.append(run.stdout)
+            if run.returncode != 0:
+                pytest.fail(f"smartfin demo run {attempt} failed (exit {run.returncode}):\n"
+                            f"{run.stdout[-4000:]}\n{run.stderr[-6000:]}", pytrace=False)
+        settings = Settings(**values)
+        db = make_engine(f"sqlite:///{var / 'smartfin.db'}")
+        engine = EngineClient.from_settings(settings)
+        yield DemoInstall(settings, outputs, db, engine)
+        engine.close()
+        db.dispose()
+    finally:
+        _cli(env, "down", timeout=300)
+
+
+# ------------------------------------------------------------------------------------------ the runs
+
+def test_the_second_run_adds_nothing(demo: DemoInstall) -> None:
+    first, second = demo.outputs
+    assert "submitted by zhang.wei" in first and f"{PROPOSAL}: 128排CT submitted by zhang.wei" in first
+    assert "spending requests: DEMO-" in first
+    assert "submitted by" not in second, second
+    assert "spending requests: already submitted" in second
+    assert f"equipment proposal {PROPOSAL}: already submitted" in second
+    assert all(f"{number}: " in second and "(set up by an earlier run)" in second for number in CLAIMS)
+    assert re.search(r"budget \d{4}: \d+ lines budgeted already", second)
+
+
+# ---------------------------------------------------------------------------------- spending requests
+
+def test_each_spending_request_exists_once_and_waits_at_its_tier(demo: DemoInstall) -> None:
+    rows = demo.rows(SpendingRequest, col(SpendingRequest.request_no).startswith("DEMO-"))
+    assert sorted(row.request_no for row in rows) == REQUESTS
+    waiting = {}
+    for number in REQUESTS:
+        assert len(demo.instances(number)) == 1, f"{number} was started more than once"
+        [task] = demo.open_tasks(number)
+        waiting[number] = task["assignee"] or candidate_groups(demo.engine, task["id"])
+    over_budget = REQUESTS[4]
+    assert waiting.pop(over_budget) == "zhang.wei", "the overspend report waits for the requester"
+    assert set(map(tuple, waiting.values())) == {("dept-head",)}
+
+
+# ----------------------------------------------------------------------------------------- the claims
+
+def test_the_four_claims_exist_once_each_where_the_demo_left_them(demo: DemoInstall) -> None:
+    claims = {row.claim_no: row for row in demo.rows(Claim, col(Claim.claim_no).startswith("DEMO-BX-"))}
+    assert sorted(claims) == CLAIMS
+    for number in CLAIMS:
+        assert len(demo.instances(number)) == 1, f"{number} was started more than once"
+    files = Counter(row.claim_no for row in demo.rows(ClaimFile, col(ClaimFile.claim_no).in_(CLAIMS)))
+    assert files == {CLEAN: 1, IN_REVIEW: 2, DUPLICATE: 1, PAID: 1}, "no file attached twice"
+
+    clean = claims[CLEAN]
+    [task] = demo.open_tasks(CLEAN)
+    assert (clean.status, task["taskDefinitionKey"]) == ("submitted", "approveClaim")
+    assert candidate_groups(demo.engine, task["id"]) == ["dept-head"]
+    assert not [f for f in clean.findings_list if f["severity"] == "block"]
+
+    review = claims[IN_REVIEW]
+    [task] = demo.open_tasks(IN_REVIEW)
+    assert task["taskDefinitionKey"] == "reviewInvoices"
+    assert candidate_groups(demo.engine, task["id"]) == ["finance-officer"]
+    assert "LODGING_OVER_STANDARD" in [f["code"] for f in review.findings_list]
+
+    duplicate = claims[DUPLICATE]
+    assert duplicate.status == "rejected" and not demo.open_tasks(DUPLICATE)
+    [found] = [f for f in duplicate.findings_list if f["code"] == "INVOICE_DUPLICATE"]
+    assert CLEAN in found["message"] and CLEAN in (duplicate.closing_reason or "")
+
+    paid = claims[PAID]
+    assert paid.status == "paid" and paid.voucher_no and not demo.open_tasks(PAID)
+
+
+def test_each_invoice_is_held_by_one_claim_only(demo: DemoInstall) -> None:
+    live = demo.rows(InvoiceRegistration, col(InvoiceRegistration.claim_no).in_(CLAIMS),
+                     col(InvoiceRegistration.released_at).is_(None))
+    holders = Counter(row.invoice_key for row in live)
+    assert set(holders.values()) == {1}
+    assert sorted(row.claim_no for row in live) == [CLEAN, IN_REVIEW, IN_REVIEW, PAID], \
+        "the duplicate holds nothing; the first claim keeps its invoice"
+
+
+def test_the_paid_claim_was_signed_once_per_step_and_posted_once(demo: DemoInstall) -> None:
+    with Session(demo.db) as session:
+        decisions = recorded_decisions(session, "reimbursement-claim", PAID)
+        held = document_holdings(session, "reimbursement-claim", PAID)
+        clean_held = document_holdings(session, "reimbursement-claim", CLEAN)
+        paid = session.get(Claim, PAID)
+        clean = session.get(Claim, CLEAN)
+    assert paid is not None and clean is not None
+    signed = [(d.task_key, d.candidate_group, d.user_id) for d in decisions]
+    assert signed == [("approveClaim", "dept-head", "li.na"), ("approveClaim", "vice-president", "chen.jie"),
+                      ("approveClaim", "finance-officer", "wang.fang"),
+                      ("approveClaim", "chief-accountant", "liu.yang"),
+                      ("financeAudit", "finance-officer", "wang.fang")]
+    assert (held[Bucket.PRE_ENCUMBRANCE], held[Bucket.ACTUAL]) == (0, paid.payable)
+    assert clean_held[Bucket.PRE_ENCUMBRANCE] == clean.payable, "the claim waiting for approval is reserved"
+
+    [voucher] = demo.erp_vouchers(f"reimbursement-claim:{PAID}")
+    assert voucher["number"] == paid.voucher_no
+    [posting] = demo.rows(VoucherPosting, VoucherPosting.document_no == PAID)
+    assert (posting.state, posting.voucher_no) == ("posted", paid.voucher_no)
+
+
+def test_the_generated_e_invoices_are_there_to_open(demo: DemoInstall) -> None:
+    folder = demo.settings.var_dir / "demo" / "invoices"
+    names = {number: sorted(p.name for p in (folder / number).iterdir()) for number in CLAIMS}
+    assert names[CLEAN] == names[DUPLICATE] and names[CLEAN][0].startswith("dzfp_")
+    assert sorted(Path(n).suffix for n in names[IN_REVIEW]) == [".pdf", ".xml"]
+    xml = (folder / CLEAN / names[CLEAN][0]).read_text(encoding="utf-8")
+    assert "滨江市第一人民医院" in xml and "一次性使用压力延长管" in xml
+
+
+# ---------------------------------------------------------------------------------------- procurement
+
+def test_the_ct_proposal_exists_once_and_waits_for_the_committee(demo: DemoInstall) -> None:
+    [proposal] = demo.rows(EquipmentProposalRecord,
+                           col(EquipmentProposalRecord.proposal_no).startswith("DEMO-EQ-"))
+    assert (proposal.proposal_no, proposal.proposer, proposal.total_investment) == (PROPOSAL, "zhang.wei",
+                                                                                     12_420_000)
+    assert len(demo.instances(PROPOSAL)) == 1
+    ballots = demo.open_tasks(PROPOSAL)
+    assert {t["taskDefinitionKey"] for t in ballots} == {"committeeVote"}
+    assert sorted(t["assignee"] for t in ballots) == COMMITTEE
+
+
+# ------------------------------------------------------------------------------------------- guidance
+
+def _block(output: str, user: str) -> list[str]:
+    """The guidance lines printed under one demo user."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{user} "))
+    block = []
+    for line in lines[start + 1:]:
+        if not line.startswith("    · "):
+            break
+        block.append(line.removeprefix("    · "))
+    return block
+
+
+def test_the_guidance_tells_each_person_what_to_open(demo: DemoInstall) -> None:
+    output = demo.outputs[1]
+    assert f"Tasklist: {demo.settings.tasklist_url}" in output
+    officer = _block(output, "wang.fang")
+    assert next(line for line in output.splitlines() if line.startswith("wang.fang ")).split()[1:] == \
+        ["王芳", "finance-officer"]
+    assert any("财务审核员待办 Finance officer tasks" in line and "复核发票" in line and IN_REVIEW in line
+               for line in officer), officer
+    assert any(f"reimbursement-claim:{PAID}" in line and demo.settings.erp_url in line for line in officer)
+    assert any(f"smartfin claim show {DUPLICATE}" in line for line in officer)
+    head = _block(output, "li.na")
+    assert any("审批报销单 Approve claim" in line and CLEAN in line for line in head)
+    assert any("审批支出申请 Approve spending request" in line and REQUESTS[0] in line for line in head)
+    for member in COMMITTEE:
+        assert any("委员表决" in line and PROPOSAL in line for line in _block(output, member)), member
+    assert any(f"smartfin claim show {CLEAN}" in line for line in _block(output, "zhang.wei"))
+    assert _block(output, "liu.yang") and _block(output, "ma.lin")
+
+
+# ------------------------------------------------------------------------------------------ the browser
+
+@pytest.mark.browser
+def test_the_finance_officer_finds_the_demo_review_in_tasklist(demo: DemoInstall) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from bots.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        page = context.new_page()
+        try:
+            page.goto(demo.settings.tasklist_url)
+            page.get_by_placeholder("Username").fill("wang.fang")
+            page.get_by_placeholder("Password").fill(demo_password())
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_text("财务审核员待办 Finance officer tasks").click()
+            page.get_by_text("复核发票 Review and correct invoices").first.click()
+            form = page.locator(".fjs-form")
+            expect(form.get_by_label("报销单号 Claim no.")).to_have_value(IN_REVIEW)
+            expect(form.get_by_label("问题 Findings")).to_have_value(re.compile("LODGING_OVER_STANDARD"))
+        finally:
+            context.close()
+            browser.close()
+
+
+# -------------------------------------------------------------------------------- the flows' demo data
+
+def _flows_plugin_installed() -> bool:
+    return any(point.name == "flows" for point in entry_points(group="smartfin.demo"))
+
+
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_flows_demo_data_exists_once(demo: DemoInstall) -> None:
+    """Posting into the stand-in ERP and yesterday's bank and three-way reconciliation, from the flows'
+    plugin step: every voucher posted once, every reconciliation day run and reviewed once."""
+    assert all("— flows —" in output for output in demo.outputs)
+
+    posting = demo.settings.var_dir / "posting"  # the default SMARTFIN_POSTING_DIR
+    assert not list((posting / "outbox").glob("*.json")), "nothing left waiting in the outbox"
+    posted = [json.loads(path.read_text(encoding="utf-8")) for path in (posting / "posted").glob("*.result.json")]
+    assert posted, "the flows' demo posts vouchers into the stand-in ERP"
+    with sqlite3.connect(demo.settings.var_dir / "portals" / "erp.sqlite3") as erp:
+        refs = Counter(ref for (ref,) in erp.execute("SELECT external_ref FROM vouchers"))
+    assert all(refs[note["externalRef"]] == 1 for note in posted), refs
+
+    with demo.db.connect() as connection:
+        runs = connection.exec_driver_sql("SELECT kind, scope, business_date FROM recon_run").fetchall()
+        reviews = connection.exec_driver_sql("SELECT business_key, process_instance_id FROM recon_review").fetchall()
+    assert {"bank", "three-way"} <= {kind for kind, _, _ in runs}
+    assert len(runs) == len(set(runs))
+    assert reviews, "the reconciliations' exceptions wait for review"
+    open_reviews = 0
+    for business_key, instance in reviews:
+        assert instance and len(demo.instances(business_key)) == 1, f"review {business_key} started twice"
+        for task in demo.open_tasks(business_key):
+            assert candidate_groups(demo.engine, task["id"]) == ["finance-officer"]
+            open_reviews += 1
+    assert open_reviews, "at least one reconciliation review waits in Tasklist"
