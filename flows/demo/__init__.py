@@ -12,7 +12,9 @@ What it adds (each once, however often the demo runs):
   by the daily flows, their exceptions in one ``reconciliation-review`` per day
   (:mod:`flows.demo.reconciliation`);
 * the approved claim's voucher, waited for and posted into the ERP by the posting batch
-  (:mod:`flows.demo.vouchers`).
+  (:mod:`flows.demo.vouchers`);
+* last month's budget execution report of the demo budget, page and Excel workbook, for the chief accountant
+  (:mod:`flows.demo.budget`).
 
 The flows run in this process against the Prefect server the demo started, the way `smartfin flows run`
 runs them (``flows.deployments.run_now``).
@@ -20,6 +22,7 @@ runs them (``flows.deployments.run_now``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from smartfin.kernel.settings import Settings
@@ -27,17 +30,22 @@ from smartfin.kernel.settings import Settings
 #: how long the demo waits for the approved claim's voucher (its process posts it within seconds)
 VOUCHER_WAIT_S = 240.0
 FINANCE_OFFICERS = "finance-officer"
+CHIEF_ACCOUNTANTS = "chief-accountant"
+
+
+def demo_user_in(group: str) -> str:
+    """The first demo user of an engine group, as the engine's demo profile creates them."""
+    from smartfin.app.demo_users import demo_users
+
+    for user in demo_users():
+        if group in user.groups:
+            return user.id
+    raise LookupError(f"no demo user in group {group!r} (engine demo profile)")
 
 
 def finance_officer() -> str:
     """The demo user who works through reconciliation exceptions and posted vouchers (a finance officer)."""
-    from smartfin.app.demo import demo_users
-
-    _, users = demo_users()
-    for user in users:
-        if FINANCE_OFFICERS in user.get("groups", []):
-            return str(user["id"])
-    raise LookupError(f"no demo user in group {FINANCE_OFFICERS!r} (engine demo profile)")
+    return demo_user_in(FINANCE_OFFICERS)
 
 
 def step(settings: Settings, echo: Callable[[str], None], *,
@@ -50,10 +58,19 @@ def step(settings: Settings, echo: Callable[[str], None], *,
     from flows.deployments import apply_prefect_environment
 
     apply_prefect_environment(settings.flows)  # before Prefect is first imported in this process
+    from flows.demo.budget import budget_report
     from flows.demo.reconciliation import reconcile_demo_days
     from flows.demo.vouchers import post_demo_vouchers
 
     officer = finance_officer()
-    guidance = reconcile_demo_days(settings, echo, officer)
-    guidance += post_demo_vouchers(settings, echo, officer, timeout_s=voucher_timeout_s)
+    # each flow's outcome is echoed in one line; Prefect's own run log stays in the Prefect UI
+    prefect_log = logging.getLogger("prefect")
+    level = prefect_log.level
+    prefect_log.setLevel(max(level, logging.WARNING))
+    try:
+        guidance = reconcile_demo_days(settings, echo, officer)
+        guidance += post_demo_vouchers(settings, echo, officer, timeout_s=voucher_timeout_s)
+        guidance += budget_report(echo, demo_user_in(CHIEF_ACCOUNTANTS))
+    finally:
+        prefect_log.setLevel(level)
     return guidance

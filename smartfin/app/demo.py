@@ -40,6 +40,7 @@ from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import session_scope
 
 BUDGET_TEMPLATE = Path(__file__).with_name("demo_budget.csv")
+DEPARTMENTS_FILE = Path(__file__).with_name("demo_departments.csv")
 CT_EXAMPLE = PROJECT_ROOT / "rules" / "procurement" / "examples" / "ct-128.yaml"
 DEMO_PLUGINS = "smartfin.demo"
 
@@ -69,6 +70,21 @@ DEMO_REQUESTS: list[tuple[str, str, str, str, str, str, str, str]] = [
 
 class DemoError(RuntimeError):
     """A demo step failed or could not be loaded; the message names the step."""
+
+
+def import_demo_departments() -> str:
+    """Load the demo hospital's departments (names, classes, tree, one renaming) before its budget, which
+    the budget import then checks against; the same file again changes nothing."""
+    from smartfin.ledger import import_departments
+
+    with session_scope() as session:
+        report = import_departments(session, DEPARTMENTS_FILE.read_bytes(), actor="demo",
+                                    filename=DEPARTMENTS_FILE.name)
+    if not report.ok:
+        problems = "; ".join(f"row {i.row} {i.column}: {i.reason}" for i in report.errors)
+        raise RuntimeError(f"the demo departments were refused: {problems}")
+    return (f"{report.opened} versions opened, {report.closed} closed" if report.changed
+            else f"{report.rows} rows loaded already")
 
 
 def import_demo_budget(year: int) -> str:
@@ -132,8 +148,11 @@ def services_step(settings: Settings, echo: Echo, progress: Callable[[str], None
 
     bring_up(settings, echo, progress or (lambda message: echo(f"  {message}")))
     year = hospital_now().year
+    echo("departments: " + import_demo_departments())
     echo(f"budget {year}: " + import_demo_budget(year))
-    return [("liu.yang", f"smartfin budget show --year {year} — every demo budget line, summed from the journal")]
+    return [("liu.yang", f"smartfin budget show --year {year} — every demo budget line with its department's name, "
+                         "summed from the journal"),
+            ("liu.yang", "smartfin departments list — the demo hospital's departments as a tree")]
 
 
 def spending_step(settings: Settings, echo: Echo) -> list[Guidance]:

@@ -8,6 +8,7 @@ stand-in ERP. After two runs each capability's demo data must be there exactly o
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -301,6 +303,9 @@ def test_the_finance_officer_finds_the_demo_review_in_tasklist(demo: DemoInstall
             form = page.locator(".fjs-form")
             expect(form.get_by_label("报销单号 Claim no.")).to_have_value(IN_REVIEW)
             expect(form.get_by_label("问题 Findings")).to_have_value(re.compile("LODGING_OVER_STANDARD"))
+            if _flows_plugin_installed():  # the reconciliations' exceptions wait in the same list
+                page.get_by_text("财务审核员待办 Finance officer tasks").click()
+                expect(page.get_by_text("处理对账差异 Review reconciliation exceptions").first).to_be_visible()
         finally:
             context.close()
             browser.close()
@@ -322,10 +327,11 @@ def test_the_flows_demo_data_exists_once(demo: DemoInstall) -> None:
     posting = demo.settings.var_dir / "posting"  # the default SMARTFIN_POSTING_DIR
     assert not list((posting / "outbox").glob("*.json")), "nothing left waiting in the outbox"
     posted = [json.loads(path.read_text(encoding="utf-8")) for path in (posting / "posted").glob("*.result.json")]
-    assert posted, "the flows' demo posts vouchers into the stand-in ERP"
     with sqlite3.connect(demo.settings.var_dir / "portals" / "erp.sqlite3") as erp:
         refs = Counter(ref for (ref,) in erp.execute("SELECT external_ref FROM vouchers"))
+    assert refs[f"reimbursement-claim:{PAID}"] == 1, "the paid claim's voucher is in the ERP once"
     assert all(refs[note["externalRef"]] == 1 for note in posted), refs
+    assert set(refs.values()) == {1}, refs
 
     with demo.db.connect() as connection:
         runs = connection.exec_driver_sql("SELECT kind, scope, business_date FROM recon_run").fetchall()
@@ -340,3 +346,27 @@ def test_the_flows_demo_data_exists_once(demo: DemoInstall) -> None:
             assert candidate_groups(demo.engine, task["id"]) == ["finance-officer"]
             open_reviews += 1
     assert open_reviews, "at least one reconciliation review waits in Tasklist"
+
+
+def _demo_budget_total() -> Decimal:
+    with (ROOT / "smartfin" / "app" / "demo_budget.csv").open(encoding="utf-8", newline="") as handle:
+        return sum((Decimal(row["budget"]) for row in csv.DictReader(handle)), Decimal("0"))
+
+
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_budget_report_of_last_month_shows_the_demo_budget(demo: DemoInstall) -> None:
+    """The demo budget takes effect on 1 January: the report as of the month just closed shows all of it,
+    with department names, and no None anywhere — however late in the year the demo was first run."""
+    from flows.demo.budget import report_day
+
+    day = report_day()
+    page = demo.settings.var_dir / "reports" / f"budget-execution-{day.year}-{day:%m-%d}.html"
+    assert page.exists() and page.with_suffix(".xlsx").exists(), sorted(page.parent.glob("*"))
+    text = page.read_text(encoding="utf-8")
+    assert f"¥{_demo_budget_total():,.2f}" in text, "the whole demo budget is in force on the report's day"
+    assert "¥0.00</div>" not in text.split("已执行")[0], "the total budget is not zero"
+    assert "心血管内科" in text and "放射科" in text, "departments by name"
+    assert "None" not in text and not re.search(r"\bnan\b", text)
+    liu = _block(demo.outputs[1], "liu.yang")
+    assert any(str(page) in line and "xlsx" in line for line in liu), liu
