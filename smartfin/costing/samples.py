@@ -127,7 +127,7 @@ def _hospital(n: int, rng: np.random.Generator) -> tuple[tuple[Centre, ...], dic
                 auxiliary[code] = measure
                 headcount = int(rng.integers(8, 35))
             else:
-                name, headcount = _pooled(ADMINISTRATIVE, k), int(rng.integers(6, 30))
+                name, headcount = _pooled(ADMINISTRATIVE, k), int(rng.integers(15, 45))
             area = beds * rng.uniform(45, 70) if beds else headcount * rng.uniform(12, 30)
             centres.append(Centre(code=code, name=name, cost_class=cls, service=service, beds=beds,
                                   area_m2=_dec(area), headcount=Decimal(headcount)))
@@ -202,7 +202,7 @@ def generate_month(month: str, *, centres: int = 8, items: int = 60, charge_line
     code[drug] = np.array([f"YP{v:06d}" for v in rng.integers(1, 2_000, int(drug.sum()))], dtype=object)
     code[material] = np.array([f"CL{v:06d}" for v in rng.integers(1, 1_500, int(material.sum()))], dtype=object)
     amount[drug] = _fen(np.exp(rng.normal(4.3, 1.1, int(drug.sum())))) * quantity[drug]
-    amount[material] = _fen(np.exp(rng.normal(4.0, 1.6, int(material.sum())))) * quantity[material]
+    amount[material] = _fen(np.exp(rng.normal(3.3, 1.3, int(material.sum())))) * quantity[material]
     performing[drug] = technical[0].code                               # 药剂科 dispenses every drug
     for t in range(min(len(technical), n)):                            # every technical centre earns revenue
         first = int(np.flatnonzero(tech_of_item == t)[0])
@@ -260,7 +260,7 @@ def generate_month(month: str, *, centres: int = 8, items: int = 60, charge_line
     has_software = np.array([c.cost_class == DepartmentClass.ADMINISTRATIVE for c in hospital]) | \
         (rng.random(len(hospital)) < 0.3)
     spread = {  # cost item → (share of revenue, weight per centre, source file)
-        CostItem.PERSONNEL: (rng.uniform(0.28, 0.34), heads * rng.uniform(0.8, 1.25, len(heads)), "payroll"),
+        CostItem.PERSONNEL: (rng.uniform(0.33, 0.38), heads * rng.uniform(0.8, 1.25, len(heads)), "payroll"),
         CostItem.DEPRECIATION: (rng.uniform(0.05, 0.08), heads * equipment * rng.uniform(0.5, 1.5, len(heads)),
                                 "depreciation"),
         CostItem.OTHER: (rng.uniform(0.05, 0.07), heads * rng.uniform(0.6, 1.4, len(heads)), "direct"),
