@@ -189,8 +189,10 @@ def _check_not_negative(problems: Problems, frame_name: str, frame: pd.DataFrame
     bad = (values.isna() | (values < 0)).to_numpy(dtype=bool) if len(frame) else np.zeros(0, dtype=bool)
     if bad.any():
         positions = np.flatnonzero(bad)
+        first = values.iloc[positions[0]]
+        first = first.item() if isinstance(first, np.generic) else first
         problems.append((f"{frame_name} {_rows(positions)}",
-                         f"{column} must be a number not below zero (got {values.iloc[positions[0]]!r})"))
+                         f"{column} must be a number not below zero (got {first!r})"))
     return ~bad
 
 
