@@ -97,6 +97,33 @@ def read_month(folder: Path, month: str):  # -> MonthInputs
     )
 
 
+def _own_peak_kib() -> int:
+    """This process's own peak RSS (VmHWM): unlike ``ru_maxrss`` it does not carry the parent's high-water
+    mark across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def generate(folder: Path, month: str, quick: bool) -> None:
+    """Generate the month and write its files (in a child, so the runs measured after it start small)."""
+    from smartfin.costing.samples import generate_month, write_month_files
+
+    scale = dict(centres=100, items=1_000, charge_lines=100_000, cases=1_000) if quick else \
+        dict(centres=300, items=3_000, charge_lines=1_000_000, cases=10_000)
+    started = time.perf_counter()
+    inputs = generate_month(month, seed=20261001, **scale)
+    beds = sum(c.beds for c in inputs.centres)
+    print(f"generated {len(inputs.centres)} cost centres ({beds:,} beds), {len(inputs.items):,} service items, "
+          f"{len(inputs.charges):,} charge lines, {len(inputs.cases):,} cases in "
+          f"{time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    write_month_files(inputs, folder)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"wrote the files ({size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s")
+
+
 def child(kind: str, folder: Path, month: str) -> None:
     """One run; prints its seconds and this process's peak RSS as JSON."""
     started = time.perf_counter()
@@ -119,6 +146,7 @@ def child(kind: str, folder: Path, month: str) -> None:
             inputs.direct["amount_fen"].sum() + inputs.shared["amount_fen"].sum())
     figures["seconds"] = time.perf_counter() - started
     figures["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    figures["own_peak_kib"] = _own_peak_kib()
     print(json.dumps(figures))
 
 
@@ -133,41 +161,33 @@ def run_child(kind: str, folder: Path, month: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100 centres, 100,000 charge lines")
-    parser.add_argument("--child", choices=["baseline", "project"])
+    parser.add_argument("--child", choices=["generate", "baseline", "project"])
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--month", default="2026-10")
     args = parser.parse_args()
+    if args.child == "generate":
+        generate(args.folder, args.month, args.quick)
+        return
     if args.child:
         child(args.child, args.folder, args.month)
         return
-    from smartfin.costing.samples import generate_month, write_month_files
-
-    scale = dict(centres=100, items=1_000, charge_lines=100_000, cases=1_000) if args.quick else \
-        dict(centres=300, items=3_000, charge_lines=1_000_000, cases=10_000)
-    started = time.perf_counter()
-    inputs = generate_month(args.month, seed=20261001, **scale)
-    beds = sum(c.beds for c in inputs.centres)
-    print(f"generated {len(inputs.centres)} cost centres ({beds:,} beds), {len(inputs.items):,} service items, "
-          f"{len(inputs.charges):,} charge lines, {len(inputs.cases):,} cases in "
-          f"{time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory(prefix="smartfin-bench-cost-") as tmp:
         folder = Path(tmp)
-        started = time.perf_counter()
-        write_month_files(inputs, folder)
-        size = sum(p.stat().st_size for p in folder.iterdir())
-        print(f"wrote the files ({size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s")
-        del inputs
+        command = [sys.executable, __file__, "--child", "generate", "--folder", str(folder), "--month", args.month]
+        subprocess.run(command + (["--quick"] if args.quick else []), check=True)
         base = run_child("baseline", folder, args.month)
         project = run_child("project", folder, args.month)
     print(f"\n{'':30}{'project':>12}{'read alone':>12}{'ratio':>10}")
     for label, x, y in (("seconds", project["seconds"], base["seconds"]),
-                        ("peak RSS GiB", project["maxrss_kib"] / 2**20, base["maxrss_kib"] / 2**20)):
+                        ("peak RSS GiB (ru_maxrss)", project["maxrss_kib"] / 2**20, base["maxrss_kib"] / 2**20),
+                        ("own peak GiB (VmHWM)", project["own_peak_kib"] / 2**20, base["own_peak_kib"] / 2**20)):
         print(f"{label:30}{x:>12.2f}{y:>12.2f}{x / y:>9.2f}x")
     print(f"{'  of which read + convert s':30}{project['read_seconds']:>12.2f}")
     print(f"{'  of which compute_month s':30}{project['compute_seconds']:>12.2f}")
     print(f"\nmatrix rows {project['matrix_rows']:,}, item costs {project['item_costs']:,}, "
           f"cases {project['cases']:,}, conserved to the fen: {project['conserved']}")
-    print(f"targets: <= 60 s: {project['seconds'] <= 60}, <= 4 GiB: {project['maxrss_kib'] / 2**20 <= 4}")
+    peak = max(project["maxrss_kib"], project["own_peak_kib"]) / 2**20
+    print(f"targets: <= 60 s: {project['seconds'] <= 60}, <= 4 GiB: {peak <= 4}")
 
 
 if __name__ == "__main__":
