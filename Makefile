@@ -18,6 +18,7 @@ bench: setup
 	.venv/bin/python bench/bench_reconcile.py
 	.venv/bin/python bench/bench_claims.py
 	.venv/bin/python bench/bench_bots.py
+	.venv/bin/python bench/bench_cost.py
 
 lint:
 	.venv/bin/ruff check .
