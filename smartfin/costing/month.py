@@ -275,13 +275,18 @@ def _insert(session: Session, table: type[SQLModel], frame: pd.DataFrame, column
     """Bulk-insert one result frame (SQLAlchemy core, in chunks: 10,000 case costs are one statement each)."""
     frame = frame[list(columns)].copy()
     for column in decimals:
-        frame[column] = frame[column].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                                          else str(v)).astype(object)
+        frame[column] = pd.Series([None if _missing(v) else str(v) for v in frame[column]], index=frame.index,
+                                  dtype=object)
     frame = frame.assign(run_id=run_id, month=month)
     sa_table = table.__table__  # type: ignore[attr-defined]
     for start in range(0, len(frame), CHUNK):
         records = [{k: _native(v) for k, v in r.items()} for r in frame.iloc[start:start + CHUNK].to_dict("records")]
         session.execute(insert(sa_table), records)
+
+
+def _missing(value: Any) -> bool:
+    """An undefined value (an indicator without a denominator): None, or how pandas spells it (NaN, NA)."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _native(value: Any) -> Any:
@@ -336,7 +341,8 @@ def _stored(session: Session, table: type[SQLModel], columns: tuple[str, ...], d
         statement = statement.where(sa_table.c.centre == centre)
     frame = pd.DataFrame(session.connection().execute(statement.order_by(sa_table.c.id)).all(), columns=list(columns))
     for column in decimals:
-        frame[column] = frame[column].map(lambda v: None if v is None else Decimal(v)).astype(object)
+        frame[column] = pd.Series([None if _missing(v) else Decimal(v) for v in frame[column]], index=frame.index,
+                                  dtype=object)
     for column in columns:
         if column.endswith("_fen") or column in ("stage", "cases"):
             frame[column] = frame[column].astype("int64")

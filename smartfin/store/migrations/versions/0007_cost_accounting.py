@@ -20,7 +20,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _has_table(table: str) -> bool:
+    return sa.inspect(op.get_bind()).has_table(table)
+
+
 def upgrade() -> None:
+    # a database made by ``create_all`` before migrations (adopted at the baseline) already has the tables
+    if _has_table("cost_run"):
+        return
     op.create_table('cost_allocation_rule',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
