@@ -7,6 +7,7 @@ that build a throwaway database with ``create_all``).
 
 from sqlmodel import SQLModel
 
+import smartfin.costing.tables
 import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
@@ -31,5 +32,6 @@ TABLE_MODULES = (
     smartfin.processes.procurement.proposals,
     smartfin.posting.journal,
     smartfin.reconciliation.models,
+    smartfin.costing.tables,
 )
 metadata = SQLModel.metadata

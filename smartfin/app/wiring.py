@@ -38,6 +38,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.app import (
         bot_commands,
         budget_commands,
+        cost_commands,
         db_commands,
         delegation_commands,
         department_commands,
@@ -46,7 +47,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
-    for module in (bot_commands, budget_commands, db_commands, delegation_commands, department_commands,
+    for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands, department_commands,
                    document_commands, reimbursement, procurement):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):

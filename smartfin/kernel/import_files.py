@@ -30,6 +30,7 @@ from smartfin.kernel.money import InvalidAmount, parse_amount
 from smartfin.kernel.text import decode_chinese_text
 
 KEY_COLUMN = "key"  # the column named in errors about the row (or the file) as a whole
+ROW_COLUMN = "_row"  # the row number as the user sees it, in ``read_import_frame``'s frame
 
 #: how a row's validation reports a problem: ``fail(column, reason)``
 Fail = Callable[[str, str], None]
@@ -86,6 +87,22 @@ def read_import_table(data: bytes, name: str, layout: ImportFormat) -> tuple[Tab
 
     The table is None when the file cannot be read at all or its header is wrong; blank rows are skipped.
     """
+    frame, issues = read_import_frame(data, name, layout)
+    if frame is None:
+        return None, issues
+    columns = [c for c in frame.columns if c != ROW_COLUMN]
+    table: Table = [(int(row_no), dict(zip(columns, values, strict=True)))
+                    for row_no, *values in frame[[ROW_COLUMN, *columns]].itertuples(index=False, name=None)]
+    return table, issues
+
+
+def read_import_frame(data: bytes, name: str, layout: ImportFormat) -> tuple[pd.DataFrame | None, list[ImportIssue]]:
+    """The file as one frame of raw values under canonical column names, with the row number as the user sees
+    it in ``ROW_COLUMN``, plus header and layout problems: the same reading as ``read_import_table`` for files
+    too large to hold one dict per row (a month's HIS charge lines).
+
+    The frame is None when the file cannot be read at all or its header is wrong; blank rows are dropped.
+    """
     if not data.strip():
         return None, [ImportIssue(1, KEY_COLUMN, "the file is empty")]
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -95,6 +112,7 @@ def read_import_table(data: bytes, name: str, layout: ImportFormat) -> tuple[Tab
             frame, first_row = _xlsx_frame(data)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             return None, [ImportIssue(1, KEY_COLUMN, f"cannot read the Excel file: {exc}")]
+        from_text = False
     else:
         try:
             text, _encoding = decode_chinese_text(data)
@@ -104,7 +122,7 @@ def read_import_table(data: bytes, name: str, layout: ImportFormat) -> tuple[Tab
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             return None, [ImportIssue(1, KEY_COLUMN, f"cannot read the CSV file: {exc}")]
-        first_row = 1
+        first_row, from_text = 1, True
     if frame is None:
         return None, [ImportIssue(1, KEY_COLUMN, "the file has no header row")]
 
@@ -127,17 +145,25 @@ def read_import_table(data: bytes, name: str, layout: ImportFormat) -> tuple[Tab
     if issues:
         return None, issues
 
-    table: Table = []
-    for offset, values in enumerate(frame.itertuples(index=False, name=None)):
-        row_no = first_row + 1 + offset
-        record = {col: value for col, value in zip(columns, values, strict=True) if col is not None}
-        if all(is_blank(v) for v in values):
-            continue
-        stray = [v for col, v in zip(columns, values, strict=True) if col is None and not is_blank(v)]
-        if stray:
-            issues.append(ImportIssue(row_no, KEY_COLUMN, "value under a column without a header"))
-        table.append((row_no, record))
-    return table, issues
+    frame.columns = pd.RangeIndex(len(columns))
+    if frame.empty:
+        blank = pd.DataFrame(index=frame.index, columns=frame.columns, dtype=bool)
+    elif from_text:  # every cell a string: test them column by column, not one call per cell
+        blank = frame.apply(lambda values: values.str.strip() == "")
+    else:
+        blank = frame.map(is_blank)
+    named = [i for i, col in enumerate(columns) if col is not None]
+    unnamed = [i for i, col in enumerate(columns) if col is None]
+    keep = ~blank.all(axis=1)
+    rows = pd.Series(range(first_row + 1, first_row + 1 + len(frame)), index=frame.index)
+    if unnamed:
+        stray = keep & ~blank[unnamed].all(axis=1)
+        issues.extend(ImportIssue(int(row_no), KEY_COLUMN, "value under a column without a header")
+                      for row_no in rows[stray])
+    result = frame.loc[keep, named]
+    result.columns = [columns[i] for i in named]
+    result.insert(0, ROW_COLUMN, rows[keep])
+    return result.reset_index(drop=True), issues
 
 
 def _xlsx_frame(data: bytes) -> tuple[pd.DataFrame | None, int]:
