@@ -11,6 +11,7 @@ import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
+import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
@@ -31,5 +32,6 @@ TABLE_MODULES = (
     smartfin.processes.procurement.proposals,
     smartfin.posting.journal,
     smartfin.reconciliation.models,
+    smartfin.processes.costreview.reviews,
 )
 metadata = SQLModel.metadata
