@@ -12,6 +12,7 @@ import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
+import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
@@ -33,5 +34,6 @@ TABLE_MODULES = (
     smartfin.posting.journal,
     smartfin.reconciliation.models,
     smartfin.costing.tables,
+    smartfin.processes.costreview.reviews,
 )
 metadata = SQLModel.metadata

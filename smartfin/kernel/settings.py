@@ -224,6 +224,10 @@ class Settings(BaseSettings):
     approval_escalation_after: str = Field(
         default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
     )
+    cost_review_escalation_after: str = Field(
+        default="P5D", description="ISO-8601 duration after which a department head's unanswered cost review "
+        "(成本分析整改) is escalated"
+    )
 
     def portal_login(self, portal: str) -> tuple[str | None, str | None]:
         """The account and password configured for ``portal`` by environment (``SMARTFIN_ERP_ACCOUNT`` …)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -206,23 +206,34 @@ class SignedTask:
     started: str
     ended: str | None
     completed: bool
+    #: every value the completion wrote among the names asked for (``signed_tasks(..., value_names=...)``)
+    values: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def group_label(self) -> str:
         return ",".join(sorted(self.groups))
 
 
+SIGNATURE_VALUES = ("decision", "comment")
+
+
 def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,
-                 since: str | None = None) -> list[SignedTask]:
-    """Finished tasks ``task_key`` of a process instance started at or after ``since``, oldest first."""
-    return signed_tasks_by_key(engine, process_instance_id, [task_key], since)[task_key]
+                 since: str | None = None, value_names: Sequence[str] = SIGNATURE_VALUES) -> list[SignedTask]:
+    """Finished tasks ``task_key`` of a process instance started at or after ``since``, oldest first.
+
+    ``value_names`` are the form fields whose completion values are read (``decision`` and ``comment`` always
+    are); a task whose form asks for more (a cost review's explanation, measure and due date) names them.
+    """
+    return signed_tasks_by_key(engine, process_instance_id, [task_key], since, value_names)[task_key]
 
 
 def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_keys: Sequence[str],
-                        since: str | None = None) -> dict[str, list[SignedTask]]:
+                        since: str | None = None,
+                        value_names: Sequence[str] = SIGNATURE_VALUES) -> dict[str, list[SignedTask]]:
     """``signed_tasks`` for several task keys at once: the instance's completions and their values are read
     in one query each (a control step asks for the chain and the audit together), the candidate groups per task.
     """
+    names = set(SIGNATURE_VALUES) | set(value_names)
     wanted = set(task_keys)
     rows = [row for row in engine.get("/history/task", processInstanceId=process_instance_id, finished="true",
                                       sortBy="startTime", sortOrder="asc") or []
@@ -243,8 +254,7 @@ def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_key
         for detail in engine.get("/history/detail", processInstanceId=process_instance_id, variableUpdates="true",
                                  deserializeValues="false", variableTypeIn="string,null", sortBy="occurrence",
                                  sortOrder="asc") or []:
-            if detail.get("userOperationId") in operation_ids and detail.get("variableName") in ("decision",
-                                                                                                 "comment"):
+            if detail.get("userOperationId") in operation_ids and detail.get("variableName") in names:
                 details.setdefault(detail["userOperationId"], []).append(detail)
     for row in rows:
         found[row["taskDefinitionKey"]].append(_signed(engine, row, operations.get(row["id"], []), details))
@@ -283,7 +293,8 @@ def _signed(engine: EngineClient, row: dict[str, Any], operations: list[dict[str
     return SignedTask(task_id=task_id, task_key=row["taskDefinitionKey"], groups=frozenset(groups), user=user,
                       assignee=row.get("assignee"), outcome=_text(values.get("decision")),
                       comment=_text(values.get("comment")), started=row["startTime"], ended=row.get("endTime"),
-                      completed=row.get("deleteReason") == COMPLETED)
+                      completed=row.get("deleteReason") == COMPLETED,
+                      values={name: _text(value) for name, value in values.items()})
 
 
 def completed_by(engine: EngineClient, process_instance_id: str, task_key: str) -> str | None:
@@ -325,6 +336,9 @@ def _text(value: Any) -> str | None:
 def _instant(stamp: str) -> datetime:
     """The engine's ``2026-05-01T10:00:00.000+0800`` as an aware datetime."""
     return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+engine_instant = _instant  # the same, for the other processes' adapters
 
 
 # --------------------------------------------------------------------------------- the control step

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from rules.spending.categories import UnknownCategory, category_for
+from smartfin.camunda.client import EngineClient
 from smartfin.camunda.runtime import Job
 from smartfin.kernel.money import InvalidAmount, parse_amount
 from smartfin.ledger import Bucket, BudgetCheck, BudgetExceeded, BudgetLineKey, InvalidBudgetKey, release
@@ -180,3 +181,21 @@ def audit_unregistered(session: Session, job: Job, *, action: str, document_type
     submitted = {k: v for k, v in job.variables.items() if isinstance(v, str | int | bool)}
     record_audit(session, actor=str(job.var("initiator", "system")), action=action, subject_type=document_type,
                  subject_id=subject_id, details={"reason": reason, "submitted": submitted})
+
+
+ESCALATED_PRIORITY = 80
+#: the task update endpoint replaces every field it is given, so an update sends all of them back
+TASK_UPDATE_FIELDS = ("name", "description", "priority", "assignee", "owner", "delegationState", "due",
+                      "followUp", "parentTaskId", "caseInstanceId", "tenantId")
+
+
+def escalate_open_tasks(engine: EngineClient, process_instance_id: str, task_key: str, message: str) -> list[str]:
+    """A task left idle (催办): raise the priority of the instance's open ``task_key`` tasks and say so on each
+    with a comment; returns their ids. The escalation timers of the processes end here."""
+    tasks = engine.tasks(processInstanceId=process_instance_id, taskDefinitionKey=task_key)
+    for task in tasks:
+        update = {name: task.get(name) for name in TASK_UPDATE_FIELDS}
+        update["priority"] = max(int(task.get("priority") or 50), ESCALATED_PRIORITY)
+        engine.put(f"/task/{task['id']}", update)
+        engine.post(f"/task/{task['id']}/comment/create", {"message": message})
+    return [str(task["id"]) for task in tasks]

@@ -30,7 +30,13 @@ from smartfin.processes.approvals import (
     signed_tasks,
 )
 from smartfin.processes.delegations import deputies_of_signers
-from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
+from smartfin.processes.documents import (
+    LINE_OR_EXCEEDED,
+    audit_unregistered,
+    budget_refusal,
+    escalate_open_tasks,
+    release_holdings,
+)
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
     InvalidRequest,
@@ -47,9 +53,6 @@ from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
 registry = TopicRegistry()
-ESCALATED_PRIORITY = 80
-TASK_UPDATE_FIELDS = ("name", "description", "priority", "assignee", "owner", "delegationState", "due",
-                      "followUp", "parentTaskId", "caseInstanceId", "tenantId")
 
 
 ROUTING_DECISION = "spending-approval-routing"
@@ -339,16 +342,10 @@ def escalate_approval(job: Job) -> dict[str, Any]:
     """An approval left idle: raise its priority, say so on the task, and audit it."""
     assert job.worker is not None
     engine = job.worker.engine
-    tasks = engine.tasks(processInstanceId=job.process_instance_id, taskDefinitionKey="approveRequest")
-    for task in tasks:
-        # the update endpoint replaces every field it is given, so send the task's own values back
-        update = {field: task.get(field) for field in TASK_UPDATE_FIELDS}
-        update["priority"] = max(int(task.get("priority") or 50), ESCALATED_PRIORITY)
-        engine.put(f"/task/{task['id']}", update)
-        engine.post(f"/task/{task['id']}/comment/create",
-                    {"message": "催办：审批已超时 / escalated: this approval has been left idle"})
+    tasks = escalate_open_tasks(engine, job.process_instance_id, APPROVAL_TASK,
+                                "催办：审批已超时 / escalated: this approval has been left idle")
     with session_scope() as session:
         record_audit(session, actor="system", action="approval-escalated", subject_type=DOCUMENT_TYPE,
                      subject_id=job.business_key or job.var("requestNo", "?"),
-                     details={"tasks": [t["id"] for t in tasks]})
+                     details={"tasks": tasks})
     return {"escalated": len(tasks)}

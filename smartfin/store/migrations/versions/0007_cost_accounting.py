@@ -3,7 +3,7 @@ month's imported inputs, and the month's runs with their results.
 
 Revision ID: 0007_cost_accounting
 Revises: 0006_department
-Create Date: 2026-12-01
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
