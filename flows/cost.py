@@ -28,7 +28,14 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from smartfin.costing.model import Breach, Centre, IndicatorDefinition, MonthInputs, MonthResult, Service
-from smartfin.costing.report import UNIT_LABELS, department_report_html, indicator_text, month_workbook, yuan
+from smartfin.costing.report import (
+    UNIT_LABELS,
+    decimal_or_none,
+    department_report_html,
+    indicator_text,
+    month_workbook,
+    yuan,
+)
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.money import CENT, from_fen
 from smartfin.kernel.settings import get_settings
@@ -245,8 +252,11 @@ def headline(result: MonthResult, centres: Sequence[Centre]) -> dict[str, Any]:
             by_class[cls.value] += int(row["direct_fen"])
     units: dict[str, tuple[int, Decimal]] = {}
     for row in result.unit_costs.to_dict("records"):
-        fen, count = units.get(str(row["service"]), (0, Decimal(0)))
-        units[str(row["service"])] = (fen + int(row["total_fen"]), count + Decimal(str(row["units"])))
+        count = decimal_or_none(row["units"])
+        if count is None:
+            continue
+        fen, so_far = units.get(str(row["service"]), (0, Decimal(0)))
+        units[str(row["service"])] = (fen + int(row["total_fen"]), so_far + count)
     per_unit = {service: ((from_fen(fen) / count).quantize(CENT, ROUND_HALF_UP) if count else None)
                 for service, (fen, count) in units.items()}
     return {"total_fen": total, "direct_by_class_fen": by_class, "unit_cost": per_unit}
@@ -275,12 +285,16 @@ def _headline_markdown(month: str, head: dict[str, Any], found: list[Breach], re
     return "\n".join(lines)
 
 
+def _or_no_data(value: Decimal | None) -> str:
+    return "无数据 no data" if value is None else str(value)
+
+
 def _unit_cost_rows(result: MonthResult, centres: Sequence[Centre]) -> list[dict[str, str]]:
     names = {c.code: c.name for c in centres}
     return [{"科室 centre": str(r["centre"]), "名称 name": names.get(str(r["centre"]), ""),
              "成本对象 cost object": UNIT_LABELS.get(str(r["service"]), str(r["service"])),
-             "成本 cost": str(from_fen(int(r["total_fen"]))), "服务量 units": str(r["units"]),
-             "单位成本 unit cost": "无数据 no data" if r["unit_cost"] is None else str(r["unit_cost"])}
+             "成本 cost": str(from_fen(int(r["total_fen"]))), "服务量 units": _or_no_data(decimal_or_none(r["units"])),
+             "单位成本 unit cost": _or_no_data(decimal_or_none(r["unit_cost"]))}
             for r in result.unit_costs.to_dict("records")]
 
 

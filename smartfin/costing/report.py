@@ -78,7 +78,7 @@ def _missing(value: Any) -> bool:
     return False
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_or_none(value: Any) -> Decimal | None:
     """A quantity, unit cost or indicator value as an exact Decimal; None when it is missing.
 
     Money never comes through here (it is fen); a float quantity read back from a store is taken by its
@@ -214,7 +214,7 @@ def _trend(month: str, history: pd.DataFrame, unit_label: str) -> str:
     for m in months:
         row = by_month.get(m)
         totals.append((m, None if row is None or _missing(row["total_fen"]) else from_fen(_fen(row["total_fen"]))))
-        units.append((m, None if row is None else _decimal(row["unit_cost"])))
+        units.append((m, None if row is None else decimal_or_none(row["unit_cost"])))
     total_chart = line_chart(totals, "近 12 个月总成本 Total cost, last 12 months",
                              [NO_DATA if v is None else f"¥{v / 10000:,.1f}万" for _, v in totals])
     chinese, _, english = unit_label.partition(" ")
@@ -235,20 +235,20 @@ def _peers(centre: Centre, result: MonthResult, centres: Sequence[Centre]) -> st
     for mine in own:
         service = str(mine["service"])
         rows = [r for r in frame[(frame["service"] == service) & frame["centre"].isin(list(same_class))]
-                .to_dict("records") if _decimal(r["unit_cost"]) is not None]
-        rows.sort(key=lambda r: (-(_decimal(r["unit_cost"]) or Decimal(0)), str(r["centre"])))
-        values = [_decimal(r["unit_cost"]) or Decimal(0) for r in rows]
+                .to_dict("records") if decimal_or_none(r["unit_cost"]) is not None]
+        rows.sort(key=lambda r: (-(decimal_or_none(r["unit_cost"]) or Decimal(0)), str(r["centre"])))
+        values = [decimal_or_none(r["unit_cost"]) or Decimal(0) for r in rows]
         average = (sum(values, Decimal(0)) / len(values)).quantize(CENT, ROUND_HALF_UP) if values else None
         label = UNIT_LABELS.get(service, service)
-        bars = [Bar(same_class[str(r["centre"])].name, ((_decimal(r["unit_cost"]) or Decimal(0),
+        bars = [Bar(same_class[str(r["centre"])].name, ((decimal_or_none(r["unit_cost"]) or Decimal(0),
                                                           BLUE if r["centre"] == centre.code else GREY),),
-                    f"{_yuan_decimal(_decimal(r['unit_cost']))}  ({_quantity(_decimal(r['units']))})",
+                    f"{_yuan_decimal(decimal_or_none(r['unit_cost']))}  ({_quantity(decimal_or_none(r['units']))})",
                     bold=r["centre"] == centre.code) for r in rows]
         marker = (average, f"同类平均 peer average {_yuan_decimal(average)}") if average is not None else None
         parts.append(bar_chart(bars, f"{label}: 与同类科室比较 against peers ({CLASS_LABELS[centre.cost_class]})",
                                marker=marker))
-        parts.append(f"<p>{esc(label)}: {_yuan_decimal(_decimal(mine['unit_cost']))} = "
-                     f"{yuan(_fen(mine['total_fen']))} / {_quantity(_decimal(mine['units']))}; "
+        parts.append(f"<p>{esc(label)}: {_yuan_decimal(decimal_or_none(mine['unit_cost']))} = "
+                     f"{yuan(_fen(mine['total_fen']))} / {_quantity(decimal_or_none(mine['units']))}; "
                      f"同类 {len(rows)} 个科室中排第 {1 + [str(r['centre']) for r in rows].index(centre.code)} 位 "
                      f"(从高到低) rank among {len(rows)} peers, highest first.</p>"
                      if centre.code in [str(r["centre"]) for r in rows] else
@@ -259,7 +259,7 @@ def _peers(centre: Centre, result: MonthResult, centres: Sequence[Centre]) -> st
 def _indicator_values(frame: pd.DataFrame | None) -> dict[tuple[str, str], Decimal | None]:
     if frame is None or frame.empty:
         return {}
-    return {(str(r["centre"]), str(r["indicator"])): _decimal(r["value"]) for r in frame.to_dict("records")}
+    return {(str(r["centre"]), str(r["indicator"])): decimal_or_none(r["value"]) for r in frame.to_dict("records")}
 
 
 def _indicators(centre: Centre, indicators: pd.DataFrame, definitions: Sequence[IndicatorDefinition],
@@ -309,8 +309,8 @@ def department_report_html(month: str, centre: Centre, result: MonthResult, indi
     allocated = sum(_fen(r["allocated_fen"]) for r in rows)
     total = sum(_fen(r["total_fen"]) for r in rows)
     own_units = result.unit_costs[result.unit_costs["centre"] == centre.code].to_dict("records")
-    unit_cards = [(UNIT_LABELS.get(str(u["service"]), str(u["service"])), _yuan_decimal(_decimal(u["unit_cost"])))
-                  for u in own_units]
+    unit_cards = [(UNIT_LABELS.get(str(u["service"]), str(u["service"])),
+                   _yuan_decimal(decimal_or_none(u["unit_cost"]))) for u in own_units]
     own_breaches = [b for b in breaches if b.centre == centre.code]
     headline = [("总成本 Total cost", yuan(total)), ("直接成本 Direct cost", yuan(direct)),
                 ("分摊成本 Allocated cost", yuan(allocated)), *unit_cards,
@@ -380,13 +380,13 @@ def month_workbook(month: str, result: MonthResult, indicators: pd.DataFrame,
         ("单位成本 Unit costs", ["科室 Centre", "名称 Name", "成本对象 Cost object", "成本 Cost", "服务量 Units",
                              "单位成本 Unit cost"],
          [[str(r["centre"]), name(r["centre"]), UNIT_LABELS.get(str(r["service"]), str(r["service"])),
-           _money(r["total_fen"]), _decimal(r["units"]), _decimal(r["unit_cost"])]
+           _money(r["total_fen"]), decimal_or_none(r["units"]), decimal_or_none(r["unit_cost"])]
           for r in result.unit_costs.to_dict("records")]),
         ("项目成本 Item costs", ["项目编码 Item", "方法 Method", "数量 Quantity", "成本 Cost", "单位成本 Unit cost",
                              "收费 Charge"],
          [[str(r["item_code"]), {"ccr": "成本收入比 cost-to-charge ratio", "rvu": "成本当量 relative value"}
-           .get(str(r["method"]), str(r["method"])), _decimal(r["quantity"]), _money(r["cost_fen"]),
-           _decimal(r["unit_cost"]), _money(r["charge_fen"])] for r in result.item_costs.to_dict("records")]),
+           .get(str(r["method"]), str(r["method"])), decimal_or_none(r["quantity"]), _money(r["cost_fen"]),
+           decimal_or_none(r["unit_cost"]), _money(r["charge_fen"])] for r in result.item_costs.to_dict("records")]),
         ("病种成本 Group costs", ["病种组 DRG/DIP group", "科室 Centre", "名称 Name", "病例数 Cases", "成本 Cost",
                               "收费 Charge", "医保支付 Payment", "结余 Surplus"],
          [[str(r["drg_group"]), str(r["centre"]), name(r["centre"]), int(r["cases"]), _money(r["cost_fen"]),
@@ -409,7 +409,7 @@ def _indicator_row(row: dict[str, Any], by_key: dict[str, IndicatorDefinition], 
     definition = by_key.get(key)
     unit = definition.unit if definition else ""
     return [centre or "全院 hospital", names.get(centre, ""), key, definition.name if definition else "",
-            _indicator_cell(_decimal(row["value"]), unit),
+            _indicator_cell(decimal_or_none(row["value"]), unit),
             _indicator_cell(definition.target, unit) if definition else None,
             ("≤ 上限 at most" if definition.direction is Direction.MAX else "≥ 下限 at least") if definition else "",
             "是 yes" if (centre, key) in breached else "否 no"]
