@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from smartfin.app.exports import execution_report_xlsx
+from smartfin.kernel.charts import AMBER, GREEN, GREY, PAGE_STYLE, RED
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.settings import get_settings
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
@@ -27,8 +28,6 @@ from smartfin.ledger.monitor import (
     rate_or_reason,
 )
 from smartfin.store.db import session_scope
-
-GREEN, AMBER, RED, GREY = "#2e7d32", "#ef6c00", "#c62828", "#9e9e9e"
 
 
 def last_month_end(today: date | None = None) -> date:
@@ -143,15 +142,7 @@ def render_report(report: ExecutionReport) -> str:
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>预算执行情况 Budget execution {report.fiscal_year} · {report.as_of}</title>
-<style>
-body{{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1000px;
-color:#222}} h1{{font-size:1.5em}} h2{{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}}
-.cards{{display:flex;flex-wrap:wrap;gap:12px}} .card{{border:1px solid #ddd;border-radius:6px;padding:10px 14px;
-min-width:160px}} .k{{font-size:.8em;color:#666}} .v{{font-size:1.3em;font-weight:bold}}
-.verdict{{font-size:1.2em;font-weight:bold}} table{{border-collapse:collapse;width:100%;font-size:.85em}}
-th,td{{border-bottom:1px solid #eee;padding:4px 6px;text-align:right}} th:nth-child(-n+2),td:nth-child(-n+2)
-{{text-align:left}} .legend span{{margin-right:1.2em}} @media print{{body{{margin:0}}}}
-</style></head><body>
+<style>{PAGE_STYLE}</style></head><body>
 <h1>{report.fiscal_year} 年预算执行情况 Budget execution — 截至 as of {report.as_of}</h1>
 <div class="cards">{card_html}</div>
 {''.join(sections)}

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 flows_app = typer.Typer(no_args_is_help=True, help="Scheduled flows (Prefect): reconciliation, inbox, posting, "
-                                                     "budget monitor.")
+                                                     "budget monitor, cost accounting.")
 
 
 def register(app: typer.Typer) -> None:
@@ -35,18 +35,29 @@ def list_flows() -> None:
 @flows_app.command("run")
 def run_flow(
     name: Annotated[str, typer.Argument(help="bank-daily, three-way-daily, inbox-scan, posting-batch, "
-                                             "budget-monthly or delegation-sync (see `smartfin flows list`)")],
+                                             "budget-monthly, cost-monthly or delegation-sync (see `smartfin flows "
+                                             "list`)")],
     business_date: Annotated[str | None, typer.Option("--date", help="business day YYYY-MM-DD (reconciliation: "
                                                       "the day reconciled; budget: the as-of date)")] = None,
     review: Annotated[bool, typer.Option("--review/--no-review",
-                                         help="open review processes for the exceptions (reconciliation)")] = True,
+                                         help="open review processes for the exceptions (reconciliation) or the "
+                                              "indicators off target (cost)")] = True,
+    month: Annotated[str | None, typer.Option("--month", help="month YYYY-MM (cost-monthly; default: the month "
+                                                              "just closed)")] = None,
 ) -> None:
     """Run one flow now, in this process, against the configured Prefect API."""
-    from flows.deployments import run_now
+    from flows.cost import FLOW_NAME as COST_FLOW
+    from flows.cost import parse_month
+    from flows.deployments import flow_by_name, run_now
 
     try:
         day = date.fromisoformat(business_date) if business_date else None
-        chosen, state = run_now(name, day, open_reviews=review)
+        parameters: dict[str, str] = {}
+        if month is not None:
+            if flow_by_name(name).name != COST_FLOW:
+                raise ValueError(f"--month is a parameter of {COST_FLOW} only, not of {name}")
+            parameters["month"] = parse_month(month)
+        chosen, state = run_now(name, day, open_reviews=review, **parameters)
     except (LookupError, ValueError) as exc:
         _fail(str(exc))
         return

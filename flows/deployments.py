@@ -35,6 +35,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     """Every flow the product schedules, with its cron from the settings."""
     from flows.bank import daily_bank_reconciliation
     from flows.budget import budget_execution_monitor
+    from flows.cost import cost_monthly
     from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
     from flows.posting import posting_batch
@@ -52,6 +53,8 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "凭证批量过账 Approved vouchers posted into the ERP"),
         ScheduledFlow("budget-monthly", budget_execution_monitor, s.budget_cron,
                       "预算执行监控 Budget execution monitor, the month just closed"),
+        ScheduledFlow("cost-monthly", cost_monthly, s.cost_cron,
+                      "成本核算月结 Cost accounting, the month just closed: allocation, unit costs, reviews, reports"),
         ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
                       "授权代理同步 Deputy groups in the engine follow the delegations' validity periods"),
     ]
@@ -70,8 +73,9 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
             **parameters: Any) -> tuple[ScheduledFlow, State[Any]]:
     """Run one flow now, in this process, against the configured Prefect API; its final state.
 
-    ``business_date`` is the day reconciled (reconciliation flows) or the as-of date (budget monitor);
-    ``open_reviews`` whether a reconciliation opens review processes for its exceptions; ``parameters``
+    ``business_date`` is the day reconciled (reconciliation flows), the as-of date (budget monitor) or a
+    day of the month worked out (cost-monthly, unless ``month="YYYY-MM"`` is among the parameters);
+    ``open_reviews`` whether a reconciliation or the cost month opens review processes; ``parameters``
     are further parameters of the flow. `smartfin flows run` and the demo both run flows this way.
     Raises ``LookupError`` for an unknown flow; what the flow raises is in the returned state.
     """
@@ -82,6 +86,9 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
         kwargs.update(business_date=business_date, open_reviews=open_reviews)
     elif chosen.name == "budget-monthly":
         kwargs.update(as_of=business_date)
+    elif chosen.name == "cost-monthly":
+        kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)
+        kwargs.update(open_reviews=open_reviews)
     state: State[Any] = chosen.flow(**kwargs, return_state=True)
     return chosen, state
 
