@@ -5,9 +5,10 @@ cases), writes it as the cost imports' canonical CSV files, then in a fresh subp
 ``ru_maxrss``, is that run's own):
 
 - baseline: read every file with pandas, nothing else;
-- project: read the same files (with pandas, until the month's run reads them through the importers), turn
-  them into the month's inputs (fen, exact decimals, HIS codes mapped to cost centres) and work the month
-  out with ``compute_month`` — allocation, unit, service-item and case costs.
+- project: what a hospital runs — import the same files through the product's imports into a fresh SQLite
+  database (departments, profiles, allocation rules, HIS map, every month file: parsed, validated row by row,
+  stored), then ``run_month``: the inputs read back, allocation, unit, service-item and case costs worked out
+  with ``compute_month``, indicators, every result stored in one transaction.
 
 Prints seconds and peak memory of both and the ratio; the target is ≤ 60 s and ≤ 4 GiB on 2 cores.
 
@@ -24,77 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-KINDS = ("departments", "profile", "his-map", "payroll", "materials", "depreciation", "direct", "shared",
-         "drivers", "revenue", "workload", "charges", "items", "cases")
-
-
-def _fen(text: pd.Series) -> pd.Series:
-    """``1234.50`` → 123450 (the generated files always carry two decimals)."""
-    return text.str.replace(".", "", regex=False).astype("int64")
-
-
-def _decimal(text: pd.Series) -> pd.Series:
-    values = {v: Decimal(v) for v in text.unique()}
-    return text.map(values).astype(object)
-
-
-def read_month(folder: Path, month: str):  # -> MonthInputs
-    """The month's inputs from the canonical files (a stand-in for the cost imports)."""
-    from smartfin.costing.model import AllocationRules, Centre, MonthInputs, Service
-    from smartfin.ledger.departments import parse_department_class
-
-    f = {k: pd.read_csv(folder / f"{k}.csv", dtype=str, keep_default_na=False) for k in KINDS}
-    profile = f["profile"].set_index("centre")
-    centres = tuple(
-        Centre(code=r.code, name=r.name, cost_class=parse_department_class(r._3),
-               service=Service(profile.at[r.code, "service"]), beds=int(profile.at[r.code, "beds"]),
-               area_m2=Decimal(profile.at[r.code, "area_m2"]), headcount=Decimal(profile.at[r.code, "headcount"]))
-        for r in f["departments"].itertuples())
-    his = dict(zip(f["his-map"]["his_department"], f["his-map"]["centre"], strict=True))
-    direct = pd.concat([
-        pd.DataFrame({"centre": f["payroll"]["centre"], "cost_item": "personnel",
-                      "amount_fen": _fen(f["payroll"]["amount"]), "source": "payroll"}),
-        pd.DataFrame({"centre": f["materials"]["centre"], "cost_item": f["materials"]["kind"],
-                      "amount_fen": _fen(f["materials"]["amount"]), "source": "materials"}),
-        pd.DataFrame({"centre": f["depreciation"]["centre"],
-                      "cost_item": f["depreciation"]["kind"].map({"fixed": "depreciation",
-                                                                  "intangible": "amortisation"}),
-                      "amount_fen": _fen(f["depreciation"]["amount"]), "source": "depreciation"}),
-        pd.DataFrame({"centre": f["direct"]["centre"], "cost_item": f["direct"]["cost_item"],
-                      "amount_fen": _fen(f["direct"]["amount"]), "source": "direct"}),
-    ], ignore_index=True)
-    charges = f["charges"]
-    rules = yaml.safe_load((folder / "allocation.yaml").read_text(encoding="utf-8"))
-    return MonthInputs(
-        month=month, centres=centres, direct=direct,
-        shared=pd.DataFrame({"name": f["shared"]["name"], "cost_item": f["shared"]["cost_item"],
-                             "amount_fen": _fen(f["shared"]["amount"])}),
-        drivers=f["drivers"].assign(quantity=_decimal(f["drivers"]["quantity"])),
-        revenue=pd.DataFrame({"ordering_centre": f["revenue"]["ordering_department"].map(his),
-                              "performing_centre": f["revenue"]["performing_department"].map(his),
-                              "amount_fen": _fen(f["revenue"]["amount"])}),
-        workload=f["workload"].assign(quantity=_decimal(f["workload"]["quantity"])),
-        charges=pd.DataFrame({"case_id": charges["case_id"], "item_code": charges["item_code"],
-                              "item_kind": charges["item_kind"],
-                              "ordering_centre": charges["ordering_department"].map(his),
-                              "performing_centre": charges["performing_department"].map(his),
-                              "quantity": _decimal(charges["quantity"]), "amount_fen": _fen(charges["amount"])}),
-        items=pd.DataFrame({"item_code": f["items"]["item_code"], "name": f["items"]["name"],
-                            "rvu": _decimal(f["items"]["rvu"]), "charge_fen": _fen(f["items"]["charge"])}),
-        cases=pd.DataFrame({"case_id": f["cases"]["case_id"], "centre": f["cases"]["department"].map(his),
-                            "drg_group": f["cases"]["drg_group"], "payment_fen": _fen(f["cases"]["payment"])}),
-        rules=AllocationRules(administrative=rules["administrative"], auxiliary=rules["auxiliary"],
-                              default_auxiliary=rules["default_auxiliary"], shared=rules["shared"]),
-    )
+KINDS = ("departments", "profile", "allocation", "his-map", "payroll", "materials", "depreciation", "direct",
+         "shared", "drivers", "revenue", "workload", "charges", "items", "cases")
 
 
 def _own_peak_kib() -> int:
@@ -129,21 +68,33 @@ def child(kind: str, folder: Path, month: str) -> None:
     started = time.perf_counter()
     figures: dict[str, object] = {}
     if kind == "baseline":
-        rows = sum(len(pd.read_csv(folder / f"{k}.csv")) for k in KINDS)
+        rows = sum(len(pd.read_csv(folder / f"{k}.csv", dtype=str, keep_default_na=False)) for k in KINDS)
         figures["rows"] = rows
     else:
-        from smartfin.costing.compute import compute_month
+        import os
 
-        inputs = read_month(folder, month)
-        figures["read_seconds"] = time.perf_counter() - started
+        os.environ.update(SMARTFIN_VAR_DIR=str(folder / "var"), SMARTFIN_DATABASE_URL="")
+        from smartfin.costing.month import run_month, stored_result
+        from smartfin.costing.samples import import_month_files
+        from smartfin.store.db import get_engine, session_scope
+
+        get_engine()  # the database at the newest schema, as `smartfin up` leaves it
+        paths = {kind: folder / f"{kind}.csv" for kind in KINDS}
+        imported = import_month_files(paths, month, actor="bench")
+        figures["rows"] = sum(imported.values())
+        figures["import_seconds"] = time.perf_counter() - started
         computed = time.perf_counter()
-        result = compute_month(inputs)
-        figures["compute_seconds"] = time.perf_counter() - computed
+        summary = run_month(month, actor="bench")
+        if not summary.ok:
+            raise SystemExit(f"the month was not published: {summary.problems or summary.reason}")
+        figures["run_seconds"] = time.perf_counter() - computed
+        with session_scope() as session:
+            result = stored_result(session, month)
+        assert result is not None
         figures["matrix_rows"] = len(result.matrix)
         figures["item_costs"] = len(result.item_costs)
         figures["cases"] = len(result.case_costs)
-        figures["conserved"] = int(result.centre_costs["total_fen"].sum()) == int(
-            inputs.direct["amount_fen"].sum() + inputs.shared["amount_fen"].sum())
+        figures["conserved"] = summary.total_fen == summary.direct_fen == int(result.centre_costs["total_fen"].sum())
     figures["seconds"] = time.perf_counter() - started
     figures["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures["own_peak_kib"] = _own_peak_kib()
@@ -182,8 +133,8 @@ def main() -> None:
                         ("peak RSS GiB (ru_maxrss)", project["maxrss_kib"] / 2**20, base["maxrss_kib"] / 2**20),
                         ("own peak GiB (VmHWM)", project["own_peak_kib"] / 2**20, base["own_peak_kib"] / 2**20)):
         print(f"{label:30}{x:>12.2f}{y:>12.2f}{x / y:>9.2f}x")
-    print(f"{'  of which read + convert s':30}{project['read_seconds']:>12.2f}")
-    print(f"{'  of which compute_month s':30}{project['compute_seconds']:>12.2f}")
+    print(f"{'  of which import s':30}{project['import_seconds']:>12.2f}   ({project['rows']:,} rows stored)")
+    print(f"{'  of which run_month s':30}{project['run_seconds']:>12.2f}")
     print(f"\nmatrix rows {project['matrix_rows']:,}, item costs {project['item_costs']:,}, "
           f"cases {project['cases']:,}, conserved to the fen: {project['conserved']}")
     peak = max(project["maxrss_kib"], project["own_peak_kib"]) / 2**20

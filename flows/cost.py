@@ -152,19 +152,36 @@ def load_month_inputs(month: str) -> InputsSummary:
 
 @task(name="compute-and-store-cost-month", cache_policy=NO_CACHE, timeout_seconds=3600)
 def compute_and_store(month: str, actor: str) -> Any:
-    """Work the month out and store every result in one transaction, replacing an earlier run of the month."""
+    """Work the month out and store every result in one transaction, replacing an earlier run of the month.
+
+    A refused month (its run is stored as failed, with every reason, and nothing is published) fails this
+    stage with those reasons, so the flow never goes on to breaches or reports of a month that is not there.
+    """
     from smartfin.costing.month import run_month
 
-    return run_month(month, actor=actor)
+    summary = run_month(month, actor=actor)
+    if not summary.ok:
+        reasons = "; ".join(f"{where}: {what}" for where, what in summary.problems) or summary.reason
+        raise ValueError(f"the month was not published (run {summary.run_id}): {reasons}")
+    return summary
 
 
 @task(name="find-cost-breaches", cache_policy=NO_CACHE, timeout_seconds=600)
 def find_breaches(month: str) -> list[Breach]:
-    """Each department's indicator on the wrong side of its target this month."""
-    from smartfin.costing.month import breaches
+    """Each department's indicator on the wrong side of its target this month, and each accepted review
+    whose measure fell due without improving its indicator (the follow-up is recorded on the review, and the
+    breach re-opens it with its history)."""
+    from smartfin.costing.month import breaches, stored_indicators
+    from smartfin.processes.costreview.reviews import review_follow_up
 
     with session_scope() as session:
-        return list(breaches(session, month))
+        found = list(breaches(session, month))
+        seen = {(b.centre, b.indicator) for b in found}
+        for follow in review_follow_up(session, month, stored_indicators(session, month)):
+            if follow.breach is not None and (follow.centre, follow.indicator) not in seen:
+                found.append(follow.breach)
+                seen.add((follow.centre, follow.indicator))
+        return found
 
 
 @task(name="open-cost-reviews", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30, 120],
@@ -172,11 +189,14 @@ def find_breaches(month: str) -> list[Breach]:
 def open_review_processes(month: str, found: list[Breach]) -> list[str]:
     """A ``cost-review`` for the head of each breaching department; once per month, centre and indicator."""
     from smartfin.camunda.client import EngineClient
-    from smartfin.processes.costreview import open_cost_reviews
+    from smartfin.costing.month import stored_result
+    from smartfin.processes.costreview.reviews import open_cost_reviews
 
     if not found:
         return []
-    return list(open_cost_reviews(month, found, engine=EngineClient.from_settings()))
+    with session_scope() as session:  # the head sees the centre's cost structure in the task
+        result = stored_result(session, month)
+    return list(open_cost_reviews(month, found, engine=EngineClient.from_settings(), result=result))
 
 
 def _definitions(month: str) -> list[IndicatorDefinition]:
@@ -200,7 +220,7 @@ def write_reports(month: str, centres: tuple[Centre, ...], found: list[Breach]) 
             raise LookupError(f"no stored cost result for {month}: the compute stage has not published it")
         indicators = stored_indicators(session, month)
         last_year = stored_indicators(session, month_shift(month, -12))
-        histories = {c.code: history(session, c.code, months=12) for c in clinical}
+        histories = {c.code: history(session, c.code, until=month, months=12) for c in clinical}
     folder = report_folder(month)
     folder.parent.mkdir(parents=True, exist_ok=True)
     fresh = folder.with_name(f".{month}.{secrets.token_hex(6)}.partial")
@@ -344,7 +364,7 @@ def cost_monthly(month: str | None = None, open_reviews: bool = True, actor: str
     head = _stage(chosen, "artifacts 发布摘要", publish, chosen, inputs.centres, found, reviews, reports)
     get_run_logger().info("cost month %s: total %s; %d off target; %d reviews; reports %s", chosen,
                           yuan(head["total_fen"]), len(found), len(reviews), reports.folder)
-    return {"month": chosen, "run": str(run), "total_cost": str(from_fen(head["total_fen"])),
+    return {"month": chosen, "run": run.run_id, "total_cost": str(from_fen(head["total_fen"])),
             "unit_cost": {k: ("无数据 no data" if v is None else str(v)) for k, v in head["unit_cost"].items()},
             "breaches": len(found), "reviews": reviews, "reports": str(reports.folder),
             "workbook": str(reports.workbook), "pages": len(reports.pages)}

@@ -441,7 +441,9 @@ def _revenue(session: Session, c: _Columns, last: date) -> pd.DataFrame:
 
 def _charges(session: Session, c: _Columns, last: date) -> pd.DataFrame:
     centres, his_map = _centres(session, last), _his_map(session)
-    return pd.DataFrame({"row_no": c.rows, "case_id": c.text("case_id"), "item_code": c.text("item_code"),
+    # an outpatient line belongs to no inpatient case: its case_id is empty
+    return pd.DataFrame({"row_no": c.rows, "case_id": c.text("case_id", required=False),
+                         "item_code": c.text("item_code"),
                          "item_kind": c.choice("item_kind", ITEM_KINDS, "item kind"),
                          "ordering_centre": c.his("ordering_department", his_map, centres, last),
                          "performing_centre": c.his("performing_department", his_map, centres, last),

@@ -11,7 +11,8 @@ their charge, as under zero markup). The same seed gives the same month.
 ``write_month_files`` writes the month as the canonical input files of the cost imports (CSV, UTF-8,
 amounts in yuan with two decimals; HIS files with HIS department codes and a ``his-map`` file), plus the
 department master data (``departments.csv``, the department import's format) and the allocation rules
-(``allocation.yaml``), so the imports, the month's run and the benchmark read the same hospital.
+(``allocation.csv``, the ``allocation`` import's format), so the imports, the month's run and the benchmark
+read the same hospital.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from smartfin.costing.model import (
     CASE_COLUMNS,
@@ -329,9 +329,9 @@ def write_month_files(inputs: MonthInputs, folder: Path) -> dict[str, Path]:
 
     Kinds: ``departments``, ``profile``, ``his-map``, ``payroll``, ``materials``, ``depreciation``,
     ``direct``, ``shared``, ``drivers``, ``revenue``, ``workload``, ``charges``, ``items``, ``cases``, and
-    ``allocation`` (the allocation rules as YAML). Direct costs go to the file of their source: personnel to
-    payroll, materials and drugs to materials (领用), depreciation and amortisation to the depreciation
-    schedule, the rest to ``direct``.
+    ``allocation`` (the allocation rules: stage, subject, driver, valid_from). Direct costs go to the file of
+    their source: personnel to payroll, materials and drugs to materials (领用), depreciation and amortisation
+    to the depreciation schedule, the rest to ``direct``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     his = his_codes(inputs)
@@ -391,9 +391,36 @@ def write_month_files(inputs: MonthInputs, folder: Path) -> dict[str, Path]:
                                  "drg_group": inputs.cases["drg_group"],
                                  "payment": _yuan_text(inputs.cases["payment_fen"])}))
     rules = inputs.rules
-    paths["allocation"] = folder / "allocation.yaml"
-    paths["allocation"].write_text(yaml.safe_dump(
-        {"administrative": rules.administrative, "default_auxiliary": rules.default_auxiliary,
-         "auxiliary": dict(rules.auxiliary), "shared": dict(rules.shared)}, allow_unicode=True, sort_keys=True),
-        encoding="utf-8")
+    allocation = [("administrative", "", rules.administrative), ("auxiliary", "", rules.default_auxiliary),
+                  *(("auxiliary", code, measure) for code, measure in sorted(rules.auxiliary.items())),
+                  *(("shared", name, driver) for name, driver in sorted(rules.shared.items()))]
+    write("allocation", pd.DataFrame(allocation, columns=["stage", "subject", "driver"]).assign(valid_from=first_day))
     return paths
+
+
+def import_month_files(paths: dict[str, Path], month: str, *, actor: str) -> dict[str, int]:
+    """Load files written by :func:`write_month_files` through the product's own imports, in the order a
+    hospital would: departments, then the dated configuration (profiles, allocation rules, the HIS map), then
+    the month's files. Each file in its own transaction, as ``smartfin cost import`` does; the rows imported
+    per kind. A refused file raises ``ValueError`` naming it and its problems."""
+    from smartfin.costing.imports import MONTHLY_KINDS, import_cost_file
+    from smartfin.ledger import import_departments
+    from smartfin.store.db import session_scope
+
+    imported: dict[str, int] = {}
+    with session_scope() as session:
+        report = import_departments(session, paths["departments"].read_bytes(), actor=actor,
+                                    filename=paths["departments"].name)
+        if not report.ok:
+            raise ValueError(f"{paths['departments'].name}: " + "; ".join(map(str, report.errors[:5])))
+        imported["departments"] = report.rows
+    for kind in ("profile", "allocation", "his-map", *MONTHLY_KINDS):
+        if kind not in paths:
+            continue
+        with session_scope() as session:
+            result = import_cost_file(session, kind, paths[kind].read_bytes(), actor=actor,
+                                      month=month if kind in MONTHLY_KINDS else None, filename=paths[kind].name)
+            if not result.ok:
+                raise ValueError(f"{paths[kind].name}: " + "; ".join(map(str, result.errors[:5])))
+            imported[kind] = result.rows
+    return imported

@@ -80,4 +80,8 @@ def test_the_files_carry_the_month_with_his_codes(tmp_path: Path) -> None:
     assert set(files["charges"]["ordering_department"]) <= set(mapped)
     assert files["charges"]["ordering_department"].map(mapped).tolist() == inputs.charges["ordering_centre"].tolist()
     assert "消毒供应中心" in paths["departments"].read_text(encoding="utf-8")
-    assert "auxiliary:" in paths["allocation"].read_text(encoding="utf-8")
+    allocation = pd.read_csv(paths["allocation"], dtype=str, keep_default_na=False)
+    assert list(allocation.columns) == ["stage", "subject", "driver", "valid_from"]
+    assert ("auxiliary", "CSSD") in set(zip(allocation["stage"], allocation["subject"], strict=True)) or \
+        (allocation["stage"] == "auxiliary").sum() > 1, "each auxiliary centre's measure"
+    assert set(allocation.loc[allocation["stage"] == "shared", "subject"]) == set(inputs.rules.shared)

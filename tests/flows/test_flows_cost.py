@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from flows.cost import CostMonthFailed, cost_monthly, last_closed_month, month_end, parse_month, report_folder
 from flows.deployments import scheduled_flows
+from smartfin.app.cli import app as smartfin_cli  # noqa: F401  (the CLI and its imports load before any stand-in)
 from smartfin.costing.model import INDICATOR_COLUMNS, CostInputError, MonthInputs
 from tests.costing import sample_month as s
 from tests.costing.test_cost_report import SHEETS
@@ -51,9 +52,9 @@ class FakeMonth:
         self._call("load_inputs")
         return MonthInputs(month, self.centres, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY)
 
-    def run_month(self, month: str, *, actor: str) -> str:
+    def run_month(self, month: str, *, actor: str) -> Any:
         self._call("run_month")
-        return f"run {month} by {actor}"
+        return types.SimpleNamespace(ok=True, month=month, actor=actor, run_id=1, problems=[], reason="")
 
     def breaches(self, session: Any, month: str) -> list:
         self._call("breaches")
@@ -68,7 +69,7 @@ class FakeMonth:
         return s.indicators() if month == s.MONTH else s.last_year() if month == "2030-10" else \
             pd.DataFrame(columns=list(INDICATOR_COLUMNS))
 
-    def history(self, session: Any, centre: str, months: int = 12) -> pd.DataFrame:
+    def history(self, session: Any, centre: str, *, until: str, months: int = 12) -> pd.DataFrame:
         self.calls.append(f"history {centre} {months}")
         return s.history(centre)
 
@@ -76,7 +77,7 @@ class FakeMonth:
         self.calls.append(f"load_definitions {on}")
         return s.DEFINITIONS
 
-    def open_cost_reviews(self, month: str, breaches: list, *, engine: object) -> list[str]:
+    def open_cost_reviews(self, month: str, breaches: list, *, engine: object, result: Any = None) -> list[str]:
         self._call("open_cost_reviews")
         self.reviews.append((month, breaches, engine))
         return [f"{month}:{b.centre}:{b.indicator}" for b in breaches]
@@ -88,7 +89,7 @@ ENGINE = object()
 @pytest.fixture
 def fake(flow_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMonth]:
     """The flow's collaborators replaced by a FakeMonth (module attributes, so the flow's imports find them)."""
-    import smartfin.processes.costreview as costreview
+    import smartfin.processes.costreview.reviews as costreview
     from smartfin.camunda.client import EngineClient
 
     stand_in = FakeMonth()
@@ -99,7 +100,7 @@ def fake(flow_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMonth]
     indicators_module.load_definitions = stand_in.load_definitions  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "smartfin.costing.month", month_module)
     monkeypatch.setitem(sys.modules, "smartfin.costing.indicators", indicators_module)
-    monkeypatch.setattr(costreview, "open_cost_reviews", stand_in.open_cost_reviews, raising=False)
+    monkeypatch.setattr(costreview, "open_cost_reviews", stand_in.open_cost_reviews)
     monkeypatch.setattr(EngineClient, "from_settings", classmethod(lambda cls, settings=None: ENGINE))
     yield stand_in
 
@@ -118,7 +119,8 @@ def test_cost_monthly_runs_each_stage_in_order_and_writes_the_reports(fake: Fake
     result = cost_monthly(month=s.MONTH)
     stages = [c for c in fake.calls if c in ("load_inputs", "run_month", "breaches", "open_cost_reviews")]
     assert stages == ["load_inputs", "run_month", "breaches", "open_cost_reviews"]
-    assert fake.calls.index("open_cost_reviews") < fake.calls.index("stored_result")      # reports come after
+    last_read = len(fake.calls) - 1 - fake.calls[::-1].index("stored_result")
+    assert fake.calls.index("open_cost_reviews") < last_read                          # reports come after
     assert f"load_definitions {date(2031, 10, 31)}" in fake.calls                      # read on the month's end
     assert "stored_indicators 2030-10" in fake.calls                                   # last year's, for the page
     assert {c for c in fake.calls if c.startswith("history")} == {f"history {c} 12" for c in
@@ -127,7 +129,7 @@ def test_cost_monthly_runs_each_stage_in_order_and_writes_the_reports(fake: Fake
     (month, breaches, engine), = fake.reviews
     assert month == s.MONTH and breaches == s.breaches() and engine is ENGINE
     assert result["reviews"] == [f"{s.MONTH}:CARD:materials_per_100_revenue", f"{s.MONTH}:CARD:cost_per_bed_day"]
-    assert result["run"] == f"run {s.MONTH} by flow:cost-monthly"
+    assert result["run"] == 1
 
     # total cost = every fen of direct cost (the sample conserves it)
     assert result["total_cost"] == "874456.79" and sum(s.DIRECT.values()) == 87_445_679
@@ -222,63 +224,30 @@ def test_flows_run_cost_monthly_month_option(fake: FakeMonth):
 
 # ------------------------------------------------------------------------------ end to end (generated data)
 
-def _write_inputs(inputs: MonthInputs, folder: Path) -> dict[str, Path]:
-    """The generated month as the canonical input files of the cost imports (see the README's cost section)."""
-    def yuan(fen: Any) -> str:
-        return f"{int(fen) // 100}.{int(fen) % 100:02d}" if int(fen) >= 0 else f"-{yuan(-int(fen))}"
-
-    files = {
-        "profile": pd.DataFrame([(c.code, c.service.value, c.beds, c.area_m2, c.headcount, "2000-01-01")
-                                 for c in inputs.centres],
-                                columns=["centre", "service", "beds", "area_m2", "headcount", "valid_from"]),
-        "his-map": pd.DataFrame([(c.code, c.code) for c in inputs.centres], columns=["his_department", "centre"]),
-        "direct": inputs.direct.assign(amount=inputs.direct["amount_fen"].map(yuan))[["centre", "cost_item",
-                                                                                    "amount"]],
-        "shared": inputs.shared.assign(amount=inputs.shared["amount_fen"].map(yuan))[["name", "cost_item", "amount"]],
-        "drivers": inputs.drivers[["centre", "driver", "quantity"]],
-        "revenue": inputs.revenue.rename(columns={"ordering_centre": "ordering_department",
-                                                  "performing_centre": "performing_department"})
-        .assign(amount=inputs.revenue["amount_fen"].map(yuan))[["ordering_department", "performing_department",
-                                                                "amount"]],
-        "workload": inputs.workload[["centre", "measure", "quantity"]],
-        "items": inputs.items.assign(charge=inputs.items["charge_fen"].map(yuan))[["item_code", "name", "rvu",
-                                                                                   "charge"]],
-        "charges": inputs.charges.rename(columns={"ordering_centre": "ordering_department",
-                                                  "performing_centre": "performing_department"})
-        .assign(amount=inputs.charges["amount_fen"].map(yuan))[["case_id", "item_code", "item_kind",
-                                                                "ordering_department", "performing_department",
-                                                                "quantity", "amount"]],
-        "cases": inputs.cases.rename(columns={"centre": "department"})
-        .assign(payment=inputs.cases["payment_fen"].map(yuan))[["case_id", "department", "drg_group", "payment"]],
-    }
-    paths = {}
-    for kind, frame in files.items():
-        paths[kind] = folder / f"{kind}.csv"
-        frame.to_csv(paths[kind], index=False)
-    return paths
-
-
 def test_cost_monthly_end_to_end_on_a_generated_hospital(flow_env: Path, tmp_path: Path):
-    """Generated month → department master data → the cost imports (CLI) → the flow → reports that hold
-    every fen of the month's cost. Runs once smartfin.costing.month, .compute and .samples are merged."""
-    samples = pytest.importorskip("smartfin.costing.samples")
-    pytest.importorskip("smartfin.costing.compute")
-    pytest.importorskip("smartfin.costing.month")
-    from smartfin.app.cli import app
-    from smartfin.kernel.money import from_fen
-    from smartfin.ledger import import_departments
+    """Generated month → department master data → the product's cost imports → the flow → reports that hold
+    every fen of the month's cost; run twice, the month is replaced, never added to."""
+    from sqlmodel import col, select
+
+    from smartfin.costing import samples
+    from smartfin.ledger import Department
     from smartfin.store.db import session_scope
 
     month = "2031-10"
     inputs = samples.generate_month(month, centres=24, items=60, charge_lines=3000, cases=120, seed=7)
-    departments = "code,name,name_en,class,parent,valid_from,valid_to\n" + "".join(
-        f"{c.code},{c.name},,{c.cost_class.value},,2000-01-01,\n" for c in inputs.centres)
-    with session_scope() as session:
-        assert import_departments(session, departments.encode(), actor="finance", filename="centres.csv").ok
-    runner = CliRunner()
-    for kind, path in _write_inputs(inputs, tmp_path).items():
-        done = runner.invoke(app, ["cost", "import", kind, str(path), "--month", month])
-        assert done.exit_code == 0, (kind, done.output)
+    codes = [c.code for c in inputs.centres]
+    try:
+        imported = samples.import_month_files(samples.write_month_files(inputs, tmp_path), month, actor="finance")
+        assert imported["charges"] == len(inputs.charges) and imported["departments"] == len(codes)
+        _run_and_check(month, inputs)
+    finally:
+        with session_scope() as session:  # the suite's other tests run without department master data
+            for row in session.exec(select(Department).where(col(Department.code).in_(codes))).all():
+                session.delete(row)
+
+
+def _run_and_check(month: str, inputs: Any) -> None:
+    from smartfin.kernel.money import from_fen
 
     result = cost_monthly(month=month, open_reviews=False)
     expected_fen = int(inputs.direct["amount_fen"].sum()) + int(inputs.shared["amount_fen"].sum())
