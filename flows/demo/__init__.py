@@ -14,7 +14,10 @@ What it adds (each once, however often the demo runs):
 * the approved claim's voucher, waited for and posted into the ERP by the posting batch
   (:mod:`flows.demo.vouchers`);
 * last month's budget execution report of the demo budget, page and Excel workbook, for the chief accountant
-  (:mod:`flows.demo.budget`).
+  (:mod:`flows.demo.budget`);
+* last month's cost accounting for the demo departments — imports, allocation, unit, item and case costs,
+  reports, and cost reviews for the department head where an indicator breaches its target
+  (:mod:`flows.demo.cost`).
 
 The flows run in this process against the Prefect server the demo started, the way `smartfin flows run`
 runs them (``flows.deployments.run_now``).
@@ -31,6 +34,7 @@ from smartfin.kernel.settings import Settings
 VOUCHER_WAIT_S = 240.0
 FINANCE_OFFICERS = "finance-officer"
 CHIEF_ACCOUNTANTS = "chief-accountant"
+DEPARTMENT_HEADS = "dept-head"
 
 
 def demo_user_in(group: str) -> str:
@@ -59,6 +63,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
 
     apply_prefect_environment(settings.flows)  # before Prefect is first imported in this process
     from flows.demo.budget import budget_report
+    from flows.demo.cost import cost_month
     from flows.demo.reconciliation import reconcile_demo_days
     from flows.demo.vouchers import post_demo_vouchers
 
@@ -71,6 +76,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
         guidance = reconcile_demo_days(settings, echo, officer)
         guidance += post_demo_vouchers(settings, echo, officer, timeout_s=voucher_timeout_s)
         guidance += budget_report(echo, demo_user_in(CHIEF_ACCOUNTANTS))
+        guidance += cost_month(settings, echo, demo_user_in(CHIEF_ACCOUNTANTS), demo_user_in(DEPARTMENT_HEADS))
     finally:
         prefect_log.setLevel(level)
     return guidance

@@ -139,19 +139,30 @@ def _fen(yuan: np.ndarray) -> np.ndarray:
 
 
 def generate_month(month: str, *, centres: int = 8, items: int = 60, charge_lines: int = 3_000,
-                   cases: int = 100, seed: int = 0) -> MonthInputs:
+                   cases: int = 100, seed: int = 0, hospital: tuple[Centre, ...] | None = None,
+                   auxiliary: dict[str, str] | None = None) -> MonthInputs:
     """A synthetic hospital's month of cost inputs, deterministic per ``seed``.
 
     ``centres`` cost centres in all four classes (≥ 6), ``items`` service items, ``charge_lines`` HIS charge
     lines (about two thirds for ``cases`` discharged inpatient cases, the rest outpatient), so a test can ask
-    for eight centres and the benchmark for a 3,000-bed hospital (300 centres, 1,000,000 lines).
+    for eight centres and the benchmark for a 3,000-bed hospital (300 centres, 1,000,000 lines). A given
+    ``hospital`` (its centres, at least one outpatient and one inpatient clinical centre and one of each other
+    class, with ``auxiliary`` naming each auxiliary centre's workload measure) replaces the generated one: the
+    demo works out a month of its own departments.
     """
     if not MONTH.match(month):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
     if items < 1 or charge_lines < 1 or cases < 0:
         raise ValueError("a hospital needs at least one service item and one charge line")
     rng = np.random.default_rng(seed)
-    hospital, auxiliary = _hospital(centres, rng)
+    if hospital is None:
+        hospital, auxiliary = _hospital(centres, rng)
+    else:
+        auxiliary = dict(auxiliary or {})
+        missing = {cls for cls in DepartmentClass} - {c.cost_class for c in hospital}
+        services = {c.service for c in hospital if c.cost_class == DepartmentClass.CLINICAL}
+        if missing or not {Service.OUTPATIENT, Service.INPATIENT} <= services:
+            raise ValueError("a given hospital needs every class and an outpatient and an inpatient clinical centre")
     by_class = {cls: [c for c in hospital if c.cost_class == cls] for cls in DepartmentClass}
     clinical = by_class[DepartmentClass.CLINICAL]
     technical = by_class[DepartmentClass.MEDICAL_TECHNICAL]
@@ -400,20 +411,21 @@ def write_month_files(inputs: MonthInputs, folder: Path) -> dict[str, Path]:
 
 def import_month_files(paths: dict[str, Path], month: str, *, actor: str) -> dict[str, int]:
     """Load files written by :func:`write_month_files` through the product's own imports, in the order a
-    hospital would: departments, then the dated configuration (profiles, allocation rules, the HIS map), then
-    the month's files. Each file in its own transaction, as ``smartfin cost import`` does; the rows imported
-    per kind. A refused file raises ``ValueError`` naming it and its problems."""
+    hospital would: departments (when given), then the dated configuration (profiles, allocation rules, the
+    HIS map), then the month's files. Each file in its own transaction, as ``smartfin cost import`` does; the
+    rows imported per kind. A refused file raises ``ValueError`` naming it and its problems."""
     from smartfin.costing.imports import MONTHLY_KINDS, import_cost_file
     from smartfin.ledger import import_departments
     from smartfin.store.db import session_scope
 
     imported: dict[str, int] = {}
-    with session_scope() as session:
-        report = import_departments(session, paths["departments"].read_bytes(), actor=actor,
-                                    filename=paths["departments"].name)
-        if not report.ok:
-            raise ValueError(f"{paths['departments'].name}: " + "; ".join(map(str, report.errors[:5])))
-        imported["departments"] = report.rows
+    if "departments" in paths:  # a hospital whose departments are loaded already leaves them out
+        with session_scope() as session:
+            report = import_departments(session, paths["departments"].read_bytes(), actor=actor,
+                                        filename=paths["departments"].name)
+            if not report.ok:
+                raise ValueError(f"{paths['departments'].name}: " + "; ".join(map(str, report.errors[:5])))
+            imported["departments"] = report.rows
     for kind in ("profile", "allocation", "his-map", *MONTHLY_KINDS):
         if kind not in paths:
             continue

@@ -370,3 +370,25 @@ def test_the_budget_report_of_last_month_shows_the_demo_budget(demo: DemoInstall
     assert "None" not in text and not re.search(r"\bnan\b", text)
     liu = _block(demo.outputs[1], "liu.yang")
     assert any(str(page) in line and "xlsx" in line for line in liu), liu
+
+
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_cost_month_of_the_demo_departments_exists_once(demo: DemoInstall) -> None:
+    """Last month worked out for the demo departments once, with a page per clinical department, the month's
+    workbook, and each cost review started once."""
+    from flows.cost import last_closed_month
+
+    month = last_closed_month()
+    with demo.db.connect() as connection:
+        runs = connection.exec_driver_sql("SELECT status FROM cost_run WHERE month = ?", (month,)).fetchall()
+        reviews = connection.exec_driver_sql("SELECT business_key FROM cost_review WHERE month = ?",
+                                             (month,)).fetchall()
+    assert [status for (status,) in runs] == ["published"], "the second demo run works nothing out again"
+    folder = demo.settings.var_dir / "reports" / "cost" / month
+    assert {p.name for p in folder.glob("*.html")} == {"MED.html", "CARD.html"}
+    assert (folder / f"cost-{month}.xlsx").exists()
+    assert "心血管内科" in (folder / "CARD.html").read_text(encoding="utf-8")
+    for (business_key,) in reviews:
+        assert len(demo.instances(business_key)) == 1, f"cost review {business_key} started twice"
+    assert any(str(folder / "CARD.html") in line for line in _block(demo.outputs[1], "liu.yang"))
