@@ -210,7 +210,7 @@ def write_reports(month: str, centres: tuple[Centre, ...], found: list[Breach]) 
     """One page per clinical department and the month's workbook, replacing the month's earlier reports
     as a whole: written into a fresh folder that then takes the month's place, so a reader never sees
     a mix of two runs and a department dropped since the last run leaves no stale page behind."""
-    from smartfin.costing.month import history, stored_indicators, stored_result
+    from smartfin.costing.month import department_budgets, history, stored_indicators, stored_result
 
     definitions = _definitions(month)
     clinical = [c for c in centres if c.cost_class is DepartmentClass.CLINICAL]
@@ -221,6 +221,7 @@ def write_reports(month: str, centres: tuple[Centre, ...], found: list[Breach]) 
         indicators = stored_indicators(session, month)
         last_year = stored_indicators(session, month_shift(month, -12))
         histories = {c.code: history(session, c.code, until=month, months=12) for c in clinical}
+        budgets = department_budgets(session, month)
     folder = report_folder(month)
     folder.parent.mkdir(parents=True, exist_ok=True)
     fresh = folder.with_name(f".{month}.{secrets.token_hex(6)}.partial")
@@ -234,7 +235,8 @@ def write_reports(month: str, centres: tuple[Centre, ...], found: list[Breach]) 
             path = fresh / report_file_name(centre.code)
             path.write_text(department_report_html(month, centre, result, indicators, definitions,
                                                    histories[centre.code], centres, last_year=last_year,
-                                                   breaches=found), encoding="utf-8")
+                                                   breaches=found, annual_budget_fen=budgets.get(centre.code)),
+                            encoding="utf-8")
             pages[centre.code] = path
         _replace_folder(folder, fresh)
     except BaseException:

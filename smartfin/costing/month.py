@@ -13,6 +13,7 @@ Readers (``stored_result``, ``stored_indicators``, ``breaches``, ``history``) se
 
 from __future__ import annotations
 
+import calendar
 import json
 import zlib
 from collections.abc import Iterable
@@ -82,7 +83,10 @@ from smartfin.costing.tables import (
     shift_month,
 )
 from smartfin.kernel.clock import utc_now
+from smartfin.ledger.control import bucket_totals, effective_by
 from smartfin.ledger.departments import DepartmentClass, department_names, departments_on
+from smartfin.ledger.keys import Bucket
+from smartfin.ledger.models import BudgetLine
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
 
@@ -410,3 +414,19 @@ def history(session: Session, centre: str, *, until: str, months: int = 12) -> p
                      int(costs["total_fen"].sum()), units["units"].iloc[0] if len(units) else None,
                      units["unit_cost"].iloc[0] if len(units) else None))
     return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+
+
+def department_budgets(session: Session, month: str) -> dict[str, int]:
+    """Each department's authorised expenditure budget (budget + adjustments in effect at the month's end,
+    every funding source and project) for the month's fiscal year, in fen: what its cost is held against.
+    A department without budget lines is absent."""
+    year, number = (int(part) for part in month.split("-"))
+    last_day = date(year, number, calendar.monthrange(year, number)[1])
+    lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == year)).all()
+    totals = bucket_totals(session, [line.id for line in lines if line.id is not None], effective_by(last_day))
+    budgets: dict[str, int] = {}
+    for line in lines:
+        held = totals.get(int(line.id or 0), {})
+        authorised = held.get(Bucket.BUDGET.value, 0) + held.get(Bucket.ADJUSTMENT.value, 0)
+        budgets[line.department] = budgets.get(line.department, 0) + authorised
+    return budgets

@@ -290,17 +290,31 @@ def _indicators(centre: Centre, indicators: pd.DataFrame, definitions: Sequence[
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def _against_budget(direct_fen: int, annual_fen: int | None) -> list[tuple[str, str]]:
+    """The month's cost against a twelfth of the department's annual budget: direct cost is what the budget
+    pays for; the total adds what other centres passed on."""
+    if annual_fen is None:
+        return [("月度预算 Budget this month", "无预算 no budget lines")]
+    month_fen = Decimal(annual_fen) / 12
+    share = "无预算 no budget" if month_fen <= 0 else \
+        f"{(Decimal(direct_fen) * 100 / month_fen).quantize(Decimal('0.01'))}%"
+    return [("月度预算 Budget this month (1/12)", yuan(int(month_fen.to_integral_value(ROUND_HALF_UP)))),
+            ("直接成本/预算 Direct cost vs budget", share)]
+
+
 def department_report_html(month: str, centre: Centre, result: MonthResult, indicators: pd.DataFrame,
                            definitions: Sequence[IndicatorDefinition], history: pd.DataFrame,
                            centres: Sequence[Centre], *, last_year: pd.DataFrame | None = None,
-                           breaches: Sequence[Breach] = ()) -> str:
+                           breaches: Sequence[Breach] = (), annual_budget_fen: int | None = None) -> str:
     """One department's month on one self-contained page (inline SVG; opens offline, prints on A4).
 
     ``centres`` are the month's cost centres (the peers of the same class and the names of the centres
     the allocated cost came from); ``history`` has the columns month, total_fen, unit_cost (up to 12
     months ending with ``month``); ``indicators`` and ``last_year`` are indicator frames
     (``INDICATOR_COLUMNS``) of this month and the same month a year earlier; ``breaches`` are the
-    month's breaches, highlighted. Every amount is printed from the result's fen.
+    month's breaches, highlighted; ``annual_budget_fen`` the department's authorised budget for the year
+    (None: it has no budget lines), against which the month's cost is shown (a twelfth of it per month).
+    Every amount is printed from the result's fen.
     """
     names = _names(centres)
     names.setdefault(centre.code, centre.name)
@@ -314,6 +328,7 @@ def department_report_html(month: str, centre: Centre, result: MonthResult, indi
     own_breaches = [b for b in breaches if b.centre == centre.code]
     headline = [("总成本 Total cost", yuan(total)), ("直接成本 Direct cost", yuan(direct)),
                 ("分摊成本 Allocated cost", yuan(allocated)), *unit_cards,
+                *_against_budget(direct, annual_budget_fen),
                 ("超标指标 Indicators off target", str(len(own_breaches)))]
     unit_label = UNIT_LABELS.get(str(own_units[0]["service"]) if own_units else centre.service, "单位成本 unit cost")
     verdict = ("、".join(b.indicator_name for b in own_breaches) + " 超出目标，需说明原因并提出整改措施 off target: "

@@ -184,3 +184,12 @@ def test_workbook_indicators_in_their_units_with_breaches_marked():
     assert Decimal(str(card[4].value)) == Decimal("23.45") and card[7].value == "是 yes"
     assert rows[("EVIL", "materials_per_100_revenue")][7].value == "否 no"
     assert rows[("NEUR", "materials_per_100_revenue")][4].value is None       # no value: an empty cell
+
+
+def test_page_holds_the_months_direct_cost_against_a_twelfth_of_the_budget():
+    # direct 423,456.78 against 1/12 of 6,000,000.00 = 500,000.00: 84.69 %
+    page = department_report_html(**s.Sample().page_args("CARD"), annual_budget_fen=600_000_000)
+    assert "月度预算 Budget this month (1/12)" in page and "¥500,000.00" in page and "84.69%" in page
+    without = department_report_html(**s.Sample().page_args("CARD"))
+    assert "无预算 no budget lines" in without
+    assert_no_none_or_nan(page)

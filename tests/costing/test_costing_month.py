@@ -179,3 +179,28 @@ def test_cost_cli_imports_runs_and_shows_a_centre(var_dir: Path, simple_calculat
                                   "total": "5210.00"}]
     assert document["allocated_from"] == [{"stage": 1, "from": "ADM", "from_name": "院办", "amount": "210.00"}]
     assert runner.invoke(app, ["cost", "run", "--month", "2026-1"]).exit_code == 2
+
+
+def test_department_budgets_are_the_authority_in_effect_at_the_months_end(engine: Engine) -> None:
+    """Budget and adjustments per department, every funding source, as they stood on the month's last day: an
+    adjustment effective later in the year is not yet counted."""
+    from smartfin.costing.month import department_budgets
+    from smartfin.ledger import BudgetLineKey, adjust, create_line
+
+    with Session(engine) as session:
+        create_line(session, BudgetLineKey(2026, "CARD", "30218", "fiscal"), actor="t", budget="600000.00",
+                    document_no="B-1")
+        create_line(session, BudgetLineKey(2026, "CARD", "30215", "own"), actor="t", budget="120000.00",
+                    document_no="B-1")
+        create_line(session, BudgetLineKey(2026, "RAD", "30213", "fiscal"), actor="t", budget="50000.00",
+                    document_no="B-1")
+        create_line(session, BudgetLineKey(2025, "CARD", "30218", "fiscal"), actor="t", budget="999.00",
+                    document_no="B-0")
+        adjust(session, BudgetLineKey(2026, "CARD", "30218", "fiscal"), "-60000.00", document_no="ADJ-1",
+               actor="t", reason="院长办公会", effective_on=date(2026, 9, 1))
+        adjust(session, BudgetLineKey(2026, "RAD", "30213", "fiscal"), "10000.00", document_no="ADJ-2",
+               actor="t", reason="院长办公会", effective_on=date(2026, 11, 1))
+        session.commit()
+        assert department_budgets(session, "2026-10") == {"CARD": 66_000_000, "RAD": 5_000_000}
+        assert department_budgets(session, "2026-11") == {"CARD": 66_000_000, "RAD": 6_000_000}
+        assert department_budgets(session, "2024-10") == {}

@@ -69,6 +69,10 @@ class FakeMonth:
         return s.indicators() if month == s.MONTH else s.last_year() if month == "2030-10" else \
             pd.DataFrame(columns=list(INDICATOR_COLUMNS))
 
+    def department_budgets(self, session: Any, month: str) -> dict[str, int]:
+        self.calls.append(f"department_budgets {month}")
+        return {"CARD": 1_200_000_00}
+
     def history(self, session: Any, centre: str, *, until: str, months: int = 12) -> pd.DataFrame:
         self.calls.append(f"history {centre} {months}")
         return s.history(centre)
@@ -94,7 +98,8 @@ def fake(flow_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMonth]
 
     stand_in = FakeMonth()
     month_module = types.ModuleType("smartfin.costing.month")
-    for name in ("load_inputs", "run_month", "breaches", "stored_result", "stored_indicators", "history"):
+    for name in ("load_inputs", "run_month", "breaches", "stored_result", "stored_indicators", "history",
+                 "department_budgets"):
         setattr(month_module, name, getattr(stand_in, name))
     indicators_module = types.ModuleType("smartfin.costing.indicators")
     indicators_module.load_definitions = stand_in.load_definitions  # type: ignore[attr-defined]
