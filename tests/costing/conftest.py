@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 import smartfin.app.tables  # noqa: F401  (registers every table)
 from smartfin.costing.imports import import_cost_file
@@ -50,8 +49,10 @@ from smartfin.costing.model import (
 from smartfin.ledger import import_departments
 from smartfin.ledger.departments import DepartmentClass
 from smartfin.ledger.departments import DepartmentClass as K
-from smartfin.store.db import make_engine
-from tests.support.localpg import LocalPostgres
+from tests.support import databases
+
+# the same test on SQLite and PostgreSQL (fixtures shared with the other database tests)
+sqlite_engine, pg_engine, engine = databases.sqlite_engine, databases.pg_engine, databases.engine
 
 D = Decimal
 
@@ -143,30 +144,6 @@ DEPARTMENTS = ("code,name,class,valid_from\n"
                "ORTH,骨科,临床服务类,2020-01-01\n")
 HIS_MAP = "his_department,centre\nH01,CARD\nH02,ORTH\nH09,RAD\n"
 MONTH = "2026-10"
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'cost.db'}")
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def pg_engine(pg_server: LocalPostgres) -> Iterator[Engine]:
-    engine = make_engine(pg_server.url)
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """The same test on both databases the product supports."""
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -10,38 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 import smartfin.app.tables  # noqa: F401  (registers every table)
 from smartfin.ledger import BudgetLineKey, FundingSource
-from smartfin.store.db import make_engine
-from tests.support.localpg import LocalPostgres
+from tests.support import databases
+
+# the same test on SQLite and PostgreSQL (fixtures shared with the other database tests)
+sqlite_engine, pg_engine, engine = databases.sqlite_engine, databases.pg_engine, databases.engine
 
 KEY = BudgetLineKey(2026, "0301", "30218", FundingSource.FISCAL)
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def pg_engine(pg_server: LocalPostgres) -> Iterator[Engine]:
-    engine = make_engine(pg_server.url)
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """The same test on both databases the product supports."""
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
