@@ -14,10 +14,12 @@ from smartfin.ledger import import_departments
 from smartfin.processes.procurement.proposals import ProposalRefused, validate_submission
 from smartfin.processes.reimbursement.claims import Claim, ClaimRefused, submit_claim, validate_claim
 
-TODAY = hospital_today()
-DEPARTMENTS = ("code,name,class,valid_from,valid_to\n"
-               "T-BX,测试科室,临床服务类,2020-01-01,\n"
-               f"T-OLD,测试撤销科室,临床服务类,2020-01-01,{TODAY - timedelta(days=1)}\n")
+
+def departments(today: date) -> str:
+    """T-BX in force; T-OLD closed the day before ``today``."""
+    return ("code,name,class,valid_from,valid_to\n"
+            "T-BX,测试科室,临床服务类,2020-01-01,\n"
+            f"T-OLD,测试撤销科室,临床服务类,2020-01-01,{today - timedelta(days=1)}\n")
 
 
 def claim(department: str) -> dict[str, Any]:
@@ -41,27 +43,28 @@ class StartingEngine:
         return {"id": "pi-1"}
 
 
-def load(db: Engine) -> None:
+def load(db: Engine, today: date) -> None:
     with Session(db) as session:
-        assert import_departments(session, DEPARTMENTS.encode(), actor="test", filename="d.csv").ok
+        assert import_departments(session, departments(today).encode(), actor="test", filename="d.csv").ok
         session.commit()
 
 
 def test_any_department_before_master_data_then_only_those_in_force(sqlite_db: Engine) -> None:
+    today = hospital_today()  # the claim is checked on the day given, whatever the clock says meanwhile
     with Session(sqlite_db) as session:
-        assert validate_claim(claim("T-ANY"), session=session).department == "T-ANY"  # nothing loaded yet
-    load(sqlite_db)
+        assert validate_claim(claim("T-ANY"), today=today, session=session).department == "T-ANY"
+    load(sqlite_db, today)
     with Session(sqlite_db) as session:
-        assert validate_claim(claim("T-BX"), session=session).department == "T-BX"
+        assert validate_claim(claim("T-BX"), today=today, session=session).department == "T-BX"
         for code in ("T-ANY", "T-OLD"):
             with pytest.raises(ClaimRefused) as refused:
-                validate_claim(claim(code), session=session)
+                validate_claim(claim(code), today=today, session=session)
             assert [name for name, _ in refused.value.problems] == ["department"]
-            assert f"department {code} is unknown or not active on {TODAY}" in str(refused.value)
+            assert f"department {code} is unknown or not active on {today}" in str(refused.value)
 
 
 def test_a_claim_for_an_unknown_department_is_refused_before_anything_is_stored(sqlite_db: Engine) -> None:
-    load(sqlite_db)
+    load(sqlite_db, hospital_today())
     engine = StartingEngine()
     with pytest.raises(ClaimRefused, match="department T-NOPE is unknown"):
         submit_claim([], engine=engine, db=sqlite_db, **{k: v for k, v in claim("T-NOPE").items()
@@ -78,10 +81,10 @@ def test_a_proposal_names_an_unknown_department(sqlite_db: Engine) -> None:
               "annualMaterials": "30000", "annualMaintenance": "40000", "annualUtilities": "3000",
               "managementFeeRatePct": "1", "fundingSource": "own", "economicLifeYears": 8, "depreciationYears": 6,
               "chargeCodes": "220600001"}
-    day = date(TODAY.year, TODAY.month, TODAY.day)
+    day = hospital_today()
     with Session(sqlite_db) as session:
         assert validate_submission(values, today=day, session=session).department == "T-OLD"
-    load(sqlite_db)
+    load(sqlite_db, day)
     with Session(sqlite_db) as session:
         with pytest.raises(ProposalRefused) as refused:
             validate_submission(values, today=day, session=session)
