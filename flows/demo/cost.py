@@ -23,8 +23,9 @@ from smartfin.kernel.settings import Settings
 from smartfin.ledger.departments import DepartmentClass
 from smartfin.processes.costreview.reviews import CostReview
 
-# the demo departments as cost centres: (code, service, beds, area m², headcount)
-PROFILE = (("MED", Service.OUTPATIENT, 0, "620", "38"), ("CARD", Service.INPATIENT, 46, "2450", "61"),
+# the demo departments as cost centres: (code, service, beds, area m², headcount); the generated month sizes
+# an inpatient centre's beds by its bed-days, so none are given here
+PROFILE = (("MED", Service.OUTPATIENT, 0, "620", "38"), ("CARD", Service.INPATIENT, 0, "2450", "61"),
            ("RAD", Service.NONE, 0, "980", "42"), ("LAB", Service.NONE, 0, "760", "36"),
            ("CSSD", Service.NONE, 0, "540", "22"), ("ADMIN", Service.NONE, 0, "420", "18"),
            ("FIN", Service.NONE, 0, "310", "24"), ("EQUIP", Service.NONE, 0, "280", "15"))
@@ -68,8 +69,8 @@ def cost_month(settings: Settings, echo: Callable[[str], None], reader: str, hea
         rows = import_month_files(paths, month, actor="demo")
         echo(f"  cost month {month}: {sum(rows.values()):,} rows imported from {paths['payroll'].parent}")
         result = run_flow("cost-monthly", month=month)
-        echo(f"  cost-monthly {month}: total cost ¥{result['total_cost']}, {result['breaches']} indicators over "
-             f"target, {len(result['reviews'])} cost reviews opened")
+        echo(f"  cost-monthly {month}: total cost ¥{Decimal(result['total_cost']):,.2f}, {result['breaches']} "
+             f"indicators over target, {len(result['reviews'])} cost reviews opened")
     folder = report_folder(month)
     guidance = [(reader, f"成本报告 cost reports {month}: {folder / report_file_name('CARD')} (one page per clinical "
                          f"department) and {folder / f'cost-{month}.xlsx'}; `smartfin cost show CARD --month {month}` "
