@@ -36,7 +36,7 @@ from smartfin.costing.report import (
     month_workbook,
     yuan,
 )
-from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.clock import hospital_today, month_days, shift_month
 from smartfin.kernel.money import CENT, from_fen
 from smartfin.kernel.settings import get_settings
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
@@ -45,7 +45,6 @@ from smartfin.store.db import session_scope
 
 FLOW_NAME = "cost-monthly"
 ACTOR = "flow:cost-monthly"
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 T = TypeVar("T")
 
@@ -80,22 +79,13 @@ def last_closed_month(today: date | None = None) -> str:
 def parse_month(value: str) -> str:
     """``YYYY-MM`` as given on the command line or as a flow parameter; ``ValueError`` naming it otherwise."""
     text = value.strip()
-    if not _MONTH.fullmatch(text):
-        raise ValueError(f"month {value!r} is not a month written YYYY-MM (e.g. 2026-10)")
+    month_days(text)
     return text
-
-
-def month_shift(month: str, months: int) -> str:
-    """The month ``months`` after (negative: before) ``month``."""
-    year, mon = (int(p) for p in month.split("-"))
-    index = year * 12 + mon - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def month_end(month: str) -> date:
     """The month's last day: the date the month's dated definitions are read on."""
-    year, mon = (int(p) for p in month.split("-"))
-    return date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+    return month_days(month)[1]
 
 
 def report_folder(month: str) -> Path:
@@ -219,7 +209,7 @@ def write_reports(month: str, centres: tuple[Centre, ...], found: list[Breach]) 
         if result is None:
             raise LookupError(f"no stored cost result for {month}: the compute stage has not published it")
         indicators = stored_indicators(session, month)
-        last_year = stored_indicators(session, month_shift(month, -12))
+        last_year = stored_indicators(session, shift_month(month, -12))
         histories = {c.code: history(session, c.code, until=month, months=12) for c in clinical}
         budgets = department_budgets(session, month)
     folder = report_folder(month)

@@ -11,7 +11,7 @@ import typer
 
 from smartfin.costing.imports import KINDS, MONTHLY_KINDS, CostImportReport, import_cost_file
 from smartfin.costing.month import last_run, run_month, stored_indicators, stored_result
-from smartfin.costing.tables import month_days
+from smartfin.kernel.clock import month_days
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.ledger.departments import department_names
 from smartfin.store.db import session_scope

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 import rules
 from smartfin.costing.model import DIRECT_COLUMNS, CostItem
-from smartfin.costing.tables import month_days
+from smartfin.kernel.clock import month_days
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.ledger.keys import Bucket
 from smartfin.ledger.models import BudgetLine, JournalEntry

@@ -56,9 +56,8 @@ from smartfin.costing.tables import (
     RevenueInput,
     SharedInput,
     WorkloadInput,
-    month_days,
 )
-from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.clock import hospital_today, month_days
 from smartfin.kernel.import_files import (
     KEY_COLUMN,
     ROW_COLUMN,

@@ -13,7 +13,6 @@ Readers (``stored_result``, ``stored_indicators``, ``breaches``, ``history``) se
 
 from __future__ import annotations
 
-import calendar
 import json
 import zlib
 from collections.abc import Iterable
@@ -79,10 +78,8 @@ from smartfin.costing.tables import (
     SharedInput,
     UnitCost,
     WorkloadInput,
-    month_days,
-    shift_month,
 )
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import month_days, shift_month, utc_now
 from smartfin.ledger.control import bucket_totals, effective_by
 from smartfin.ledger.departments import DepartmentClass, department_names, departments_on
 from smartfin.ledger.keys import Bucket
@@ -420,9 +417,8 @@ def department_budgets(session: Session, month: str) -> dict[str, int]:
     """Each department's authorised expenditure budget (budget + adjustments in effect at the month's end,
     every funding source and project) for the month's fiscal year, in fen: what its cost is held against.
     A department without budget lines is absent."""
-    year, number = (int(part) for part in month.split("-"))
-    last_day = date(year, number, calendar.monthrange(year, number)[1])
-    lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == year)).all()
+    _first, last_day = month_days(month)
+    lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == last_day.year)).all()
     totals = bucket_totals(session, [line.id for line in lines if line.id is not None], effective_by(last_day))
     budgets: dict[str, int] = {}
     for line in lines:

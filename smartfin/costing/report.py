@@ -36,6 +36,7 @@ from smartfin.kernel.charts import (
     line_chart,
     page,
 )
+from smartfin.kernel.clock import shift_month
 from smartfin.kernel.money import CENT, from_fen
 from smartfin.kernel.spreadsheet import CellValue, Percent, Sheet, xlsx_bytes
 from smartfin.ledger.departments import CLASS_LABELS
@@ -139,12 +140,6 @@ def _names(centres: Iterable[Centre]) -> dict[str, str]:
     return {c.code: c.name for c in centres}
 
 
-def _month_shift(month: str, months: int) -> str:
-    year, mon = (int(p) for p in month.split("-"))
-    index = year * 12 + mon - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 # --------------------------------------------------------------------------------------------- the page
 
 def _centre_rows(result: MonthResult, code: str) -> list[dict[str, Any]]:
@@ -207,7 +202,7 @@ def _sources(result: MonthResult, code: str, names: dict[str, str]) -> str:
 
 
 def _trend(month: str, history: pd.DataFrame, unit_label: str) -> str:
-    months = [_month_shift(month, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    months = [shift_month(month, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
     by_month = {str(r["month"]): r for r in history.to_dict("records")} if len(history) else {}
     totals: list[tuple[str, Decimal | None]] = []
     units: list[tuple[str, Decimal | None]] = []

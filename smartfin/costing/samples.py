@@ -17,7 +17,6 @@ read the same hospital.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +39,7 @@ from smartfin.costing.model import (
     MonthInputs,
     Service,
 )
+from smartfin.kernel.clock import month_days
 from smartfin.ledger.departments import DepartmentClass
 
 SPECIALTIES = (
@@ -65,7 +65,6 @@ ITEM_NAMES = {
                   "药事服务费", "全身麻醉", "PET-CT"),
 }
 SHARED_DRIVERS = {"utilities": "electricity_kwh", "property": "area_m2", "canteen": "headcount"}
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 QUANTITIES = np.array([Decimal(i) for i in range(11)], dtype=object)
 CLASS_PREFIX = {DepartmentClass.CLINICAL: "LC", DepartmentClass.MEDICAL_TECHNICAL: "YJ",
                 DepartmentClass.MEDICAL_AUXILIARY: "YF", DepartmentClass.ADMINISTRATIVE: "XZ"}
@@ -150,8 +149,7 @@ def generate_month(month: str, *, centres: int = 8, items: int = 60, charge_line
     class, with ``auxiliary`` naming each auxiliary centre's workload measure) replaces the generated one: the
     demo works out a month of its own departments.
     """
-    if not MONTH.match(month):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    month_days(month)  # ValueError naming a month not written YYYY-MM
     if items < 1 or charge_lines < 1 or cases < 0:
         raise ValueError("a hospital needs at least one service item and one charge line")
     rng = np.random.default_rng(seed)

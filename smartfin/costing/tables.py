@@ -27,8 +27,6 @@ exact decimals stored as text, so SQLite and PostgreSQL give back the same ``Dec
 
 from __future__ import annotations
 
-import calendar
-import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -42,25 +40,6 @@ CODE_MAX = 32     # a department (cost centre) code, as in the department master
 KEY_MAX = 64      # HIS codes, item codes, case ids, DRG groups, measure and driver names
 NAME_MAX = 200
 DECIMAL_MAX = 40  # an exact decimal as text
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def month_days(month: str) -> tuple[date, date]:
-    """The first and last day of ``YYYY-MM``; ``ValueError`` saying what is wrong otherwise."""
-    match = _MONTH.match(month or "")
-    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1900:
-        raise ValueError(f"month must be YYYY-MM, e.g. 2026-10 (got {month!r})")
-    year, number = int(match[1]), int(match[2])
-    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
-
-
-def shift_month(month: str, months: int) -> str:
-    """``YYYY-MM`` moved by ``months`` (negative: back), e.g. the same month a year earlier."""
-    first, _ = month_days(month)
-    index = first.year * 12 + first.month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def _money(**kwargs: object) -> object:
     return Field(sa_column=Column(BigInteger, nullable=False), **kwargs)  # type: ignore[call-overload]
 

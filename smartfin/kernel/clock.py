@@ -7,6 +7,8 @@ Timestamps in the tables are aware UTC instants (``utc_now``).
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,3 +48,23 @@ def hospital_day(instant: datetime) -> date:
     is UTC (that is how the tables store them)."""
     aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
     return aware.astimezone(HOSPITAL_TZ).date()
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def month_days(month: str) -> tuple[date, date]:
+    """The first and last day of a month written ``YYYY-MM`` (cost months, reviews, reports);
+    ``ValueError`` saying what is wrong otherwise."""
+    match = _MONTH.fullmatch(month or "")
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1900:
+        raise ValueError(f"month must be YYYY-MM, e.g. 2026-10 (got {month!r})")
+    year, number = int(match[1]), int(match[2])
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def shift_month(month: str, months: int) -> str:
+    """``YYYY-MM`` moved by ``months`` (negative: back), e.g. the same month a year earlier."""
+    first, _ = month_days(month)
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

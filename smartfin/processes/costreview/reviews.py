@@ -16,7 +16,6 @@ did not improve it yields a breach for the month, so the month's review re-opens
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,7 +28,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
 from smartfin.costing.model import Breach, Direction, MonthResult
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import month_days, shift_month, utc_now
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.settings import get_settings
 from smartfin.processes.approvals import SignedTask
@@ -47,7 +46,6 @@ ACCEPT = "accept"
 SEND_BACK = "send-back"
 MIN_EXPLANATION = 10          # characters: "说明原因" needs more than a word
 MAX_MEASURE_HORIZON = timedelta(days=366)   # a measure whose effect no next year's month can show is no measure
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 INDICATOR_LABELS = {Direction.MAX: "不高于 at most", Direction.MIN: "不低于 at least"}
 
@@ -117,14 +115,14 @@ def review_key(month: str, centre: str, indicator: str) -> str:
 
 
 def check_month(month: str) -> str:
-    if not MONTH.match(month or ""):
-        raise ValueError(f"month {month!r} is not YYYY-MM")
+    """``month`` itself when written ``YYYY-MM``; ``ValueError`` naming it otherwise."""
+    month_days(month)
     return month
 
 
 def next_month(month: str) -> str:
-    year, number = (int(part) for part in check_month(month).split("-"))
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
+    """The month after ``month``: when an accepted measure's effect is looked at."""
+    return shift_month(month, 1)
 
 
 def month_of(day: date) -> str:
