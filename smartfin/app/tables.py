@@ -12,6 +12,7 @@ import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
+import smartfin.processes.contracts.contracts
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
 import smartfin.processes.procurement.proposals
@@ -35,5 +36,6 @@ TABLE_MODULES = (
     smartfin.reconciliation.models,
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
+    smartfin.processes.contracts.contracts,
 )
 metadata = SQLModel.metadata

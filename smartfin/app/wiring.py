@@ -45,13 +45,14 @@ def register_commands(app: typer.Typer) -> None:
         department_commands,
         document_commands,
     )
+    from smartfin.processes.contracts import commands as contracts
     from smartfin.processes.costreview import commands as costreview
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
-                   department_commands, document_commands, reimbursement, procurement, costreview):
+                   department_commands, document_commands, reimbursement, procurement, costreview, contracts):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)

@@ -6,6 +6,18 @@ document's money and ``control`` for the decision rules.
 """
 
 from smartfin.ledger.balances import Balances, DocumentHoldings, balances_from_entries
+from smartfin.ledger.commitments import (
+    Citation,
+    CitationRefused,
+    Consumption,
+    Lapse,
+    assess_citation,
+    consume,
+    lapse,
+    links_of,
+    payment_problems,
+    release_saving,
+)
 from smartfin.ledger.control import BudgetCheck, CheckOutcome, Override, check_budget, evaluate
 from smartfin.ledger.department_import import DepartmentImportReport, import_departments
 from smartfin.ledger.departments import (
@@ -45,7 +57,7 @@ from smartfin.ledger.journal import (
     set_budget,
 )
 from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, FundingSource, LineStatus
-from smartfin.ledger.models import BudgetLine, JournalEntry
+from smartfin.ledger.models import BudgetLine, DocumentLink, JournalEntry
 
 __all__ = [
     "AlreadyBudgeted",
@@ -59,6 +71,9 @@ __all__ = [
     "BudgetLineKey",
     "BudgetLineNotEffective",
     "CheckOutcome",
+    "Citation",
+    "CitationRefused",
+    "Consumption",
     "ControlLevel",
     "Department",
     "DepartmentClass",
@@ -66,22 +81,26 @@ __all__ = [
     "DepartmentNames",
     "DocumentConflict",
     "DocumentHoldings",
+    "DocumentLink",
     "FundingSource",
     "ImportIssue",
     "ImportReport",
     "InvalidBudgetKey",
     "JournalEntry",
     "JournalIsAppendOnly",
+    "Lapse",
     "LineAlreadyExists",
     "LineStatus",
     "NoSuchBudgetLine",
     "NoSuchDocument",
     "Override",
     "adjust",
+    "assess_citation",
     "balances",
     "balances_from_entries",
     "check_budget",
     "close_line",
+    "consume",
     "create_line",
     "department_name",
     "department_names",
@@ -91,10 +110,14 @@ __all__ = [
     "evaluate",
     "import_budget",
     "import_departments",
+    "lapse",
     "line_journal",
+    "links_of",
+    "payment_problems",
     "pre_encumber",
     "record_actual",
     "release",
+    "release_saving",
     "reverse_entry",
     "set_budget",
 ]

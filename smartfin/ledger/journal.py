@@ -51,7 +51,7 @@ from smartfin.ledger.errors import (
     NoSuchDocument,
 )
 from smartfin.ledger.keys import Bucket, BudgetLineKey, ControlLevel, LineStatus
-from smartfin.ledger.models import BudgetLine, JournalEntry, pct_to_bp
+from smartfin.ledger.models import BudgetLine, DocumentLink, JournalEntry, pct_to_bp
 from smartfin.store.audit import record_audit
 
 COMMITMENT_BUCKETS = (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE, Bucket.ACTUAL)
@@ -447,7 +447,7 @@ def _already_posted(session: Session, entries: Sequence[JournalEntry], bucket: B
     if original is None:
         return None
     later = COMMITMENT_BUCKETS[COMMITMENT_BUCKETS.index(bucket) + 1:] if bucket in COMMITMENT_BUCKETS else ()
-    moved_on = any(e.bucket in later for e in entries)
+    moved_on = any(e.bucket in later for e in entries) or _cited(session, original)
     if _held(entries, bucket) == 0 and not moved_on:
         return None
     if value is None or original.amount_fen == to_fen(value):
@@ -456,6 +456,13 @@ def _already_posted(session: Session, entries: Sequence[JournalEntry], bucket: B
         f"单据 {original.document_type} {original.document_no} 已按 {_y(original.amount)} 过账（{bucket}），"
         f"本次 {_y(value)} / Document {original.document_type} {original.document_no} was already posted "
         f"to {bucket} with {format_yuan(original.amount)}, not {format_yuan(value)}")
+
+
+def _cited(session: Session, entry: JournalEntry) -> bool:
+    """Whether a later document consumed what ``entry``'s document held (a request carried into a contract
+    or a claim): its holding moved on, so a redelivered reservation must not reserve it afresh."""
+    return session.exec(select(DocumentLink.id).where(DocumentLink.cited_type == entry.document_type,
+                                                      DocumentLink.cited_no == entry.document_no)).first() is not None
 
 
 def _document_entries(session: Session, document_type: str, document_no: str) -> list[JournalEntry]:

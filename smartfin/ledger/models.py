@@ -144,6 +144,49 @@ class JournalEntry(SQLModel, table=True):
         return Bucket(self.bucket)
 
 
+class DocumentLink(SQLModel, table=True):
+    """A later document citing an earlier one on the same line, and the money that moved between them.
+
+    Written in the same transaction as the two journal entries of the move (the cited document's holding
+    released by ``consumed_fen``, the citing document's bucket posted with ``posted_fen``): who, when, how
+    much, and how much of it was new money (``excess_fen``) and whether that excess was within the dated
+    tolerance. One row per citing/cited pair: a redelivered move finds its row and moves nothing again.
+    """
+
+    __tablename__ = "document_link"
+    __table_args__ = (
+        UniqueConstraint("citing_type", "citing_no", "cited_type", "cited_no", name="uq_document_link"),
+        Index("ix_document_link_cited", "cited_type", "cited_no"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cited_type: str = Field(max_length=40)
+    cited_no: str = Field(max_length=80)
+    citing_type: str = Field(max_length=40)
+    citing_no: str = Field(max_length=80)
+    line_id: int = Field(sa_column=Column(Integer, ForeignKey("budget_line.id"), nullable=False))
+    from_bucket: str = Field(max_length=20)
+    to_bucket: str = Field(max_length=20)
+    consumed_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    posted_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+    excess_fen: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    within_tolerance: bool = True
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+
+    @property
+    def consumed(self) -> Decimal:
+        return from_fen(self.consumed_fen)
+
+    @property
+    def posted(self) -> Decimal:
+        return from_fen(self.posted_fen)
+
+    @property
+    def excess(self) -> Decimal:
+        return from_fen(self.excess_fen)
+
+
 @event.listens_for(JournalEntry, "before_update")
 def _refuse_update(_mapper: object, _connection: object, target: JournalEntry) -> None:
     raise JournalIsAppendOnly(f"journal entry {target.id} cannot be changed; post a reversal instead")
