@@ -1,4 +1,4 @@
-"""``smartfin budget show|export|adjust``: every budget line with its buckets and what is available, as
+"""``smartfin budget show|export|adjust|lapse``: every budget line with its buckets and what is available, as
 finance reads it, on screen or as a CSV / Excel file, and budget adjustments posted with the date they
 take effect.
 
@@ -27,7 +27,16 @@ from smartfin.kernel.spreadsheet import (
     write_export,
 )
 from smartfin.kernel.text import fit_columns
-from smartfin.ledger import BudgetError, BudgetLineKey, DepartmentNames, adjust, balances, department_names
+from smartfin.ledger import (
+    BudgetError,
+    BudgetLineKey,
+    DepartmentNames,
+    Lapse,
+    adjust,
+    balances,
+    department_names,
+    lapse,
+)
 from smartfin.ledger.report import LineRow, budget_rows, total
 from smartfin.store.db import session_scope
 
@@ -35,6 +44,7 @@ budget_app = typer.Typer(no_args_is_help=True, help="Budget lines and their exec
 BUCKETS = BUDGET_BUCKETS
 NAME_COLUMNS = 16  # terminal columns for the department's name: eight Chinese characters
 HEADINGS = ("预算 budget", "调整 adj.", "预占 pre-enc.", "占用 enc.", "执行 actual", "可用 available")
+OPEN_HEADING = "未结 open"  # open commitments: pre-encumbrance + encumbrance (requests and contracts not yet paid)
 
 
 def register(app: typer.Typer) -> None:
@@ -56,19 +66,24 @@ def show(
     if as_json:
         typer.echo(json.dumps({"lines": [{**row.as_json(), "department_name": _name(row, names)} for row in rows],
                                "totals": {**{b: format_yuan(total(rows, b)) for b in BUCKETS},
+                                          "open_commitments": format_yuan(
+                                              sum((r.balances.open_commitments for r in rows), Decimal("0.00"))),
                                           "adjustment_scheduled": format_yuan(scheduled)}},
                               ensure_ascii=False, indent=2))
         return
     if not rows:
         typer.echo("no budget lines" + (f" for {year}" if year else "") + (f" in {department}" if department else ""))
         return
-    typer.echo(f"{'line':44} {fit_columns('科室 department', NAME_COLUMNS)} " + " ".join(f"{h:>15}" for h in HEADINGS))
+    typer.echo(f"{'line':44} {fit_columns('科室 department', NAME_COLUMNS)} "
+               + " ".join(f"{h:>15}" for h in (*HEADINGS, OPEN_HEADING)))
     for row in rows:
         label = str(row.line.key)[:44]
         typer.echo(f"{label:44} {fit_columns(_name(row, names), NAME_COLUMNS)} "
-                   + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS))
+                   + " ".join(f"{format_yuan(getattr(row.balances, b)):>15}" for b in BUCKETS)
+                   + f" {format_yuan(row.balances.open_commitments):>15}")
+    open_total = sum((row.balances.open_commitments for row in rows), Decimal("0.00"))
     typer.echo(f"{'合计 total':42} {' ' * NAME_COLUMNS} "
-               + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS))
+               + " ".join(f"{format_yuan(total(rows, b)):>15}" for b in BUCKETS) + f" {format_yuan(open_total):>15}")
     if scheduled:
         typer.echo(f"另有以后生效的调整 {format_yuan(scheduled)}，未计入上表 / adjustments of {format_yuan(scheduled)} "
                    f"take effect later and are not counted above (see --json)")
@@ -151,3 +166,38 @@ def adjust_command(
         f"; counts towards available from {entry.effective_on}"
     typer.echo(f"adjustment {document_no}: {format_yuan(entry.amount)} on {key}, effective {entry.effective_on} "
                f"(entry {entry.id}); available now {format_yuan(now.available)}{later}")
+
+
+def lapse_reservations(as_of: date | None = None, *, actor: str = "system") -> list[Lapse]:
+    """Release, in one transaction, the reservations of approved spending requests that lapsed by rule on
+    ``as_of`` (validity of the dated standard, or the end of the line's fiscal year); each one audited with
+    its rule. Running it again releases nothing more. A Prefect flow calls this too."""
+    from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
+
+    with session_scope() as session:
+        return lapse(session, document_types=(REQUEST_TYPE,), as_of=as_of, actor=actor)
+
+
+@budget_app.command("lapse")
+def lapse_command(
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD the rules are applied on (default: today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+) -> None:
+    """Release the reservations of approved requests past their validity or their fiscal year (失效释放)."""
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r} is not a date (use YYYY-MM-DD)", param_hint="--as-of") from None
+    lapsed = lapse_reservations(day)
+    if as_json:
+        typer.echo(json.dumps({"as_of": (day or hospital_today()).isoformat(),
+                               "lapsed": [{"document_type": x.document_type, "document_no": x.document_no,
+                                           "line": x.line, "released": format_yuan(x.amount), "rule": x.rule}
+                                          for x in lapsed]}, ensure_ascii=False, indent=2))
+        return
+    for x in lapsed:
+        typer.echo(f"{x.document_no}  {x.line}  released {format_yuan(x.amount)}  ({x.rule})")
+    typer.echo(f"{len(lapsed)} reservation(s) lapsed, {format_yuan(sum((x.amount for x in lapsed), Decimal(0)))} "
+               "released")

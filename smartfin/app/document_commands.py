@@ -1,4 +1,7 @@
-"""``smartfin document show NUMBER``: one document with its stored approval chain, every recorded decision
+"""``smartfin document show NUMBER`` and ``smartfin document chain NUMBER`` (request → contract → claim →
+voucher → bank payment, from the ledger's document links).
+
+``document show``: one document with its stored approval chain, every recorded decision
 and its journal entries — what a finance officer (or an auditor) reads to see who did what with the money.
 
 Requests, claims and equipment proposals are found by their number; the chain and the decisions are the
@@ -14,17 +17,20 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from smartfin.kernel.clock import hospital_day
 from smartfin.kernel.money import format_yuan, from_fen
-from smartfin.ledger import department_name
+from smartfin.ledger import Bucket, department_name, document_holdings, links_of
 from smartfin.ledger.report import document_entries
+from smartfin.posting.journal import VoucherPosting
 from smartfin.processes.approvals import all_steps, recorded_decisions
+from smartfin.processes.contracts.contracts import Contract, contract_payments
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.processes.reimbursement.claims import Claim
 from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
 from smartfin.processes.spending.requests import SpendingRequest
+from smartfin.reconciliation.models import Match
 from smartfin.store.db import session_scope
 
 document_app = typer.Typer(no_args_is_help=True, help="Documents: requests, claims, proposals (单据).")
@@ -124,3 +130,112 @@ def show(
     typer.echo("预算分录 journal:")
     for e in report["journal"]:
         typer.echo(f"  #{e['id']} {e['bucket']:16} {e['amount']:>14}  {e['actor']}  {e['reason']}")
+
+
+# ------------------------------------------------------------------------------------------- chain
+
+CHAIN_BUCKETS = (Bucket.PRE_ENCUMBRANCE, Bucket.ENCUMBRANCE, Bucket.ACTUAL)
+
+
+def _linked_numbers(session: Session, number: str) -> list[tuple[str, str]]:
+    """Every (document type, number) linked to ``number`` by citations, earliest first."""
+    seen: dict[str, str] = {}
+    frontier = [number]
+    links = []
+    while frontier:
+        found = [x for x in links_of(session, frontier) if x not in links]
+        links += found
+        frontier = []
+        for x in found:
+            for kind, no in ((x.cited_type, x.cited_no), (x.citing_type, x.citing_no)):
+                if no not in seen:
+                    seen[no] = kind
+                    frontier.append(no)
+    if not seen:
+        return []
+    order = sorted(links, key=lambda x: x.id or 0)
+    numbers: list[tuple[str, str]] = []
+    for x in order:
+        for kind, no in ((x.cited_type, x.cited_no), (x.citing_type, x.citing_no)):
+            if (kind, no) not in numbers:
+                numbers.append((kind, no))
+    return numbers
+
+
+def _payment_of(session: Session, claim: Claim) -> dict[str, Any]:
+    """The claim's voucher, its posting journal entry and the bank reconciliation match, where they exist."""
+    posting = session.get(VoucherPosting, f"reimbursement-claim:{claim.claim_no}")
+    bank = None
+    if claim.voucher_no:
+        for match in session.exec(select(Match).where(Match.amount_fen == (claim.payable_fen or 0))).all():
+            ids = [*match.left_ids, *match.right_ids]
+            if any(claim.voucher_no in str(i) or claim.claim_no in str(i) for i in ids):
+                bank = {"match_id": match.id, "run_id": match.run_id, "status": match.status, "rule": match.rule}
+                break
+    return {"voucher_no": claim.voucher_no,
+            "posting": None if posting is None else {"state": posting.state, "voucher_no": posting.voucher_no,
+                                                     "amount": posting.amount},
+            "bank_payment": bank}
+
+
+def chain_report(session: Session, number: str) -> dict[str, Any] | None:
+    """request → contract → claim → voucher → bank payment as far as they exist, with the amounts each
+    document holds per bucket and each link's consumed amount; None when the number is unknown."""
+    documents = _linked_numbers(session, number)
+    if not documents:
+        head = find_document(session, number)
+        kind = head.kind if head is not None else ("contract" if session.get(Contract, number) else None)
+        if kind is None:
+            return None
+        documents = [(kind, number)]
+    out = []
+    for kind, no in documents:
+        held = document_holdings(session, kind, no)
+        item: dict[str, Any] = {"type": kind, "number": no, "line": str(held.key) if held.key else None,
+                                **{b.value: format_yuan(held[b]) for b in CHAIN_BUCKETS}}
+        claim = session.get(Claim, no) if kind == "reimbursement-claim" else None
+        if claim is not None:
+            item.update({"status": claim.status, **_payment_of(session, claim)})
+        contract = session.get(Contract, no) if kind == "contract" else None
+        if contract is not None:
+            item.update({"supplier": contract.supplier, "amount": format_yuan(contract.amount),
+                         "signed_on": contract.signed_on.isoformat(),
+                         "payments": [{"due_on": p.due_on.isoformat(), "amount": format_yuan(p.amount)}
+                                      for p in contract_payments(session, no)]})
+        out.append(item)
+    links = links_of(session, [no for _, no in documents])
+    return {"number": number, "documents": out,
+            "links": [{"cited": x.cited_no, "citing": x.citing_no, "consumed": format_yuan(x.consumed),
+                       "posted": format_yuan(x.posted), "excess": format_yuan(x.excess),
+                       "within_tolerance": x.within_tolerance, "by": x.actor, "at": x.created_at.isoformat()}
+                      for x in links]}
+
+
+@document_app.command("chain")
+def chain(
+    number: Annotated[str, typer.Argument(help="request, contract or claim number")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+) -> None:
+    """request → contract → claim → voucher → bank payment, with what each holds per bucket."""
+    with session_scope() as session:
+        report = chain_report(session, number)
+    if report is None:
+        typer.echo(f"没有单据 {number} / no document {number}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{'单据 document':34} {'预占 pre-enc.':>14} {'占用 enc.':>14} {'执行 actual':>14}")
+    for item in report["documents"]:
+        typer.echo(f"{item['type'] + ' ' + item['number']:34} {item['pre_encumbrance']:>14} "
+                   f"{item['encumbrance']:>14} {item['actual']:>14}")
+        if item.get("voucher_no"):
+            posting = item.get("posting") or {}
+            typer.echo(f"  → 凭证 voucher {item['voucher_no']} ({posting.get('state', '—')})")
+            bank = item.get("bank_payment")
+            paid = f"match {bank['match_id']}" if bank else "未对账 not matched"
+            typer.echo(f"  → 银行付款 bank payment: {paid}")
+    for link in report["links"]:
+        typer.echo(f"{link['cited']} → {link['citing']}: consumed {link['consumed']}, posted {link['posted']}"
+                   + (f", over-run {link['excess']}" if link["excess"] != "0.00" else "")
+                   + f" ({link['by']}, {link['at']})")

@@ -52,6 +52,12 @@ class Balances:
         return self.pre_encumbrance + self.encumbrance + self.actual
 
     @property
+    def open_commitments(self) -> Decimal:
+        """What is promised but not yet paid (requests approved, contracts signed): pre-encumbrance plus
+        encumbrance — the commitments a year-end close must carry or lapse."""
+        return self.pre_encumbrance + self.encumbrance
+
+    @property
     def available(self) -> Decimal:
         return self.authorised - self.committed
 

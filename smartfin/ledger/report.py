@@ -40,6 +40,7 @@ class LineRow:
             **{name: format_yuan(getattr(b, name)) for name in
                ("budget", "adjustment", "pre_encumbrance", "encumbrance", "actual")},
             "available": format_yuan(b.available), "adjustment_scheduled": format_yuan(self.scheduled),
+            "open_commitments": format_yuan(b.open_commitments),
         }
 
 

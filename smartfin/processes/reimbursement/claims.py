@@ -37,7 +37,9 @@ DOCUMENT_TYPE = "reimbursement-claim"
 PROCESS_KEY = "reimbursement"
 PAYMENT_METHODS = ("transfer", "official-card", "cash")
 MAX_SUBMITTED_BYTES = 50 * 1024 * 1024  # refused at the door; the reader's own limit is lower
-REFERENCE_NAMES = ("contract_no", "procurement_record", "asset_receipt_no")
+#: ``request_no`` cites the approved spending request whose reservation the claim takes over (the ledger's
+#: ``consume``); ``contract_no`` a registered contract when the ledger holds one under that number
+REFERENCE_NAMES = ("contract_no", "procurement_record", "asset_receipt_no", "request_no")
 CORRECTABLE_FIELDS = ("kind", "code", "number", "issue_date", "check_code", "seller_name", "seller_tax_id",
                       "buyer_name", "total_amount", "total_tax", "total_with_tax", "total_uppercase", "currency")
 CLAIM_CORRECTABLE = ("payment_method", "explanation", *REFERENCE_NAMES)
@@ -348,7 +350,7 @@ def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str =
     All or nothing: a refused field or file, or an engine that does not start the process, leaves no
     claim behind (archived content stays in the archive, where content without a claim harms nothing).
     ``travel`` = ``{"destination", "province", "departed", "returned", "grade", "meals_provided_days",
-    "self_driving"}``; ``references`` names contract / procurement record / asset receipt numbers.
+    "self_driving"}``; ``references`` names contract / procurement record / asset receipt / request numbers.
 
     ``engine`` is who submits: a user's client (``smartfin login``) starts the claim as that user, the
     claimant; naming another ``claimant`` is a proxy entry (``proxy-entry`` group only). The service

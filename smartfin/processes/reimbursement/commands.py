@@ -62,6 +62,8 @@ def submit(
     payment_method: Annotated[str, typer.Option(help="transfer, official-card or cash")] = "transfer",
     claimed_total: Annotated[str | None, typer.Option(help="amount claimed; checked against the invoices")] = None,
     contract_no: Annotated[str, typer.Option(help="contract number (large equipment/meeting claims)")] = "",
+    request_no: Annotated[str, typer.Option(
+        help="approved spending request the claim pays for: its reservation is taken over, not made again")] = "",
     procurement_record: Annotated[str, typer.Option(help="procurement record number")] = "",
     asset_receipt_no: Annotated[str, typer.Option(help="fixed-asset receipt (入库单) number")] = "",
     explanation: Annotated[str, typer.Option(help="written explanation for over-standard costs")] = "",
@@ -78,7 +80,7 @@ def submit(
 
     with _one_line_errors():
         references = {"contract_no": contract_no, "procurement_record": procurement_record,
-                      "asset_receipt_no": asset_receipt_no}
+                      "asset_receipt_no": asset_receipt_no, "request_no": request_no}
         number = submit_claim(
             list(files), claimant=claimant or "", engine=logged_in_client(), department=department,
             category=category, purpose=purpose,

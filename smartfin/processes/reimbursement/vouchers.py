@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from smartfin.kernel.money import format_yuan
-from smartfin.ledger import Bucket, document_holdings
+from smartfin.ledger import Bucket, document_holdings, payment_problems
 from smartfin.ports.vouchers import Voucher, payment_voucher
 from smartfin.posting.sources import VoucherRefused
 from smartfin.processes.reimbursement.claims import DOCUMENT_TYPE, Claim, ClaimStatus, claim_files
@@ -42,7 +42,9 @@ def claim_payable(session: Session, claim: Claim) -> bool:
 
 
 def recorded_claim_voucher(session: Session, claim_no: str, booked_on: date) -> Voucher:
-    """The claim's voucher source: its voucher from the record, or why it must not be paid."""
+    """The claim's voucher source: its voucher from the record, or why it must not be paid — including the
+    budget checked again at payment (line open and in force on the booking day, reservation still held,
+    amount within held + available: ``smartfin.ledger.payment_problems``)."""
     claim = session.get(Claim, claim_no)
     if claim is None:
         raise VoucherRefused([f"报销单 {claim_no} 未登记 / claim {claim_no} is not recorded"])
@@ -53,4 +55,11 @@ def recorded_claim_voucher(session: Session, claim_no: str, booked_on: date) -> 
                               f"{format_yuan(held)} / claim {claim_no} is not payable: status {claim.status}, "
                               f"payable {payable}, pre-encumbered {format_yuan(held)} (approved, with the "
                               "payable amount reserved, is required)"])
+    problems = payment_problems(session, document_type=DOCUMENT_TYPE, document_no=claim_no,
+                                amount=claim.payable or Decimal("0.00"), on=booked_on)
+    if problems:
+        # the budget checked again inside the posting step: the line may have been closed, its period ended,
+        # or the reservation released since the claim was approved
+        raise VoucherRefused([f"报销单 {claim_no} 预算复核未通过 / claim {claim_no} fails the budget check at "
+                              f"payment: {problem}" for problem in problems])
     return claim_voucher(claim, len(claim_files(session, claim_no)), booked_on)

@@ -36,14 +36,21 @@ from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import format_yuan, to_fen
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import (
+    Bucket,
     BudgetExceeded,
     BudgetLineClosed,
     BudgetLineNotEffective,
     CheckOutcome,
+    CitationRefused,
     NoSuchBudgetLine,
+    assess_citation,
     check_budget,
+    consume,
+    document_holdings,
+    links_of,
     pre_encumber,
     record_actual,
+    release_saving,
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.processes.approvals import (
@@ -198,6 +205,7 @@ def register_claim(job: Job) -> dict[str, Any]:
                                                              "purpose", "paymentMethod", "claimedTotal",
                                                              "explanation")}
             values["claimant"] = job.var("claimant", None) or job.var("initiator", None)
+            values["references"] = {"request_no": job.var("requestNo", None) or ""}
             try:
                 values["travel"] = _travel_from_form(job)
                 draft = validate_claim(values, session=session)
@@ -576,34 +584,98 @@ def record_verification(job: Job) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- budget
 
+#: the BPMN error of a cited request or contract the claim may not take over (caught on ``reserveBudget``)
+REFERENCE_REFUSED = "REFERENCE_REFUSED"
+REQUEST_TYPE = "spending-request"   # the ledger's document type of an approved request
+CONTRACT_TYPE = "contract"          # the ledger's document type of a registered contract
+
+
+def cited_document(session: Session, claim: Claim) -> tuple[str, str] | None:
+    """The document whose holding the claim takes over, from the claim's record (never a variable).
+
+    A cited request always counts (refused later if it holds nothing); a contract number only when the
+    ledger holds a registered contract under it — the older ``contract_no`` reference of large-equipment
+    claims names a paper contract that was never registered and the claim then reserves afresh.
+    """
+    references = claim.references_dict
+    if references.get("request_no"):
+        return REQUEST_TYPE, references["request_no"]
+    contract_no = references.get("contract_no")
+    if contract_no and document_holdings(session, CONTRACT_TYPE, contract_no).entry_ids:
+        return CONTRACT_TYPE, contract_no
+    return None
+
+
+def _take_over(session: Session, claim: Claim, cited: tuple[str, str], amount: Decimal) -> bool:
+    """Consume the cited holding for the claim; whether it stays within plan (an over-run beyond the dated
+    tolerance, or new money overspending the line, is routed up through the approval chain: withinPlan
+    false sends it to the budget committee). Refusals become BPMN errors the model catches."""
+    cited_type, cited_no = cited
+    link = next((x for x in links_of(session, [claim.claim_no])
+                 if (x.cited_type, x.cited_no, x.citing_no) == (cited_type, cited_no, claim.claim_no)), None)
+    try:
+        if link is not None:  # redelivered, or back from the budget task: the take-over is done
+            within = link.within_tolerance
+        else:
+            citation = assess_citation(session, cited_type=cited_type, cited_no=cited_no, key=claim.budget_key,
+                                       amount=amount)
+            within = citation.within_tolerance
+        if within and link is None and citation.excess > 0:
+            within = check_budget(session, claim.budget_key, citation.excess).outcome != CheckOutcome.OVER_BUDGET
+        consume(session, cited_type=cited_type, cited_no=cited_no, citing_type=DOCUMENT_TYPE,
+                citing_no=claim.claim_no, key=claim.budget_key, amount=amount, bucket=Bucket.PRE_ENCUMBRANCE,
+                actor="system", overrun_approved=True)
+    except CitationRefused as exc:
+        message = f"引用单据不可用 / the cited document cannot be used: {exc.message}"
+        record_audit(session, actor="system", action="claim.reference-refused", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"cited": cited_no, "reason": exc.reason,
+                                                        "message": exc.message})
+        session.commit()
+        raise BusinessError(REFERENCE_REFUSED, message, {"budgetMessage": message}) from exc
+    except (BudgetExceeded, NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
+        code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
+        raise BusinessError(code, message, {"budgetMessage": message}) from exc
+    return within
+
+
 @registry.topic("reserve-claim-budget")
 def reserve_claim_budget(job: Job) -> dict[str, Any]:
     """Check the claim's budget line and pre-encumber the payable amount in one unit of work, then fix the
-    approval chain from the recorded claim (amount, category, funding source, the ledger's plan status)."""
+    approval chain from the recorded claim (amount, category, funding source, the ledger's plan status).
+
+    A claim that cites an approved request (or a registered contract) takes that holding over instead of
+    reserving the money again (``_take_over``); the cited document comes from the claim's record.
+    """
     with session_scope() as session:
         claim = _claim(session, job)
         amount = claim.payable or Decimal("0.00")
         if amount <= 0:
             message = "报销金额为零，无需预占 / nothing to reserve: the amount is zero"
             raise BusinessError(LINE_OR_EXCEEDED.line_unavailable, message, {"budgetMessage": message})
-        check = check_budget(session, claim.budget_key, amount)
-        refusal = budget_refusal(check, LINE_OR_EXCEEDED)
-        if refusal is not None and refusal[0] == LINE_OR_EXCEEDED.line_unavailable:
-            code, message = refusal
-            raise BusinessError(code, message, {"budgetMessage": message})
-        try:
-            pre_encumber(session, claim.budget_key, amount, document_type=DOCUMENT_TYPE,
-                         document_no=claim.claim_no, actor="system", reason="claim audited")
-        except (BudgetExceeded, NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
-            code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
-            raise BusinessError(code, message, {"budgetMessage": message}) from exc
-        within_plan = check.outcome != CheckOutcome.OVER_BUDGET
+        cited = cited_document(session, claim)
+        if cited is not None:
+            within_plan = _take_over(session, claim, cited, amount)
+            budget_message = f"引用 {cited[1]} 的预占 / takes over the reservation of {cited[1]}"
+        else:
+            check = check_budget(session, claim.budget_key, amount)
+            refusal = budget_refusal(check, LINE_OR_EXCEEDED)
+            if refusal is not None and refusal[0] == LINE_OR_EXCEEDED.line_unavailable:
+                code, message = refusal
+                raise BusinessError(code, message, {"budgetMessage": message})
+            try:
+                pre_encumber(session, claim.budget_key, amount, document_type=DOCUMENT_TYPE,
+                             document_no=claim.claim_no, actor="system", reason="claim audited")
+            except (BudgetExceeded, NoSuchBudgetLine, BudgetLineClosed, BudgetLineNotEffective) as exc:
+                code, message = budget_refusal(exc, LINE_OR_EXCEEDED)
+                raise BusinessError(code, message, {"budgetMessage": message}) from exc
+            within_plan = check.outcome != CheckOutcome.OVER_BUDGET
+            budget_message = check.message
         inputs = {"amount": format_yuan(amount), "category": claim.category,
                   "fundingSource": claim.funding_source, "withinPlan": within_plan}
         claim_no = claim.claim_no
     steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE, document_no=claim_no,
                            amount=amount, within_plan=within_plan, inputs=inputs)
-    return {**inputs, "budgetMessage": check.message, **chain_variables(steps)}
+    return {**inputs, "budgetMessage": budget_message, **chain_variables(steps)}
 
 
 @registry.topic("verify-claim-approvals")
@@ -675,11 +747,19 @@ def record_claim_actual(job: Job) -> dict[str, Any]:
         claim = _claim(session, job)
         entry = record_actual(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, actor="system",
                               amount=claim.payable, voucher_no=voucher_no, reason=f"voucher {voucher_no}")
+        cited = cited_document(session, claim)
+        saving = Decimal("0.00")
+        if cited is not None and cited[0] == REQUEST_TYPE:
+            # the paid claim is final: what the request still holds is a saving (a contract stays open for
+            # its later payments, and lapses or is closed by rule)
+            saving = release_saving(session, cited_type=cited[0], cited_no=cited[1], citing_type=DOCUMENT_TYPE,
+                                    citing_no=claim.claim_no, actor="system")
         claim.voucher_no = voucher_no
         session.add(claim)
         close_claim(session, claim.claim_no, ClaimStatus.PAID, f"voucher {voucher_no}")
         record_audit(session, actor="system", action="claim.paid", subject_type=DOCUMENT_TYPE,
                      subject_id=claim.claim_no, details={"voucher_no": voucher_no, "journal_entry": entry.id,
+                                                         "saving_released": saving,
                                                          "posted_at": job.var("postedAt", None),
                                                          "decisions": job.var("decisions", [])})
     return {"claimStatus": ClaimStatus.PAID, "actualEntry": entry.id}

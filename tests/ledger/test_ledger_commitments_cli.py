@@ -1,0 +1,56 @@
+"""`smartfin budget lapse` and the open commitments of `smartfin budget show`, on a throwaway database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from smartfin.app.cli import app
+from smartfin.kernel.clock import hospital_today
+from smartfin.ledger import Bucket, BudgetLineKey, consume, create_line, pre_encumber
+from smartfin.store.audit import AuditEntry
+from smartfin.store.db import get_engine, session_scope
+from tests.support.settings import environment
+
+runner = CliRunner()
+YEAR = hospital_today().year
+
+
+def test_lapse_releases_requests_by_rule_once_and_budget_show_counts_open_commitments(tmp_path: Path) -> None:
+    with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": ""}):
+        get_engine.cache_clear()
+        key = BudgetLineKey(YEAR, "CARD", "30201", "fiscal")
+        with session_scope() as session:
+            create_line(session, key, actor="finance", budget="10000.00", document_no="B-1")
+            pre_encumber(session, key, "1000.00", document_type="spending-request", document_no="REQ-1", actor="a")
+            pre_encumber(session, key, "500.00", document_type="spending-request", document_no="REQ-2", actor="a")
+            consume(session, cited_type="spending-request", cited_no="REQ-2", citing_type="contract",
+                    citing_no="HT-1", key=key, amount="500.00", bucket=Bucket.ENCUMBRANCE, actor="wang.fang")
+
+        shown = json.loads(runner.invoke(app, ["budget", "show", "--year", str(YEAR), "--json"]).output)
+        assert shown["lines"][0]["open_commitments"] == "1500.00"
+        assert shown["totals"]["open_commitments"] == "1500.00"
+        assert "未结 open" in runner.invoke(app, ["budget", "show", "--year", str(YEAR)]).output
+
+        assert json.loads(runner.invoke(app, ["budget", "lapse", "--json"]).output)["lapsed"] == []
+        year_end = date(YEAR + 1, 1, 1).isoformat()
+        result = runner.invoke(app, ["budget", "lapse", "--as-of", year_end, "--json"])
+        assert result.exit_code == 0, result.output
+        lapsed = json.loads(result.output)["lapsed"]
+        assert [(x["document_no"], x["released"]) for x in lapsed] == [("REQ-1", "1000.00")], \
+            "the consumed request holds nothing; the contract is carried by the year-end close"
+        assert "year-end" in lapsed[0]["rule"]
+        again = json.loads(runner.invoke(app, ["budget", "lapse", "--as-of", year_end, "--json"]).output)
+        assert again["lapsed"] == []
+        shown = json.loads(runner.invoke(app, ["budget", "show", "--year", str(YEAR), "--json"]).output)
+        assert shown["lines"][0]["open_commitments"] == "500.00"
+        with session_scope() as session:
+            audits = session.exec(select(AuditEntry).where(AuditEntry.action == "budget.lapsed")).all()
+            assert [a.subject_id for a in audits] == ["REQ-1"]
+        bad = runner.invoke(app, ["budget", "lapse", "--as-of", "31.12.2026"])
+        assert bad.exit_code != 0 and "--as-of" in bad.output
+        get_engine.cache_clear()
