@@ -8,9 +8,11 @@ that build a throwaway database with ``create_all``).
 from sqlmodel import SQLModel
 
 import smartfin.costing.tables
+import smartfin.ledger.closing
 import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
+import smartfin.processes.adjustment.adjustments
 import smartfin.processes.approvals
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
@@ -35,5 +37,7 @@ TABLE_MODULES = (
     smartfin.reconciliation.models,
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
+    smartfin.ledger.closing,
+    smartfin.processes.adjustment.adjustments,
 )
 metadata = SQLModel.metadata
