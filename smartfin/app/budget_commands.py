@@ -1,4 +1,4 @@
-"""``smartfin budget show|export|adjust|lapse``: every budget line with its buckets and what is available, as
+"""``smartfin budget show|export|adjust|lapse|close``: every budget line with its buckets and what is available, as
 finance reads it, on screen or as a CSV / Excel file, and budget adjustments posted with the date they
 take effect.
 
@@ -201,3 +201,32 @@ def lapse_command(
         typer.echo(f"{x.document_no}  {x.line}  released {format_yuan(x.amount)}  ({x.rule})")
     typer.echo(f"{len(lapsed)} reservation(s) lapsed, {format_yuan(sum((x.amount for x in lapsed), Decimal(0)))} "
                "released")
+
+
+@budget_app.command("close")
+def close_command(
+    year: Annotated[int, typer.Option(help="the fiscal year to close (it must have ended)")],
+    actor: Annotated[str, typer.Option(help="who closes it (recorded and audited)")] = "finance",
+) -> None:
+    """Year-end close (年终结账): open commitments and balances carried to next year or lapsed by the dated
+    carry-over rules, the year's lines frozen, the close recorded. Closing a closed year changes nothing."""
+    from smartfin.ledger.closing import ClosingRefused, close_year
+
+    try:
+        with session_scope() as session:
+            closing = close_year(session, year, actor=actor)
+            summary = (f"{year} closed by {closing.closed_by} at {closing.closed_at:%Y-%m-%d %H:%M} UTC: "
+                       f"{closing.lines_closed} lines frozen, carried {format_yuan(closing.carried)}, "
+                       f"lapsed {format_yuan(closing.lapsed)}")
+            carried = closing.details.get("carried") or []
+    except ClosingRefused as refused:
+        typer.secho(f"error: {year} cannot be closed / 不能结账:", fg=typer.colors.RED, err=True)
+        for reason in refused.reasons:
+            typer.echo(f"  {reason}", err=True)
+        raise typer.Exit(2) from None
+    except (BudgetError, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary)
+    for item in carried:  # type: ignore[attr-defined]
+        typer.echo(f"    {item['from']} → {item['to']}: {item['amount']}")

@@ -8,9 +8,11 @@ that build a throwaway database with ``create_all``).
 from sqlmodel import SQLModel
 
 import smartfin.costing.tables
+import smartfin.ledger.closing
 import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
+import smartfin.processes.adjustment.adjustments
 import smartfin.processes.approvals
 import smartfin.processes.contracts.contracts
 import smartfin.processes.costreview.reviews
@@ -37,5 +39,7 @@ TABLE_MODULES = (
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
     smartfin.processes.contracts.contracts,
+    smartfin.ledger.closing,
+    smartfin.processes.adjustment.adjustments,
 )
 metadata = SQLModel.metadata

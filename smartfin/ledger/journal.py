@@ -146,7 +146,7 @@ def set_budget(session: Session, key: BudgetLineKey, amount: AmountLike, *, docu
 
 def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document_no: str, actor: str,
            reason: str, override: Override | None = None, document_type: str = ADJUSTMENT_DOCUMENT,
-           effective_on: date | None = None) -> JournalEntry:
+           effective_on: date | None = None, multi_line: bool = False) -> JournalEntry:
     """Post a signed budget adjustment (调整), e.g. after a president's office meeting decision.
 
     ``reason`` should cite the decision. The adjustment takes effect on ``effective_on`` (default: the
@@ -155,7 +155,9 @@ def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document
     effective 1 July does not authorise spending in May). A cut that would leave a control line below
     what is already committed on the day it takes effect (or today, if later) raises ``BudgetExceeded``
     unless overridden. Posting the same decision again returns the entry already posted; with another
-    amount, line or (given explicitly) effective date it is a ``DocumentConflict``.
+    amount, line or (given explicitly) effective date it is a ``DocumentConflict``. With ``multi_line`` one
+    decision (a transfer, a year-end carry-over) posts under one document number on several lines, and the
+    same number on another line is that decision's other side, not a conflict.
     """
     _require(actor=actor, document_no=document_no, reason=reason)
     value = parse_amount(amount, field="amount", allow_negative=True)
@@ -164,7 +166,9 @@ def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document
     line = _locked_line(session, key)
     if line.status == LineStatus.CLOSED:
         raise BudgetLineClosed(f"预算行已关闭：{line.label} / Budget line {line.label} is closed")
-    for entry in _document_entries(session, document_type, document_no):
+    for entry in _all_document_entries(session, document_type, document_no):
+        if entry.line_id != line.id and multi_line:
+            continue  # one decision moving money on several lines: each line answers for itself
         if entry.reverses is None and entry.bucket == Bucket.ADJUSTMENT and not _is_reversed(session, entry):
             if entry.line_id == line.id and entry.amount_fen == to_fen(value) \
                     and effective_on in (None, entry.effective_on):
@@ -275,6 +279,42 @@ def release(session: Session, *, document_type: str, document_no: str, bucket: B
     original = _latest_original(entries, target)
     return _post(session, line, target, -held, document_type, document_no, actor, reason=reason,
                  reverses=original.id if original else None)
+
+
+def carry_commitment(session: Session, *, document_type: str, document_no: str, bucket: Bucket | str,
+                     to_key: BudgetLineKey, actor: str, reason: str,
+                     effective_on: date) -> tuple[JournalEntry, JournalEntry] | None:
+    """Move what a document holds in ``bucket`` to another line (next year's, at year-end close), keeping its
+    document number: a release on the old line and the same amount re-posted on ``to_key``, each naming the
+    other in ``reference``. Later moves of the document (the contract paid next year) happen on the new line.
+    Returns (release, re-post), or None when the document holds nothing there (a repeated carry is harmless).
+    """
+    _require(actor=actor, document_type=document_type, document_no=document_no, reason=reason)
+    target = Bucket(bucket)
+    if target not in COMMITMENT_BUCKETS:
+        raise ValueError(f"only commitments are carried, not {target}")
+    entries = _document_entries(session, document_type, document_no)
+    if not entries:
+        return None
+    old = _lock_line_by_id(session, entries[0].line_id)
+    new = _locked_line(session, to_key)
+    if new.id == old.id:
+        return None
+    entries = _document_entries(session, document_type, document_no)
+    held = _held(entries, target)
+    if held <= 0:
+        return None
+    original = _latest_original(entries, target)
+    released = _post(session, old, target, -held, document_type, document_no, actor, reason=reason,
+                     reverses=original.id if original else None, reference=f"carried to {to_key}")
+    reposted = _post(session, new, target, held, document_type, document_no, actor, reason=reason,
+                     reference=f"carried from {old.key} entry {released.id}", effective_on=effective_on)
+    record_audit(session, actor=actor, action="budget.commitment_carried", subject_type="journal_entry",
+                 subject_id=str(reposted.id), details={"document_type": document_type, "document_no": document_no,
+                                                        "bucket": target, "amount": from_fen(held),
+                                                        "from": str(old.key), "to": str(to_key),
+                                                        "released_entry": released.id})
+    return released, reposted
 
 
 def reverse_entry(session: Session, entry_id: int, *, actor: str, reason: str) -> JournalEntry:
@@ -466,6 +506,13 @@ def _cited(session: Session, entry: JournalEntry) -> bool:
 
 
 def _document_entries(session: Session, document_type: str, document_no: str) -> list[JournalEntry]:
+    """The document's entries on its current line: the line of its latest entry. A commitment carried over
+    to next year's line (``carry_commitment``) leaves its old entries behind as history."""
+    entries = _all_document_entries(session, document_type, document_no)
+    return [e for e in entries if e.line_id == entries[-1].line_id] if entries else []
+
+
+def _all_document_entries(session: Session, document_type: str, document_no: str) -> list[JournalEntry]:
     return list(session.exec(
         select(JournalEntry)
         .where(JournalEntry.document_type == document_type, JournalEntry.document_no == document_no)

@@ -20,6 +20,7 @@ final class Roles {
       new Role("dept-head", "部门负责人", "Department head"),
       new Role("finance-officer", "财务审核员", "Finance officer"),
       new Role("chief-accountant", "总会计师", "Chief accountant"),
+      new Role("finance-head", "财务处长", "Finance head"),
       new Role("vice-president", "分管副院长", "Vice president"),
       new Role("finance-vp", "分管财务副院长", "Finance vice president"),
       new Role("president", "院长", "President"),
@@ -36,7 +37,7 @@ final class Roles {
 
   /** Process keys the starter groups may start from Tasklist. */
   static final List<String> REQUESTER_STARTABLE = List.of(
-      "spending-approval", "reimbursement", "procurement-evaluation");
+      "spending-approval", "reimbursement", "procurement-evaluation", "budget-adjustment");
 
   static final String MY_TASKS_FILTER = "我的任务 My tasks";
 

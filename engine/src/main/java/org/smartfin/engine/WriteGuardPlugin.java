@@ -87,7 +87,7 @@ public class WriteGuardPlugin extends AbstractProcessEnginePlugin {
   public static final String ERROR_PREFIX = "WRITE_GUARD:";
   /** Start variables no user may pass, whatever a form declares. */
   public static final List<String> ALWAYS_RESERVED = List.of(
-      "requester", "requestNo", "claimNo", "proposalNo", "decisions", "initiator",
+      "requester", "requestNo", "claimNo", "proposalNo", "adjustmentNo", "decisions", "initiator",
       ApprovalStepPlugin.VAR_CHAIN, ApprovalStepPlugin.VAR_ROUND, ApprovalStepPlugin.VAR_STEP);
   /** Engine groups mirroring recorded delegations: {@code deputy.<delegator>.<candidate group>}. */
   public static final String DEPUTY_PREFIX = "deputy.";
