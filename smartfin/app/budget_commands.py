@@ -159,12 +159,14 @@ def close_command(
     actor: Annotated[str, typer.Option(help="who closes it (recorded and audited)")] = "finance",
 ) -> None:
     """Year-end close (年终结账): open commitments and balances carried to next year or lapsed by the dated
-    carry-over rules, the year's lines frozen, the close recorded. Closing a closed year changes nothing."""
-    from smartfin.ledger.closing import ClosingRefused, close_year
+    carry-over rules, the year's lines frozen, the close recorded; refused while budget adjustments of the year
+    are still in approval (each is named). Closing a closed year changes nothing."""
+    from smartfin.ledger.closing import ClosingRefused
+    from smartfin.processes.adjustment.year_end import close_when_decided
 
     try:
         with session_scope() as session:
-            closing = close_year(session, year, actor=actor)
+            closing = close_when_decided(session, year, actor=actor)
             summary = (f"{year} closed by {closing.closed_by} at {closing.closed_at:%Y-%m-%d %H:%M} UTC: "
                        f"{closing.lines_closed} lines frozen, carried {format_yuan(closing.carried)}, "
                        f"lapsed {format_yuan(closing.lapsed)}")
