@@ -35,10 +35,10 @@ def list_flows() -> None:
 @flows_app.command("run")
 def run_flow(
     name: Annotated[str, typer.Argument(help="bank-daily, three-way-daily, inbox-scan, posting-batch, "
-                                             "budget-monthly, cost-monthly or delegation-sync (see `smartfin flows "
-                                             "list`)")],
+                                             "budget-monthly, budget-lapse, cost-monthly or delegation-sync "
+                                             "(see `smartfin flows list`)")],
     business_date: Annotated[str | None, typer.Option("--date", help="business day YYYY-MM-DD (reconciliation: "
-                                                      "the day reconciled; budget: the as-of date)")] = None,
+                                                      "the day reconciled; budget, lapse: the as-of date)")] = None,
     review: Annotated[bool, typer.Option("--review/--no-review",
                                          help="open review processes for the exceptions (reconciliation) or the "
                                               "indicators off target (cost)")] = True,

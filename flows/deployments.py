@@ -34,7 +34,7 @@ class ScheduledFlow:
 def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]:
     """Every flow the product schedules, with its cron from the settings."""
     from flows.bank import daily_bank_reconciliation
-    from flows.budget import budget_execution_monitor
+    from flows.budget import budget_execution_monitor, budget_lapse
     from flows.cost import cost_monthly
     from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
@@ -53,6 +53,8 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "凭证批量过账 Approved vouchers posted into the ERP"),
         ScheduledFlow("budget-monthly", budget_execution_monitor, s.budget_cron,
                       "预算执行监控 Budget execution monitor, the month just closed"),
+        ScheduledFlow("budget-lapse", budget_lapse, s.lapse_cron,
+                      "预占失效释放 Approved requests' reservations past their validity or fiscal year released"),
         ScheduledFlow("cost-monthly", cost_monthly, s.cost_cron,
                       "成本核算月结 Cost accounting, the month just closed: allocation, unit costs, reviews, reports"),
         ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
@@ -84,7 +86,7 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
     kwargs: dict[str, Any] = dict(parameters)
     if chosen.name in ("bank-daily", "three-way-daily"):
         kwargs.update(business_date=business_date, open_reviews=open_reviews)
-    elif chosen.name == "budget-monthly":
+    elif chosen.name in ("budget-monthly", "budget-lapse"):
         kwargs.update(as_of=business_date)
     elif chosen.name == "cost-monthly":
         kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)

@@ -1,6 +1,6 @@
 """``smartfin budget show|export|adjust|lapse|close``: every budget line with its buckets and what is available, as
-finance reads it, on screen or as a CSV / Excel file, and budget adjustments posted with the date they
-take effect.
+finance reads it, on screen or as a CSV / Excel file; a one-line budget adjustment asked for through the
+budget-adjustment process; the release of lapsed reservations; the year-end close.
 
 Each line shows its department's name beside the code: the name in force at the end of the line's fiscal
 year, or today while that year runs (the code itself until department master data is loaded).
@@ -18,7 +18,7 @@ import typer
 
 from smartfin.app.exports import BUDGET_BUCKETS, budget_lines_export
 from smartfin.kernel.clock import hospital_today
-from smartfin.kernel.money import format_yuan
+from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.spreadsheet import (
     ExportExists,
     ExportRefused,
@@ -27,16 +27,7 @@ from smartfin.kernel.spreadsheet import (
     write_export,
 )
 from smartfin.kernel.text import fit_columns
-from smartfin.ledger import (
-    BudgetError,
-    BudgetLineKey,
-    DepartmentNames,
-    Lapse,
-    adjust,
-    balances,
-    department_names,
-    lapse,
-)
+from smartfin.ledger import BudgetError, BudgetLineKey, DepartmentNames, Lapse, department_names, lapse
 from smartfin.ledger.report import LineRow, budget_rows, total
 from smartfin.store.db import session_scope
 
@@ -141,31 +132,31 @@ def adjust_command(
     department: Annotated[str, typer.Option(help="department code, e.g. CARD")],
     economic_code: Annotated[str, typer.Option(help="economic classification code, e.g. 30218")],
     amount: Annotated[str, typer.Option(help="yuan, signed: 50000.00 raises the line, -50000.00 cuts it")],
-    document_no: Annotated[str, typer.Option(help="number of the adjustment decision, e.g. the president's "
-                                                  "office meeting minutes (posting it again changes nothing)")],
-    reason: Annotated[str, typer.Option(help="the decision it rests on (院长办公会 …)")],
+    reason: Annotated[str, typer.Option(help="why the line must change")],
     effective: Annotated[str | None, typer.Option(help="YYYY-MM-DD the adjustment takes effect, within the "
                                                        "line's period (default: today)")] = None,
     funding_source: Annotated[str, typer.Option(help="fiscal, own, research or earmarked")] = "fiscal",
     project: Annotated[str, typer.Option(help="project code, if the line has one")] = "",
-    actor: Annotated[str, typer.Option(help="who posts it")] = "finance",
+    requester: Annotated[str | None, typer.Option(help="proxy entry (代录) only: the engine user it is for")] = None,
 ) -> None:
-    """Post a budget adjustment (预算调整) on one line, effective on a date: reports as of an earlier day and
-    today's available leave a later-dated adjustment out until its day."""
+    """Ask for a budget adjustment (预算调整) of one line: submitted as the logged-in user through the
+    ``budget-adjustment`` process, like ``smartfin adjustment submit``, so the finance head or the president's
+    office meeting decides by the dated standards and the yearly count applies; the line moves once approved,
+    effective on the day given. Transfers between lines: ``smartfin adjustment submit``."""
+    from smartfin.processes.adjustment.commands import submit_as_logged_in
+
     day = _effective_date(effective)
     try:
         key = BudgetLineKey(year, department, economic_code, funding_source, project)  # type: ignore[arg-type]
-        with session_scope() as session:
-            entry = adjust(session, key, amount, document_no=document_no, actor=actor, reason=reason,
-                           effective_on=day)
-            now = balances(session, key)
-    except (BudgetError, ValueError) as exc:
+        change = parse_amount(amount, field="amount", allow_negative=True)
+    except (BudgetError, InvalidAmount, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    later = "" if entry.effective_on <= hospital_today() else \
-        f"; counts towards available from {entry.effective_on}"
-    typer.echo(f"adjustment {document_no}: {format_yuan(entry.amount)} on {key}, effective {entry.effective_on} "
-               f"(entry {entry.id}); available now {format_yuan(now.available)}{later}")
+    why = " ".join(reason.replace(";", ",").replace("；", "，").split())  # one movement line, five fields
+    movement = (f"increase; ; {key}; {format_yuan(change)}; {why}" if change > 0
+                else f"decrease; {key}; ; {format_yuan(-change)}; {why}")
+    submit_as_logged_in({"department": department, "reason": reason, "movements": movement,
+                         "effectiveOn": day.isoformat() if day else "", "requester": requester or ""})
 
 
 def lapse_reservations(as_of: date | None = None, *, actor: str = "system") -> list[Lapse]:
@@ -209,12 +200,14 @@ def close_command(
     actor: Annotated[str, typer.Option(help="who closes it (recorded and audited)")] = "finance",
 ) -> None:
     """Year-end close (年终结账): open commitments and balances carried to next year or lapsed by the dated
-    carry-over rules, the year's lines frozen, the close recorded. Closing a closed year changes nothing."""
-    from smartfin.ledger.closing import ClosingRefused, close_year
+    carry-over rules, the year's lines frozen, the close recorded; refused while budget adjustments of the year
+    are still in approval (each is named). Closing a closed year changes nothing."""
+    from smartfin.ledger.closing import ClosingRefused
+    from smartfin.processes.adjustment.year_end import close_when_decided
 
     try:
         with session_scope() as session:
-            closing = close_year(session, year, actor=actor)
+            closing = close_when_decided(session, year, actor=actor)
             summary = (f"{year} closed by {closing.closed_by} at {closing.closed_at:%Y-%m-%d %H:%M} UTC: "
                        f"{closing.lines_closed} lines frozen, carried {format_yuan(closing.carried)}, "
                        f"lapsed {format_yuan(closing.lapsed)}")

@@ -67,6 +67,7 @@ class FlowSettings(BaseSettings):
     inbox_cron: str = Field(default="*/5 * * * *", description="schedule of inbox-scan")
     posting_cron: str = Field(default="0 18 * * 1-5", description="schedule of posting-batch")
     budget_cron: str = Field(default="0 8 1 * *", description="schedule of budget-monthly")
+    lapse_cron: str = Field(default="15 6 * * *", description="schedule of budget-lapse")
     cost_cron: str = Field(default="30 7 5 * *", description="schedule of cost-monthly (after the month's imports)")
     delegation_sync_cron: str = Field(default="*/15 * * * *", description="schedule of delegation-sync")
     timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")

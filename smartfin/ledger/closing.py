@@ -9,6 +9,8 @@ expenditure balances do not. What carries is posted to next year's line in the A
 31 December — so the compilation's later issue can still post next year's original budget with
 ``set_budget``, and the old year's balance rate shows only what lapsed.
 
+A line closed before year end (a project ended early, a department merged) is placed like any other: its
+contract carries and its balance is carried or lapses, since money may leave a closed line (none may arrive).
 Then the year's lines are closed (nothing new can be charged) and the close is recorded once per year in
 ``BudgetYearClosing`` and the audit log. It all happens in the caller's one transaction: a holding no rule
 places refuses the whole close (``ClosingRefused`` names each), and closing a closed year answers with the

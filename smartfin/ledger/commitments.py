@@ -263,6 +263,74 @@ def release_saving(session: Session, *, cited_type: str, cited_no: str, citing_t
     return saved
 
 
+@dataclass(frozen=True)
+class GivenBack:
+    """What ``give_back`` returned for one link: to the cited document, and to the line (new money)."""
+
+    cited_type: str
+    cited_no: str
+    to_cited: Decimal
+    to_line: Decimal
+
+
+def give_back(session: Session, *, citing_type: str, citing_no: str, actor: str, reason: str) -> list[GivenBack]:
+    """A citing document that will never be paid (claim rejected or withdrawn, contract cancelled) returns
+    what it took over TO THE DOCUMENT IT CITED, which holds it again and can be cited again; only the new
+    money it posted beyond that holding goes back to the line.
+
+    Under the line lock, in the caller's transaction: the citing document's holding is reversed, and the
+    cited document gets back at most what was consumed from it (an entry reversing the consumption, so its
+    validity still runs from its approval). Audited (``budget.given_back``). A document that holds nothing
+    any more (given back already, or paid) gives back nothing, so repeated calls are harmless.
+    """
+    links = list(session.exec(select(DocumentLink).where(
+        DocumentLink.citing_type == citing_type, DocumentLink.citing_no == citing_no)
+        .order_by(DocumentLink.id)).all())  # type: ignore[arg-type]
+    if not links:
+        return []
+    line = _lock_line_by_id(session, links[0].line_id)
+    out: list[GivenBack] = []
+    for link in links:
+        bucket = Bucket(link.to_bucket)
+        citing_entries = _document_entries(session, citing_type, citing_no)  # read under the lock
+        held = _held(citing_entries, bucket) if bucket in HOLDING_BUCKETS else 0
+        if held <= 0:
+            continue
+        cited_bucket = Bucket(link.from_bucket)
+        taken = [e for e in _document_entries(session, link.cited_type, link.cited_no)
+                 if e.bucket == cited_bucket and e.reference == citing_no and e.reverses is not None]
+        consumed = next((e for e in taken if e.amount_fen < 0), None)
+        returned = sum(e.amount_fen for e in taken if e.amount_fen > 0)
+        back = max(0, min(held, link.consumed_fen - returned))
+        original = _latest_original(citing_entries, bucket)
+        _post(session, line, bucket, -held, citing_type, citing_no, actor, reason=f"given back: {reason}",
+              reverses=original.id if original else None, reference=link.cited_no)
+        if back and consumed is not None:
+            _post(session, line, cited_bucket, back, link.cited_type, link.cited_no, actor,
+                  reason=f"given back by {citing_type} {citing_no}: {reason}", reverses=consumed.id,
+                  reference=citing_no)
+        result = GivenBack(link.cited_type, link.cited_no, from_fen(back), from_fen(held - back))
+        record_audit(session, actor=actor, action="budget.given_back", subject_type=link.cited_type,
+                     subject_id=link.cited_no, details={"citing_type": citing_type, "citing_no": citing_no,
+                                                        "line": str(line.key), "to_cited": result.to_cited,
+                                                        "to_line": result.to_line, "reason": reason,
+                                                        "link": link.id})
+        out.append(result)
+    return out
+
+
+def open_citers(session: Session, cited_type: str, cited_no: str) -> list[str]:
+    """The documents that took over part of ``cited`` and still hold it (claims in flight): a cited document
+    is not closed under them, or a later ``give_back`` would return money to a closed document."""
+    numbers = []
+    for link in session.exec(select(DocumentLink).where(DocumentLink.cited_type == cited_type,
+                                                        DocumentLink.cited_no == cited_no)).all():
+        entries = _document_entries(session, link.citing_type, link.citing_no)
+        if any(_held(entries, b) > 0 for b in HOLDING_BUCKETS):
+            numbers.append(link.citing_no)
+    return numbers
+
+
 def links_of(session: Session, document_nos: Iterable[str]) -> list[DocumentLink]:
     """Every link in which one of ``document_nos`` is the cited or the citing document, oldest first."""
     numbers = list(document_nos)

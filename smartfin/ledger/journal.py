@@ -157,14 +157,16 @@ def adjust(session: Session, key: BudgetLineKey, amount: AmountLike, *, document
     unless overridden. Posting the same decision again returns the entry already posted; with another
     amount, line or (given explicitly) effective date it is a ``DocumentConflict``. With ``multi_line`` one
     decision (a transfer, a year-end carry-over) posts under one document number on several lines, and the
-    same number on another line is that decision's other side, not a conflict.
+    same number on another line is that decision's other side, not a conflict. A closed line refuses an
+    increase but not a cut: money may still be moved off it (the year-end close carries what a line closed
+    early still holds).
     """
     _require(actor=actor, document_no=document_no, reason=reason)
     value = parse_amount(amount, field="amount", allow_negative=True)
     if effective_on is not None and (isinstance(effective_on, datetime) or not isinstance(effective_on, date)):
         raise ValueError(f"effective_on must be a date, not {effective_on!r}")
     line = _locked_line(session, key)
-    if line.status == LineStatus.CLOSED:
+    if line.status == LineStatus.CLOSED and value > 0:  # a closed line takes no new money; what it holds can leave
         raise BudgetLineClosed(f"预算行已关闭：{line.label} / Budget line {line.label} is closed")
     for entry in _all_document_entries(session, document_type, document_no):
         if entry.line_id != line.id and multi_line:

@@ -7,14 +7,17 @@ from decimal import Decimal
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from smartfin.app.cli import app
 from smartfin.app.demo_users import complete_as
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, JournalEntry, balances, create_line
 from smartfin.processes.adjustment.adjustments import AdjustmentRefused, BudgetAdjustment, submit_adjustment
 from smartfin.store.db import session_scope
-from tests.support.engine import as_user, candidate_groups, open_task, process_ended
+from tests.support.engine import DEMO_PASSWORD, as_user, candidate_groups, open_task, process_ended
+from tests.support.settings import environment
 
 pytestmark = pytest.mark.engine
 YEAR = hospital_today().year
@@ -131,3 +134,32 @@ def test_submission_refuses_earmarked_to_basic_and_cuts_below_commitments(camund
     assert f"line {basic}" in text and "below its commitments" in text
     with session_scope() as session:
         assert session.exec(select(BudgetAdjustment).where(BudgetAdjustment.department == dept)).first() is None
+
+
+def test_budget_adjust_on_the_command_line_goes_through_the_process(camunda, workers, tmp_path):
+    """`smartfin budget adjust` submits the process as the logged-in user: the line moves only once the
+    finance head approves, effective on the day given; a cut below the commitments is refused at once."""
+    dept = department()
+    [line] = lines((dept, "30218", "fiscal", "10000.00"))
+    with environment({"SMARTFIN_CREDENTIALS_DIR": str(tmp_path / "credentials")}):
+        cli = CliRunner()
+        assert cli.invoke(app, ["login", "--user", "li.na"], input=f"{DEMO_PASSWORD}\n").exit_code == 0
+        options = ["budget", "adjust", "--year", str(YEAR), "--department", dept, "--economic-code", "30218",
+                   "--effective", str(hospital_today())]
+        asked = cli.invoke(app, [*options, "--amount", "-2500.00", "--reason", "压减; 会议费"])
+        assert asked.exit_code == 0, asked.output
+        assert asked.output.startswith("submitted ADJ-") and "decides: finance-head" in asked.output
+        number = asked.output.split()[1]
+        too_much = cli.invoke(app, [*options, "--amount", "-20000.00", "--reason", "压减"])
+    assert too_much.exit_code == 2 and "below its commitments" in too_much.output, too_much.output
+    row = adjustment(number)
+    assert (row.requester, row.tier, row.effective_on, row.total) == (
+        "li.na", "finance-head", hospital_today(), Decimal("2500.00"))
+    with session_scope() as session:
+        assert balances(session, line).adjustment == Decimal("0.00")  # nothing moves before the decision
+    complete_as(camunda, "guo.hua", open_task(camunda, row.process_instance_id),
+                {"decision": "approve", "comment": "同意"})
+    process_ended(camunda, row.process_instance_id)
+    assert adjustment(number).status == "posted"
+    with session_scope() as session:
+        assert balances(session, line).adjustment == Decimal("-2500.00")

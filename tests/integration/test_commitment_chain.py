@@ -24,7 +24,7 @@ from smartfin.processes.contracts.contracts import register_contract, validate_c
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.processes.spending.requests import submit_spending_request
 from smartfin.store.db import session_scope
-from tests.support.engine import approve_chain, as_user, process_ended
+from tests.support.engine import APPROVER_OF_GROUP, approve_chain, as_user, candidate_groups, process_ended
 
 from .test_reimbursement_process import OFFICER, approve_all, complete, end_of, task_of, verify_by_hand
 
@@ -137,3 +137,29 @@ def test_claim_citing_the_request_takes_it_over_and_releases_the_saving_when_pai
     assert held("spending-request", request) == Decimal("0.00"), "the saving of 80 is released at payment"
     pre, _, actual = line_totals()
     assert (pre - before[0], actual - before[2]) == (Decimal("0.00"), Decimal("420.00"))
+
+
+def test_a_rejected_claim_gives_the_requests_reservation_back_to_the_request(camunda, workers, line,
+                                                                             stand_in_portals):
+    before = line_totals()
+    request = approved_request(camunda, "600.00")
+    number, pid = claim_for(camunda, "chain-rejected", "450.00", {"request_no": request})
+    task_of(camunda, pid, "verifyManually")
+    verify_by_hand(camunda, pid)
+    task_of(camunda, pid, "approveClaim")
+    assert (held("spending-request", request), held("reimbursement-claim", number)) == (
+        Decimal("150.00"), Decimal("450.00"))
+    first = task_of(camunda, pid, "approveClaim")
+    group = candidate_groups(camunda, first["id"])[0]
+    complete(camunda, APPROVER_OF_GROUP[group], first, {"decision": "reject", "comment": "不予报销"})
+    process_ended(camunda, pid, timeout=90)
+    assert held("reimbursement-claim", number) == Decimal("0.00")
+    assert held("spending-request", request) == Decimal("600.00"), "the request holds all of it again"
+    assert line_totals()[0] - before[0] == Decimal("600.00"), "nothing went to the line, nothing reserved twice"
+
+    again, pid2 = claim_for(camunda, "chain-again", "600.00", {"request_no": request})
+    task_of(camunda, pid2, "verifyManually")
+    verify_by_hand(camunda, pid2)
+    task_of(camunda, pid2, "approveClaim")
+    assert held("reimbursement-claim", again) == Decimal("600.00"), "the request is still citable"
+    assert held("spending-request", request) == Decimal("0.00")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
 from smartfin.kernel.clock import hospital_today
-from smartfin.ledger import BudgetLineKey, adjust, create_line, encumber, pre_encumber, record_actual
+from smartfin.ledger import (
+    BudgetError,
+    BudgetLineKey,
+    adjust,
+    balances,
+    create_line,
+    encumber,
+    pre_encumber,
+    record_actual,
+)
 from smartfin.store.db import get_engine, session_scope
 from tests.support.settings import environment
 
@@ -54,9 +65,9 @@ def test_budget_show_lists_each_bucket_and_available(tmp_path: Path) -> None:
     get_engine.cache_clear()
 
 
-def test_budget_adjust_posts_an_adjustment_effective_on_the_day_given(tmp_path: Path) -> None:
-    """`smartfin budget adjust --effective DAY`: the adjustment waits for its day in `budget show` (shown as
-    scheduled, not available); a day outside the line's period or not a date is refused and posts nothing."""
+def test_budget_show_keeps_a_later_dated_adjustment_apart_until_its_day(tmp_path: Path) -> None:
+    """An adjustment posted (after its approval) effective next month waits for its day in `budget show`:
+    shown as scheduled, not available; a day outside the line's period is refused and posts nothing."""
     with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": ""}):
         get_engine.cache_clear()
         today = hospital_today()
@@ -65,17 +76,10 @@ def test_budget_adjust_posts_an_adjustment_effective_on_the_day_given(tmp_path: 
         with session_scope() as session:  # in force until next month's end, even in December
             create_line(session, card, actor="finance", budget="800000.00", document_no="B-1",
                         effective_to=(next_month + timedelta(days=31)).replace(day=1) - timedelta(days=1))
-        line = ["budget", "adjust", "--year", str(YEAR), "--department", "CARD", "--economic-code", "30218"]
-
-        cut = runner.invoke(app, [*line, "--amount", "-50000.00", "--document-no", "院办会-7",
-                                  "--reason", "院长办公会 第7次"])
-        assert cut.exit_code == 0, cut.output
-        assert f"effective {today}" in cut.output and "available now 750000.00" in cut.output
-        ahead = runner.invoke(app, [*line, "--amount", "20000", "--document-no", "院办会-8",
-                                    "--reason", "院长办公会 第8次", "--effective", next_month.isoformat()])
-        assert ahead.exit_code == 0, ahead.output
-        assert "available now 750000.00" in ahead.output
-        assert f"counts towards available from {next_month}" in ahead.output
+            adjust(session, card, "-50000.00", document_no="院办会-7", actor="finance", reason="院长办公会 第7次")
+            ahead = adjust(session, card, "20000", document_no="院办会-8", actor="finance",
+                           reason="院长办公会 第8次", effective_on=next_month)
+            assert ahead.effective_on == next_month
 
         def shown() -> dict:
             return json.loads(runner.invoke(app, ["budget", "show", "--json"]).output)["lines"][0]  # type: ignore[no-any-return]
@@ -85,11 +89,28 @@ def test_budget_adjust_posts_an_adjustment_effective_on_the_day_given(tmp_path: 
             "-50000.00", "750000.00", "20000.00")
         assert "take effect later" in runner.invoke(app, ["budget", "show"]).output
 
-        outside = runner.invoke(app, [*line, "--amount", "1.00", "--document-no", "院办会-9", "--reason", "x",
-                                      "--effective", f"{YEAR - 1}-12-31"])
-        assert outside.exit_code == 2 and "cannot take effect on" in outside.output, outside.output
-        not_a_date = runner.invoke(app, [*line, "--amount", "1.00", "--document-no", "院办会-9", "--reason", "x",
-                                         "--effective", f"{YEAR}-13-01"])
-        assert not_a_date.exit_code == 2 and "YYYY-MM-DD" in not_a_date.output, not_a_date.output
+        with pytest.raises(BudgetError, match="cannot take effect on"), session_scope() as session:
+            adjust(session, card, "1.00", document_no="院办会-9", actor="finance", reason="x",
+                   effective_on=date(YEAR - 1, 12, 31))
         assert shown() == before
+    get_engine.cache_clear()
+
+
+def test_budget_adjust_without_a_login_posts_nothing(tmp_path: Path) -> None:
+    """`smartfin budget adjust` asks for an adjustment through the process as the logged-in user: with no
+    login it is refused and the line does not move (nothing on the command line posts around the process);
+    a date that is not one is refused before anything else."""
+    with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": "",
+                      "SMARTFIN_CREDENTIALS_DIR": str(tmp_path / "credentials")}):
+        get_engine.cache_clear()
+        card = BudgetLineKey(YEAR, "CARD", "30218", "fiscal")
+        with session_scope() as session:
+            create_line(session, card, actor="finance", budget="800000.00", document_no="B-1")
+        line = ["budget", "adjust", "--year", str(YEAR), "--department", "CARD", "--economic-code", "30218"]
+        refused = runner.invoke(app, [*line, "--amount", "-50000.00", "--reason", "院长办公会 第7次"])
+        assert refused.exit_code == 2 and "smartfin login" in refused.output, refused.output
+        not_a_date = runner.invoke(app, [*line, "--amount", "1.00", "--reason", "x", "--effective", f"{YEAR}-13-01"])
+        assert not_a_date.exit_code == 2 and "YYYY-MM-DD" in not_a_date.output, not_a_date.output
+        with session_scope() as session:
+            assert balances(session, card).available == Decimal("800000.00")
     get_engine.cache_clear()

@@ -16,6 +16,7 @@ from smartfin.ledger import (
     JournalEntry,
     adjust,
     balances,
+    close_line,
     create_line,
     document_holdings,
     encumber,
@@ -133,3 +134,39 @@ def test_a_year_that_has_not_ended_is_not_closed(session: Session) -> None:
     hospital(session)
     with pytest.raises(ClosingRefused, match="has not ended"):
         close_year(session, YEAR, actor="liu.yang", today=date(YEAR, 12, 31))
+
+
+def test_a_line_closed_before_year_end_is_still_placed_by_the_rules(session: Session) -> None:
+    """A line closed in October (no new charges) still holds a contract, a request and a balance: the close
+    carries the contract and the fiscal project's balance to next year's line and lapses the request, as for
+    an open line, because moving money off a closed line is allowed; the closed line takes no new money."""
+    on = date(YEAR, 6, 1)
+    early = BudgetLineKey(YEAR, "0303", "30218", "fiscal", "P-OLD")
+    basic = BudgetLineKey(YEAR, "0303", "30201", "fiscal")
+    create_line(session, early, actor="t", budget="60000.00")
+    create_line(session, basic, actor="t", budget="9000.00")
+    pre_encumber(session, early, "25000.00", document_type="spending-request", document_no="SR-E1", actor="t", on=on)
+    encumber(session, document_type="spending-request", document_no="SR-E1", actor="t", contract_no="HT-E1", on=on)
+    pre_encumber(session, early, "4000.00", document_type="spending-request", document_no="SR-E2", actor="t", on=on)
+    pre_encumber(session, early, "10000.00", document_type="spending-request", document_no="SR-E3", actor="t", on=on)
+    record_actual(session, document_type="spending-request", document_no="SR-E3", actor="t", on=on)
+    close_line(session, early, actor="t", reason="项目提前结项 project ended in October")
+    close_line(session, basic, actor="t", reason="科室合并 merged")
+    with pytest.raises(BudgetLineClosed):  # closed means closed to new money
+        adjust(session, early, "1.00", document_no="ADJ-E1", actor="t", reason="x", effective_on=date(YEAR, 11, 1))
+
+    closing = close_year(session, YEAR, actor="liu.yang", today=AFTER)
+    session.commit()
+
+    # carried: the contract 25,000 and the balance 60,000 − 10,000 paid − 25,000 = 25,000 (the request's 4,000
+    # lapses into it); the basic line's 9,000 lapses
+    assert carried_into(session, next_year(early)) == Decimal("50000.00")
+    assert closing.carried == Decimal("50000.00")
+    assert closing.lapsed == Decimal("4000.00") + Decimal("9000.00")
+    held = document_holdings(session, "spending-request", "SR-E1")
+    assert held.key == next_year(early) and held[Bucket.ENCUMBRANCE] == Decimal("25000.00")
+    assert document_holdings(session, "spending-request", "SR-E2").total == Decimal("0.00")
+    old = balances(session, early)
+    assert (old.committed, old.authorised, old.available) == (Decimal("10000.00"), Decimal("10000.00"),
+                                                              Decimal("0.00"))
+    assert closing.lines_closed == 2

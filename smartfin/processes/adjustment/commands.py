@@ -44,12 +44,23 @@ def submit_command(
 ) -> None:
     """Submit an adjustment as the logged-in user; it is routed to the finance head or the president's office
     meeting by the dated adjustment standards."""
+    submit_as_logged_in({"department": department, "reason": reason, "movements": "\n".join(movement),
+                         "effectiveOn": effective or "", "requester": requester or ""})
+
+
+def submit_as_logged_in(values: dict[str, str]) -> str:
+    """Submit an adjustment as the logged-in user and say so; refusals name each field and exit with code 2.
+
+    The one way the command line asks for a budget adjustment (``smartfin adjustment submit`` and the one-line
+    ``smartfin budget adjust``): nothing on the command line posts to the budget without the process's tiers,
+    rules and yearly count.
+    """
     from smartfin.camunda.login import logged_in_client
 
-    values = {"department": department, "reason": reason, "movements": "\n".join(movement),
-              "effectiveOn": effective or "", "requester": requester or ""}
     try:
         number = submit_adjustment(values, engine=logged_in_client())
+        with session_scope() as session:
+            tier = get_adjustment(session, number).tier
     except AdjustmentRefused as refused:
         typer.secho("error: the adjustment was refused / 调整未通过校验:", fg=typer.colors.RED, err=True)
         for field, why in refused.problems:
@@ -58,7 +69,9 @@ def submit_command(
     except (Refused, EngineError, LookupError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"submitted {number}")
+    typer.echo(f"submitted {number} (decides: {tier}); it moves the budget once approved, see "
+               f"`smartfin adjustment show {number}`")
+    return number
 
 
 @group.command("show")

@@ -47,6 +47,7 @@ from smartfin.ledger import (
     check_budget,
     consume,
     document_holdings,
+    give_back,
     links_of,
     pre_encumber,
     record_actual,
@@ -767,7 +768,10 @@ def record_claim_actual(job: Job) -> dict[str, Any]:
 
 @registry.topic("close-claim")
 def close_claim_task(job: Job) -> dict[str, Any]:
-    """Rejected or invalid: give back the reservation and the invoices, and record why."""
+    """Rejected or invalid: give back the reservation and the invoices, and record why.
+
+    What the claim took over from a cited request or contract goes back to that document (it holds it again
+    and can be cited again); only what the claim reserved on its own goes back to the line."""
     outcome = str(job.var("outcome"))
     reason = job.var("closingReason", None) or job.var("comment", None)
     with session_scope() as session:
@@ -777,10 +781,13 @@ def close_claim_task(job: Job) -> dict[str, Any]:
             audit_unregistered(session, job, action="claim.refused-invalid", document_type=DOCUMENT_TYPE,
                                subject_id=claim_no or job.process_instance_id, reason=reason)
             return {"claimStatus": outcome}
+        given_back = give_back(session, citing_type=DOCUMENT_TYPE, citing_no=claim.claim_no, actor="system",
+                               reason=f"claim {outcome}")
         release_holdings(session, DOCUMENT_TYPE, claim.claim_no, f"claim {outcome}")
         release_invoices(session, claim.claim_no, reason=f"claim {outcome}")
         close_claim(session, claim.claim_no, outcome, str(reason) if reason else None)
         record_audit(session, actor="system", action=f"claim.closed-{outcome}", subject_type=DOCUMENT_TYPE,
-                     subject_id=claim.claim_no, details={"reason": reason, "decisions": job.var("decisions", [])})
+                     subject_id=claim.claim_no, details={"reason": reason, "decisions": job.var("decisions", []),
+                                                         "given_back": {g.cited_no: g.to_cited for g in given_back}})
     return {"claimStatus": outcome}
 
