@@ -39,6 +39,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.app import (
         bot_commands,
         budget_commands,
+        compilation_commands,
         cost_commands,
         db_commands,
         delegation_commands,
@@ -50,7 +51,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
+    for module in (bot_commands, budget_commands, compilation_commands, cost_commands, db_commands, delegation_commands,
                    department_commands, document_commands, reimbursement, procurement, costreview):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
