@@ -16,9 +16,11 @@ The case, this fiscal year (the spending is posted today, so it takes effect tod
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from sqlmodel import Session
 
@@ -41,6 +43,7 @@ from smartfin.budgeting.assessment import (
     read_value_file,
     value_lines,
 )
+from smartfin.budgeting.assessment_report import assessment_html, assessment_workbook
 from smartfin.budgeting.projects import find_project, import_projects, project_targets
 from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, import_budget, record_actual
@@ -170,3 +173,21 @@ def test_bad_actual_values_change_nothing_and_each_is_named(year: Session) -> No
         enter_actual_values(year, YEAR, "RADI", values[:1], actor="someone")
     card = find_project(year, YEAR, "P2025-01")
     assert card is not None and all(t.actual_value is None for t in project_targets(year, card.id or 0))
+
+
+def test_the_report_shows_the_hand_figures_in_html_and_excel(year: Session) -> None:
+    _enter(year, {"设备台数": "8", "完成天数": "40", "满意度": "95"})
+    result = assess(year, YEAR, date(YEAR, 12, 31))
+    page = assessment_html(result)
+    assert "1 个科室执行低于 80% 序时进度" in page
+    assert "<svg" in page and "科室执行率 Execution rate by department" in page
+    for text in ("73.33%", "26.67%", "29.33 / 40", "2.66 / 20", "19.38 / 25", "15.00 / 15", "66.37", "中 fair",
+                 "核减 cut 5%", "98.67", "优 excellent", "50.38", "75.00%", "li.na"):
+        assert text in page, text
+    book = openpyxl.load_workbook(io.BytesIO(assessment_workbook(result)))
+    assert book.sheetnames == ["科室 departments", "项目 projects", "指标 indicators", "规则 rule"]
+    rows = list(book["科室 departments"].iter_rows(values_only=True))
+    header, card = rows[0], rows[1]
+    assert card[0] == "CARD" and Decimal(str(card[3])) == D("150000") and Decimal(str(card[5])) == D("0.7333")
+    assert Decimal(str(card[header.index("得分 score")])) == D("66.37")
+    assert Decimal(str(card[header.index("下年核减 cut")])) == D("0.05")
