@@ -19,7 +19,7 @@ from rules.budget.classification import codes_for_year
 from smartfin.budgeting.drafts import BASIC_KIND, current_drafts, draft_lines
 from smartfin.budgeting.history import ledger_history
 from smartfin.budgeting.projects import pool_projects
-from smartfin.budgeting.rounds import Stage, get_round
+from smartfin.budgeting.rounds import CompilationError, Stage, get_round
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import from_fen
@@ -98,6 +98,8 @@ def consolidate(session: Session, fiscal_year: int, round_name: str | Stage | No
     if round_name is None:
         round_name = Stage.FIRST if Stage(round_.stage) in (Stage.FIRST, Stage.CONSOLIDATION) else Stage.SECOND
     name = Stage(round_name).value
+    if name not in (Stage.FIRST, Stage.SECOND):
+        raise CompilationError(f"drafts are sent in rounds first (一上) and second (二上), not {name}")
     drafts = current_drafts(session, fiscal_year, name)
     by_id = {d.id: d for d in drafts}
     day = date(fiscal_year, 1, 1)
