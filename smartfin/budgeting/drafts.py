@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from rules.budget.classification import codes_for_year
 from smartfin.budgeting.controls import control_numbers
-from smartfin.budgeting.projects import BUDGETABLE, pool_projects, targets_by_project
+from smartfin.budgeting.projects import BUDGETABLE, pool_projects, projects_named, targets_by_project
 from smartfin.budgeting.rounds import CompilationError, Stage, get_round, require_stage
 from smartfin.budgeting.tables import BudgetDraft, DraftLine
 from smartfin.budgeting.workbook import (
@@ -337,7 +337,8 @@ def check_draft(session: Session, parsed: ParsedDraft, *,
             problems.append(DraftProblem(f"{BASIC}!A{FIRST_ROW + offset}", f"经济分类编码 {code} 不在 "
                                          f"{stamp.fiscal_year} 年分类中 / code {code} is not in the economic "
                                          f"classification of {stamp.fiscal_year}"))
-    pool = {p.code: p for p in pool_projects(session, stamp.fiscal_year)}
+    named = {a.project for a in parsed.amounts if a.kind == PROJECT_KIND}
+    pool = {p.code: p for p in projects_named(session, stamp.fiscal_year, named)}
     targets = targets_by_project(session, list(pool.values()))
     amounts: list[DraftAmount] = []
     for amount in parsed.amounts:

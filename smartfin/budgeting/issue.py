@@ -85,8 +85,8 @@ def issue_budget(session: Session, fiscal_year: int, *, actor: str) -> BudgetIss
             f"{fiscal_year} 年度预算已下达（第 {issued[-1].version} 版），不同的预算只能通过预算调整 / the budget of "
             f"{fiscal_year} was issued (version {issued[-1].version}); a different budget only through adjustments")
     first, last = date(fiscal_year, 1, 1), date(fiscal_year, 12, 31)
-    unknown = sorted({p.key.department for p in postings
-                      if department_problem_during(session, p.key.department, first, last)})
+    unknown = sorted(d for d in {p.key.department for p in postings}
+                     if department_problem_during(session, d, first, last))
     if unknown:
         raise CompilationError(f"科室不在主数据中：{', '.join(unknown)} / departments not in the master data for "
                                f"{fiscal_year}: {', '.join(unknown)}")
