@@ -472,6 +472,19 @@ def draft_history(session: Session, fiscal_year: int, department: str) -> list[B
         .order_by(col(BudgetDraft.id))).all())
 
 
+def draft_amounts(session: Session, draft_ids: list[int]) -> list[tuple[int, str, str, str, str, int]]:
+    """``(draft id, kind, economic code, funding source, project, fen)`` of the given drafts' lines: plain rows for
+    consolidation and the issue, which read tens of thousands of them and need no objects."""
+    rows: list[tuple[int, str, str, str, str, int]] = []
+    columns = (DraftLine.draft_id, DraftLine.kind, DraftLine.economic_code, DraftLine.funding_source,
+               DraftLine.project, DraftLine.amount_fen)
+    for start in range(0, len(draft_ids), 500):
+        rows.extend(tuple(r) for r in session.execute(  # type: ignore[misc]
+            select(*columns).where(col(DraftLine.draft_id).in_(draft_ids[start:start + 500]))
+            .order_by(col(DraftLine.id))).all())
+    return rows
+
+
 def draft_lines(session: Session, draft_ids: list[int]) -> list[DraftLine]:
     """The lines of the given drafts, in the order they were read."""
     lines: list[DraftLine] = []
