@@ -205,7 +205,7 @@ def _project_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode]
     _headings(sheet, f"{fiscal_year} 年度项目支出预算 project expenditure (项目库 pool projects only)",
               list(PROJECT_HEADINGS))
     amounts = _amount_validation(sheet)
-    code_list = DataValidation(type="list", formula1=f"={BASIC}!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}",
+    code_list = DataValidation(type="list", formula1=f"='{BASIC}'!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}",
                                allow_blank=True, showErrorMessage=True, errorTitle="经济分类 code",
                                error="请选择经济分类编码 / choose an economic classification code")
     sheet.add_data_validation(code_list)
