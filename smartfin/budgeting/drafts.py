@@ -29,7 +29,6 @@ from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from rules.budget.classification import codes_for_year
@@ -446,7 +445,7 @@ def store_draft(session: Session, parsed: ParsedDraft, round_name: str, amounts:
     session.add(draft)
     session.flush()
     if amounts:
-        session.execute(insert(DraftLine), [
+        session.connection().execute(DraftLine.__table__.insert(), [  # type: ignore[attr-defined]
             {"draft_id": draft.id, "kind": a.kind, "economic_code": a.economic_code,
              "funding_source": a.funding_source, "project": a.project, "amount_fen": a.amount_fen, "cell": a.cell}
             for a in amounts])
