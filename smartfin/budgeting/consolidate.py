@@ -16,10 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlmodel import Session
 
 from rules.budget.classification import codes_for_year
-from smartfin.budgeting.drafts import BASIC_KIND, current_drafts, draft_lines
+from smartfin.budgeting.drafts import BASIC_KIND, current_drafts, draft_amounts
 from smartfin.budgeting.history import ledger_history
 from smartfin.budgeting.projects import pool_projects
-from smartfin.budgeting.rounds import Stage, get_round
+from smartfin.budgeting.rounds import CompilationError, Stage, get_round
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import from_fen
@@ -98,20 +98,23 @@ def consolidate(session: Session, fiscal_year: int, round_name: str | Stage | No
     if round_name is None:
         round_name = Stage.FIRST if Stage(round_.stage) in (Stage.FIRST, Stage.CONSOLIDATION) else Stage.SECOND
     name = Stage(round_name).value
+    if name not in (Stage.FIRST, Stage.SECOND):
+        raise CompilationError(f"drafts are sent in rounds first (一上) and second (二上), not {name}")
     drafts = current_drafts(session, fiscal_year, name)
     by_id = {d.id: d for d in drafts}
     day = date(fiscal_year, 1, 1)
     names = department_names(session, day)
     figures = {d.id: DepartmentFigures(d.department, names[d.department], d) for d in drafts}
-    for line in draft_lines(session, [d.id for d in drafts if d.id is not None]):
-        department = figures[line.draft_id]
-        department.by_source[line.funding_source] += line.amount_fen
-        code = department.by_code[line.economic_code]
-        if line.kind == BASIC_KIND:
-            code.basic += line.amount_fen
+    for draft_id, kind, economic_code, source, project, fen in draft_amounts(
+            session, [d.id for d in drafts if d.id is not None]):
+        department = figures[draft_id]
+        department.by_source[source] += fen
+        code = department.by_code[economic_code]
+        if kind == BASIC_KIND:
+            code.basic += fen
         else:
-            code.project += line.amount_fen
-            department.projects.append((line.project, line.economic_code, line.funding_source, line.amount_fen))
+            code.project += fen
+            department.projects.append((project, economic_code, source, fen))
     history = ledger_history(session, fiscal_year)
     by_department = {by_id[i].department: f for i, f in figures.items()}
     for (dept, code), past in history.items():
@@ -137,7 +140,8 @@ def _pct(now: int, before: int) -> Percent | None:
 
 
 def consolidation_workbook(result: Consolidation) -> bytes:
-    """The consolidation as one workbook: departments, economic codes, department × code, projects."""
+    """The consolidation as one workbook: departments, economic codes, department × code (this year's amounts and
+    the change against this year's budget, one column per code), projects."""
     y = result.fiscal_year
     department_rows: list[Row] = [
         (d.department, d.name, d.draft.revision, d.draft.uploaded_by,
@@ -147,10 +151,13 @@ def consolidation_workbook(result: Consolidation) -> bytes:
         (code, result.code_names.get(code, ""), from_fen(f.basic), from_fen(f.project), from_fen(f.total),
          from_fen(f.previous), from_fen(f.total - f.previous), _pct(f.total, f.previous))
         for code, f in result.by_code().items()]
-    cross_rows: list[Row] = [
-        (d.department, d.name, code, result.code_names.get(code, ""), from_fen(f.basic), from_fen(f.project),
-         from_fen(f.total), from_fen(f.previous), from_fen(f.total - f.previous), _pct(f.total, f.previous))
-        for d in result.departments for code, f in sorted(d.by_code.items())]
+    codes = list(result.by_code())
+    totals_matrix: list[Row] = [
+        (d.department, d.name, *[from_fen(d.by_code[c].total) if c in d.by_code else None for c in codes])
+        for d in result.departments]
+    change_matrix: list[Row] = [
+        (d.department, d.name, *[_pct(d.by_code[c].total, d.by_code[c].previous) if c in d.by_code else None
+                                 for c in codes]) for d in result.departments]
     project_rows: list[Row] = [
         (d.department, project, result.project_names.get(project, ""), code, source, from_fen(fen))
         for d in result.departments for project, code, source, fen in d.projects]
@@ -160,8 +167,8 @@ def consolidation_workbook(result: Consolidation) -> bytes:
                                 *[f"{s}" for s in SOURCES], f"{y}年合计 total", *change], department_rows),
         ("经济分类汇总 codes", ["经济分类 code", "名称 name", "基本支出 basic", "项目支出 project", f"{y}年合计 total",
                               *change], code_rows),
-        ("科室×经济分类 by code", ["科室 department", "名称 name", "经济分类 code", "分类名称 code name",
-                                 "基本支出 basic", "项目支出 project", f"{y}年合计 total", *change], cross_rows),
+        (f"科室×经济分类 {y}", ["科室 department", "名称 name", *codes], totals_matrix),
+        ("科室×经济分类 增减率 change %", ["科室 department", "名称 name", *codes], change_matrix),
         ("项目 projects", ["科室 department", "项目 project", "项目名称 name", "经济分类 code", "资金来源 funding",
                           "金额 amount"], project_rows),
     ])

@@ -29,12 +29,11 @@ from xml.etree import ElementTree
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from rules.budget.classification import codes_for_year
 from smartfin.budgeting.controls import control_numbers
-from smartfin.budgeting.projects import BUDGETABLE, pool_projects, targets_by_project
+from smartfin.budgeting.projects import BUDGETABLE, pool_projects, projects_named, targets_by_project
 from smartfin.budgeting.rounds import CompilationError, Stage, get_round, require_stage
 from smartfin.budgeting.tables import BudgetDraft, DraftLine
 from smartfin.budgeting.workbook import (
@@ -337,7 +336,8 @@ def check_draft(session: Session, parsed: ParsedDraft, *,
             problems.append(DraftProblem(f"{BASIC}!A{FIRST_ROW + offset}", f"经济分类编码 {code} 不在 "
                                          f"{stamp.fiscal_year} 年分类中 / code {code} is not in the economic "
                                          f"classification of {stamp.fiscal_year}"))
-    pool = {p.code: p for p in pool_projects(session, stamp.fiscal_year)}
+    named = {a.project for a in parsed.amounts if a.kind == PROJECT_KIND}
+    pool = {p.code: p for p in projects_named(session, stamp.fiscal_year, named)}
     targets = targets_by_project(session, list(pool.values()))
     amounts: list[DraftAmount] = []
     for amount in parsed.amounts:
@@ -445,7 +445,7 @@ def store_draft(session: Session, parsed: ParsedDraft, round_name: str, amounts:
     session.add(draft)
     session.flush()
     if amounts:
-        session.execute(insert(DraftLine), [
+        session.connection().execute(DraftLine.__table__.insert(), [  # type: ignore[attr-defined]
             {"draft_id": draft.id, "kind": a.kind, "economic_code": a.economic_code,
              "funding_source": a.funding_source, "project": a.project, "amount_fen": a.amount_fen, "cell": a.cell}
             for a in amounts])
@@ -469,6 +469,19 @@ def draft_history(session: Session, fiscal_year: int, department: str) -> list[B
     return list(session.exec(select(BudgetDraft).where(
         BudgetDraft.fiscal_year == fiscal_year, BudgetDraft.department == department)
         .order_by(col(BudgetDraft.id))).all())
+
+
+def draft_amounts(session: Session, draft_ids: list[int]) -> list[tuple[int, str, str, str, str, int]]:
+    """``(draft id, kind, economic code, funding source, project, fen)`` of the given drafts' lines: plain rows for
+    consolidation and the issue, which read tens of thousands of them and need no objects."""
+    rows: list[tuple[int, str, str, str, str, int]] = []
+    columns = (DraftLine.draft_id, DraftLine.kind, DraftLine.economic_code, DraftLine.funding_source,
+               DraftLine.project, DraftLine.amount_fen)
+    for start in range(0, len(draft_ids), 500):
+        rows.extend(tuple(r) for r in session.execute(  # type: ignore[misc]
+            select(*columns).where(col(DraftLine.draft_id).in_(draft_ids[start:start + 500]))
+            .order_by(col(DraftLine.id))).all())
+    return rows
 
 
 def draft_lines(session: Session, draft_ids: list[int]) -> list[DraftLine]:

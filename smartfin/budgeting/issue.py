@@ -17,7 +17,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from rules.budget.classification import codes_for_year
-from smartfin.budgeting.drafts import current_drafts, draft_lines
+from smartfin.budgeting.drafts import current_drafts, draft_amounts
 from smartfin.budgeting.projects import pool_projects
 from smartfin.budgeting.rounds import CompilationError, Stage, get_round, mark_stage, require_stage
 from smartfin.budgeting.tables import BudgetIssue
@@ -43,9 +43,9 @@ def approved_postings(session: Session, fiscal_year: int) -> list[BudgetPosting]
         raise CompilationError(f"{fiscal_year} 年度没有二上预算草案 / no 二上 drafts for {fiscal_year}")
     department_of = {d.id: d.department for d in drafts}
     amounts: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for line in draft_lines(session, [d.id for d in drafts if d.id is not None]):
-        amounts[(department_of[line.draft_id], line.economic_code, line.funding_source, line.project)] += \
-            line.amount_fen
+    for draft_id, _kind, code, source, project, fen in draft_amounts(session, [d.id for d in drafts
+                                                                              if d.id is not None]):
+        amounts[(department_of[draft_id], code, source, project)] += fen
     codes = codes_for_year(fiscal_year)
     projects = {p.code: p.name for p in pool_projects(session, fiscal_year)}
     postings = []
@@ -85,8 +85,8 @@ def issue_budget(session: Session, fiscal_year: int, *, actor: str) -> BudgetIss
             f"{fiscal_year} 年度预算已下达（第 {issued[-1].version} 版），不同的预算只能通过预算调整 / the budget of "
             f"{fiscal_year} was issued (version {issued[-1].version}); a different budget only through adjustments")
     first, last = date(fiscal_year, 1, 1), date(fiscal_year, 12, 31)
-    unknown = sorted({p.key.department for p in postings
-                      if department_problem_during(session, p.key.department, first, last)})
+    unknown = sorted(d for d in {p.key.department for p in postings}
+                     if department_problem_during(session, d, first, last))
     if unknown:
         raise CompilationError(f"科室不在主数据中：{', '.join(unknown)} / departments not in the master data for "
                                f"{fiscal_year}: {', '.join(unknown)}")

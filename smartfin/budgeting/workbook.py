@@ -23,7 +23,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -37,7 +37,7 @@ from smartfin.budgeting.history import CodeHistory, ledger_history
 from smartfin.budgeting.projects import pool_projects, targets_by_project
 from smartfin.budgeting.rounds import Stage, get_round
 from smartfin.budgeting.tables import BudgetProject
-from smartfin.kernel.money import from_fen
+from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.spreadsheet import neutralise
 from smartfin.ledger.departments import department_name, department_problem_during
 from smartfin.ledger.keys import FundingSource
@@ -172,8 +172,12 @@ def _input(cell: object, validation: DataValidation, money: bool = True) -> None
     validation.add(cell)  # type: ignore[arg-type]
 
 
-def _yuan(fen: int) -> Decimal:
-    return from_fen(fen)
+def _money(cell: Any, fen: int) -> None:
+    """Write fen as an exact number: openpyxl would pass a Decimal through a float (0.69 → 0.6899999999999999),
+    so the cell gets the exact digits typed numeric, as the kernel's spreadsheet writer does."""
+    cell.value = format_yuan(from_fen(fen))
+    cell.data_type = "n"
+    cell.number_format = MONEY_FORMAT
 
 
 def _basic_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode],
@@ -185,13 +189,11 @@ def _basic_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode],
     for offset, code in enumerate(codes):
         row = FIRST_ROW + offset
         figures = history.get((department, code.code), CodeHistory())
-        values: list[object] = [code.code, code.name, code.category.label, _yuan(figures.last_budget),
-                                _yuan(figures.last_actual), _yuan(figures.current_budget),
-                                _yuan(figures.current_actual)]
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row, column=column, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = MONEY_FORMAT
+        for column, value in enumerate((code.code, code.name, code.category.label), start=1):
+            sheet.cell(row=row, column=column, value=value)
+        for column, fen in enumerate((figures.last_budget, figures.last_actual, figures.current_budget,
+                                      figures.current_actual), start=4):
+            _money(sheet.cell(row=row, column=column), fen)
         for column in range(BASIC_FIRST_INPUT, BASIC_FIRST_INPUT + len(SOURCES)):
             _input(sheet.cell(row=row, column=column), amounts)
     for column, width in zip("ABCDEFGHIJK", (14, 30, 24, 16, 16, 16, 18, 18, 18, 18, 18), strict=True):
@@ -203,7 +205,7 @@ def _project_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode]
     _headings(sheet, f"{fiscal_year} 年度项目支出预算 project expenditure (项目库 pool projects only)",
               list(PROJECT_HEADINGS))
     amounts = _amount_validation(sheet)
-    code_list = DataValidation(type="list", formula1=f"={BASIC}!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}",
+    code_list = DataValidation(type="list", formula1=f"='{BASIC}'!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}",
                                allow_blank=True, showErrorMessage=True, errorTitle="经济分类 code",
                                error="请选择经济分类编码 / choose an economic classification code")
     sheet.add_data_validation(code_list)
@@ -237,8 +239,10 @@ def _control_sheet(sheet: Worksheet, controls: dict[tuple[str, str], int]) -> No
         sheet.cell(row=row, column=1, value=source.value)
         sheet.cell(row=row, column=2, value=SOURCE_LABELS[source])
         fen = next((amount for (_dept, src), amount in controls.items() if src == source.value), None)
-        shown: object = _yuan(fen) if fen is not None else "未下达 not set"
-        cell = sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN, value=shown)
-        cell.number_format = MONEY_FORMAT
+        cell = sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN)
+        if fen is None:
+            cell.value = "未下达 not set"
+        else:
+            _money(cell, fen)
     for column, width in zip("ABC", (14, 24, 26), strict=True):
         sheet.column_dimensions[column].width = width

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from smartfin.kernel.clock import hospital_date, utc_now
@@ -28,7 +28,8 @@ from smartfin.ledger.models import BudgetLine, JournalEntry
 from smartfin.store.audit import record_audit
 
 DEFAULT_WARNING_BP = 9000   # as create_line's default warning_pct of 90
-CHUNK = 2000                # rows per multi-row INSERT
+CHUNK = 2000                # rows per INSERT executed
+LineKey = tuple[int, str, str, str, str]   # fiscal year, department, economic code, funding source, project
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,37 +69,38 @@ def post_budgets(session: Session, postings: Sequence[BudgetPosting], *, documen
         seen.add(posting.key)
     existing = _lines(session, years, lock=True)
     now = utc_now()
+    connection = session.connection()
     new = [p for p in postings if _tuple(p.key) not in existing]
-    for start in range(0, len(new), CHUNK):
-        session.execute(insert(BudgetLine), [
+    for chunk in range(0, len(new), CHUNK):
+        connection.execute(BudgetLine.__table__.insert(), [  # type: ignore[attr-defined]
             {"fiscal_year": p.key.fiscal_year, "department": p.key.department, "economic_code": p.key.economic_code,
              "funding_source": p.key.funding_source.value, "project": p.key.project, "name": p.name.strip(),
              "control_level": ControlLevel.CONTROL.value, "tolerance_bp": 0, "tolerance_fen": 0,
              "warning_bp": DEFAULT_WARNING_BP, "status": LineStatus.OPEN.value, "created_at": now,
-             "created_by": actor} for p in new[start:start + CHUNK]])
+             "created_by": actor} for p in new[chunk:chunk + CHUNK]])
     lines = _lines(session, years, lock=False) if new else existing
-    live = _live_budgets(session, [lines[_tuple(p.key)].id for p in postings if _tuple(p.key) in existing])
+    live = _live_budgets(session, [existing[_tuple(p.key)][0] for p in postings if _tuple(p.key) in existing])
     entries = []
     unchanged = 0
     for posting in postings:
-        line = lines[_tuple(posting.key)]
-        held = live.get(line.id or 0)
+        line_id, first_day = lines[_tuple(posting.key)]
+        held = live.get(line_id)
         if held is not None:
             if held.document_type == document_type and held.document_no == document_no \
                     and held.amount_fen == posting.amount_fen:
                 unchanged += 1
                 continue
             raise AlreadyBudgeted(
-                f"预算行 {line.label} 已有预算 ¥{format_yuan(from_fen(held.amount_fen))}（{held.document_no}），"
-                f"请走预算调整 / Line {line.label} is already budgeted ({format_yuan(from_fen(held.amount_fen))} "
+                f"预算行 {posting.key} 已有预算 ¥{format_yuan(from_fen(held.amount_fen))}（{held.document_no}），"
+                f"请走预算调整 / Line {posting.key} is already budgeted ({format_yuan(from_fen(held.amount_fen))} "
                 f"from {held.document_no}) — use an adjustment")
-        entries.append({"line_id": line.id, "bucket": Bucket.BUDGET.value, "amount_fen": posting.amount_fen,
+        entries.append({"line_id": line_id, "bucket": Bucket.BUDGET.value, "amount_fen": posting.amount_fen,
                         "document_type": document_type, "document_no": document_no, "reference": None,
                         "reverses": None, "actor": actor, "reason": reason, "created_at": now,
                         "override_by": None, "override_reason": None, "override_at": None,
-                        "effective_on": line.period[0]})
-    for start in range(0, len(entries), CHUNK):
-        session.execute(insert(JournalEntry), entries[start:start + CHUNK])
+                        "effective_on": first_day})
+    for chunk in range(0, len(entries), CHUNK):
+        connection.execute(JournalEntry.__table__.insert(), entries[chunk:chunk + CHUNK])  # type: ignore[attr-defined]
     result = BulkResult(lines_created=len(new), budgets_posted=len(entries), unchanged=unchanged)
     if entries or new:
         record_audit(session, actor=actor, action="budget.bulk_budget_posted", subject_type="budget_document",
@@ -111,22 +113,24 @@ def post_budgets(session: Session, postings: Sequence[BudgetPosting], *, documen
     return result
 
 
-def _tuple(key: BudgetLineKey) -> tuple[int, str, str, str, str]:
+def _tuple(key: BudgetLineKey) -> LineKey:
     return (key.fiscal_year, key.department, key.economic_code, key.funding_source.value, key.project)
 
 
-def _lines(session: Session, years: set[int], *, lock: bool) -> dict[tuple[int, str, str, str, str], BudgetLine]:
-    query = select(BudgetLine).where(col(BudgetLine.fiscal_year).in_(sorted(years)))
+def _lines(session: Session, years: set[int], *, lock: bool) -> dict[LineKey, tuple[int, date]]:
+    """The years' lines as ``{key: (id, the day their original budget takes effect)}``, without loading objects."""
+    query = select(BudgetLine.id, BudgetLine.fiscal_year, BudgetLine.department, BudgetLine.economic_code,
+                   BudgetLine.funding_source, BudgetLine.project, BudgetLine.effective_from) \
+        .where(col(BudgetLine.fiscal_year).in_(sorted(years)))
     if lock:
         query = query.with_for_update()
-    query = query.execution_options(populate_existing=True)
-    return {(line.fiscal_year, line.department, line.economic_code, line.funding_source, line.project): line
-            for line in session.exec(query).all()}
+    return {(year, dept, code, source, project): (int(line_id), start or date(year, 1, 1))
+            for line_id, year, dept, code, source, project, start in session.execute(query).all()}
 
 
-def _live_budgets(session: Session, line_ids: list[int | None]) -> dict[int, JournalEntry]:
+def _live_budgets(session: Session, line_ids: list[int]) -> dict[int, JournalEntry]:
     """Each line's original budget posting that has not been reversed (there is at most one)."""
-    ids = [i for i in line_ids if i is not None]
+    ids = line_ids
     found: dict[int, JournalEntry] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
