@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlmodel import Session
 
 from rules.budget.classification import codes_for_year
+from smartfin.budgeting.assessment import AssessmentCut, assessment_cuts
 from smartfin.budgeting.drafts import BASIC_KIND, current_drafts, draft_amounts
 from smartfin.budgeting.history import ledger_history
 from smartfin.budgeting.projects import pool_projects
@@ -74,6 +75,8 @@ class Consolidation:
     missing: list[str]
     code_names: dict[str, str]
     project_names: dict[str, str]
+    #: the cut of each department's control numbers by last year's performance assessment
+    cuts: dict[str, AssessmentCut] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -124,7 +127,8 @@ def consolidate(session: Session, fiscal_year: int, round_name: str | Stage | No
     missing = sorted(d.code for d in departments_on(session, day) if d.code not in sent)
     return Consolidation(fiscal_year, name, utc_now(), [by_department[d] for d in sorted(by_department)], missing,
                          {c.code: c.name for c in codes_for_year(fiscal_year).values()},
-                         {p.code: p.name for p in pool_projects(session, fiscal_year)})
+                         {p.code: p.name for p in pool_projects(session, fiscal_year)},
+                         assessment_cuts(session, fiscal_year))
 
 
 def change_pct(now: int, before: int) -> Decimal | None:
@@ -171,7 +175,25 @@ def consolidation_workbook(result: Consolidation) -> bytes:
         ("科室×经济分类 增减率 change %", ["科室 department", "名称 name", *codes], change_matrix),
         ("项目 projects", ["科室 department", "项目 project", "项目名称 name", "经济分类 code", "资金来源 funding",
                           "金额 amount"], project_rows),
+        *_cut_sheet(result),
     ])
+
+
+def _cut_sheet(result: Consolidation) -> list[tuple[str, list[str], list[Row]]]:
+    """The budget committee's view of last year's assessment: execution, cut and suggested control numbers."""
+    if not result.cuts:
+        return []
+    rows: list[Row] = [
+        (c.department, s, _pct_value(c.execution_vs_progress), Percent(c.cut_percent), from_fen(c.base_fen[s]),
+         from_fen(c.cut_fen(s)), from_fen(c.suggested_fen(s)), c.note)
+        for c in result.cuts.values() for s in SOURCES if c.base_fen.get(s)]
+    header = ["科室 department", "资金来源 funding", f"{result.fiscal_year - 1}执行/序时进度", "核减 cut %",
+              "基数 base", "核减额 cut", "建议控制数 suggested", "说明 note"]
+    return [("绩效核减 assessment cuts", header, rows)]
+
+
+def _pct_value(value: Decimal | None) -> Percent | None:
+    return None if value is None else Percent(value)
 
 
 def _yuan(fen: int) -> str:
@@ -227,5 +249,16 @@ def consolidation_html(result: Consolidation) -> str:
                          f'<td class="n">{_yuan(f.total)}</td><td class="n">{_yuan(f.previous)}</td>'
                          + _change_cell(f.total, f.previous) + "</tr>")
         parts.append("</table></details>")
+    cut = [c for c in result.cuts.values() if c.cut_percent > 0]
+    if cut:
+        parts.append(f"<h2>绩效评价核减 cuts by the {y - 1} assessment</h2><table><tr><th>科室</th>"
+                     "<th>执行/序时进度</th><th>核减</th><th>基数 base</th><th>建议控制数 suggested</th></tr>")
+        for c in cut:
+            base = sum(c.base_fen.values())
+            suggested = sum(c.suggested_fen(s) for s in c.base_fen)
+            parts.append(f"<tr><td>{e(c.department)}</td><td class='n'>{c.execution_vs_progress}%</td>"
+                         f"<td class='n'>{c.cut_percent}%</td><td class='n'>{_yuan(base)}</td>"
+                         f"<td class='n'>{_yuan(suggested)}</td></tr>")
+        parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -32,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from rules.budget.classification import EconomicCode, codes_for_year
+from smartfin.budgeting.assessment import AssessmentCut, assessment_cuts
 from smartfin.budgeting.controls import control_numbers
 from smartfin.budgeting.history import CodeHistory, ledger_history
 from smartfin.budgeting.projects import pool_projects, targets_by_project
@@ -103,6 +104,7 @@ def template_workbook(session: Session, fiscal_year: int, department: str) -> by
     targets = targets_by_project(session, projects)
     history = ledger_history(session, fiscal_year, department)
     controls = control_numbers(session, fiscal_year, department)
+    cut = assessment_cuts(session, fiscal_year, department=department).get(department)
     name = department_name(session, department, date(fiscal_year, 1, 1))
     digest = layout_digest(round_.template_version, department, fiscal_year, [c.code for c in codes],
                            [p.code for p in projects])
@@ -131,7 +133,7 @@ def template_workbook(session: Session, fiscal_year: int, department: str) -> by
 
     _basic_sheet(book.create_sheet(BASIC), fiscal_year, codes, history, department)
     _project_sheet(book.create_sheet(PROJECTS), fiscal_year, codes, projects, targets)
-    _control_sheet(book.create_sheet(CONTROLS), controls)
+    _control_sheet(book.create_sheet(CONTROLS), controls, cut)
     stamp = book.create_sheet(STAMP)
     for number, (key, value) in enumerate((("template_version", round_.template_version),
                                            ("department", department), ("fiscal_year", str(fiscal_year)),
@@ -231,9 +233,10 @@ def _project_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode]
         sheet.column_dimensions[column].width = width
 
 
-def _control_sheet(sheet: Worksheet, controls: dict[tuple[str, str], int]) -> None:
+def _control_sheet(sheet: Worksheet, controls: dict[tuple[str, str], int], cut: AssessmentCut | None) -> None:
     _headings(sheet, "控制数 control numbers (二上: the draft must stay within them)",
-              ["资金来源 funding", "名称 name", "控制数 control number (yuan)"])
+              ["资金来源 funding", "名称 name", "控制数 control number (yuan)",
+               "建议控制数 suggested by last year's assessment (yuan)", "绩效评价 assessment"])
     for offset, source in enumerate(SOURCES):
         row = FIRST_ROW + offset
         sheet.cell(row=row, column=1, value=source.value)
@@ -244,5 +247,8 @@ def _control_sheet(sheet: Worksheet, controls: dict[tuple[str, str], int]) -> No
             cell.value = "未下达 not set"
         else:
             _money(cell, fen)
-    for column, width in zip("ABC", (14, 24, 26), strict=True):
+        if cut is not None and cut.base_fen.get(source.value):
+            _money(sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN + 1), cut.suggested_fen(source.value))
+            sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN + 2, value=cut.note)
+    for column, width in zip("ABCDE", (14, 24, 26, 30, 60), strict=True):
         sheet.column_dimensions[column].width = width

@@ -33,6 +33,7 @@ from rules.budget.assessment import (
     parse_rules,
     rule_on,
 )
+from smartfin.budgeting import assessment as assessment_module
 from smartfin.budgeting.assessment import (
     ActualValue,
     ActualValuesRefused,
@@ -44,7 +45,10 @@ from smartfin.budgeting.assessment import (
     value_lines,
 )
 from smartfin.budgeting.assessment_report import assessment_html, assessment_workbook
+from smartfin.budgeting.consolidate import consolidate, consolidation_html, consolidation_workbook
 from smartfin.budgeting.projects import find_project, import_projects, project_targets
+from smartfin.budgeting.rounds import open_round
+from smartfin.budgeting.workbook import template_workbook
 from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, import_budget, record_actual
 
@@ -191,3 +195,27 @@ def test_the_report_shows_the_hand_figures_in_html_and_excel(year: Session) -> N
     assert card[0] == "CARD" and Decimal(str(card[3])) == D("150000") and Decimal(str(card[5])) == D("0.7333")
     assert Decimal(str(card[header.index("得分 score")])) == D("66.37")
     assert Decimal(str(card[header.index("下年核减 cut")])) == D("0.05")
+
+
+def test_the_cut_shows_in_next_years_template_and_consolidation(year: Session,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # the compilation of next year is made after this year's close: the assessment reads 31 December
+    monkeypatch.setattr(assessment_module, "hospital_today", lambda: date(YEAR, 12, 31))
+    open_round(year, YEAR + 1, guidance="压减一般性支出", first_deadline=date(YEAR, 12, 31),
+               second_deadline=date(YEAR, 12, 31), template_version="T1", actor="finance")
+    sheet = openpyxl.load_workbook(io.BytesIO(template_workbook(year, YEAR + 1, "CARD")))["控制数"]
+    rows = {sheet[f"A{r}"].value: r for r in range(4, 8)}
+    fiscal, own = rows["fiscal"], rows["own"]
+    assert Decimal(str(sheet[f"D{fiscal}"].value)) == D("142500")      # 150,000 less 5 %
+    assert "建议核减 5%" in sheet[f"E{fiscal}"].value
+    assert sheet[f"D{own}"].value is None and sheet[f"C{fiscal}"].value == "未下达 not set"
+    radi = openpyxl.load_workbook(io.BytesIO(template_workbook(year, YEAR + 1, "RADI")))["控制数"]
+    assert Decimal(str(radi["D5"].value)) == D("200000") and "不核减 no cut" in radi["E5"].value
+
+    result = consolidate(year, YEAR + 1)
+    assert result.cuts["CARD"].cut_percent == D(5)
+    assert "绩效评价核减" in consolidation_html(result) and "142,500.00" in consolidation_html(result)
+    book = openpyxl.load_workbook(io.BytesIO(consolidation_workbook(result)))
+    cuts = list(book["绩效核减 assessment cuts"].iter_rows(values_only=True))
+    assert [(r[0], r[1], Decimal(str(r[6]))) for r in cuts[1:]] == [("CARD", "fiscal", D("142500")),
+                                                                    ("RADI", "own", D("200000"))]
