@@ -254,13 +254,12 @@ def assessment_cuts(session: Session, fiscal_year: int, *, as_of: date | None = 
     assessed = fiscal_year - 1
     day = assessment_day(assessed, as_of)
     rule = rule_on(date(fiscal_year, 1, 1))
-    report = execution_report(session, assessed, day)
+    report = execution_report(session, assessed, day, department)
     if report.lines.empty:
         return {}
     base: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in report.lines.itertuples():
-        if department is None or row.department == department:
-            base[str(row.department)][str(row.funding_source)] += to_fen(Decimal(row.authorised))
+        base[str(row.department)][str(row.funding_source)] += to_fen(Decimal(row.authorised))
     found: dict[str, AssessmentCut] = {}
     for row in report.departments.to_dict("records"):
         code = str(row["department"])
