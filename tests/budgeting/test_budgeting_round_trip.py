@@ -76,7 +76,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     basic = template["基本支出"]
     assert basic["A17"].value == "30201" and basic["F17"].value == 100000 and basic["G17"].value == 40000
     assert basic.protection.sheet and not basic["H17"].protection.locked and basic["A17"].protection.locked
-    assert any("H17" in str(v.sqref) and v.type == "decimal" for v in basic.data_validations.dataValidation)
+    assert any("H17" in v.sqref and v.type == "decimal" for v in basic.data_validations.dataValidation)
     assert template["_stamp"].sheet_state == "veryHidden" and template["_stamp"]["B1"].value == "2027.1"
 
     first = consolidate(session, 2027)
