@@ -177,3 +177,11 @@ def test_in_the_second_round_a_draft_over_its_control_number_is_refused_naming_t
     assert "12000.00" in problem.reason and "10000.00" in problem.reason and "基本支出!H17" in problem.reason
     within = _upload(compiling, fill(template, {("30201", F.FISCAL): 10000, ("30218", F.OWN): 5000}))
     assert (within.round, within.revision) == ("second", 1)
+
+
+def test_every_problem_of_a_workbook_is_reported_at_once(compiling: Session) -> None:
+    template = template_workbook(compiling, 2027, "CARD")
+    data = fill(template, {("30201", F.FISCAL): "=1+1", ("30218", F.OWN): -1},
+                {5: (None, "30201", 100), 6: ("P-NOPE", "30201", 100)}, _hide_row)
+    assert [where for where, _ in _refused(compiling, data)] == [
+        "基本支出!12:12", "基本支出!H17", "基本支出!I33", "项目支出!A5", "项目支出!A6"]
