@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from smartfin.budgeting.controls import ControlSetting, set_control_numbers
 from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
 from smartfin.budgeting.projects import import_projects
-from smartfin.budgeting.rounds import Stage, advance_round, get_round, open_round
+from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import import_departments
@@ -131,8 +131,7 @@ def test_a_bad_workbook_is_refused_with_its_cell_and_nothing_is_stored(compiling
 
 def test_a_workbook_of_another_template_version_is_refused(compiling: Session) -> None:
     data = fill(template_workbook(compiling, 2027, "CARD"), GOOD_BASIC)
-    get_round(compiling, 2027).template_version = "2027.2"
-    compiling.flush()
+    set_template_version(compiling, 2027, "2027.2", actor="finance")
     problems = _refused(compiling, data)
     assert problems[0][0] == "_stamp!B1" and "2027.1" in problems[0][1] and "2027.2" in problems[0][1]
 
