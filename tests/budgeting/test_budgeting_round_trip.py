@@ -103,6 +103,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     assert control_numbers(session, 2027, "CARD") == {("CARD", "fiscal"): 10000000, ("CARD", "own"): 4500000,
                                                        ("CARD", "earmarked"): 30000000}
     advance_round(session, 2027, Stage.SECOND, actor="finance")
+    assert [d.control_total for d in consolidate(session, 2027, "first").departments] == [44500000, 2800050]
     controls = openpyxl.load_workbook(io.BytesIO(template_workbook(session, 2027, "CARD")))["控制数"]
     assert [controls[f"C{r}"].value for r in range(4, 8)] == [100000, 45000, "未下达 not set", 300000]
 
