@@ -106,12 +106,15 @@ class ParsedDraft:
     basic_codes: list[str] = field(default_factory=list)
     project_codes: list[str] = field(default_factory=list)     # the template's pool rows, in order
     project_rows: dict[str, list[str]] = field(default_factory=dict)  # project → cells naming it (with an amount)
+    problems: list[DraftProblem] = field(default_factory=list)  # found in the cells, reported with the checks
 
 
 # ------------------------------------------------------------------------------------------------ reading
 
 def read_draft(data: bytes) -> ParsedDraft:
-    """Read a filled compilation workbook; ``DraftRefused`` lists everything wrong with the file itself.
+    """Read a filled compilation workbook: its stamp, its amounts and the problems of its cells (``problems``,
+    reported together with those ``check_draft`` finds); ``DraftRefused`` when the file cannot be read as a
+    compilation workbook at all.
 
     Uses openpyxl's read-only mode for the cells and reads merged and hidden rows and columns from the sheets'
     XML directly (read-only mode does not load them), so a large workbook is read in one pass.
@@ -141,8 +144,7 @@ def read_draft(data: bytes) -> ParsedDraft:
         _read_projects(book[PROJECTS], parsed, problems)
     finally:
         book.close()
-    if problems:
-        raise DraftRefused(problems)
+    parsed.problems[:0] = problems
     return parsed
 
 
@@ -316,7 +318,7 @@ def check_draft(session: Session, parsed: ParsedDraft, *,
     stamp = parsed.stamp
     round_ = get_round(session, stamp.fiscal_year)
     require_stage(round_, Stage.FIRST, Stage.SECOND, doing="上报预算草案 upload a draft")
-    problems: list[DraftProblem] = []
+    problems: list[DraftProblem] = list(parsed.problems)
     where_stamp = f"{STAMP}!B1"
     if stamp.template_version != round_.template_version:
         problems.append(DraftProblem(where_stamp, f"模板版本 {stamp.template_version} 已过期，当前为 "
@@ -331,6 +333,7 @@ def check_draft(session: Session, parsed: ParsedDraft, *,
     if problem:
         problems.append(DraftProblem(f"{STAMP}!B2", problem))
     codes = codes_for_year(stamp.fiscal_year)
+    unknown_codes = [code for code in parsed.basic_codes if code not in codes]
     for offset, code in enumerate(parsed.basic_codes):
         if code not in codes:
             problems.append(DraftProblem(f"{BASIC}!A{FIRST_ROW + offset}", f"经济分类编码 {code} 不在 "
@@ -371,7 +374,7 @@ def check_draft(session: Session, parsed: ParsedDraft, *,
     expected = [p.code for p in pool_projects(session, stamp.fiscal_year, stamp.department, budgetable_only=True)]
     digest = layout_digest(stamp.template_version, stamp.department, stamp.fiscal_year, parsed.basic_codes,
                            parsed.project_codes)
-    if not problems and digest != stamp.digest:
+    if not unknown_codes and digest != stamp.digest:
         changed = "项目支出 rows" if parsed.project_codes != expected else "基本支出 or 项目支出 label cells"
         problems.append(DraftProblem(f"{STAMP}!B4", f"模板的标签单元格被改动 / the template's labels were changed "
                                                     f"({changed}): download a new template"))

@@ -17,10 +17,12 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
-from smartfin.budgeting.tables import BudgetDraft, CompilationRound, ControlNumber
+from smartfin.budgeting.tables import BudgetDraft, CompilationRound, ControlNumber, DraftLine
 from smartfin.kernel.clock import utc_now
+from smartfin.kernel.money import from_fen
 from smartfin.store.audit import record_audit
 
 
@@ -111,7 +113,9 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
     """Move the round to the next stage (only forward, one step at a time; the same stage again changes nothing).
 
     Entering ``second`` needs control numbers for every department that submitted a proposal; entering
-    ``issued`` is done by the issue itself (``smartfin.budgeting.issue``).
+    ``approval`` needs a 二上 draft from each of them, every one within its control numbers as they stand now (a
+    control number cut after a draft was accepted sends the department back); entering ``issued`` is done by the
+    issue itself (``smartfin.budgeting.issue``).
     """
     target = Stage(to)
     row = get_round(session, fiscal_year, lock=True)
@@ -128,7 +132,31 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
         if missing:
             raise CompilationError(f"以下科室尚无控制数：{', '.join(missing)} / no control numbers yet for "
                                    f"{', '.join(missing)}")
+    if target == Stage.APPROVAL:
+        problems = drafts_not_ready_for_approval(session, fiscal_year)
+        if problems:
+            raise CompilationError("二上预算草案尚不能报批 / the 二上 drafts cannot go to approval: "
+                                   + "; ".join(problems))
     mark_stage(session, row, target, actor=actor)
+    return row
+
+
+def set_template_version(session: Session, fiscal_year: int, template_version: str, *, actor: str) -> CompilationRound:
+    """Replace the round's template version (a corrected template sent out while drafts are collected): workbooks
+    of the earlier version are refused from then on, so every department works on the corrected one."""
+    version = template_version.strip()
+    if not version or len(version) > 32:
+        raise CompilationError("模板版本须为 1–32 个字符 / the template version must be 1–32 characters")
+    row = get_round(session, fiscal_year, lock=True)
+    require_stage(row, Stage.FIRST, Stage.SECOND, doing="更换模板版本 change the template version")
+    previous = row.template_version
+    if previous == version:
+        return row
+    row.template_version = version
+    session.add(row)
+    session.flush()
+    record_audit(session, actor=actor, action="budget.template_version", subject_type="budget_compilation_round",
+                 subject_id=fiscal_year, details={"from": previous, "to": version})
     return row
 
 
@@ -152,3 +180,34 @@ def departments_without_control_numbers(session: Session, fiscal_year: int) -> l
     controlled = set(session.exec(select(ControlNumber.department).where(
         ControlNumber.fiscal_year == fiscal_year)).all())
     return sorted(submitted - controlled)
+
+
+def drafts_not_ready_for_approval(session: Session, fiscal_year: int) -> list[str]:
+    """Why the year's 二上 drafts cannot go to approval: departments that proposed (一上) without a 二上 draft, and
+    current 二上 drafts over a control number in force now; empty when they can."""
+    first = set(session.exec(select(BudgetDraft.department).where(
+        BudgetDraft.fiscal_year == fiscal_year, BudgetDraft.round == Stage.FIRST.value,
+        BudgetDraft.status == "current")).all())
+    second = {d.id: d.department for d in session.exec(select(BudgetDraft).where(
+        BudgetDraft.fiscal_year == fiscal_year, BudgetDraft.round == Stage.SECOND.value,
+        BudgetDraft.status == "current")).all()}
+    problems = []
+    missing = sorted(first - set(second.values()))
+    if missing:
+        problems.append(f"no 二上 draft from {', '.join(missing)}")
+    if not second:
+        problems.append("no 二上 drafts at all")
+        return problems
+    controls: dict[tuple[str, str], int] = {}
+    for control in session.exec(select(ControlNumber).where(ControlNumber.fiscal_year == fiscal_year)
+                                .order_by(col(ControlNumber.id))).all():
+        controls[(control.department, control.funding_source)] = control.amount_fen
+    totals = session.execute(select(DraftLine.draft_id, DraftLine.funding_source, func.sum(DraftLine.amount_fen))
+                             .where(col(DraftLine.draft_id).in_(list(second)))
+                             .group_by(DraftLine.draft_id, DraftLine.funding_source)).all()
+    for draft_id, source, total in sorted(totals, key=lambda t: (second[t[0]], t[1])):
+        allowed = controls.get((second[draft_id], source), 0)
+        if int(total) > allowed:
+            problems.append(f"{second[draft_id]} {source} {from_fen(int(total))} exceeds its control number "
+                            f"{from_fen(allowed)}")
+    return problems

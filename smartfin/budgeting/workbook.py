@@ -20,15 +20,10 @@ cells it reads, and refuses a workbook whose labels were changed.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from rules.budget.classification import EconomicCode, codes_for_year
@@ -37,9 +32,9 @@ from smartfin.budgeting.controls import control_numbers
 from smartfin.budgeting.history import CodeHistory, ledger_history
 from smartfin.budgeting.projects import pool_projects, targets_by_project
 from smartfin.budgeting.rounds import Stage, get_round
-from smartfin.budgeting.tables import BudgetProject
-from smartfin.kernel.money import format_yuan, from_fen
-from smartfin.kernel.spreadsheet import neutralise
+from smartfin.budgeting.tables import BudgetProject, ProjectTarget
+from smartfin.kernel.money import from_fen
+from smartfin.kernel.spreadsheet import CellValue, FormSheet, InputRange, form_bytes
 from smartfin.ledger.departments import department_name, department_problem_during
 from smartfin.ledger.keys import FundingSource
 
@@ -65,10 +60,6 @@ PROJECT_CODE_COLUMN, PROJECT_ECONOMIC_COLUMN, PROJECT_AMOUNT_COLUMN = 1, 6, 7
 EXTRA_PROJECT_ROWS = 10
 # 控制数: A funding source, B label, C control number
 CONTROL_AMOUNT_COLUMN = 3
-MONEY_FORMAT = "#,##0.00"
-
-_INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +100,8 @@ def template_workbook(session: Session, fiscal_year: int, department: str) -> by
     digest = layout_digest(round_.template_version, department, fiscal_year, [c.code for c in codes],
                            [p.code for p in projects])
 
-    book = Workbook()
-    cover = book.active
-    assert isinstance(cover, Worksheet)
-    cover.title = COVER
     stamp_text = f"模板版本 {round_.template_version} · {department} · {fiscal_year} · {digest[:12]}"
-    rows: list[tuple[str, str]] = [
+    cover_rows: list[tuple[str, str]] = [
         ("预算编制 budget compilation", f"{fiscal_year}"), ("科室 department", f"{department} {name}"),
         ("阶段 stage", Stage(round_.stage).label), ("一上截止 first deadline", round_.first_deadline.isoformat()),
         ("二上截止 second deadline", round_.second_deadline.isoformat()), ("版本 stamp", stamp_text),
@@ -124,131 +111,79 @@ def template_workbook(session: Session, fiscal_year: int, department: str) -> by
                                 "no formulas, no negative amounts, "
                                 "no inserted, merged or hidden rows or columns."),
     ]
-    for number, (label, value) in enumerate(rows, start=1):
-        cover.cell(row=number, column=1, value=label).font = _BOLD
-        cover.cell(row=number, column=2, value=neutralise(value)).alignment = Alignment(wrap_text=True)
-    cover.column_dimensions["A"].width = 26
-    cover.column_dimensions["B"].width = 100
-    cover.protection.sheet = True
-
-    _basic_sheet(book.create_sheet(BASIC), fiscal_year, codes, history, department)
-    _project_sheet(book.create_sheet(PROJECTS), fiscal_year, codes, projects, targets)
-    _control_sheet(book.create_sheet(CONTROLS), controls, cut)
-    stamp = book.create_sheet(STAMP)
-    for number, (key, value) in enumerate((("template_version", round_.template_version),
-                                           ("department", department), ("fiscal_year", str(fiscal_year)),
-                                           ("digest", digest)), start=1):
-        stamp.cell(row=number, column=1, value=key)
-        stamp.cell(row=number, column=2, value=value)
-    stamp.sheet_state = "veryHidden"
-    stamp.protection.sheet = True
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    cover = FormSheet(COVER, [cell for number, (label, value) in enumerate(cover_rows, start=1)
+                              for cell in ((f"A{number}", label), (f"B{number}", value))],
+                      bold=[f"A{n}" for n in range(1, len(cover_rows) + 1)], widths={"A": 26, "B": 100}, wrap=["B"])
+    stamp = FormSheet(STAMP, [cell for number, (key, value) in enumerate(
+        (("template_version", round_.template_version), ("department", department),
+         ("fiscal_year", str(fiscal_year)), ("digest", digest)), start=1)
+        for cell in ((f"A{number}", key), (f"B{number}", value))], very_hidden=True)
+    return form_bytes([cover, _basic_sheet(fiscal_year, codes, history, department),
+                       _project_sheet(fiscal_year, codes, projects, targets), _control_sheet(controls, department, cut),
+                       stamp])
 
 
-def _headings(sheet: Worksheet, title: str, headings: list[str]) -> None:
-    sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
-    sheet.cell(row=2, column=1, value="黄色单元格为填写区 / yellow cells are for input; amounts in yuan")
-    for column, heading in enumerate(headings, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=column, value=heading)
-        cell.font = _BOLD
-        cell.alignment = Alignment(wrap_text=True)
-    sheet.freeze_panes = sheet.cell(row=FIRST_ROW, column=3)
-    sheet.protection.sheet = True
+def _headings(title: str, headings: list[str]) -> list[tuple[str, CellValue]]:
+    return [("A1", title), ("A2", "黄色单元格为填写区 / yellow cells are for input; amounts in yuan"),
+            *[(f"{get_column_letter(column)}{HEADER_ROW}", heading)
+              for column, heading in enumerate(headings, start=1)]]
 
 
-def _amount_validation(sheet: Worksheet) -> DataValidation:
-    validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                                showErrorMessage=True, errorTitle="金额 amount",
-                                error="请输入不小于 0 的金额（元） / enter an amount in yuan, not negative")
-    sheet.add_data_validation(validation)
-    return validation
+def _bold(headings: list[str]) -> list[str]:
+    return ["A1", *[f"{get_column_letter(column)}{HEADER_ROW}" for column in range(1, len(headings) + 1)]]
 
 
-def _input(cell: object, validation: DataValidation, money: bool = True) -> None:
-    cell.protection = Protection(locked=False)  # type: ignore[attr-defined]
-    cell.fill = _INPUT_FILL  # type: ignore[attr-defined]
-    if money:
-        cell.number_format = MONEY_FORMAT  # type: ignore[attr-defined]
-    validation.add(cell)  # type: ignore[arg-type]
+AMOUNT_ERROR = "请输入不小于 0 的金额（元） / enter an amount in yuan, not negative"
 
 
-def _money(cell: Any, fen: int) -> None:
-    """Write fen as an exact number: openpyxl would pass a Decimal through a float (0.69 → 0.6899999999999999),
-    so the cell gets the exact digits typed numeric, as the kernel's spreadsheet writer does."""
-    cell.value = format_yuan(from_fen(fen))
-    cell.data_type = "n"
-    cell.number_format = MONEY_FORMAT
-
-
-def _basic_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode],
-                 history: dict[tuple[str, str], CodeHistory], department: str) -> None:
+def _basic_sheet(fiscal_year: int, codes: list[EconomicCode], history: dict[tuple[str, str], CodeHistory],
+                 department: str) -> FormSheet:
     headings = [h.format(last=fiscal_year - 2, current=fiscal_year - 1) for h in BASIC_HEADINGS]
     headings += [f"{fiscal_year} {SOURCE_LABELS[s]}" for s in SOURCES]
-    _headings(sheet, f"{fiscal_year} 年度基本支出预算 basic expenditure", headings)
-    amounts = _amount_validation(sheet)
+    cells = _headings(f"{fiscal_year} 年度基本支出预算 basic expenditure", headings)
     for offset, code in enumerate(codes):
         row = FIRST_ROW + offset
         figures = history.get((department, code.code), CodeHistory())
-        for column, value in enumerate((code.code, code.name, code.category.label), start=1):
-            sheet.cell(row=row, column=column, value=value)
-        for column, fen in enumerate((figures.last_budget, figures.last_actual, figures.current_budget,
-                                      figures.current_actual), start=4):
-            _money(sheet.cell(row=row, column=column), fen)
-        for column in range(BASIC_FIRST_INPUT, BASIC_FIRST_INPUT + len(SOURCES)):
-            _input(sheet.cell(row=row, column=column), amounts)
-    for column, width in zip("ABCDEFGHIJK", (14, 30, 24, 16, 16, 16, 18, 18, 18, 18, 18), strict=True):
-        sheet.column_dimensions[column].width = width
+        cells += [(f"A{row}", code.code), (f"B{row}", code.name), (f"C{row}", code.category.label),
+                  (f"D{row}", from_fen(figures.last_budget)), (f"E{row}", from_fen(figures.last_actual)),
+                  (f"F{row}", from_fen(figures.current_budget)), (f"G{row}", from_fen(figures.current_actual))]
+    first, last = get_column_letter(BASIC_FIRST_INPUT), get_column_letter(BASIC_FIRST_INPUT + len(SOURCES) - 1)
+    inputs = [InputRange(f"{first}{FIRST_ROW}:{last}{FIRST_ROW + len(codes) - 1}", error=AMOUNT_ERROR)]
+    return FormSheet(BASIC, cells, inputs, bold=_bold(headings), freeze=f"C{FIRST_ROW}",
+                     widths=dict(zip("ABCDEFGHIJK", (14, 30, 24, 16, 16, 16, 18, 18, 18, 18, 18), strict=True)))
 
 
-def _project_sheet(sheet: Worksheet, fiscal_year: int, codes: list[EconomicCode], projects: list[BudgetProject],
-                   targets: dict[int, list[object]]) -> None:
-    _headings(sheet, f"{fiscal_year} 年度项目支出预算 project expenditure (项目库 pool projects only)",
-              list(PROJECT_HEADINGS))
-    amounts = _amount_validation(sheet)
-    code_list = DataValidation(type="list", formula1=f"='{BASIC}'!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}",
-                               allow_blank=True, showErrorMessage=True, errorTitle="经济分类 code",
-                               error="请选择经济分类编码 / choose an economic classification code")
-    sheet.add_data_validation(code_list)
-    extra_rows = FIRST_ROW + len(projects)
-    pool_list = DataValidation(type="list", formula1=f"=$A${FIRST_ROW}:$A${max(extra_rows - 1, FIRST_ROW)}",
-                               allow_blank=True, showErrorMessage=True, errorTitle="项目 project",
-                               error="只能选择项目库中的项目 / choose a project of the pool")
-    sheet.add_data_validation(pool_list)
+def _project_sheet(fiscal_year: int, codes: list[EconomicCode], projects: list[BudgetProject],
+                   targets: dict[int, list[ProjectTarget]]) -> FormSheet:
+    headings = list(PROJECT_HEADINGS)
+    cells = _headings(f"{fiscal_year} 年度项目支出预算 project expenditure (项目库 pool projects only)", headings)
     for offset, project in enumerate(projects):
         row = FIRST_ROW + offset
         count = len(targets.get(project.id or 0, []))
-        values = [project.code, neutralise(project.name), SOURCE_LABELS[FundingSource(project.funding_source)],
-                  project.priority, f"{count} 项" if count else "无 none — cannot be budgeted"]
-        for column, value in enumerate(values, start=1):
-            sheet.cell(row=row, column=column, value=value)
-        _input(sheet.cell(row=row, column=PROJECT_ECONOMIC_COLUMN), code_list, money=False)
-        _input(sheet.cell(row=row, column=PROJECT_AMOUNT_COLUMN), amounts)
-    for row in range(extra_rows, extra_rows + EXTRA_PROJECT_ROWS):
-        _input(sheet.cell(row=row, column=PROJECT_CODE_COLUMN), pool_list, money=False)
-        _input(sheet.cell(row=row, column=PROJECT_ECONOMIC_COLUMN), code_list, money=False)
-        _input(sheet.cell(row=row, column=PROJECT_AMOUNT_COLUMN), amounts)
-    for column, width in zip("ABCDEFG", (16, 36, 18, 10, 22, 16, 18), strict=True):
-        sheet.column_dimensions[column].width = width
+        cells += [(f"A{row}", project.code), (f"B{row}", project.name),
+                  (f"C{row}", SOURCE_LABELS[FundingSource(project.funding_source)]), (f"D{row}", project.priority),
+                  (f"E{row}", f"{count} 项" if count else "无 none — cannot be budgeted")]
+    extra = FIRST_ROW + len(projects)
+    last = extra + EXTRA_PROJECT_ROWS - 1
+    code_list = f"='{BASIC}'!$A${FIRST_ROW}:$A${FIRST_ROW + len(codes) - 1}"
+    code_error = "请选择经济分类编码 / choose an economic classification code"
+    inputs = [InputRange(f"F{FIRST_ROW}:F{last}", "list", code_list, code_error),
+              InputRange(f"G{FIRST_ROW}:G{last}", error=AMOUNT_ERROR),
+              InputRange(f"A{extra}:A{last}", "list", f"=$A${FIRST_ROW}:$A${max(extra - 1, FIRST_ROW)}",
+                         "只能选择项目库中的项目 / choose a project of the pool")]
+    return FormSheet(PROJECTS, cells, inputs, bold=_bold(headings), freeze=f"C{FIRST_ROW}",
+                     widths=dict(zip("ABCDEFG", (16, 36, 18, 10, 22, 16, 18), strict=True)))
 
 
-def _control_sheet(sheet: Worksheet, controls: dict[tuple[str, str], int], cut: AssessmentCut | None) -> None:
-    _headings(sheet, "控制数 control numbers (二上: the draft must stay within them)",
-              ["资金来源 funding", "名称 name", "控制数 control number (yuan)",
-               "建议控制数 suggested by last year's assessment (yuan)", "绩效评价 assessment"])
+def _control_sheet(controls: dict[tuple[str, str], int], department: str, cut: AssessmentCut | None) -> FormSheet:
+    headings = ["资金来源 funding", "名称 name", "控制数 control number (yuan)",
+                "建议控制数 suggested by last year's assessment (yuan)", "绩效评价 assessment"]
+    cells = _headings("控制数 control numbers (二上: the draft must stay within them)", headings)
     for offset, source in enumerate(SOURCES):
         row = FIRST_ROW + offset
-        sheet.cell(row=row, column=1, value=source.value)
-        sheet.cell(row=row, column=2, value=SOURCE_LABELS[source])
-        fen = next((amount for (_dept, src), amount in controls.items() if src == source.value), None)
-        cell = sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN)
-        if fen is None:
-            cell.value = "未下达 not set"
-        else:
-            _money(cell, fen)
+        fen = controls.get((department, source.value))
+        cells += [(f"A{row}", source.value), (f"B{row}", SOURCE_LABELS[source]),
+                  (f"C{row}", from_fen(fen) if fen is not None else "未下达 not set")]
         if cut is not None and cut.base_fen.get(source.value):
-            _money(sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN + 1), cut.suggested_fen(source.value))
-            sheet.cell(row=row, column=CONTROL_AMOUNT_COLUMN + 2, value=cut.note)
-    for column, width in zip("ABCDE", (14, 24, 26, 30, 60), strict=True):
-        sheet.column_dimensions[column].width = width
+            cells += [(f"D{row}", from_fen(cut.suggested_fen(source.value))), (f"E{row}", cut.note)]
+    return FormSheet(CONTROLS, cells, bold=_bold(headings), widths={"A": 14, "B": 24, "C": 26, "D": 30, "E": 60})

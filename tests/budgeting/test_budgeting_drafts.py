@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from smartfin.budgeting.controls import ControlSetting, set_control_numbers
 from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
 from smartfin.budgeting.projects import import_projects
-from smartfin.budgeting.rounds import Stage, advance_round, get_round, open_round
+from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import import_departments
@@ -131,8 +131,7 @@ def test_a_bad_workbook_is_refused_with_its_cell_and_nothing_is_stored(compiling
 
 def test_a_workbook_of_another_template_version_is_refused(compiling: Session) -> None:
     data = fill(template_workbook(compiling, 2027, "CARD"), GOOD_BASIC)
-    get_round(compiling, 2027).template_version = "2027.2"
-    compiling.flush()
+    set_template_version(compiling, 2027, "2027.2", actor="finance")
     problems = _refused(compiling, data)
     assert problems[0][0] == "_stamp!B1" and "2027.1" in problems[0][1] and "2027.2" in problems[0][1]
 
@@ -177,3 +176,11 @@ def test_in_the_second_round_a_draft_over_its_control_number_is_refused_naming_t
     assert "12000.00" in problem.reason and "10000.00" in problem.reason and "基本支出!H17" in problem.reason
     within = _upload(compiling, fill(template, {("30201", F.FISCAL): 10000, ("30218", F.OWN): 5000}))
     assert (within.round, within.revision) == ("second", 1)
+
+
+def test_every_problem_of_a_workbook_is_reported_at_once(compiling: Session) -> None:
+    template = template_workbook(compiling, 2027, "CARD")
+    data = fill(template, {("30201", F.FISCAL): "=1+1", ("30218", F.OWN): -1},
+                {5: (None, "30201", 100), 6: ("P-NOPE", "30201", 100)}, _hide_row)
+    assert [where for where, _ in _refused(compiling, data)] == [
+        "基本支出!12:12", "基本支出!H17", "基本支出!I33", "项目支出!A5", "项目支出!A6"]

@@ -76,7 +76,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     basic = template["基本支出"]
     assert basic["A17"].value == "30201" and basic["F17"].value == 100000 and basic["G17"].value == 40000
     assert basic.protection.sheet and not basic["H17"].protection.locked and basic["A17"].protection.locked
-    assert any("H17" in str(v.sqref) and v.type == "decimal" for v in basic.data_validations.dataValidation)
+    assert any("H17" in v.sqref and v.type == "decimal" for v in basic.data_validations.dataValidation)
     assert template["_stamp"].sheet_state == "veryHidden" and template["_stamp"]["B1"].value == "2027.1"
 
     first = consolidate(session, 2027)
@@ -103,6 +103,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     assert control_numbers(session, 2027, "CARD") == {("CARD", "fiscal"): 10000000, ("CARD", "own"): 4500000,
                                                        ("CARD", "earmarked"): 30000000}
     advance_round(session, 2027, Stage.SECOND, actor="finance")
+    assert [d.control_total for d in consolidate(session, 2027, "first").departments] == [44500000, 2800050]
     controls = openpyxl.load_workbook(io.BytesIO(template_workbook(session, 2027, "CARD")))["控制数"]
     assert [controls[f"C{r}"].value for r in range(4, 8)] == [100000, 45000, "未下达 not set", 300000]
 
@@ -136,11 +137,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
 
 
 def test_an_issue_refused_halfway_leaves_nothing_behind(session: Session) -> None:
-    _to_second_round(session)
-    advance_round(session, 2027, Stage.CONSOLIDATION, actor="finance")
-    set_control_numbers(session, 2027, [ControlSetting(d, s, "1000000") for d in ("CARD", "RADI")
-                                        for s in ("fiscal", "own", "earmarked")], decision="纪要", actor="bc")
-    advance_round(session, 2027, Stage.SECOND, actor="finance")
+    _to_second_round_with_controls(session)
     _submit(session, "CARD", {("30201", F.FISCAL): 100000, ("30218", F.OWN): 45000}, {4: (None, "31003", 300000)})
     _submit(session, "RADI", {("30201", F.FISCAL): 20000, ("30213", F.OWN): 8000})
     advance_round(session, 2027, Stage.APPROVAL, actor="finance")
@@ -178,3 +175,25 @@ def test_departments_not_in_master_data_are_refused_at_issue(session: Session) -
     with pytest.raises(CompilationError, match="not in the master data for 2027: CARD"):
         issue_budget(session, 2027, actor="finance")
     assert session.exec(select(BudgetLine)).all() == []
+
+
+def test_approval_waits_for_every_proposer_and_for_drafts_within_the_control_numbers_now(session: Session) -> None:
+    _to_second_round_with_controls(session)
+    _submit(session, "CARD", {("30201", F.FISCAL): 1000})
+    with pytest.raises(CompilationError, match="no 二上 draft from RADI"):
+        advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    _submit(session, "RADI", {("30201", F.FISCAL): 1000})
+    # the committee cuts CARD's fiscal control number after its draft was accepted
+    set_control_numbers(session, 2027, [ControlSetting("CARD", "fiscal", "999.99")], decision="纪要 4", actor="bc")
+    with pytest.raises(CompilationError, match=r"CARD fiscal 1000\.00 exceeds its control number 999\.99"):
+        advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    _submit(session, "CARD", {("30201", F.FISCAL): Decimal("999.99")})
+    assert advance_round(session, 2027, Stage.APPROVAL, actor="finance").stage == Stage.APPROVAL
+
+
+def _to_second_round_with_controls(session: Session) -> None:
+    _to_second_round(session)
+    advance_round(session, 2027, Stage.CONSOLIDATION, actor="finance")
+    set_control_numbers(session, 2027, [ControlSetting(d, s, "1000000") for d in ("CARD", "RADI")
+                                        for s in ("fiscal", "own", "earmarked")], decision="纪要", actor="bc")
+    advance_round(session, 2027, Stage.SECOND, actor="finance")
