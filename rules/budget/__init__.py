@@ -1,5 +1,6 @@
-"""Budget rules in dated tables: the commitment chain's over-run tolerance and request validity, who may adjust
-a budget and how often, and what a year-end close carries over."""
+"""Budget rules in dated tables: the economic classification (部门支出经济分类) that compilation templates and drafts
+use, the commitment chain's over-run tolerance and request validity, who may adjust a budget and how often, what a
+year-end close carries over, and how a year's execution is scored."""
 
 from rules.budget.commitments import (
     CommitmentStandards,

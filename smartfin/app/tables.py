@@ -7,6 +7,7 @@ that build a throwaway database with ``create_all``).
 
 from sqlmodel import SQLModel
 
+import smartfin.budgeting.tables
 import smartfin.costing.tables
 import smartfin.ledger.closing
 import smartfin.ledger.departments
@@ -14,6 +15,7 @@ import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.adjustment.adjustments
 import smartfin.processes.approvals
+import smartfin.processes.assessment.entries
 import smartfin.processes.contracts.contracts
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
@@ -41,5 +43,7 @@ TABLE_MODULES = (
     smartfin.processes.contracts.contracts,
     smartfin.ledger.closing,
     smartfin.processes.adjustment.adjustments,
+    smartfin.budgeting.tables,
+    smartfin.processes.assessment.entries,
 )
 metadata = SQLModel.metadata

@@ -18,6 +18,7 @@ def product_registry() -> TopicRegistry:
     """Every topic the product's processes use, each handled exactly once (a topic claimed twice fails)."""
     from smartfin.app import bot_topics, implementations
     from smartfin.processes.adjustment import worker as adjustment
+    from smartfin.processes.assessment import worker as assessment
     from smartfin.processes.costreview import worker as costreview
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
@@ -27,7 +28,7 @@ def product_registry() -> TopicRegistry:
     reimbursement.use_verifier(implementations.configured_verifier)
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
-                     spending.registry, costreview.registry, adjustment.registry):
+                     spending.registry, costreview.registry, adjustment.registry, assessment.registry):
         merged.include(registry)
     return merged
 
@@ -38,8 +39,10 @@ def register_commands(app: typer.Typer) -> None:
     Packages the core must not import (the flows) add theirs through the ``smartfin.commands`` entry point.
     """
     from smartfin.app import (
+        assessment_commands,
         bot_commands,
         budget_commands,
+        compilation_commands,
         cost_commands,
         db_commands,
         delegation_commands,
@@ -53,9 +56,9 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
-                   department_commands, document_commands, reimbursement, procurement, costreview, contracts,
-                   adjustment):
+    for module in (bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
+                   db_commands, delegation_commands, department_commands, document_commands, reimbursement,
+                   procurement, costreview, contracts, adjustment):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)

@@ -30,9 +30,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell as XlsxCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from smartfin.kernel.clock import HOSPITAL_TZ
 from smartfin.kernel.money import CENT, format_yuan
@@ -291,6 +294,131 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     book.save(out)
     return out.getvalue()
 
+
+
+def xlsx_stream_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """``xlsx_bytes`` for large workbooks (tens of thousands of rows): the same cells, written in openpyxl's
+    write-only mode, so rows are streamed to the file instead of held as a worksheet in memory.
+
+    Every value goes through the same ``_put`` (neutralised text, exact money, percentages, dates); what
+    streaming gives up is the column widths measured from the cells — a column is as wide as its heading.
+    """
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
+    book = Workbook(write_only=True)
+    seen: set[str] = set()
+    for title, header, rows in sheets:
+        _check_title(title, seen)
+        sheet = book.create_sheet(title)
+        for column, heading in enumerate(header, start=1):
+            sheet.column_dimensions[get_column_letter(column)].width = min(max(_display_width(heading), 6) + 4, 60)
+        sheet.freeze_panes = "A2"
+        heading_cells = []
+        for heading in header:
+            cell = WriteOnlyCell(sheet)
+            _put(cell, heading, _where(title, 1, heading))
+            cell.font = _BOLD
+            heading_cells.append(cell)
+        sheet.append(heading_cells)
+        for number, row in enumerate(rows, start=2):
+            _check_row(header, row, number, title)
+            cells = []
+            for heading, value in zip(header, row, strict=True):
+                cell = WriteOnlyCell(sheet)
+                _put(cell, value, _where(title, number, heading))
+                cells.append(cell)
+            sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ forms
+
+@dataclass(frozen=True, slots=True)
+class InputRange:
+    """A rectangle of cells a person fills in (``"H4:K63"``): unlocked, highlighted, with data validation —
+    an ``amount`` (a decimal ≥ 0, formatted as money) or a ``list`` of the values ``choices`` names (a range
+    formula such as ``='基本支出'!$A$4:$A$63``)."""
+
+    cells: str
+    kind: str = "amount"
+    choices: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FormSheet:
+    """A sheet of a workbook handed out to be filled in: labels written like every other cell (neutralised
+    text, exact money), input ranges, and the sheet protected so that only the input cells can be changed."""
+
+    title: str
+    cells: Sequence[tuple[str, CellValue]]          # (coordinate, value) of every label
+    inputs: Sequence[InputRange] = ()
+    bold: Sequence[str] = ()                        # coordinates shown in bold (headings)
+    widths: dict[str, float] | None = None          # column letter → width
+    wrap: Sequence[str] = ()                        # column letters whose text wraps
+    freeze: str | None = None
+    very_hidden: bool = False                       # kept out of Excel's "unhide" list (a version stamp)
+
+
+_INPUT_FILL_COLOUR = "FFF2CC"
+
+
+def form_bytes(sheets: Sequence[FormSheet]) -> bytes:
+    """A workbook to be filled in and read back (a budget template): every label cell written through the same
+    ``_put`` as the exports, every input cell unlocked and validated, every sheet protected.
+
+    Protection carries no password: it keeps honest users in the input cells; whoever reads the workbook back
+    must still check what it finds (see ``smartfin.budgeting.drafts``).
+    """
+    if not sheets:
+        raise ValueError("a workbook needs at least one sheet")
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    seen: set[str] = set()
+    fill = PatternFill("solid", fgColor=_INPUT_FILL_COLOUR)
+    unlocked = Protection(locked=False)
+    for form in sheets:
+        _check_title(form.title, seen)
+        sheet = book.create_sheet(form.title)
+        for coordinate, value in form.cells:
+            _put(sheet[coordinate], value, f"sheet {form.title!r}, cell {coordinate}")
+        for coordinate in form.bold:
+            sheet[coordinate].font = _BOLD
+        for column in form.wrap:
+            for cell in sheet[column]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for column, width in (form.widths or {}).items():
+            sheet.column_dimensions[column].width = width
+        for area in form.inputs:
+            if area.kind == "amount":
+                validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                                            allow_blank=True, showErrorMessage=True,
+                                            error=area.error or "enter an amount, not negative")
+            elif area.kind == "list":
+                validation = DataValidation(type="list", formula1=area.choices, allow_blank=True,
+                                            showErrorMessage=True, error=area.error or "choose from the list")
+            else:
+                raise ValueError(f"sheet {form.title!r}: unknown input kind {area.kind!r}")
+            validation.add(area.cells)
+            sheet.add_data_validation(validation)
+            bounds = CellRange(area.cells)
+            for row in sheet.iter_rows(min_row=bounds.min_row, max_row=bounds.max_row, min_col=bounds.min_col,
+                                       max_col=bounds.max_col):
+                for cell in row:
+                    cell.protection = unlocked
+                    cell.fill = fill
+                    if area.kind == "amount":
+                        cell.number_format = MONEY_FORMAT
+        if form.freeze:
+            sheet.freeze_panes = form.freeze
+        sheet.protection.sheet = True
+        if form.very_hidden:
+            sheet.sheet_state = "veryHidden"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 # ------------------------------------------------------------------------------------------------ the file
 

@@ -106,14 +106,18 @@ def rate_or_reason(row: Mapping[str, Any], key: str) -> Decimal | str:
     return YEAR_NOT_STARTED
 
 
-def execution_report(session: Session, fiscal_year: int, as_of: date) -> ExecutionReport:
-    """Read the journal as it stood in effect at the end of ``as_of`` and compute every line's execution.
+def execution_report(session: Session, fiscal_year: int, as_of: date,
+                     department: str | None = None) -> ExecutionReport:
+    """Read the journal as it stood in effect at the end of ``as_of`` and compute every line's execution
+    (of one ``department`` only, when given: a department's workbook needs no other).
 
     Entries count by their effective date, not by when they were posted: a budget loaded today with the
     line's 1 January start is part of every month of the year.
     """
-    lines = session.exec(select(BudgetLine).where(BudgetLine.fiscal_year == fiscal_year)
-                         .order_by(BudgetLine.department, BudgetLine.economic_code)).all()  # type: ignore[arg-type]
+    query = select(BudgetLine).where(BudgetLine.fiscal_year == fiscal_year)
+    if department is not None:
+        query = query.where(BudgetLine.department == department)
+    lines = session.exec(query.order_by(BudgetLine.department, BudgetLine.economic_code)).all()  # type: ignore[arg-type]
     totals = bucket_totals(session, [line.id for line in lines if line.id is not None], effective_by(as_of))
     names = department_names(session, as_of)  # as the department was called then; the code without master data
     progress = time_progress(as_of, fiscal_year)
