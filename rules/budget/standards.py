@@ -5,7 +5,10 @@ decision is always taken by the rows in force on its date; a change of policy is
 
 ``adjustment_standards.csv``: below ``finance_head_limit`` (yuan) an adjustment that stays within one
 department is the finance head's; at or above it, or across departments, it goes to the president's office
-meeting. ``yearly_adjustment_limit`` is the number of adjustments a department may have per fiscal year.
+meeting. ``yearly_adjustment_limit`` is the number of subject adjustments (科目调整) a department may have per
+fiscal year, counted as ``count_by`` says: ``line`` — every budget line of the department whose amount a
+decision changes is one subject adjustment (one decision moving money on three lines counts 3); ``decision`` —
+a decision counts once for each department whose lines it changes, however many lines.
 
 ``carry_over_rules.csv``: at year end each open commitment (by bucket and document type) and each line's
 unspent balance (by funding source and basic/project scope) is carried to next year or lapses. The most
@@ -31,6 +34,13 @@ class BudgetRulesError(ValueError):
     """A rules table that cannot be used; names the file's row and column."""
 
 
+class CountBy(StrEnum):
+    """What one unit of the yearly adjustment limit is."""
+
+    LINE = "line"
+    DECISION = "decision"
+
+
 @dataclass(frozen=True)
 class AdjustmentStandards:
     """One row of the adjustment standards."""
@@ -38,6 +48,7 @@ class AdjustmentStandards:
     effective_from: date
     finance_head_limit: Decimal
     yearly_adjustment_limit: int
+    count_by: CountBy
 
 
 class CarryRule(StrEnum):
@@ -92,7 +103,7 @@ def _rows(text: str, columns: tuple[str, ...], name: str) -> list[tuple[int, dic
 def parse_adjustment_standards(text: str) -> tuple[AdjustmentStandards, ...]:
     """Every row of an adjustment standards CSV, oldest first; one bad row refuses the table."""
     found = []
-    for number, record in _rows(text, ("effective_from", "finance_head_limit", "yearly_adjustment_limit"),
+    for number, record in _rows(text, ("effective_from", "finance_head_limit", "yearly_adjustment_limit", "count_by"),
                                 "adjustment standards"):
         try:
             limit = Decimal(record["finance_head_limit"])
@@ -102,7 +113,12 @@ def parse_adjustment_standards(text: str) -> tuple[AdjustmentStandards, ...]:
                                    f"yearly_adjustment_limit a whole number") from None
         if not limit.is_finite() or limit <= 0 or count < 1:
             raise BudgetRulesError(f"adjustment standards row {number}: limits must be positive")
-        found.append(AdjustmentStandards(_date(number, record["effective_from"]), limit, count))
+        try:
+            count_by = CountBy(record["count_by"])
+        except ValueError:
+            raise BudgetRulesError(f"adjustment standards row {number}, count_by: must be "
+                                   f"{' or '.join(c.value for c in CountBy)}, got {record['count_by']!r}") from None
+        found.append(AdjustmentStandards(_date(number, record["effective_from"]), limit, count, count_by))
     return tuple(sorted(found, key=lambda s: s.effective_from))
 
 

@@ -13,8 +13,9 @@ process variables, is what is routed, verified and posted.
 
 The rules (``adjustment_problems``), checked at submission and again when the money moves: the department
 exists; every line exists, is open and in force on the effective date; earmarked funds (专项) never move to
-basic expenditure; no line goes below what is already committed; the department's yearly count of
-adjustments (``rules/budget/adjustment_standards.csv``) is not exceeded. The tier (``tier_of``): within one
+basic expenditure; no line goes below what is already committed; no department's yearly count of subject
+adjustments (``rules/budget/adjustment_standards.csv``) is exceeded — each changed line counts, or each decision
+once per department it changes, as the dated standard's ``count_by`` says. The tier (``tier_of``): within one
 department and below the finance head's limit → ``finance-head``; across departments or at/above the limit →
 the president's office meeting (group ``president``, minutes number recorded).
 
@@ -24,16 +25,17 @@ a transfer in the caller's one transaction; posting again answers with what was 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from rules.budget import AdjustmentStandards, adjustment_standards_on
+from rules.budget import AdjustmentStandards, CountBy, adjustment_standards_on
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_today, utc_now
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
@@ -250,17 +252,39 @@ def is_earmarked_project(line: BudgetLine) -> bool:
     return line.funding_source == FundingSource.EARMARKED.value and bool(line.project)
 
 
-def adjustment_count(session: Session, department: str, year: int, *, excluding: str | None = None,
-                     in_flight: bool = False) -> int:
-    """The department's adjustments of the year that count against its limit: posted ones, and with
+def net_changes(movements: Sequence[Movement]) -> dict[BudgetLineKey, Decimal]:
+    """The signed net change per line over all movements (a line touched twice answers once)."""
+    net: dict[BudgetLineKey, Decimal] = {}
+    for movement in movements:
+        for key, change in movement.changes():
+            net[key] = net.get(key, Decimal("0.00")) + change
+    return net
+
+
+def subject_adjustments(movements: Sequence[Movement], count_by: CountBy) -> Counter[str]:
+    """What one decision counts against each department's yearly limit: with ``line`` every line of the
+    department whose amount it changes, with ``decision`` one for each department whose lines it changes."""
+    changed = [key.department for key, change in net_changes(movements).items() if change != 0]
+    return Counter(changed) if count_by == CountBy.LINE else Counter(set(changed))
+
+
+def adjustment_counts(session: Session, year: int, count_by: CountBy, *, excluding: str | None = None,
+                      in_flight: bool = False) -> Counter[str]:
+    """Each department's subject adjustments of the year so far: from posted adjustments, and with
     ``in_flight`` those still in approval too. Year-end carry-overs are no adjustments of this table."""
     statuses = [AdjustmentStatus.POSTED] + ([AdjustmentStatus.SUBMITTED] if in_flight else [])
-    query = select(func.count()).select_from(BudgetAdjustment).where(
-        BudgetAdjustment.department == department, BudgetAdjustment.fiscal_year == year,
-        col(BudgetAdjustment.status).in_(statuses))
+    query = select(AdjustmentMovement).join(
+        BudgetAdjustment, col(BudgetAdjustment.adjustment_no) == col(AdjustmentMovement.adjustment_no)).where(
+        BudgetAdjustment.fiscal_year == year, col(BudgetAdjustment.status).in_(statuses))
     if excluding:
         query = query.where(BudgetAdjustment.adjustment_no != excluding)
-    return int(session.exec(query).one())
+    decisions: dict[str, list[Movement]] = {}
+    for row in session.exec(query.order_by(col(AdjustmentMovement.adjustment_no), col(AdjustmentMovement.position))):
+        decisions.setdefault(row.adjustment_no, []).append(_movement(row))
+    found: Counter[str] = Counter()
+    for movements in decisions.values():
+        found.update(subject_adjustments(movements, count_by))
+    return found
 
 
 def adjustment_problems(session: Session, draft: AdjustmentDraft, *, standards: AdjustmentStandards,
@@ -301,11 +325,7 @@ def adjustment_problems(session: Session, draft: AdjustmentDraft, *, standards: 
                 and source.funding_source == FundingSource.EARMARKED.value and not is_earmarked_project(target):
             problems.append((where, f"专项资金不得调入基本支出：{source.label} → {target.label} / earmarked funds "
                                     f"may not move to basic expenditure ({target.label} is not an earmarked project)"))
-    net: dict[BudgetLineKey, Decimal] = {}
-    for movement in draft.movements:
-        for key, change in movement.changes():
-            net[key] = net.get(key, Decimal("0.00")) + change
-    for key, change in net.items():
+    for key, change in net_changes(draft.movements).items():
         line = lines.get(key)
         if change >= 0 or line is None or line.id is None:
             continue
@@ -315,13 +335,16 @@ def adjustment_problems(session: Session, draft: AdjustmentDraft, *, standards: 
                                             f"¥{format_yuan(-change)}（已占用 ¥{format_yuan(balances.committed)}） / "
                                             f"would leave {line.label} below its commitments: available "
                                             f"{format_yuan(balances.available)}, cut {format_yuan(-change)}"))
-    used = adjustment_count(session, draft.department, draft.fiscal_year, excluding=adjustment_no,
-                            in_flight=in_flight)
-    if used >= standards.yearly_adjustment_limit:
-        problems.append(("department", f"{draft.department} 本年已有 {used} 次预算调整，上限 "
-                                       f"{standards.yearly_adjustment_limit} 次 / department {draft.department} "
-                                       f"has {used} adjustments in {draft.fiscal_year}, the limit is "
-                                       f"{standards.yearly_adjustment_limit}"))
+    limit, count_by = standards.yearly_adjustment_limit, standards.count_by
+    used = adjustment_counts(session, draft.fiscal_year, count_by, excluding=adjustment_no, in_flight=in_flight)
+    for department, adds in sorted(subject_adjustments(draft.movements, count_by).items()):
+        if used[department] + adds > limit:
+            field = "department" if department == draft.department else f"department {department}"
+            so_far = used[department]
+            problems.append((field, f"{department} 本年已有 {so_far} 次科目调整，本次 {adds} 次，上限 {limit} 次 / "
+                                    f"department {department} has {so_far} subject adjustments in "
+                                    f"{draft.fiscal_year}, this one adds {adds} (counted by {count_by}), the limit "
+                                    f"is {limit}"))
     return problems
 
 
@@ -372,10 +395,13 @@ def movements_of(session: Session, adjustment_no: str) -> list[AdjustmentMovemen
 
 def draft_of(session: Session, row: BudgetAdjustment) -> AdjustmentDraft:
     """The recorded adjustment as a draft again, for the rules at posting time."""
-    movements = tuple(Movement(m.kind, parse_key(m.from_line) if m.from_line else None,
-                               parse_key(m.to_line) if m.to_line else None, m.amount, m.reason)
-                      for m in movements_of(session, row.adjustment_no))
+    movements = tuple(_movement(m) for m in movements_of(session, row.adjustment_no))
     return AdjustmentDraft(row.department, row.requester, row.effective_on, row.reason, movements)
+
+
+def _movement(row: AdjustmentMovement) -> Movement:
+    return Movement(row.kind, parse_key(row.from_line) if row.from_line else None,
+                    parse_key(row.to_line) if row.to_line else None, row.amount, row.reason)
 
 
 def get_adjustment(session: Session, adjustment_no: str) -> BudgetAdjustment:
@@ -412,13 +438,9 @@ def post_adjustment(session: Session, row: BudgetAdjustment, *, actor: str) -> l
                                    adjustment_no=row.adjustment_no, in_flight=False, lock=True)
     if problems:
         raise AdjustmentRefused(problems)
-    net: dict[BudgetLineKey, Decimal] = {}
-    for movement in draft.movements:
-        for key, change in movement.changes():
-            net[key] = net.get(key, Decimal("0.00")) + change
     reasons = "; ".join(m.reason for m in draft.movements)
     ids = []
-    for key, change in net.items():
+    for key, change in net_changes(draft.movements).items():
         if change == 0:
             continue
         entry = adjust(session, key, change, document_no=row.adjustment_no, actor=actor,
