@@ -105,7 +105,6 @@ class ParsedDraft:
     amounts: list[DraftAmount] = field(default_factory=list)
     basic_codes: list[str] = field(default_factory=list)
     project_codes: list[str] = field(default_factory=list)     # the template's pool rows, in order
-    project_rows: dict[str, list[str]] = field(default_factory=dict)  # project → cells naming it (with an amount)
     problems: list[DraftProblem] = field(default_factory=list)  # found in the cells, reported with the checks
 
 
@@ -301,7 +300,6 @@ def _read_projects(sheet: Any, parsed: ParsedDraft, problems: list[DraftProblem]
             problems.append(DraftProblem(f"{PROJECTS}!{get_column_letter(PROJECT_ECONOMIC_COLUMN)}{row}",
                                          "缺少经济分类编码 / the economic code of the amount is missing"))
             continue
-        parsed.project_rows.setdefault(code, []).append(f"{PROJECTS}!A{row}")
         # the funding source is the project's; filled in when the draft is checked against the pool
         parsed.amounts.append(DraftAmount(PROJECT_KIND, economic, "", code, fen, where))
 
