@@ -74,23 +74,24 @@ class StoredWorkbook:
         """The non-empty cells of the sheet stored at ``part``, up to column ``max_column``."""
         rows: Rows = {}
         row_number = 0
-        for _event, element in ElementTree.iterparse(self.archive.open(part), events=("end",)):
-            if element.tag != f"{_MAIN}row":
-                continue
-            row_number = int(element.get("r") or row_number + 1)   # "r" may be left out: the next row
-            cells: dict[int, StoredCell] = {}
-            column = 0
-            for cell in element.iter(f"{_MAIN}c"):
-                match = _REF.match(cell.get("r", ""))
-                column = column_number(match[1]) if match else column + 1
-                if column > max_column:
+        with self.archive.open(part) as stream:
+            for _event, element in ElementTree.iterparse(stream, events=("end",)):
+                if element.tag != f"{_MAIN}row":
                     continue
-                stored = self._cell(cell)
-                if stored is not None:
-                    cells[column] = stored
-            if cells:
-                rows[row_number] = cells
-            element.clear()
+                row_number = int(element.get("r") or row_number + 1)   # "r" may be left out: the next row
+                cells: dict[int, StoredCell] = {}
+                column = 0
+                for cell in element.iter(f"{_MAIN}c"):
+                    match = _REF.match(cell.get("r", ""))
+                    column = column_number(match[1]) if match else column + 1
+                    if column > max_column:
+                        continue
+                    stored = self._cell(cell)
+                    if stored is not None:
+                        cells[column] = stored
+                if cells:
+                    rows[row_number] = cells
+                element.clear()
         return rows
 
     def _cell(self, cell: ElementTree.Element) -> StoredCell | None:
