@@ -147,8 +147,9 @@ def test_a_file_that_is_not_a_workbook_is_refused(compiling: Session) -> None:
 
 def test_a_second_upload_replaces_the_first_and_keeps_it(compiling: Session) -> None:
     template = template_workbook(compiling, 2027, "CARD")
-    first = _upload(compiling, fill(template, GOOD_BASIC))
-    again = _upload(compiling, fill(template, GOOD_BASIC))  # the identical workbook: nothing new
+    workbook = fill(template, GOOD_BASIC)
+    first = _upload(compiling, workbook)
+    again = _upload(compiling, workbook)  # the identical file: nothing new
     assert again.id == first.id
     second = _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
     assert (second.revision, second.status, first.status) == (2, "current", "replaced")
