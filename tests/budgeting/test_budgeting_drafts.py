@@ -12,7 +12,7 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from smartfin.budgeting.controls import ControlSetting, set_control_numbers
+from smartfin.budgeting.controls import ControlSetting, control_numbers, import_control_numbers, set_control_numbers
 from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
 from smartfin.budgeting.projects import import_projects
 from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
@@ -185,3 +185,13 @@ def test_every_problem_of_a_workbook_is_reported_at_once(compiling: Session) -> 
                 {5: (None, "30201", 100), 6: ("P-NOPE", "30201", 100)}, _hide_row)
     assert [where for where, _ in _refused(compiling, data)] == [
         "基本支出!12:12", "基本支出!H17", "基本支出!I33", "项目支出!A5", "项目支出!A6"]
+
+
+def test_a_control_number_file_with_a_bad_row_sets_nothing(compiling: Session) -> None:
+    advance_round(compiling, 2027, Stage.CONSOLIDATION, actor="finance")
+    report = import_control_numbers(compiling, 2027, (
+        "科室,资金来源,控制数\nCARD,财政,1000\nNOPE,财政,1000\nRADI,gold,1000\nFIN,自有,-5\nFIN,专项,12.345\n"
+    ).encode(), decision="纪要", actor="budget-committee", filename="controls.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "department"), (4, "funding_source"), (5, "amount"),
+                                                          (6, "amount")], report.errors
+    assert control_numbers(compiling, 2027) == {}
