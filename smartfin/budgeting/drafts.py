@@ -2,7 +2,7 @@
 stored — or refused with every problem located by sheet!cell and its reason, and nothing stored.
 
 Refused: a file that is not a compilation workbook, a workbook of another template version, department or year,
-label cells changed since the template was made (the layout digest), formulas instead of values, merged or hidden
+label cells changed since the template was made (the layout digest) or headings changed (a moved column), formulas instead of values, merged or hidden
 cells, rows or columns in the input sheets, numbers stored as text, negative amounts or more than two decimals,
 codes not in the economic classification, projects not in the pool (or not budgetable) or without performance
 targets, amounts outside the template's rows, and in round 二上 a funding source over its control number.
@@ -41,13 +41,16 @@ from smartfin.budgeting.workbook import (
     CONTROL_AMOUNT_COLUMN,
     CONTROLS,
     FIRST_ROW,
+    HEADER_ROW,
     PROJECT_AMOUNT_COLUMN,
     PROJECT_CODE_COLUMN,
     PROJECT_ECONOMIC_COLUMN,
+    PROJECT_HEADINGS,
     PROJECTS,
     SOURCES,
     STAMP,
     Stamp,
+    basic_input_headings,
     layout_digest,
 )
 from smartfin.kernel.clock import utc_now
@@ -139,6 +142,9 @@ def read_draft(data: bytes) -> ParsedDraft:
     except (KeyError, ValueError, IndexError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
         raise DraftRefused([DraftProblem("file", f"cannot read the workbook: {exc}")]) from None
     parsed = ParsedDraft(stamp=stamp, sha256=hashlib.sha256(data).hexdigest())
+    problems.extend(_heading_problems(BASIC, basic, {BASIC_FIRST_INPUT + i: h for i, h in
+                                                     enumerate(basic_input_headings(stamp.fiscal_year))}))
+    problems.extend(_heading_problems(PROJECTS, projects, dict(enumerate(PROJECT_HEADINGS, start=1))))
     _read_basic(basic, parsed, problems)
     _read_projects(projects, parsed, problems)
     parsed.problems[:0] = problems
@@ -189,6 +195,17 @@ def _stamp(rows: Rows) -> Stamp:
     except (KeyError, ValueError):
         raise DraftRefused([DraftProblem(f"{STAMP}!A1", "版本戳缺失或损坏 / the version stamp is missing or "
                                                         "damaged: download a new template")]) from None
+
+
+def _heading_problems(sheet: str, rows: Rows, expected: dict[int, str]) -> Iterator[DraftProblem]:
+    """Headings that are not the template's: a column was moved or relabelled, so its amounts cannot be placed."""
+    found = rows.get(HEADER_ROW, {})
+    for column, heading in expected.items():
+        value = found.get(column, BLANK).value
+        if value != heading:
+            yield DraftProblem(f"{sheet}!{get_column_letter(column)}{HEADER_ROW}",
+                               f"表头被改动（应为「{heading}」） / the heading was changed: expected {heading!r}, "
+                               f"found {value!r}")
 
 
 def _amount(cell: StoredCell, where: str, problems: list[DraftProblem]) -> int | None:

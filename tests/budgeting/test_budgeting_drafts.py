@@ -93,6 +93,10 @@ def _below_the_rows(book: Workbook) -> None:
     book["基本支出"]["H70"] = 10
 
 
+def _relabel_source(book: Workbook) -> None:
+    book["基本支出"]["H3"] = "2027 自有资金 own"
+
+
 def _hidden_format(book: Workbook) -> None:
     book["基本支出"]["H4"].number_format = ";;;"
 
@@ -117,6 +121,7 @@ BAD: dict[str, tuple[dict, dict, Callable[[Workbook], None] | None, str, str]] =
     "project without targets": ({}, {5: (None, "30201", 100)}, None, "项目支出!A5", "no performance targets"),
     "project amount without a code": ({}, {4: (None, None, 100)}, None, "项目支出!F4", "economic code"),
     "labels changed": ({}, {}, _swap_codes, "_stamp!B4", "labels were changed"),
+    "funding-source column relabelled": ({}, {}, _relabel_source, "基本支出!H3", "heading was changed"),
 }
 
 
