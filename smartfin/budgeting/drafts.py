@@ -2,10 +2,11 @@
 stored — or refused with every problem located by sheet!cell and its reason, and nothing stored.
 
 Refused: a file that is not a compilation workbook, a workbook of another template version, department or year,
-label cells changed since the template was made (the layout digest) or headings changed (a moved column), formulas instead of values, merged or hidden
-cells, rows or columns in the input sheets, numbers stored as text, negative amounts or more than two decimals,
-codes not in the economic classification, projects not in the pool (or not budgetable) or without performance
-targets, amounts outside the template's rows, and in round 二上 a funding source over its control number.
+label cells changed since the template was made (the layout digest) or headings changed (a moved column),
+formulas instead of values, merged or hidden cells, rows or columns in the input sheets, numbers stored as text,
+negative amounts or more than two decimals, codes not in the economic classification, projects not in the pool
+(or not budgetable) or without performance targets, amounts outside the template's rows, and in round 二上 a
+funding source over its control number.
 
 An upload goes to the round the compilation is in (``first`` or ``second``). A second upload of a department's
 draft in the same round replaces the first (it is kept, marked ``replaced``); uploading the identical file again
