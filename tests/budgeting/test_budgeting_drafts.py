@@ -12,7 +12,7 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from smartfin.budgeting.controls import ControlSetting, set_control_numbers
+from smartfin.budgeting.controls import ControlSetting, control_numbers, import_control_numbers, set_control_numbers
 from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
 from smartfin.budgeting.projects import import_projects
 from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
@@ -93,6 +93,10 @@ def _below_the_rows(book: Workbook) -> None:
     book["基本支出"]["H70"] = 10
 
 
+def _relabel_source(book: Workbook) -> None:
+    book["基本支出"]["H3"] = "2027 自有资金 own"
+
+
 def _hidden_format(book: Workbook) -> None:
     book["基本支出"]["H4"].number_format = ";;;"
 
@@ -117,6 +121,7 @@ BAD: dict[str, tuple[dict, dict, Callable[[Workbook], None] | None, str, str]] =
     "project without targets": ({}, {5: (None, "30201", 100)}, None, "项目支出!A5", "no performance targets"),
     "project amount without a code": ({}, {4: (None, None, 100)}, None, "项目支出!F4", "economic code"),
     "labels changed": ({}, {}, _swap_codes, "_stamp!B4", "labels were changed"),
+    "funding-source column relabelled": ({}, {}, _relabel_source, "基本支出!H3", "heading was changed"),
 }
 
 
@@ -147,8 +152,9 @@ def test_a_file_that_is_not_a_workbook_is_refused(compiling: Session) -> None:
 
 def test_a_second_upload_replaces_the_first_and_keeps_it(compiling: Session) -> None:
     template = template_workbook(compiling, 2027, "CARD")
-    first = _upload(compiling, fill(template, GOOD_BASIC))
-    again = _upload(compiling, fill(template, GOOD_BASIC))  # the identical workbook: nothing new
+    workbook = fill(template, GOOD_BASIC)
+    first = _upload(compiling, workbook)
+    again = _upload(compiling, workbook)  # the identical file: nothing new
     assert again.id == first.id
     second = _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
     assert (second.revision, second.status, first.status) == (2, "current", "replaced")
@@ -184,3 +190,13 @@ def test_every_problem_of_a_workbook_is_reported_at_once(compiling: Session) -> 
                 {5: (None, "30201", 100), 6: ("P-NOPE", "30201", 100)}, _hide_row)
     assert [where for where, _ in _refused(compiling, data)] == [
         "基本支出!12:12", "基本支出!H17", "基本支出!I33", "项目支出!A5", "项目支出!A6"]
+
+
+def test_a_control_number_file_with_a_bad_row_sets_nothing(compiling: Session) -> None:
+    advance_round(compiling, 2027, Stage.CONSOLIDATION, actor="finance")
+    report = import_control_numbers(compiling, 2027, (
+        "科室,资金来源,控制数\nCARD,财政,1000\nNOPE,财政,1000\nRADI,gold,1000\nFIN,自有,-5\nFIN,专项,12.345\n"
+    ).encode(), decision="纪要", actor="budget-committee", filename="controls.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "department"), (4, "funding_source"), (5, "amount"),
+                                                          (6, "amount")], report.errors
+    assert control_numbers(compiling, 2027) == {}

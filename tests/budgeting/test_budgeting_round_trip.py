@@ -22,6 +22,7 @@ from smartfin.budgeting.tables import BudgetIssue
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import (
     AlreadyBudgeted,
+    BudgetExceeded,
     BudgetLine,
     BudgetLineKey,
     JournalEntry,
@@ -129,6 +130,13 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     entry = session.exec(select(JournalEntry).where(JournalEntry.line_id == line.id)).one()
     assert (entry.document_type, entry.document_no, entry.effective_on) == (
         ISSUE_DOCUMENT, "BUDGET-ISSUE-2027-V1", date(2027, 1, 1))
+
+    # an issued line is an ordinary line: budget control reserves on it and stops at its budget
+    radi = BudgetLineKey(2027, "RADI", "30213", F.OWN)
+    pre_encumber(session, radi, "8000.50", document_type="spending-request", document_no="SR-2027-1", actor="radi")
+    with pytest.raises(BudgetExceeded):
+        pre_encumber(session, radi, "0.01", document_type="spending-request", document_no="SR-2027-2", actor="radi")
+    session.rollback()
 
     entries = session.exec(select(func.count()).select_from(JournalEntry)).one()
     again = issue_budget(session, 2027, actor="finance")
