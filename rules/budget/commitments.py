@@ -18,7 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 STANDARDS_FILE = Path(__file__).with_name("commitment_standards.csv")
-COLUMNS = ("effective_from", "overrun_tolerance_pct", "overrun_tolerance_amount", "request_validity_days")
+COLUMNS = ("effective_from", "overrun_tolerance_pct", "overrun_tolerance_amount", "request_validity_days",
+           "overrun_approver_group")
 
 
 class CommitmentStandardsError(ValueError):
@@ -29,12 +30,14 @@ class CommitmentStandardsError(ValueError):
 class CommitmentStandards:
     """One row: an over-run is within tolerance when it is at most ``overrun_tolerance_pct`` of what the cited
     document holds *and* at most ``overrun_tolerance_amount`` yuan (both limits hold; the stricter wins);
-    an approved request's reservation lapses ``request_validity_days`` after the day it was approved."""
+    an approved request's reservation lapses ``request_validity_days`` after the day it was approved; an
+    over-run beyond the tolerance is approved by a member of the engine group ``overrun_approver_group``."""
 
     effective_from: date
     overrun_tolerance_pct: Decimal
     overrun_tolerance_amount: Decimal
     request_validity_days: int
+    overrun_approver_group: str = "chief-accountant"
 
     def overrun_allowed(self, held: Decimal) -> Decimal:
         """The largest excess over ``held`` accepted without a new approval, in yuan (to the fen, down)."""
@@ -56,6 +59,14 @@ def _number(row: int, column: str, text: str, *, high: Decimal | None = None) ->
     return value
 
 
+def _group(row: int, text: str) -> str:
+    group = text.strip()
+    if not group or len(group) > 64 or any(c.isspace() for c in group):
+        raise CommitmentStandardsError(f"commitment standards row {row}, overrun_approver_group: 须为引擎组名 / "
+                                       f"must name one engine group, got {text!r}")
+    return group
+
+
 def _row(number: int, record: dict[str, str]) -> CommitmentStandards:
     try:
         effective = date.fromisoformat((record.get("effective_from") or "").strip())
@@ -72,7 +83,8 @@ def _row(number: int, record: dict[str, str]) -> CommitmentStandards:
                                       high=Decimal(100)),
         overrun_tolerance_amount=_number(number, "overrun_tolerance_amount",
                                          record.get("overrun_tolerance_amount") or ""),
-        request_validity_days=int(days))
+        request_validity_days=int(days),
+        overrun_approver_group=_group(number, record.get("overrun_approver_group") or ""))
 
 
 def parse_commitment_standards(text: str) -> tuple[CommitmentStandards, ...]:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from smartfin.kernel.clock import hospital_day
 from smartfin.kernel.money import format_yuan, from_fen
@@ -30,7 +30,7 @@ from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.processes.reimbursement.claims import Claim
 from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
 from smartfin.processes.spending.requests import SpendingRequest
-from smartfin.reconciliation.models import Match
+from smartfin.reconciliation.store import bank_matches_of_entry
 from smartfin.store.db import session_scope
 
 document_app = typer.Typer(no_args_is_help=True, help="Documents: requests, claims, proposals (单据).")
@@ -163,15 +163,16 @@ def _linked_numbers(session: Session, number: str) -> list[tuple[str, str]]:
 
 
 def _payment_of(session: Session, claim: Claim) -> dict[str, Any]:
-    """The claim's voucher, its posting journal entry and the bank reconciliation match, where they exist."""
+    """The claim's voucher, its posting journal entry and the bank reconciliation match, where they exist.
+
+    The bank payment is the match whose ledger side is the bank journal entry of the claim's posted voucher
+    (keyed by the voucher number), followed by that recorded id and never guessed from an amount."""
     posting = session.get(VoucherPosting, f"reimbursement-claim:{claim.claim_no}")
-    bank = None
-    if claim.voucher_no:
-        for match in session.exec(select(Match).where(Match.amount_fen == (claim.payable_fen or 0))).all():
-            ids = [*match.left_ids, *match.right_ids]
-            if any(claim.voucher_no in str(i) or claim.claim_no in str(i) for i in ids):
-                bank = {"match_id": match.id, "run_id": match.run_id, "status": match.status, "rule": match.rule}
-                break
+    matches = bank_matches_of_entry(session, claim.voucher_no or "")
+    bank = None if not matches else {
+        "match_id": matches[0].id, "run_id": matches[0].run_id, "status": matches[0].status,
+        "rule": matches[0].rule, "statement_lines": list(matches[0].left_ids),
+        "amount": format_yuan(from_fen(matches[0].amount_fen))}
     return {"voucher_no": claim.voucher_no,
             "posting": None if posting is None else {"state": posting.state, "voucher_no": posting.voucher_no,
                                                      "amount": posting.amount},

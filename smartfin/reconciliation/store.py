@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert
+from sqlalchemy import String, cast, delete, insert
 from sqlmodel import Session, select
 
 from extractors.statements import Statement, StatementSpan, check_new_statement
@@ -221,6 +221,24 @@ def save_input_problem(session: Session, *, kind: str, scope: str, business_date
                     matches=[], exceptions=[_pending({"type": etype.value, "level": "input",
                                                       "references": list(references), "detail": detail})],
                     outcome=outcome)
+
+
+def bank_matches_of_entry(session: Session, entry_id: str) -> list[Match]:
+    """The bank reconciliation matches whose ledger side names the bank journal entry ``entry_id`` (the entry
+    a posted voucher made, keyed by its voucher number), newest first; written-off matches are left out.
+
+    This follows the recorded link (the matched item's id), never an amount that another payment may share.
+    """
+    if not entry_id:
+        return []
+    text = cast(Match.right_ids, String)
+    # the ids are stored as a JSON list: look for the id as a JSON string, escaped or not, then compare exactly
+    rows = session.exec(select(Match).where(
+        Match.level == "bank", Match.status != MatchStatus.WRITTEN_OFF,
+        text.contains(json.dumps(entry_id), autoescape=True)
+        | text.contains(json.dumps(entry_id, ensure_ascii=False), autoescape=True))
+        .order_by(Match.id.desc())).all()  # type: ignore[union-attr]
+    return [m for m in rows if entry_id in m.right_ids]
 
 
 def resolve_match(session: Session, match_id: int, *, by: str, note: str | None = None,

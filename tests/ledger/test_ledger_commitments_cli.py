@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from smartfin.app.cli import app
 from smartfin.kernel.clock import hospital_today
-from smartfin.ledger import Bucket, BudgetLineKey, consume, create_line, pre_encumber
+from smartfin.ledger import Bucket, BudgetLineKey, consume, create_line, pre_encumber, record_actual
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import get_engine, session_scope
 from tests.support.settings import environment
@@ -53,4 +53,52 @@ def test_lapse_releases_requests_by_rule_once_and_budget_show_counts_open_commit
             assert [a.subject_id for a in audits] == ["REQ-1"]
         bad = runner.invoke(app, ["budget", "lapse", "--as-of", "31.12.2026"])
         assert bad.exit_code != 0 and "--as-of" in bad.output
+        get_engine.cache_clear()
+
+
+def test_document_chain_follows_the_vouchers_bank_journal_entry_to_its_reconciliation_match(tmp_path: Path) -> None:
+    """Two payments of the same amount on one day: the chain shows the match of the claim's own voucher."""
+    import numpy as np
+    import pandas as pd
+
+    from smartfin.processes.reimbursement.claims import Claim, ClaimStatus
+    from smartfin.reconciliation import match_bank
+    from smartfin.reconciliation.store import save_bank_run
+
+    with environment({"SMARTFIN_VAR_DIR": str(tmp_path), "SMARTFIN_DATABASE_URL": ""}):
+        get_engine.cache_clear()
+        key = BudgetLineKey(YEAR, "CARD", "30201", "fiscal")
+        with session_scope() as session:
+            create_line(session, key, actor="finance", budget="10000.00", document_no="B-1")
+            pre_encumber(session, key, "800.00", document_type="spending-request", document_no="REQ-9", actor="a")
+            claim = Claim(claim_no="BX-9", claimant="zhang.wei", department="CARD", category="office",
+                          economic_code="30201", funding_source="fiscal", fiscal_year=YEAR, purpose="办公用品",
+                          claimed_total_fen=50000, payable_fen=50000, status=ClaimStatus.PAID, voucher_no="记-0042")
+            session.add(claim)
+            session.flush()
+            consume(session, cited_type="spending-request", cited_no="REQ-9", citing_type="reimbursement-claim",
+                    citing_no="BX-9", key=key, amount="500.00", bucket=Bucket.PRE_ENCUMBRANCE, actor="system")
+            record_actual(session, document_type="reimbursement-claim", document_no="BX-9", actor="system",
+                          amount="500.00", voucher_no="记-0042")
+
+        day = date(YEAR, 3, 2)
+        bank = pd.DataFrame({"line_id": ["L-OTHER", "L-9"], "amount_fen": np.array([-50000, -50000]),
+                             "booked_at": pd.to_datetime([f"{day} 10:00", f"{day} 11:00"]).tz_localize(
+                                 "Asia/Shanghai"),
+                             "reference": ["BX-77", "BX-9"], "counterparty_name": ["晨光文具", "晨光文具"]})
+        ledger = pd.DataFrame({"entry_id": ["记-0099", "记-0042"], "date": [day, day],
+                               "amount_fen": np.array([-50000, -50000]), "reference": ["BX-77", "BX-9"],
+                               "counterparty": ["晨光文具", "晨光文具"]})
+        with session_scope() as session:
+            save_bank_run(session, match_bank(bank, ledger), account="A-1", business_date=day, fingerprints=["f"])
+
+        result = runner.invoke(app, ["document", "chain", "REQ-9", "--json"])
+        assert result.exit_code == 0, result.output
+        documents = json.loads(result.output)["documents"]
+        assert [d["number"] for d in documents] == ["REQ-9", "BX-9"]
+        payment = documents[1]["bank_payment"]
+        assert payment is not None and payment["statement_lines"] == ["L-9"], payment
+        assert payment["rule"] == "reference" and payment["amount"] == "-500.00"
+        text = runner.invoke(app, ["document", "chain", "REQ-9"]).output
+        assert f"match {payment['match_id']}" in text
         get_engine.cache_clear()

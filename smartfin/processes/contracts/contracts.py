@@ -5,6 +5,10 @@ pre-encumbrance is consumed by the contract amount and the contract's encumbranc
 ``consume``), the unused part of the request released as a saving (the contract fixes the price), and the
 contract with its payment schedule (dates and amounts, read later by the cash forecast) recorded.
 
+A contract costing more than its request beyond the dated tolerance waits as ``pending-overrun`` until a
+member of the standards' approver group approves it; a complete contract gives what it still holds back to
+the line (a saving), a cancelled one gives it back to its request.
+
 The request is known to the ledger only as the document holding a pre-encumbrance: this package does not
 read the spending process's tables (processes never import each other). The budget line, department and
 amount authority come from the ledger's record of the request, never from the command's copy.
@@ -15,18 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
+from rules.budget import commitment_standards_on
 from smartfin.kernel.clock import hospital_today, utc_now
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger import (
     Bucket,
     BudgetError,
+    CitationRefused,
     DocumentConflict,
     consume,
     document_holdings,
+    give_back,
+    open_citers,
+    release,
     release_saving,
 )
 from smartfin.store.audit import UtcDateTime, record_audit
@@ -34,6 +44,15 @@ from smartfin.store.audit import UtcDateTime, record_audit
 DOCUMENT_TYPE = "contract"
 REQUEST_TYPE = "spending-request"   # the ledger's document type of an approved request
 REGISTRAR_GROUP = "finance-officer"
+
+
+class ContractStatus(StrEnum):
+    """Where a contract stands: its money moves on ``registered`` and leaves the contract on the last two."""
+
+    PENDING_OVERRUN = "pending-overrun"   # costs more than its request beyond the tolerance: awaits approval
+    REGISTERED = "registered"             # holds its encumbrance; claims citing it take it over
+    COMPLETE = "complete"                 # finished: what was not paid went back to the line (saving)
+    CANCELLED = "cancelled"               # what it held went back to its request
 
 
 class ContractRefused(ValueError):
@@ -58,6 +77,9 @@ class Contract(SQLModel, table=True):
     department: str = Field(max_length=32)
     registered_by: str = Field(max_length=64)
     registered_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime, nullable=False))
+    status: str = Field(default=ContractStatus.REGISTERED, max_length=20)
+    overrun_approved_by: str | None = Field(default=None, max_length=64)
+    closed_by: str | None = Field(default=None, max_length=64)
 
     @property
     def amount(self) -> Decimal:
@@ -91,6 +113,7 @@ class ContractDraft:
     amount: Decimal
     signed_on: date
     payments: tuple[tuple[date, Decimal], ...]
+    department: str = ""   # the department the contract is signed for, as the registrar states it
 
 
 def _date(text: str, field: str, problems: list[tuple[str, str]]) -> date | None:
@@ -102,7 +125,7 @@ def _date(text: str, field: str, problems: list[tuple[str, str]]) -> date | None
 
 
 def validate_contract(*, contract_no: str, request_no: str, supplier: str, amount: str, signed_on: str,
-                      payments: list[str], today: date | None = None) -> ContractDraft:
+                      payments: list[str], department: str = "", today: date | None = None) -> ContractDraft:
     """Check every field and collect all problems before refusing: the schedule (``DATE:AMOUNT`` each) must
     fall on or after signature and add up to the contract amount; a contract is not signed in the future."""
     problems: list[tuple[str, str]] = []
@@ -144,15 +167,17 @@ def validate_contract(*, contract_no: str, request_no: str, supplier: str, amoun
     if problems or value is None or signed is None:
         raise ContractRefused(problems)
     return ContractDraft(contract_no.strip(), request_no.strip(), supplier.strip(), value, signed,
-                         tuple(sorted(schedule)))
+                         tuple(sorted(schedule)), department.strip())
 
 
 def register_contract(session: Session, draft: ContractDraft, *, registrar: str) -> Contract:
     """Record the contract and move the request's reservation to its encumbrance, all in the caller's unit of
     work; a saving (contract below the request) is released. Registering the same contract again returns it.
 
-    Refused (``ContractRefused``) when the request is not approved, closed, expired or already consumed, or
-    when the contract costs more than the request beyond the tolerance (a new request is needed for that).
+    A contract costing more than its request beyond the dated tolerance is recorded as ``pending-overrun``
+    with nothing moved: the over-run needs ``approve_overrun`` by the group the standards name. Refused
+    (``ContractRefused``) when the request is not approved, closed, expired or already consumed, or when the
+    new money would overspend the line.
     """
     existing = session.get(Contract, draft.contract_no)
     if existing is not None:
@@ -165,19 +190,21 @@ def register_contract(session: Session, draft: ContractDraft, *, registrar: str)
     if holding.key is None or holding.line_id is None:
         raise ContractRefused([("request", f"申请 {draft.request_no} 未获批准（无预占） / {draft.request_no} holds "
                                            "no reservation: it is not an approved request")])
+    if draft.department and draft.department != holding.key.department:
+        raise ContractRefused([("department", f"申请 {draft.request_no} 属于科室 {holding.key.department}，不是 "
+                                              f"{draft.department} / {draft.request_no} belongs to department "
+                                              f"{holding.key.department}, not {draft.department}")])
+    status, saved, overrun = ContractStatus.REGISTERED, Decimal("0.00"), None
     try:
-        consume(session, cited_type=REQUEST_TYPE, cited_no=draft.request_no, citing_type=DOCUMENT_TYPE,
-                citing_no=draft.contract_no, key=holding.key, amount=draft.amount, bucket=Bucket.ENCUMBRANCE,
-                actor=registrar, reference=draft.contract_no, on=draft.signed_on)
-        saved = release_saving(session, cited_type=REQUEST_TYPE, cited_no=draft.request_no,
-                               citing_type=DOCUMENT_TYPE, citing_no=draft.contract_no, actor=registrar)
-    except DocumentConflict as exc:
-        raise ContractRefused([("contract-no", exc.message)]) from exc
-    except BudgetError as exc:
-        raise ContractRefused([("request", exc.message)]) from exc
+        saved = _move(session, draft.request_no, draft.contract_no, draft.amount, draft.signed_on, registrar,
+                      overrun_approved=False)
+    except CitationRefused as exc:
+        if exc.reason != "overrun":
+            raise ContractRefused([("request", exc.message)]) from exc
+        status, overrun = ContractStatus.PENDING_OVERRUN, exc.message
     row = Contract(contract_no=draft.contract_no, request_no=draft.request_no, supplier=draft.supplier,
                    amount_fen=to_fen(draft.amount), signed_on=draft.signed_on, line_id=holding.line_id,
-                   department=holding.key.department, registered_by=registrar)
+                   department=holding.key.department, registered_by=registrar, status=status)
     session.add(row)
     session.flush()
     for position, (day, part) in enumerate(draft.payments, start=1):
@@ -186,10 +213,114 @@ def register_contract(session: Session, draft: ContractDraft, *, registrar: str)
     record_audit(session, actor=registrar, action="contract.registered", subject_type=DOCUMENT_TYPE,
                  subject_id=draft.contract_no, details={
                      "request_no": draft.request_no, "supplier": draft.supplier, "amount": draft.amount,
-                     "signed_on": draft.signed_on, "saving_released": saved,
-                     "payments": [[d.isoformat(), format_yuan(p)] for d, p in draft.payments]})
+                     "signed_on": draft.signed_on, "saving_released": saved, "status": status,
+                     "overrun": overrun, "payments": [[d.isoformat(), format_yuan(p)] for d, p in draft.payments]})
     session.flush()
     return row
+
+
+def _move(session: Session, request_no: str, contract_no: str, amount: Decimal, signed_on: date, actor: str, *,
+          overrun_approved: bool) -> Decimal:
+    """The request's reservation becomes the contract's encumbrance, the rest of it a saving; the saving."""
+    holding = document_holdings(session, REQUEST_TYPE, request_no)
+    if holding.key is None:
+        raise ContractRefused([("request", f"申请 {request_no} 未获批准（无预占） / {request_no} holds no "
+                                           "reservation: it is not an approved request")])
+    try:
+        consume(session, cited_type=REQUEST_TYPE, cited_no=request_no, citing_type=DOCUMENT_TYPE,
+                citing_no=contract_no, key=holding.key, amount=amount, bucket=Bucket.ENCUMBRANCE, actor=actor,
+                reference=contract_no, on=signed_on, overrun_approved=overrun_approved)
+        return release_saving(session, cited_type=REQUEST_TYPE, cited_no=request_no, citing_type=DOCUMENT_TYPE,
+                              citing_no=contract_no, actor=actor)
+    except CitationRefused:
+        raise
+    except DocumentConflict as exc:
+        raise ContractRefused([("contract-no", exc.message)]) from exc
+    except BudgetError as exc:
+        raise ContractRefused([("request", exc.message)]) from exc
+
+
+def _contract(session: Session, contract_no: str, *statuses: ContractStatus) -> Contract:
+    row = session.get(Contract, contract_no, with_for_update=True)
+    if row is None:
+        raise ContractRefused([("contract-no", f"合同 {contract_no} 不存在 / no contract {contract_no} is registered")])
+    if row.status not in statuses:
+        wanted = " or ".join(statuses)
+        raise ContractRefused([("contract-no", f"合同 {contract_no} 状态为 {row.status}，须为 {wanted} / contract "
+                                               f"{contract_no} is {row.status}, not {wanted}")])
+    return row
+
+
+def overrun_approver_group(on: date | None = None) -> str:
+    """The engine group whose member approves a contract's over-run, by the dated standard in force."""
+    return commitment_standards_on(on or hospital_today()).overrun_approver_group
+
+
+def approve_overrun(session: Session, contract_no: str, *, approver: str, comment: str = "") -> Contract:
+    """A contract pending over-run approved: its request's reservation moves to it with the new money checked
+    against the line (the budget can still refuse). ``approver`` is the logged-in member of the approving
+    group (checked by the caller against the engine) and may not be the one who registered the contract."""
+    row = _contract(session, contract_no, ContractStatus.PENDING_OVERRUN)
+    if approver == row.registered_by:
+        raise ContractRefused([("user", f"{approver} 登记了合同 {contract_no}，不能自己批准超支 / {approver} "
+                                        f"registered {contract_no} and may not approve its over-run")])
+    try:
+        saved = _move(session, row.request_no, contract_no, row.amount, row.signed_on, approver,
+                      overrun_approved=True)
+    except CitationRefused as exc:
+        raise ContractRefused([("request", exc.message)]) from exc
+    row.status, row.overrun_approved_by = ContractStatus.REGISTERED, approver
+    session.add(row)
+    record_audit(session, actor=approver, action="contract.overrun-approved", subject_type=DOCUMENT_TYPE,
+                 subject_id=contract_no, details={"request_no": row.request_no, "amount": row.amount,
+                                                  "registered_by": row.registered_by, "comment": comment,
+                                                  "group": overrun_approver_group(), "saving_released": saved})
+    session.flush()
+    return row
+
+
+def _no_claims_in_flight(session: Session, row: Contract) -> None:
+    claims = open_citers(session, DOCUMENT_TYPE, row.contract_no)
+    if claims:
+        raise ContractRefused([("contract-no", f"合同 {row.contract_no} 仍有在途报销 {', '.join(claims)} / "
+                                               f"claims citing {row.contract_no} are still open: {', '.join(claims)}")])
+
+
+def complete_contract(session: Session, contract_no: str, *, actor: str) -> Decimal:
+    """The contract is finished (final payment made): what it still holds is a saving and goes back to the
+    line, audited. Refused while a claim citing it is still open. Returns the saving."""
+    row = _contract(session, contract_no, ContractStatus.REGISTERED)
+    _no_claims_in_flight(session, row)
+    entry = release(session, document_type=DOCUMENT_TYPE, document_no=contract_no, bucket=Bucket.ENCUMBRANCE,
+                    actor=actor, reason=f"saving: contract {contract_no} complete")
+    saved = Decimal("0.00") if entry is None else -entry.amount
+    row.status, row.closed_by = ContractStatus.COMPLETE, actor
+    session.add(row)
+    record_audit(session, actor=actor, action="contract.completed", subject_type=DOCUMENT_TYPE,
+                 subject_id=contract_no, details={"saving_released": saved, "request_no": row.request_no})
+    session.flush()
+    return saved
+
+
+def cancel_contract(session: Session, contract_no: str, *, actor: str, reason: str) -> Decimal:
+    """The contract is cancelled: what it took over from its request goes back to the request (which holds it
+    again and can be cited again), audited. Refused while a claim citing it is still open. Returns what the
+    request got back."""
+    if not reason.strip():
+        raise ContractRefused([("reason", "必填 / is required")])
+    row = _contract(session, contract_no, ContractStatus.REGISTERED, ContractStatus.PENDING_OVERRUN)
+    _no_claims_in_flight(session, row)
+    back = give_back(session, citing_type=DOCUMENT_TYPE, citing_no=contract_no, actor=actor,
+                     reason=f"contract cancelled: {reason.strip()}")
+    returned = sum((g.to_cited for g in back), Decimal("0.00"))
+    row.status, row.closed_by = ContractStatus.CANCELLED, actor
+    session.add(row)
+    record_audit(session, actor=actor, action="contract.cancelled", subject_type=DOCUMENT_TYPE,
+                 subject_id=contract_no, details={"reason": reason.strip(), "request_no": row.request_no,
+                                                  "returned_to_request": returned,
+                                                  "to_line": sum((g.to_line for g in back), Decimal("0.00"))})
+    session.flush()
+    return returned
 
 
 def contract_payments(session: Session, contract_no: str) -> list[ContractPayment]:

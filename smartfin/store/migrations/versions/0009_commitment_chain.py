@@ -1,5 +1,5 @@
 """The commitment chain: links between documents that consume each other's holdings, and contracts with
-their payment schedules.
+their payment schedules and status (pending over-run approval, registered, complete, cancelled).
 
 Revision ID: 0009_commitment_chain
 Revises: 0008_cost_review
@@ -62,6 +62,9 @@ def upgrade() -> None:
         sa.Column("department", text(length=32), nullable=False),
         sa.Column("registered_by", text(length=64), nullable=False),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", text(length=20), nullable=False),
+        sa.Column("overrun_approved_by", text(length=64), nullable=True),
+        sa.Column("closed_by", text(length=64), nullable=True),
         sa.ForeignKeyConstraint(["line_id"], ["budget_line.id"]),
         sa.PrimaryKeyConstraint("contract_no"),
     )
