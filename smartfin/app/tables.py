@@ -13,6 +13,7 @@ import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
 import smartfin.processes.approvals
+import smartfin.processes.compilation.records
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
 import smartfin.processes.procurement.proposals
@@ -37,5 +38,6 @@ TABLE_MODULES = (
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
     smartfin.budgeting.tables,
+    smartfin.processes.compilation.records,
 )
 metadata = SQLModel.metadata
