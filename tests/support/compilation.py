@@ -60,7 +60,7 @@ def upload(year: int, department: str, amount: object, source: F = F.FISCAL, cod
 def submit_round(engine: EngineClient, pid: str, year: int, key: str, amounts: dict[str, object]) -> None:
     """Every department uploads its draft and its head completes the task."""
     for task in tasks_of(engine, pid, key, len(amounts)):
-        department = engine.get(f"/task/{task['id']}/variables/department")["value"]
+        department = next(d for d, head in HEADS.items() if head == task["assignee"])
         upload(year, department, amounts[department])
         complete_as(engine, HEADS[department], task, {})
 
