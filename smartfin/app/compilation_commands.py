@@ -18,7 +18,14 @@ from smartfin.budgeting.controls import ControlSetting, control_numbers, import_
 from smartfin.budgeting.drafts import DraftRefused, draft_history, upload_draft
 from smartfin.budgeting.issue import issue_budget
 from smartfin.budgeting.projects import import_projects, pool_projects, targets_by_project
-from smartfin.budgeting.rounds import CompilationError, Stage, advance_round, get_round, open_round
+from smartfin.budgeting.rounds import (
+    CompilationError,
+    Stage,
+    advance_round,
+    get_round,
+    open_round,
+    set_template_version,
+)
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen
 from smartfin.ledger import BudgetError
@@ -138,6 +145,19 @@ def round_show(year: Annotated[int, typer.Option(help="fiscal year")]) -> None:
                f"{row.stage_changed_by}); template {row.template_version}; 一上 by {row.first_deadline}; "
                f"二上 by {row.second_deadline}")
     typer.echo(row.guidance)
+
+
+@round_app.command("template-version")
+def round_template_version(year: Annotated[int, typer.Option(help="fiscal year")],
+                           version: Annotated[str, typer.Option(help="the corrected template's version")],
+                           actor: Annotated[str, typer.Option(help="who changes it")] = "finance") -> None:
+    """Send out a corrected template: workbooks of the earlier version are refused from now on."""
+    try:
+        with session_scope() as session:
+            row = set_template_version(session, year, version, actor=actor)
+    except CompilationError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{row.fiscal_year}: template version {row.template_version}")
 
 
 @round_app.command("advance")

@@ -12,7 +12,15 @@ from smartfin.budgeting.controls import ControlSetting, control_numbers, import_
 from smartfin.budgeting.drafts import DraftProblem, DraftRefused, current_drafts, draft_history, upload_draft
 from smartfin.budgeting.issue import issue_budget
 from smartfin.budgeting.projects import import_projects, pool_projects, project_targets, record_actual_value
-from smartfin.budgeting.rounds import CompilationError, Stage, advance_round, find_round, get_round, open_round
+from smartfin.budgeting.rounds import (
+    CompilationError,
+    Stage,
+    advance_round,
+    find_round,
+    get_round,
+    open_round,
+    set_template_version,
+)
 from smartfin.budgeting.workbook import template_workbook
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "project_targets",
     "record_actual_value",
     "set_control_numbers",
+    "set_template_version",
     "template_workbook",
     "upload_draft",
 ]

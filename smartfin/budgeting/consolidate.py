@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlmodel import Session
 
 from rules.budget.classification import codes_for_year
+from smartfin.budgeting.controls import control_numbers
 from smartfin.budgeting.drafts import BASIC_KIND, current_drafts, draft_amounts
 from smartfin.budgeting.history import ledger_history
 from smartfin.budgeting.projects import pool_projects
@@ -53,6 +54,12 @@ class DepartmentFigures:
     by_source: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_code: dict[str, CodeFigures] = field(default_factory=lambda: defaultdict(CodeFigures))
     projects: list[tuple[str, str, str, int]] = field(default_factory=list)  # project, code, source, fen
+    controls: dict[str, int] = field(default_factory=dict)   # control numbers in force by funding source
+
+    @property
+    def control_total(self) -> int | None:
+        """The department's control numbers summed, or None before the committee set any."""
+        return sum(self.controls.values()) if self.controls else None
 
     @property
     def total(self) -> int:
@@ -120,6 +127,9 @@ def consolidate(session: Session, fiscal_year: int, round_name: str | Stage | No
     for (dept, code), past in history.items():
         if dept in by_department and past.current_budget:
             by_department[dept].by_code[code].previous += past.current_budget
+    for (dept, source), fen in control_numbers(session, fiscal_year).items():
+        if dept in by_department:
+            by_department[dept].controls[source] = fen
     sent = set(by_department)
     missing = sorted(d.code for d in departments_on(session, day) if d.code not in sent)
     return Consolidation(fiscal_year, name, utc_now(), [by_department[d] for d in sorted(by_department)], missing,
@@ -146,7 +156,8 @@ def consolidation_workbook(result: Consolidation) -> bytes:
     department_rows: list[Row] = [
         (d.department, d.name, d.draft.revision, d.draft.uploaded_by,
          *[from_fen(d.by_source.get(s, 0)) for s in SOURCES], from_fen(d.total), from_fen(d.previous),
-         from_fen(d.total - d.previous), _pct(d.total, d.previous)) for d in result.departments]
+         from_fen(d.total - d.previous), _pct(d.total, d.previous),
+         None if d.control_total is None else from_fen(d.control_total)) for d in result.departments]
     code_rows: list[Row] = [
         (code, result.code_names.get(code, ""), from_fen(f.basic), from_fen(f.project), from_fen(f.total),
          from_fen(f.previous), from_fen(f.total - f.previous), _pct(f.total, f.previous))
@@ -164,7 +175,8 @@ def consolidation_workbook(result: Consolidation) -> bytes:
     change = (f"{y - 1}年预算 budget", "增减 change", "增减率 change %")
     return xlsx_stream_bytes([
         ("科室汇总 departments", ["科室 department", "名称 name", "版本 revision", "上报人 uploaded by",
-                                *[f"{s}" for s in SOURCES], f"{y}年合计 total", *change], department_rows),
+                                *[f"{s}" for s in SOURCES], f"{y}年合计 total", *change, "控制数 control numbers"],
+         department_rows),
         ("经济分类汇总 codes", ["经济分类 code", "名称 name", "基本支出 basic", "项目支出 project", f"{y}年合计 total",
                               *change], code_rows),
         (f"科室×经济分类 {y}", ["科室 department", "名称 name", *codes], totals_matrix),
@@ -205,12 +217,14 @@ def consolidation_html(result: Consolidation) -> str:
         parts.append(f"<p><b>未上报 no draft yet:</b> {e(', '.join(result.missing))}</p>")
     parts.append("<h2>科室 departments</h2><table><tr><th>科室</th><th>名称</th>"
                  + "".join(f"<th>{s}</th>" for s in SOURCES)
-                 + f"<th>{y} 合计</th><th>{y - 1} 预算</th><th>增减率</th></tr>")
+                 + f"<th>{y} 合计</th><th>{y - 1} 预算</th><th>增减率</th><th>控制数 control</th></tr>")
     for d in result.departments:
         parts.append(f"<tr><td>{e(d.department)}</td><td>{e(d.name)}</td>"
                      + "".join(f'<td class="n">{_yuan(d.by_source.get(s, 0))}</td>' for s in SOURCES)
                      + f'<td class="n">{_yuan(d.total)}</td><td class="n">{_yuan(d.previous)}</td>'
-                     + _change_cell(d.total, d.previous) + "</tr>")
+                     + _change_cell(d.total, d.previous)
+                     + (f'<td class="n">{_yuan(d.control_total)}</td>' if d.control_total is not None
+                        else '<td class="n">—</td>') + "</tr>")
     parts.append("</table><h2>经济分类 economic codes</h2><table><tr><th>编码</th><th>名称</th><th>基本支出</th>"
                  f"<th>项目支出</th><th>{y} 合计</th><th>{y - 1} 预算</th><th>增减率</th></tr>")
     for code, f in result.by_code().items():

@@ -2,10 +2,11 @@
 stored — or refused with every problem located by sheet!cell and its reason, and nothing stored.
 
 Refused: a file that is not a compilation workbook, a workbook of another template version, department or year,
-label cells changed since the template was made (the layout digest), formulas instead of values, merged or hidden
-cells, rows or columns in the input sheets, numbers stored as text, negative amounts or more than two decimals,
-codes not in the economic classification, projects not in the pool (or not budgetable) or without performance
-targets, amounts outside the template's rows, and in round 二上 a funding source over its control number.
+label cells changed since the template was made (the layout digest) or headings changed (a moved column),
+formulas instead of values, merged or hidden cells, rows or columns in the input sheets, numbers stored as text,
+negative amounts or more than two decimals, codes not in the economic classification, projects not in the pool
+(or not budgetable) or without performance targets, amounts outside the template's rows, and in round 二上 a
+funding source over its control number.
 
 An upload goes to the round the compilation is in (``first`` or ``second``). A second upload of a department's
 draft in the same round replaces the first (it is kept, marked ``replaced``); uploading the identical file again
@@ -24,10 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from posixpath import dirname, join, normpath
-from typing import Any
 from xml.etree import ElementTree
 
-import openpyxl
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
@@ -35,6 +34,7 @@ from rules.budget.classification import codes_for_year
 from smartfin.budgeting.controls import control_numbers
 from smartfin.budgeting.projects import BUDGETABLE, pool_projects, projects_named, targets_by_project
 from smartfin.budgeting.rounds import CompilationError, Stage, get_round, require_stage
+from smartfin.budgeting.stored_cells import BLANK, Rows, StoredCell, StoredWorkbook
 from smartfin.budgeting.tables import BudgetDraft, DraftLine
 from smartfin.budgeting.workbook import (
     BASIC,
@@ -42,13 +42,16 @@ from smartfin.budgeting.workbook import (
     CONTROL_AMOUNT_COLUMN,
     CONTROLS,
     FIRST_ROW,
+    HEADER_ROW,
     PROJECT_AMOUNT_COLUMN,
     PROJECT_CODE_COLUMN,
     PROJECT_ECONOMIC_COLUMN,
+    PROJECT_HEADINGS,
     PROJECTS,
     SOURCES,
     STAMP,
     Stamp,
+    basic_input_headings,
     layout_digest,
 )
 from smartfin.kernel.clock import utc_now
@@ -105,7 +108,6 @@ class ParsedDraft:
     amounts: list[DraftAmount] = field(default_factory=list)
     basic_codes: list[str] = field(default_factory=list)
     project_codes: list[str] = field(default_factory=list)     # the template's pool rows, in order
-    project_rows: dict[str, list[str]] = field(default_factory=dict)  # project → cells naming it (with an amount)
     problems: list[DraftProblem] = field(default_factory=list)  # found in the cells, reported with the checks
 
 
@@ -116,8 +118,8 @@ def read_draft(data: bytes) -> ParsedDraft:
     reported together with those ``check_draft`` finds); ``DraftRefused`` when the file cannot be read as a
     compilation workbook at all.
 
-    Uses openpyxl's read-only mode for the cells and reads merged and hidden rows and columns from the sheets'
-    XML directly (read-only mode does not load them), so a large workbook is read in one pass.
+    Cells, merged ranges and hidden rows and columns are read from the sheets' XML directly
+    (``smartfin.budgeting.stored_cells``), one pass per sheet.
     """
     problems: list[DraftProblem] = []
     if data[:4] != b"PK\x03\x04":
@@ -134,16 +136,18 @@ def read_draft(data: bytes) -> ParsedDraft:
     for name in (BASIC, PROJECTS):
         problems.extend(_layout_problems(name, archive.read(sheets[name])))
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
+        book = StoredWorkbook(archive)
+        stamp = _stamp(book.rows(sheets[STAMP], 2))
+        basic = book.rows(sheets[BASIC], BASIC_FIRST_INPUT + len(SOURCES) - 1)
+        projects = book.rows(sheets[PROJECTS], PROJECT_AMOUNT_COLUMN)
+    except (KeyError, ValueError, IndexError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
         raise DraftRefused([DraftProblem("file", f"cannot read the workbook: {exc}")]) from None
-    try:
-        stamp = _stamp(book[STAMP])
-        parsed = ParsedDraft(stamp=stamp, sha256=hashlib.sha256(data).hexdigest())
-        _read_basic(book[BASIC], parsed, problems)
-        _read_projects(book[PROJECTS], parsed, problems)
-    finally:
-        book.close()
+    parsed = ParsedDraft(stamp=stamp, sha256=hashlib.sha256(data).hexdigest())
+    problems.extend(_heading_problems(BASIC, basic, {BASIC_FIRST_INPUT + i: h for i, h in
+                                                     enumerate(basic_input_headings(stamp.fiscal_year))}))
+    problems.extend(_heading_problems(PROJECTS, projects, dict(enumerate(PROJECT_HEADINGS, start=1))))
+    _read_basic(basic, parsed, problems)
+    _read_projects(projects, parsed, problems)
     parsed.problems[:0] = problems
     return parsed
 
@@ -184,9 +188,9 @@ def _layout_problems(sheet: str, xml: bytes) -> Iterator[DraftProblem]:
                                "列被隐藏 / hidden column in the input sheet")
 
 
-def _stamp(sheet: Any) -> Stamp:
-    values = {str(row[0]): str(row[1]) for row in sheet.iter_rows(values_only=True)
-              if len(row) >= 2 and row[0] is not None and row[1] is not None}
+def _stamp(rows: Rows) -> Stamp:
+    values = {str(cells[1].value): str(cells[2].value) for cells in rows.values()
+              if 1 in cells and 2 in cells and cells[1].value is not None and cells[2].value is not None}
     try:
         return Stamp(values["template_version"], values["department"], int(values["fiscal_year"]), values["digest"])
     except (KeyError, ValueError):
@@ -194,7 +198,18 @@ def _stamp(sheet: Any) -> Stamp:
                                                         "damaged: download a new template")]) from None
 
 
-def _amount(cell: Any, where: str, problems: list[DraftProblem]) -> int | None:
+def _heading_problems(sheet: str, rows: Rows, expected: dict[int, str]) -> Iterator[DraftProblem]:
+    """Headings that are not the template's: a column was moved or relabelled, so its amounts cannot be placed."""
+    found = rows.get(HEADER_ROW, {})
+    for column, heading in expected.items():
+        value = found.get(column, BLANK).value
+        if value != heading:
+            yield DraftProblem(f"{sheet}!{get_column_letter(column)}{HEADER_ROW}",
+                               f"表头被改动（应为「{heading}」） / the heading was changed: expected {heading!r}, "
+                               f"found {value!r}")
+
+
+def _amount(cell: StoredCell, where: str, problems: list[DraftProblem]) -> int | None:
     """A money cell as fen (None when blank), or a problem recorded."""
     value = cell.value
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -229,7 +244,7 @@ def _amount(cell: Any, where: str, problems: list[DraftProblem]) -> int | None:
     return to_fen(amount)
 
 
-def _text(cell: Any, where: str, problems: list[DraftProblem]) -> str:
+def _text(cell: StoredCell, where: str, problems: list[DraftProblem]) -> str:
     value = cell.value
     if value is None:
         return ""
@@ -241,21 +256,17 @@ def _text(cell: Any, where: str, problems: list[DraftProblem]) -> str:
     return str(value).strip()
 
 
-def _rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    yield from enumerate(sheet.iter_rows(min_row=FIRST_ROW), start=FIRST_ROW)
+def _rows(rows: Rows) -> Iterator[tuple[int, dict[int, StoredCell]]]:
+    """Every row from the first data row to the last stored one, empty rows included."""
+    for number in range(FIRST_ROW, max(rows, default=0) + 1):
+        yield number, rows.get(number, {})
 
 
-def _cell(cells: tuple[Any, ...], column: int) -> Any:
-    return cells[column - 1] if len(cells) >= column else _Blank
+def _cell(cells: dict[int, StoredCell], column: int) -> StoredCell:
+    return cells.get(column, BLANK)
 
 
-class _Blank:
-    value = None
-    data_type = "n"
-    number_format = "General"
-
-
-def _read_basic(sheet: Any, parsed: ParsedDraft, problems: list[DraftProblem]) -> None:
+def _read_basic(sheet: Rows, parsed: ParsedDraft, problems: list[DraftProblem]) -> None:
     ended = False
     last_input = BASIC_FIRST_INPUT + len(SOURCES) - 1
     for row, cells in _rows(sheet):
@@ -278,7 +289,7 @@ def _read_basic(sheet: Any, parsed: ParsedDraft, problems: list[DraftProblem]) -
                 parsed.amounts.append(DraftAmount(BASIC_KIND, code, source.value, "", fen, where))
 
 
-def _read_projects(sheet: Any, parsed: ParsedDraft, problems: list[DraftProblem]) -> None:
+def _read_projects(sheet: Rows, parsed: ParsedDraft, problems: list[DraftProblem]) -> None:
     in_pool_rows = True
     for row, cells in _rows(sheet):
         code_cell = _cell(cells, PROJECT_CODE_COLUMN)
@@ -301,7 +312,6 @@ def _read_projects(sheet: Any, parsed: ParsedDraft, problems: list[DraftProblem]
             problems.append(DraftProblem(f"{PROJECTS}!{get_column_letter(PROJECT_ECONOMIC_COLUMN)}{row}",
                                          "缺少经济分类编码 / the economic code of the amount is missing"))
             continue
-        parsed.project_rows.setdefault(code, []).append(f"{PROJECTS}!A{row}")
         # the funding source is the project's; filled in when the draft is checked against the pool
         parsed.amounts.append(DraftAmount(PROJECT_KIND, economic, "", code, fen, where))
 

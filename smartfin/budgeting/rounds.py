@@ -141,6 +141,25 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
     return row
 
 
+def set_template_version(session: Session, fiscal_year: int, template_version: str, *, actor: str) -> CompilationRound:
+    """Replace the round's template version (a corrected template sent out while drafts are collected): workbooks
+    of the earlier version are refused from then on, so every department works on the corrected one."""
+    version = template_version.strip()
+    if not version or len(version) > 32:
+        raise CompilationError("模板版本须为 1–32 个字符 / the template version must be 1–32 characters")
+    row = get_round(session, fiscal_year, lock=True)
+    require_stage(row, Stage.FIRST, Stage.SECOND, doing="更换模板版本 change the template version")
+    previous = row.template_version
+    if previous == version:
+        return row
+    row.template_version = version
+    session.add(row)
+    session.flush()
+    record_audit(session, actor=actor, action="budget.template_version", subject_type="budget_compilation_round",
+                 subject_id=fiscal_year, details={"from": previous, "to": version})
+    return row
+
+
 def mark_stage(session: Session, row: CompilationRound, stage: Stage, *, actor: str) -> None:
     """Record the round's new stage, who moved it and when, in the audit log too."""
     previous = row.stage

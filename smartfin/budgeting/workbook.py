@@ -71,6 +71,12 @@ class Stamp:
     digest: str
 
 
+def basic_input_headings(fiscal_year: int) -> list[str]:
+    """The headings of 基本支出's input columns, one per funding source in ``SOURCES`` order: what tells the
+    reader which funding source a column is (checked on upload, so moved columns are refused)."""
+    return [f"{fiscal_year} {SOURCE_LABELS[s]}" for s in SOURCES]
+
+
 def layout_digest(template_version: str, department: str, fiscal_year: int, basic_codes: list[str],
                   project_codes: list[str]) -> str:
     """sha256 over what identifies a workbook's layout: version, department, year, and the label cells that key
@@ -137,7 +143,7 @@ AMOUNT_ERROR = "请输入不小于 0 的金额（元） / enter an amount in yua
 def _basic_sheet(fiscal_year: int, codes: list[EconomicCode], history: dict[tuple[str, str], CodeHistory],
                  department: str) -> FormSheet:
     headings = [h.format(last=fiscal_year - 2, current=fiscal_year - 1) for h in BASIC_HEADINGS]
-    headings += [f"{fiscal_year} {SOURCE_LABELS[s]}" for s in SOURCES]
+    headings += basic_input_headings(fiscal_year)
     cells = _headings(f"{fiscal_year} 年度基本支出预算 basic expenditure", headings)
     for offset, code in enumerate(codes):
         row = FIRST_ROW + offset

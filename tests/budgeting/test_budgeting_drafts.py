@@ -12,10 +12,10 @@ from openpyxl.workbook.workbook import Workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from smartfin.budgeting.controls import ControlSetting, set_control_numbers
+from smartfin.budgeting.controls import ControlSetting, control_numbers, import_control_numbers, set_control_numbers
 from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
 from smartfin.budgeting.projects import import_projects
-from smartfin.budgeting.rounds import Stage, advance_round, get_round, open_round
+from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import import_departments
@@ -93,6 +93,10 @@ def _below_the_rows(book: Workbook) -> None:
     book["基本支出"]["H70"] = 10
 
 
+def _relabel_source(book: Workbook) -> None:
+    book["基本支出"]["H3"] = "2027 自有资金 own"
+
+
 def _hidden_format(book: Workbook) -> None:
     book["基本支出"]["H4"].number_format = ";;;"
 
@@ -117,6 +121,7 @@ BAD: dict[str, tuple[dict, dict, Callable[[Workbook], None] | None, str, str]] =
     "project without targets": ({}, {5: (None, "30201", 100)}, None, "项目支出!A5", "no performance targets"),
     "project amount without a code": ({}, {4: (None, None, 100)}, None, "项目支出!F4", "economic code"),
     "labels changed": ({}, {}, _swap_codes, "_stamp!B4", "labels were changed"),
+    "funding-source column relabelled": ({}, {}, _relabel_source, "基本支出!H3", "heading was changed"),
 }
 
 
@@ -131,8 +136,7 @@ def test_a_bad_workbook_is_refused_with_its_cell_and_nothing_is_stored(compiling
 
 def test_a_workbook_of_another_template_version_is_refused(compiling: Session) -> None:
     data = fill(template_workbook(compiling, 2027, "CARD"), GOOD_BASIC)
-    get_round(compiling, 2027).template_version = "2027.2"
-    compiling.flush()
+    set_template_version(compiling, 2027, "2027.2", actor="finance")
     problems = _refused(compiling, data)
     assert problems[0][0] == "_stamp!B1" and "2027.1" in problems[0][1] and "2027.2" in problems[0][1]
 
@@ -148,8 +152,9 @@ def test_a_file_that_is_not_a_workbook_is_refused(compiling: Session) -> None:
 
 def test_a_second_upload_replaces_the_first_and_keeps_it(compiling: Session) -> None:
     template = template_workbook(compiling, 2027, "CARD")
-    first = _upload(compiling, fill(template, GOOD_BASIC))
-    again = _upload(compiling, fill(template, GOOD_BASIC))  # the identical workbook: nothing new
+    workbook = fill(template, GOOD_BASIC)
+    first = _upload(compiling, workbook)
+    again = _upload(compiling, workbook)  # the identical file: nothing new
     assert again.id == first.id
     second = _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
     assert (second.revision, second.status, first.status) == (2, "current", "replaced")
@@ -185,3 +190,13 @@ def test_every_problem_of_a_workbook_is_reported_at_once(compiling: Session) -> 
                 {5: (None, "30201", 100), 6: ("P-NOPE", "30201", 100)}, _hide_row)
     assert [where for where, _ in _refused(compiling, data)] == [
         "基本支出!12:12", "基本支出!H17", "基本支出!I33", "项目支出!A5", "项目支出!A6"]
+
+
+def test_a_control_number_file_with_a_bad_row_sets_nothing(compiling: Session) -> None:
+    advance_round(compiling, 2027, Stage.CONSOLIDATION, actor="finance")
+    report = import_control_numbers(compiling, 2027, (
+        "科室,资金来源,控制数\nCARD,财政,1000\nNOPE,财政,1000\nRADI,gold,1000\nFIN,自有,-5\nFIN,专项,12.345\n"
+    ).encode(), decision="纪要", actor="budget-committee", filename="controls.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "department"), (4, "funding_source"), (5, "amount"),
+                                                          (6, "amount")], report.errors
+    assert control_numbers(compiling, 2027) == {}

@@ -22,6 +22,7 @@ from smartfin.budgeting.tables import BudgetIssue
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import (
     AlreadyBudgeted,
+    BudgetExceeded,
     BudgetLine,
     BudgetLineKey,
     JournalEntry,
@@ -103,6 +104,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     assert control_numbers(session, 2027, "CARD") == {("CARD", "fiscal"): 10000000, ("CARD", "own"): 4500000,
                                                        ("CARD", "earmarked"): 30000000}
     advance_round(session, 2027, Stage.SECOND, actor="finance")
+    assert [d.control_total for d in consolidate(session, 2027, "first").departments] == [44500000, 2800050]
     controls = openpyxl.load_workbook(io.BytesIO(template_workbook(session, 2027, "CARD")))["控制数"]
     assert [controls[f"C{r}"].value for r in range(4, 8)] == [100000, 45000, "未下达 not set", 300000]
 
@@ -128,6 +130,13 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     entry = session.exec(select(JournalEntry).where(JournalEntry.line_id == line.id)).one()
     assert (entry.document_type, entry.document_no, entry.effective_on) == (
         ISSUE_DOCUMENT, "BUDGET-ISSUE-2027-V1", date(2027, 1, 1))
+
+    # an issued line is an ordinary line: budget control reserves on it and stops at its budget
+    radi = BudgetLineKey(2027, "RADI", "30213", F.OWN)
+    pre_encumber(session, radi, "8000.50", document_type="spending-request", document_no="SR-2027-1", actor="radi")
+    with pytest.raises(BudgetExceeded):
+        pre_encumber(session, radi, "0.01", document_type="spending-request", document_no="SR-2027-2", actor="radi")
+    session.rollback()
 
     entries = session.exec(select(func.count()).select_from(JournalEntry)).one()
     again = issue_budget(session, 2027, actor="finance")
