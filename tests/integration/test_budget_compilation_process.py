@@ -18,7 +18,17 @@ from smartfin.ledger.keys import FundingSource as F
 from smartfin.processes.approvals import engine_instant
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
-from tests.support.compilation import HEADS, decide, prepare_year, set_controls, start, submit_round, tasks_of, upload
+from tests.support.compilation import (
+    HEADS,
+    decide,
+    prepare_year,
+    set_controls,
+    start,
+    submit_round,
+    task_variable,
+    tasks_of,
+    upload,
+)
 
 pytestmark = pytest.mark.engine
 YEAR = 2031
@@ -49,14 +59,14 @@ def test_a_year_is_compiled_through_both_rounds_and_issued(camunda, workers):
     complete_as(camunda, "li.na", card, {})
     again = wait_for(lambda: [t for t in camunda.tasks(processInstanceId=pid, taskDefinitionKey="firstSubmitDraft")
                               if t["assignee"] == "li.na"], 30, message="CARD's task offered again")
-    assert "no first-round draft of CARD" in camunda.get(f"/task/{again[0]['id']}/variables/draftProblem")["value"]
+    assert "no first-round draft of CARD" in task_variable(camunda, again[0]["id"], "draftProblem")
     assert audits("budget.draft_task_refused")
 
     submit_round(camunda, pid, YEAR, "firstSubmitDraft", {"CARD": 120000, "RAD": 80000, "LAB": 50000})
 
     # 一下: consolidated (workbook and HTML archived), the committee sets control numbers
     controls_task = tasks_of(camunda, pid, "setControlNumbers", 1)[0]
-    summary = camunda.get(f"/task/{controls_task['id']}/variables/consolidationSummary")["value"]
+    summary = task_variable(camunda, controls_task["id"], "consolidationSummary")
     assert "CARD" in summary and "250000.00" in summary
     consolidated = audits("budget.consolidated")
     assert consolidated and consolidated[0].details_dict["workbook"] and consolidated[0].details_dict["html"]

@@ -24,6 +24,7 @@ from tests.support.compilation import (
     set_controls,
     start,
     submit_round,
+    task_variable,
     tasks_of,
     upload,
 )
@@ -45,7 +46,7 @@ def stage(year: int) -> str:
 
 
 def variable(camunda: Any, task_id: str, name: str) -> Any:
-    return camunda.get(f"/task/{task_id}/variables/{name}")["value"]
+    return task_variable(camunda, task_id, name)
 
 
 def test_only_the_departments_contact_completes_its_draft_task(camunda, workers):

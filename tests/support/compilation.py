@@ -10,7 +10,7 @@ from typing import Any
 
 from smartfin.app.demo_users import complete_as, wait_for
 from smartfin.budgeting import ControlSetting, open_round, set_control_numbers, template_workbook, upload_draft
-from smartfin.camunda.client import EngineClient
+from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.ledger import import_departments
 from smartfin.ledger.keys import FundingSource as F
 from smartfin.processes.approvals import members_of
@@ -87,3 +87,17 @@ def decide(engine: EngineClient, pid: str, year: int, body: str, *, decision: st
     attach(engine, year, body, number)
     task = tasks_of(engine, pid, "approveBudget", 1)[0]
     complete_as(engine, SIGNERS[body], task, {"decision": decision, "minutesNo": number, "comment": "审议通过"})
+
+
+def task_variable(engine: EngineClient, task_id: str, name: str) -> Any:
+    """A variable as the task sees it. Read again when the engine answers while a sibling path of the same scope
+    (the overdue escalation of a task made past its deadline) is ending: its execution tree is then briefly
+    unreadable (ENGINE-03077)."""
+    def read() -> tuple[Any] | None:
+        try:
+            return (engine.get(f"/task/{task_id}/variables/{name}")["value"],)
+        except EngineRequestError as exc:
+            if "ENGINE-03077" not in str(exc):
+                raise
+            return None
+    return wait_for(read, 10, message=f"variable {name} of task {task_id}")[0]
