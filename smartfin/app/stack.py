@@ -51,10 +51,18 @@ def worker_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: True)
 
 
+def upload_page_service(settings: Settings) -> ManagedService:
+    """The budget upload page (smartfin.app.budget_upload) where department heads submit their drafts."""
+    url = f"http://{settings.upload_page_host}:{settings.upload_page_port}/login"
+    return ManagedService(name="upload-page", argv=[sys.executable, "-m", "smartfin.app.budget_upload"],
+                          settings=settings, healthy=lambda: requests.get(url, timeout=2).ok)
+
+
 CORE_STACK: list[StackEntry] = [
     StackEntry("engine", engine_service, lambda s: True, lambda s: s.engine_start_timeout),
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
+    StackEntry("upload-page", upload_page_service, lambda s: True, lambda s: 20.0),
 ]
 SERVICE_PLUGINS = "smartfin.services"
 

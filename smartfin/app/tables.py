@@ -16,6 +16,7 @@ import smartfin.posting.journal
 import smartfin.processes.adjustment.adjustments
 import smartfin.processes.approvals
 import smartfin.processes.assessment.entries
+import smartfin.processes.compilation.records
 import smartfin.processes.contracts.contracts
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
@@ -45,5 +46,6 @@ TABLE_MODULES = (
     smartfin.processes.adjustment.adjustments,
     smartfin.budgeting.tables,
     smartfin.processes.assessment.entries,
+    smartfin.processes.compilation.records,
 )
 metadata = SQLModel.metadata

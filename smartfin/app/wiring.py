@@ -19,6 +19,7 @@ def product_registry() -> TopicRegistry:
     from smartfin.app import bot_topics, implementations
     from smartfin.processes.adjustment import worker as adjustment
     from smartfin.processes.assessment import worker as assessment
+    from smartfin.processes.compilation import worker as compilation
     from smartfin.processes.costreview import worker as costreview
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
@@ -28,7 +29,8 @@ def product_registry() -> TopicRegistry:
     reimbursement.use_verifier(implementations.configured_verifier)
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
-                     spending.registry, costreview.registry, adjustment.registry, assessment.registry):
+                     spending.registry, costreview.registry, adjustment.registry, assessment.registry,
+                     compilation.registry):
         merged.include(registry)
     return merged
 
@@ -50,6 +52,7 @@ def register_commands(app: typer.Typer) -> None:
         document_commands,
     )
     from smartfin.processes.adjustment import commands as adjustment
+    from smartfin.processes.compilation import commands as compilation
     from smartfin.processes.contracts import commands as contracts
     from smartfin.processes.costreview import commands as costreview
     from smartfin.processes.procurement import commands as procurement
@@ -58,7 +61,8 @@ def register_commands(app: typer.Typer) -> None:
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
                    db_commands, delegation_commands, department_commands, document_commands, reimbursement,
-                   procurement, costreview, contracts, adjustment):
+                   procurement, costreview, contracts, adjustment,
+                   compilation):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)

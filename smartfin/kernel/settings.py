@@ -197,6 +197,10 @@ class Settings(BaseSettings):
     erp_url: str = Field(default="http://127.0.0.1:8101", description="legacy ERP (voucher entry) base URL")
     bank_url: str = Field(default="http://127.0.0.1:8102", description="online bank portal base URL")
     tax_url: str = Field(default="http://127.0.0.1:8103", description="invoice verification portal base URL")
+    upload_page_host: str = Field(default="127.0.0.1", description="address the budget upload page binds to")
+    upload_page_port: int = Field(default=8110, description="port of the budget upload page (`smartfin up`)")
+    upload_page_max_bytes: int = Field(default=10 * 1024 * 1024, description="largest draft workbook the upload "
+                                       "page takes")
     stand_in_portals: bool = Field(default=True,
                                    description="start the stand-in portals with `smartfin up` (demo/test only)")
 

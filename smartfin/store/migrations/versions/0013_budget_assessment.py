@@ -2,7 +2,7 @@
 with the head recorded for the department and who entered the values.
 
 Revision ID: 0013_budget_assessment
-Revises: 0011_budget_compilation
+Revises: 0012_compilation_process
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013_budget_assessment"
-down_revision: str | None = "0011_budget_compilation"
+down_revision: str | None = "0012_compilation_process"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
