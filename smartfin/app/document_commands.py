@@ -199,7 +199,8 @@ def chain_report(session: Session, number: str) -> dict[str, Any] | None:
             item.update({"status": claim.status, **_payment_of(session, claim)})
         contract = session.get(Contract, no) if kind == "contract" else None
         if contract is not None:
-            item.update({"supplier": contract.supplier, "amount": format_yuan(contract.amount),
+            item.update({"status": contract.status, "supplier": contract.supplier,
+                         "amount": format_yuan(contract.amount), "overrun_approved_by": contract.overrun_approved_by,
                          "signed_on": contract.signed_on.isoformat(),
                          "payments": [{"due_on": p.due_on.isoformat(), "amount": format_yuan(p.amount)}
                                       for p in contract_payments(session, no)]})

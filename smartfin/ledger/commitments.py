@@ -11,6 +11,9 @@ against the budget, and beyond the dated tolerance (``rules.budget``) it needs a
 The ledger knows documents only by ``(document_type, document_no)``: an approved request is simply one
 that holds a pre-encumbrance. Processes never import each other; they meet here.
 
+A citing document that will never be paid (a rejected claim, a cancelled contract) gives what it took over
+back to the cited document (``give_back``), which holds it again and stays citable.
+
 Reservations also lapse by rule (``lapse``): a request's reservation after its validity, and any request
 reservation left on a line whose fiscal year has ended. Each release is audited with the rule that applied.
 """

@@ -4,6 +4,7 @@ completed after a partial payment, a cancelled contract's reservation back with 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -155,6 +156,9 @@ def test_an_overrun_beyond_the_tolerance_waits_for_the_standards_group_and_not_t
     assert row is not None and (row.status, row.overrun_approved_by) == (ContractStatus.REGISTERED, CHIEF)
     [audit] = audits("contract.overrun-approved", number)
     assert audit.actor == CHIEF and audit.details_dict["registered_by"] == OFFICER
+    chain = json.loads(cli.invoke(app, ["document", "chain", number, "--json"]).output)
+    shown = next(d for d in chain["documents"] if d["number"] == number)
+    assert (shown["status"], shown["overrun_approved_by"], shown["encumbrance"]) == ("registered", CHIEF, "1200.00")
     twice = cli.invoke(app, ["contract", "approve-overrun", number])
     assert twice.exit_code == 2 and held("contract", number, Bucket.ENCUMBRANCE) == Decimal("1200.00")
 
