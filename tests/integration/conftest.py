@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import import_budget
 from smartfin.store.db import session_scope
+from tests.support.master_data import restoring_master_data
 
 YEAR = hospital_now().year
 
@@ -35,3 +38,9 @@ def budget() -> int:
         report = import_budget(session, BUDGET.encode(), actor="test", filename="test-budget.csv")
     assert report.ok, report.errors
     return YEAR
+
+
+@pytest.fixture(autouse=True)
+def master_data_as_found() -> Iterator[None]:
+    """Departments a test loads are gone after it (see ``tests.support.master_data``)."""
+    yield from restoring_master_data()

@@ -67,7 +67,7 @@ def test_only_the_departments_contact_completes_its_draft_task(camunda, workers)
                      message="CARD's task offered again")
     assert "completed by admin" in variable(camunda, again[0]["id"], "draftProblem")
     assert stage(year) == Stage.FIRST.value
-    service_actor(camunda).ok("DELETE", f"/process-instance/{pid}")
+    service_actor(camunda).remove_instance(pid)
 
 
 def test_control_numbers_come_only_from_the_record(camunda, workers):
@@ -90,7 +90,7 @@ def test_control_numbers_come_only_from_the_record(camunda, workers):
     assert "no control numbers on record for CARD, LAB, RAD" in variable(camunda, back[0]["id"], "controlProblem")
     assert stage(year) == Stage.CONSOLIDATION.value
     assert camunda.tasks(processInstanceId=pid, taskDefinitionKey="secondSubmitDraft") == []
-    service_actor(camunda).ok("DELETE", f"/process-instance/{pid}")
+    service_actor(camunda).remove_instance(pid)
 
 
 def test_skipping_the_party_committee_or_the_minutes_is_caught_before_the_issue(camunda, workers):
@@ -124,4 +124,4 @@ def test_skipping_the_party_committee_or_the_minutes_is_caught_before_the_issue(
     assert stage(year) == Stage.APPROVAL.value
     with session_scope() as session:
         assert session.exec(select(BudgetIssue).where(BudgetIssue.fiscal_year == year)).first() is None
-    service_actor(camunda).ok("DELETE", f"/process-instance/{pid}")
+    service_actor(camunda).remove_instance(pid)
