@@ -101,7 +101,7 @@ def test_the_role_filter_lists_a_real_task_with_its_document_facts(camunda, work
                                       "purpose": "列表列测试 list columns"}, engine=camunda)
     with session_scope() as session:
         pid = session.get(SpendingRequest, number).process_instance_id
-    open_task(camunda, pid)
+    open_task(camunda, pid, timeout=90)
     [heads] = _managed(admin, "role:dept-head")
     listed = as_user(camunda, "li.na").request("POST", f"/filter/{heads['id']}/list", json={}, headers=HAL,
                                                params={"firstResult": 0, "maxResults": 50})
