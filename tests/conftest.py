@@ -14,6 +14,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,7 @@ def camunda() -> Iterator[object]:
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.launcher import start_engine
+    from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
     from smartfin.kernel.settings import get_settings
 
     settings = get_settings()
@@ -61,6 +63,8 @@ def camunda() -> Iterator[object]:
     client = EngineClient.from_settings(settings)
     try:
         deploy(client)
+        with closing(admin_client(settings)) as admin:
+            prepare_filters(admin)  # as `smartfin up` does
         yield client
     finally:
         client.close()

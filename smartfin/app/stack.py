@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from urllib.parse import urlparse
@@ -98,10 +99,11 @@ def database_at_head(settings: Settings) -> str:
 def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
              *, workers: bool = True) -> None:
     """Bring the database to the newest schema, then start every service `up` starts, in order; the engine
-    gets the models deployed."""
+    gets the models deployed and the Tasklist filters of every role created or updated."""
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.launcher import start_engine
+    from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
 
     echo(f"database: at revision {database_at_head(settings)}")
     for entry in stack():
@@ -112,6 +114,10 @@ def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable
             service = start_engine(settings, progress=progress)
             result = deploy(EngineClient.from_settings(settings))
             echo(f"  models: {len(result.deployed)} deployed, {len(result.unchanged)} unchanged")
+            with closing(admin_client(settings)) as admin:
+                filters = prepare_filters(admin)
+            echo(f"  Tasklist filters: {len(filters.created)} created, {len(filters.updated)} updated, "
+                 f"{len(filters.unchanged)} unchanged")
         else:
             echo(f"starting {entry.name} …")
             service = entry.make(settings)

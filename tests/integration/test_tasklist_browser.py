@@ -41,19 +41,19 @@ def test_dept_head_approves_in_tasklist_and_the_process_moves_on(camunda, worker
     assert candidate_groups(camunda, first["id"]) == ["dept-head"]
 
     page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("Username").fill("li.na")
-    page.get_by_placeholder("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Department head tasks").click()
+    page.get_by_placeholder("用户名").fill("li.na")
+    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("部门负责人待办").click()
     page.get_by_text("审批支出申请 Approve spending request").first.click()
 
     form = page.locator(".fjs-form")
     expect(form.get_by_label("申请单号 Request no.")).to_have_value(number)
     expect(form.get_by_label("金额(元) Amount (yuan)")).to_have_value("120.00")
-    page.get_by_text("Claim", exact=True).click()
+    page.get_by_text("认领", exact=True).click()
     form.get_by_label("同意 Approve").check()
     form.get_by_label("意见说明 Comment").fill("材料用量合理 consumption is reasonable")
-    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("button", name="提交").click()
 
     following = wait_for(lambda: [t for t in camunda.tasks(processInstanceId=pid) if t["id"] != first["id"]],
                          message="the next approval task")

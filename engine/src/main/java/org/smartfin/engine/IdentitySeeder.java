@@ -3,15 +3,12 @@ package org.smartfin.engine;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import org.camunda.bpm.engine.AuthorizationService;
-import org.camunda.bpm.engine.FilterService;
 import org.camunda.bpm.engine.IdentityService;
 import org.camunda.bpm.engine.ProcessEngine;
-import org.camunda.bpm.engine.TaskService;
 import org.camunda.bpm.engine.authorization.Authorization;
 import org.camunda.bpm.engine.authorization.BatchPermissions;
 import org.camunda.bpm.engine.authorization.Groups;
@@ -24,11 +21,9 @@ import org.camunda.bpm.engine.authorization.ProcessInstancePermissions;
 import org.camunda.bpm.engine.authorization.Resource;
 import org.camunda.bpm.engine.authorization.Resources;
 import org.camunda.bpm.engine.authorization.TaskPermissions;
-import org.camunda.bpm.engine.filter.Filter;
 import org.camunda.bpm.engine.identity.Group;
 import org.camunda.bpm.engine.identity.User;
 import org.camunda.bpm.engine.impl.cfg.AbstractProcessEnginePlugin;
-import org.camunda.bpm.engine.task.TaskQuery;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.env.Environment;
@@ -38,7 +33,7 @@ import org.springframework.stereotype.Component;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * Seeds identities, authorizations and Tasklist filters right after the engine
+ * Seeds identities and authorizations right after the engine
  * is built (before the web server accepts requests). Every step is idempotent:
  * existing entries are kept, missing ones are added; the authorizations it gives to
  * the workflow role groups are set to exactly what they need. Passwords of the admin,
@@ -88,15 +83,11 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
   private final class Seeding {
     final IdentityService ids;
     final AuthorizationService auth;
-    final FilterService filters;
-    final TaskService tasks;
     int changes;
 
     Seeding(ProcessEngine engine) {
       ids = engine.getIdentityService();
       auth = engine.getAuthorizationService();
-      filters = engine.getFilterService();
-      tasks = engine.getTaskService();
     }
 
     void adminAccount() {
@@ -182,29 +173,17 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
     }
 
     void roles() {
-      Map<String, String> filterIds = new LinkedHashMap<>();
       for (Roles.Role role : Roles.ALL) {
         group(role.id(), role.groupName(), Groups.GROUP_TYPE_WORKFLOW);
-        TaskQuery q = tasks.createTaskQuery()
-            .taskCandidateGroup(role.id())
-            .includeAssignedTasks()
-            .orderByTaskCreateTime().desc();
-        filterIds.put(role.id(), filter(role.filterName(), q,
-            "候选组 " + role.id() + " 的任务 / tasks offered to group " + role.id(), 0));
       }
-      String myTasks = filter(Roles.MY_TASKS_FILTER,
-          tasks.createTaskQuery().taskAssigneeExpression("${currentUser()}")
-              .orderByTaskCreateTime().desc(),
-          "分配给我的任务 / tasks assigned to me", -10);
 
       // Exactly these grants (extra permissions found on them are removed): role groups work
       // their tasks through the engine's per-task authorizations (READ + TASK_WORK) and never
-      // get UPDATE on process instances or definitions.
+      // get UPDATE on process instances or definitions. Their Tasklist filters and the grants
+      // to read them are written by `smartfin up` (smartfin/camunda/tasklist_filters.py).
       for (Roles.Role role : Roles.ALL) {
         String g = role.id();
         grantExactly(g, Resources.APPLICATION, TASKLIST_APP, Permissions.ACCESS);
-        grantExactly(g, Resources.FILTER, filterIds.get(g), Permissions.READ);
-        grantExactly(g, Resources.FILTER, myTasks, Permissions.READ);
         // names, diagrams and start forms in Tasklist; gives no access to instances or tasks
         grantExactly(g, Resources.PROCESS_DEFINITION, Authorization.ANY, ProcessDefinitionPermissions.READ);
       }
@@ -340,23 +319,6 @@ public class IdentitySeeder extends AbstractProcessEnginePlugin {
         ids.createMembership(userId, groupId);
         changes++;
       }
-    }
-
-    String filter(String name, TaskQuery query, String description, int priority) {
-      Filter f = filters.createFilterQuery().filterName(name).singleResult();
-      if (f != null) {
-        return f.getId();
-      }
-      Map<String, Object> p = new LinkedHashMap<>();
-      p.put("description", description);
-      p.put("priority", priority);
-      p.put("refresh", true);
-      p.put("showUndefinedVariable", false);
-      p.put("variables", new ArrayList<>());
-      f = filters.newTaskFilter(name).setQuery(query).setProperties(p);
-      filters.saveFilter(f);
-      changes++;
-      return f.getId();
     }
 
     /** Like {@link #grant} but also removes permissions not listed. */
