@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import smartfin.costing.tables
 import smartfin.ledger.departments
 import smartfin.ledger.models
+import smartfin.notify.tables
 import smartfin.posting.journal
 import smartfin.processes.approvals
 import smartfin.processes.costreview.reviews
@@ -35,5 +36,6 @@ TABLE_MODULES = (
     smartfin.reconciliation.models,
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
+    smartfin.notify.tables,
 )
 metadata = SQLModel.metadata
