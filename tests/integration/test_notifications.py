@@ -5,6 +5,11 @@ holding up the process; the daily digest and the users' preferences; no secret i
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -202,3 +207,41 @@ def test_an_escalation_in_the_audit_log_reminds_the_task_group(camunda, workers,
                      subject_id=number, details={"tasks": [task["id"]]})
     rounds(notifier, lambda: all([m for m in sink.to(a, number) if "催办" in str(m["Subject"])]
                                  for a in members.values()), "a reminder to every dept-head member")
+
+
+def _start_notifier(log_path: Any) -> subprocess.Popen[bytes]:
+    handle = open(log_path, "ab")  # noqa: SIM115 — the child writes to it until it is stopped
+    return subprocess.Popen([sys.executable, "-m", "smartfin.app.cli", "notify", "run"], stdout=handle,
+                            stderr=subprocess.STDOUT, env={**os.environ, "SMARTFIN_NOTIFY_POLL_S": "0.5"})
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, "the notifier stops cleanly on SIGTERM"
+
+
+def test_the_notifier_service_sends_once_across_a_restart_of_its_process(camunda, workers, budget, notify_setup,
+                                                                         tmp_path):
+    sink, stub, _settings = notify_setup
+    log_path = tmp_path / "notifier.log"
+    service = _start_notifier(log_path)
+    try:
+        number, pid = submit(camunda, "1530.00")
+        open_task(camunda, pid)
+        members = members_with_mail(camunda, "dept-head")
+        wait_for(lambda: all(sink.to(a, number) for a in members.values()) and stub.containing(number),
+                 timeout=60, message="the service's mails and post")
+    finally:
+        _stop(service)
+    again = _start_notifier(log_path)
+    try:
+        wait_for(lambda: log_path.read_text(encoding="utf-8").count("notifier started") == 2, timeout=60,
+                 message="the restarted notifier")
+        time.sleep(3)  # several rounds of the restarted process
+    finally:
+        _stop(again)
+    assert all(len(sink.to(a, number)) == 1 for a in members.values())
+    assert len(stub.containing(number)) == 1
+    logged = log_path.read_text(encoding="utf-8")
+    assert "notifier started: mail on, webhook on" in logged
+    assert not any(secret in logged for secret in (SMTP_PASSWORD, ROBOT_TOKEN, ROBOT_SECRET))
