@@ -81,32 +81,49 @@ def prefs(
     digest: Annotated[str | None, typer.Option(help="immediate|daily: new tasks at once or in one daily mail")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the stored preferences as JSON")] = False,
 ) -> None:
-    """Show or set one user's notification preferences (the user must exist in the engine)."""
+    """Show or set one user's notification preferences, as the logged-in user (``smartfin login``).
+
+    Users change their own; only an engine administrator changes someone else's — otherwise anyone could send a
+    colleague's tasks to an address of their choosing. Every change is audited.
+    """
     from smartfin.camunda.client import EngineClient, EngineError
+    from smartfin.camunda.login import LoginError, groups_of, logged_in_client
     from smartfin.notify.notifier import PreferenceRefused, set_preference
     from smartfin.notify.tables import NotificationPreference
+    from smartfin.processes.delegations import ADMIN_GROUP
+    from smartfin.store.audit import record_audit
 
     if webhook is not None and webhook not in ("on", "off"):
         typer.secho(f"error: --webhook must be on or off, not {webhook!r}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    engine = EngineClient.from_settings()
+    service = EngineClient.from_settings()
     try:
-        if not engine.get("/user", id=user):
+        client = logged_in_client()
+        acting = str(client.user)
+        client.close()
+        if acting != user and not any(g["id"] == ADMIN_GROUP for g in groups_of(service, acting)):
+            typer.secho(f"error: {acting} may set only their own notification preferences, not {user}'s",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        if not service.get("/user", id=user):
             typer.secho(f"error: no engine user {user!r}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2)
         with session_scope() as session:
             if email is None and webhook is None and digest is None:
                 row = session.get(NotificationPreference, user)
             else:
-                row = set_preference(session, user=user, actor="cli", email=email,
+                row = set_preference(session, user=user, actor=acting, email=email,
                                      webhook=None if webhook is None else webhook == "on", digest=digest)
+                record_audit(session, actor=acting, action="notify-preferences-set", subject_type="user",
+                             subject_id=user, details={"email": row.email, "webhook": row.webhook,
+                                                       "digest": row.digest})
             shown = {"user": user, "email": row.email if row else None, "webhook": row.webhook if row else True,
                      "digest": row.digest if row else "immediate"}
-    except (PreferenceRefused, EngineError) as exc:
+    except (PreferenceRefused, EngineError, LoginError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     finally:
-        engine.close()
+        service.close()
     if as_json:
         typer.echo(json.dumps(shown, ensure_ascii=False))
     else:
