@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
 from smartfin.kernel.background import ManagedService
+from smartfin.kernel.clock import utc_now
 from smartfin.kernel.settings import Settings, get_settings
 from smartfin.store.db import session_scope
 
@@ -48,10 +51,35 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     return None
 
 
+def uses_demo_sink(settings: Settings) -> bool:
+    """The demo (demo users on) without a configured mail server mails into the local sink, when it is installed."""
+    from importlib.util import find_spec
+
+    return settings.engine_demo and settings.notify.smtp_host is None and find_spec("aiosmtpd") is not None
+
+
 def notifier_service(settings: Settings) -> ManagedService:
-    """The notifier as one background process (`smartfin notify run`), started by `smartfin up`."""
+    """The notifier as one background process (`smartfin notify run`), started by `smartfin up`; in the demo it
+    mails into the local sink."""
+    env = ({"SMARTFIN_NOTIFY_SMTP_HOST": "127.0.0.1", "SMARTFIN_NOTIFY_SMTP_PORT": str(settings.notify.demo_mail_port),
+            "SMARTFIN_NOTIFY_SMTP_SECURITY": "none"} if uses_demo_sink(settings) else {})
     return ManagedService(name="notifier", argv=[sys.executable, "-m", "smartfin.app.cli", "notify", "run"],
-                          settings=settings, healthy=lambda: True)
+                          settings=settings, healthy=lambda: True, env=env)
+
+
+def mailbox(settings: Settings) -> Path:
+    return settings.var_dir / "notify" / "mailbox"
+
+
+def mail_sink_service(settings: Settings) -> ManagedService:
+    """The demo's local mail sink (`smartfin notify sink`): every mail kept as an .eml file under var/."""
+    def healthy() -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            return probe.connect_ex(("127.0.0.1", settings.notify.demo_mail_port)) == 0
+
+    return ManagedService(name="mailsink", argv=[sys.executable, "-m", "smartfin.app.cli", "notify", "sink"],
+                          settings=settings, healthy=healthy)
 
 
 @notify_app.command("run")
@@ -168,3 +196,36 @@ def digest() -> None:
     typer.echo(f"digest: {done.sent} mails sent, {len(done.failed)} failed")
     if done.failed:
         raise typer.Exit(1)
+
+
+@notify_app.command("sink")
+def sink(port: Annotated[int | None, typer.Option(help="default SMARTFIN_NOTIFY_DEMO_MAIL_PORT")] = None) -> None:
+    """A local mail sink for the demo: accepts every mail on 127.0.0.1 and keeps it in var/notify/mailbox/."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        typer.secho("error: the mail sink needs aiosmtpd (a development dependency: pip install -e '.[dev]')",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    folder = mailbox(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    class Keep:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            content = getattr(envelope, "content", b"")
+            name = f"{utc_now().strftime('%Y%m%dT%H%M%S%f')}-{len(list(folder.iterdir())):05d}.eml"
+            (folder / name).write_bytes(content if isinstance(content, bytes) else str(content).encode())
+            return "250 OK"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port or settings.notify.demo_mail_port)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    controller.start()
+    typer.echo(f"mail sink on 127.0.0.1:{controller.port}, mails in {folder}")
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+

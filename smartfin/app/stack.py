@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from smartfin.app.notify_commands import notifier_service
+from smartfin.app.notify_commands import mail_sink_service, notifier_service, uses_demo_sink
 from smartfin.camunda.launcher import engine_service
 from smartfin.kernel.background import ManagedService, ServiceError
 from smartfin.kernel.settings import Settings
@@ -56,6 +56,7 @@ CORE_STACK: list[StackEntry] = [
     StackEntry("engine", engine_service, lambda s: True, lambda s: s.engine_start_timeout),
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
+    StackEntry("mailsink", mail_sink_service, uses_demo_sink, lambda s: 15.0),
     StackEntry("notifier", notifier_service, lambda s: True, lambda s: 10.0),
 ]
 SERVICE_PLUGINS = "smartfin.services"

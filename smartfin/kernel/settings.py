@@ -186,6 +186,8 @@ class NotifySettings(BaseSettings):
     retry_backoff_s: float = Field(default=60.0, description="first retry delay, doubled per try (at most an hour)")
     lookback_hours: float = Field(default=24.0, description="on the very first start, tasks created this long "
                                   "ago are still announced")
+    demo_mail_port: int = Field(default=8025, description="port of the demo's local mail sink (`smartfin demo` "
+                                "without SMARTFIN_NOTIFY_SMTP_HOST: mails land in var/notify/mailbox/)")
 
     @property
     def groups_alerted(self) -> list[str]:
