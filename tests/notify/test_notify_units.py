@@ -115,3 +115,38 @@ def test_new_pending_reconciliation_exceptions_alert_the_finance_group_once(sqli
         [event] = session.exec(select(NotificationEvent)).all()
         assert event.kind == "reconciliation" and event.groups == "chief-accountant,finance-officer"
         assert "2 项" in event.title and "123.45" in event.body and "第2笔" not in event.body
+
+
+def test_audited_decisions_send_backs_and_cost_months_become_events_for_the_right_people(
+        sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from decimal import Decimal
+
+    import smartfin.notify.sources as sources
+    from smartfin.costing.model import Breach, Direction
+    from smartfin.store.audit import record_audit
+
+    owners = {("spending-request", "REQ-9"): "zhang.wei", ("reimbursement-claim", "BX-7"): "sun.li"}
+    monkeypatch.setattr(sources, "breaches", lambda session, month: [
+        Breach(month=month, centre="C01", centre_name="心内科", indicator="materials_ratio", indicator_name="耗占比",
+               value=Decimal("31.5"), target=Decimal("28"), direction=next(iter(Direction)))])
+    settings = Settings(notify=NotifySettings(alert_groups="finance-officer"))
+    with Session(sqlite_engine) as session:
+        record_audit(session, actor="system", action="closed-approved", subject_type="spending-request",
+                     subject_id="REQ-0", details={})
+        assert sources.collect_audit(None, session, settings, lambda s, t, n: owners.get((t, n))) == 0  # type: ignore[arg-type]
+        for action, kind, number in (("closed-rejected", "spending-request", "REQ-9"),
+                                     ("claim.sent-back", "reimbursement-claim", "BX-7"),
+                                     ("closed-approved", "spending-request", "REQ-unknown"),
+                                     ("budget.adjusted", "budget_line", "1")):
+            record_audit(session, actor="system", action=action, subject_type=kind, subject_id=number,
+                         details={"reason": "超标准 over the standard"})
+        record_audit(session, actor="system", action="cost.month.published", subject_type="cost_run", subject_id=3,
+                     details={"month": "2026-10"})
+        assert sources.collect_audit(None, session, settings, lambda s, t, n: owners.get((t, n))) == 3  # type: ignore[arg-type]
+        assert sources.collect_audit(None, session, settings, lambda s, t, n: owners.get((t, n))) == 0  # type: ignore[arg-type]
+        events = {e.kind: e for e in session.exec(select(NotificationEvent)).all()}
+    assert set(events) == {"decision", "sent-back", "cost"}
+    assert events["decision"].users == "zhang.wei" and "rejected" in events["decision"].title
+    assert "over the standard" in events["decision"].body
+    assert events["sent-back"].users == "sun.li" and "退回修改" in events["sent-back"].title
+    assert events["cost"].groups == "finance-officer" and "心内科 耗占比: 31.5" in events["cost"].body
