@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -150,3 +151,25 @@ def test_audited_decisions_send_backs_and_cost_months_become_events_for_the_righ
     assert "over the standard" in events["decision"].body
     assert events["sent-back"].users == "sun.li" and "退回修改" in events["sent-back"].title
     assert events["cost"].groups == "finance-officer" and "心内科 耗占比: 31.5" in events["cost"].body
+
+
+def test_the_outbox_command_lists_attempts_and_errors() -> None:
+    from typer.testing import CliRunner
+
+    from smartfin.app.cli import app
+    from smartfin.notify.tables import NotificationOutbox
+    from smartfin.store.db import session_scope
+
+    with session_scope() as session:
+        event = raise_event(session, key="cash:outbox-listing", kind=EventKind.CASH, subject="2026-12",
+                            title="资金预警 / Cash alert", body="b", groups=["finance-officer"])
+        session.flush()
+        session.add(NotificationOutbox(event_id=event.id, recipient="wang.fang", channel="email",
+                                       address="wang.fang@hospital.test", attempts=3,
+                                       last_error="mail to wang.fang@hospital.test failed: ConnectionRefusedError"))
+    listed = CliRunner().invoke(app, ["notify", "outbox", "--status", "pending", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    [row] = [r for r in rows if r["event"] == "cash:outbox-listing"]
+    assert (row["recipient"], row["attempts"], row["kind"]) == ("wang.fang", 3, "cash")
+    assert "ConnectionRefusedError" in row["last_error"]
