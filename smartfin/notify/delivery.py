@@ -4,7 +4,8 @@ Nothing is sent inside a database transaction: a row is read, the message handed
 outcome written in a second short transaction, so a slow or dead mail server never holds a lock that a
 process step is waiting for. A failure counts an attempt and sets the next one after a doubling delay (at
 most an hour); after ``max_attempts`` the row is marked ``failed`` and shown by ``smartfin notify outbox``.
-A crash between handing over and recording can send one message twice; it cannot lose one.
+A row is claimed (``sending``, with a lease) before it is handed over, so two notifiers never send it both; a
+crash between handing over and recording can send one message twice once the lease runs out, never lose one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from smartfin.store.db import session_scope
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 3600.0
+#: how long a row being sent is kept from other notifiers; after that it counts as not sent
+SENDING_LEASE = timedelta(minutes=10)
 BATCH = 200
 SUBJECT_PREFIX = "[SmartFin] "
 
@@ -133,9 +136,8 @@ def _after_failure(row: NotificationOutbox, error: str, settings: Settings, now:
         row.next_attempt_at = now + timedelta(seconds=delay)
 
 
-def _record(ids: list[int], error: str | None, settings: Settings) -> None:
+def _record(ids: list[int], error: str | None, settings: Settings, now: datetime) -> None:
     with session_scope() as session:
-        now = utc_now()
         for row_id in ids:
             row = session.get(NotificationOutbox, row_id)
             if row is None:
@@ -143,20 +145,34 @@ def _record(ids: list[int], error: str | None, settings: Settings) -> None:
             if error is None:
                 row.status, row.sent_at, row.attempts = "sent", now, row.attempts + 1
             else:
+                row.status = "pending"
                 _after_failure(row, error, settings, now)
             session.add(row)
+
+
+def _claim(digest: bool, now: datetime, limit: int | None) -> list[tuple[NotificationOutbox, NotificationEvent]]:
+    """Due rows, marked ``sending`` for ``SENDING_LEASE`` in one short transaction.
+
+    Two notifiers never take the same row (row locks on PostgreSQL, the write lock on SQLite), and a row whose
+    notifier died while sending is due again once its lease has run out.
+    """
+    with session_scope() as session:
+        query = (select(NotificationOutbox, NotificationEvent)
+                 .where(NotificationOutbox.event_id == NotificationEvent.id,
+                        col(NotificationOutbox.status).in_(("pending", "sending")),
+                        NotificationOutbox.digest == digest, col(NotificationOutbox.next_attempt_at) <= now)
+                 .order_by(col(NotificationOutbox.id)).with_for_update(skip_locked=True, of=NotificationOutbox))
+        due = list(session.exec(query.limit(limit) if limit else query).all())
+        for row, _ in due:
+            row.status, row.next_attempt_at = "sending", now + SENDING_LEASE
+            session.add(row)
+    return due
 
 
 def send_due(settings: Settings, channels: Channels, now: datetime | None = None) -> Delivery:
     """Send every immediate message whose time has come, each outside any transaction."""
     now = now or utc_now()
-    with session_scope() as session:
-        due = session.exec(
-            select(NotificationOutbox, NotificationEvent)
-            .where(NotificationOutbox.event_id == NotificationEvent.id, NotificationOutbox.status == "pending",
-                   NotificationOutbox.digest == False,  # noqa: E712 — a SQL comparison
-                   col(NotificationOutbox.next_attempt_at) <= now)
-            .order_by(col(NotificationOutbox.id)).limit(BATCH)).all()
+    due = _claim(False, now, BATCH)
     report = Delivery()
     for row, event in due:
         assert row.id is not None
@@ -171,10 +187,10 @@ def send_due(settings: Settings, channels: Channels, now: datetime | None = None
             error = scrub(str(exc), channels.secrets)
             log.warning("notification %s (%s, %s) not delivered, attempt %s: %s", row.id, row.recipient,
                         row.channel, row.attempts + 1, error)
-            _record([row.id], error, settings)
+            _record([row.id], error, settings, now)
             report.failed.append(error)
             continue
-        _record([row.id], None, settings)
+        _record([row.id], None, settings, now)
         report.sent += 1
     return report
 
@@ -194,14 +210,9 @@ def send_digests(settings: Settings, channels: Channels, *, now: datetime | None
     with session_scope() as session:
         if not force and not digest_due(settings, session, now):
             return Delivery()
-        rows = session.exec(
-            select(NotificationOutbox, NotificationEvent)
-            .where(NotificationOutbox.event_id == NotificationEvent.id, NotificationOutbox.status == "pending",
-                   NotificationOutbox.digest == True,  # noqa: E712 — a SQL comparison
-                   col(NotificationOutbox.next_attempt_at) <= now)
-            .order_by(col(NotificationOutbox.id))).all()
         if not force:
             write_mark(session, "digest", now.astimezone(HOSPITAL_TZ).date().isoformat())
+    rows = _claim(True, now, None)
     by_address: dict[str, list[tuple[NotificationOutbox, NotificationEvent]]] = {}
     for row, event in rows:
         by_address.setdefault(str(row.address), []).append((row, event))
@@ -214,15 +225,16 @@ def send_digests(settings: Settings, channels: Channels, *, now: datetime | None
                 + "\n\n— SmartFin 每日汇总 / SmartFin daily digest")
         subject = f"{SUBJECT_PREFIX}每日待办汇总 {len(items)} 条 / Daily digest: {len(items)} notifications"
         if channels.mail is None:
-            break
+            _record(ids, "mail is not configured any more", settings, now)
+            continue
         try:
             channels.mail.send(address, subject, text)
         except DeliveryFailed as exc:
             error = scrub(str(exc), channels.secrets)
             log.warning("digest to %s not delivered: %s", items[0][0].recipient, error)
-            _record(ids, error, settings)
+            _record(ids, error, settings, now)
             report.failed.append(error)
             continue
-        _record(ids, None, settings)
+        _record(ids, None, settings, now)
         report.sent += 1
     return report

@@ -173,3 +173,50 @@ def test_the_outbox_command_lists_attempts_and_errors() -> None:
     [row] = [r for r in rows if r["event"] == "cash:outbox-listing"]
     assert (row["recipient"], row["attempts"], row["kind"]) == ("wang.fang", 3, "cash")
     assert "ConnectionRefusedError" in row["last_error"]
+
+
+def test_a_message_is_retried_with_backoff_then_failed_and_a_dead_senders_claim_runs_out() -> None:
+    from datetime import timedelta
+
+    from smartfin.kernel.clock import utc_now
+    from smartfin.notify.channels import Channels
+    from smartfin.notify.delivery import SENDING_LEASE, _claim, send_due
+    from smartfin.notify.tables import NotificationOutbox
+    from smartfin.store.db import session_scope
+
+    settings = Settings(notify=NotifySettings(max_attempts=2, retry_backoff_s=60))
+    dead = NotifySettings(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none")
+    channels = Channels(MailChannel(dead, None), None)
+    start = utc_now() + timedelta(days=30)  # after every row other tests left behind
+    with session_scope() as session:
+        event = raise_event(session, key="cash:retry-test", kind=EventKind.CASH, subject="s", title="t", body="b",
+                            users=["wang.fang"])
+        session.flush()
+        row = NotificationOutbox(event_id=event.id, recipient="wang.fang", channel="email",
+                                 address="wang.fang@hospital.test", next_attempt_at=start)
+        session.add(row)
+    assert row.id is not None
+
+    def stored() -> NotificationOutbox:
+        with session_scope() as session:
+            found = session.get(NotificationOutbox, row.id)
+            assert found is not None
+            return found
+
+    send_due(settings, channels, start)
+    first = stored()
+    assert (first.status, first.attempts) == ("pending", 1) and "failed" in str(first.last_error)
+    assert first.next_attempt_at == start + timedelta(seconds=60)
+    send_due(settings, channels, start + timedelta(seconds=30))
+    assert stored().attempts == 1, "not before its time"
+    send_due(settings, channels, start + timedelta(seconds=61))
+    assert (stored().status, stored().attempts) == ("failed", 2)
+
+    with session_scope() as session:
+        claimed = session.get(NotificationOutbox, row.id)
+        assert claimed is not None
+        claimed.status, claimed.next_attempt_at = "pending", start
+        session.add(claimed)
+    assert [r.id for r, _ in _claim(False, start, None) if r.id == row.id] == [row.id]
+    assert not [r for r, _ in _claim(False, start, None) if r.id == row.id], "taken by the first claim"
+    assert [r.id for r, _ in _claim(False, start + SENDING_LEASE, None) if r.id == row.id] == [row.id]
