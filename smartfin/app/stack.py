@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import requests
 
+from smartfin.app.notify_commands import mail_sink_service, notifier_service, uses_demo_sink
 from smartfin.camunda.launcher import engine_service
 from smartfin.kernel.background import ManagedService, ServiceError
 from smartfin.kernel.settings import Settings
@@ -64,6 +65,8 @@ CORE_STACK: list[StackEntry] = [
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
     StackEntry("upload-page", upload_page_service, lambda s: True, lambda s: 20.0),
+    StackEntry("mailsink", mail_sink_service, uses_demo_sink, lambda s: 15.0),
+    StackEntry("notifier", notifier_service, lambda s: True, lambda s: 10.0),
 ]
 SERVICE_PLUGINS = "smartfin.services"
 

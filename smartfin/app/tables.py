@@ -12,6 +12,7 @@ import smartfin.costing.tables
 import smartfin.ledger.closing
 import smartfin.ledger.departments
 import smartfin.ledger.models
+import smartfin.notify.tables
 import smartfin.posting.journal
 import smartfin.processes.adjustment.adjustments
 import smartfin.processes.approvals
@@ -47,5 +48,6 @@ TABLE_MODULES = (
     smartfin.budgeting.tables,
     smartfin.processes.assessment.entries,
     smartfin.processes.compilation.records,
+    smartfin.notify.tables,
 )
 metadata = SQLModel.metadata

@@ -50,6 +50,7 @@ def register_commands(app: typer.Typer) -> None:
         delegation_commands,
         department_commands,
         document_commands,
+        notify_commands,
     )
     from smartfin.processes.adjustment import commands as adjustment
     from smartfin.processes.compilation import commands as compilation
@@ -60,7 +61,8 @@ def register_commands(app: typer.Typer) -> None:
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
-                   db_commands, delegation_commands, department_commands, document_commands, reimbursement,
+                   db_commands, delegation_commands, department_commands, document_commands, notify_commands,
+                   reimbursement,
                    procurement, costreview, contracts, adjustment,
                    compilation):
         module.register(app)

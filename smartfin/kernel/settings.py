@@ -157,6 +157,44 @@ class ProcurementSettings(BaseSettings):
 
 
 
+class NotifySettings(BaseSettings):
+    """Notifications by e-mail and chat webhook (environment prefix ``SMARTFIN_NOTIFY_``).
+
+    A channel without an address is off: no ``smtp_host``, no e-mail; no ``webhook_url``, no chat posts.
+    Passwords and the webhook's signing secret come from the environment or var/secrets.env, never a file
+    in the repository, and never appear in logs or in the outbox's recorded errors.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_NOTIFY_", env_file=None, extra="ignore")
+
+    smtp_host: str | None = Field(default=None, description="mail server; unset = no e-mail is sent")
+    smtp_port: int = Field(default=25, description="its port")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls", description="`starttls`, `ssl` (SMTPS) or `none` (a local relay or sink only)")
+    smtp_user: str | None = Field(default=None, description="login at the mail server; unset = no login")
+    smtp_password: SecretStr | None = Field(default=None, description="its password; read from var/secrets.env "
+                                            "(SMARTFIN_NOTIFY_SMTP_PASSWORD) when unset")
+    mail_from: str = Field(default="smartfin@hospital.invalid", description="sender address of the mails")
+    webhook_url: str | None = Field(default=None, description="chat robot URL (WeCom/DingTalk markdown); unset = "
+                                    "no chat posts")
+    webhook_secret: SecretStr | None = Field(default=None, description="the robot's signing secret (DingTalk "
+                                             "style); read from var/secrets.env when unset; none = unsigned")
+    alert_groups: str = Field(default="finance-officer", description="comma-separated engine groups told of "
+                              "reconciliation exceptions, cost and cash alerts")
+    poll_s: float = Field(default=15.0, description="seconds between two rounds of the notifier")
+    digest_at: str = Field(default="08:00", description="hospital time (HH:MM) of the daily digest")
+    max_attempts: int = Field(default=8, ge=1, description="tries of one message before it is marked failed")
+    retry_backoff_s: float = Field(default=60.0, description="first retry delay, doubled per try (at most an hour)")
+    lookback_hours: float = Field(default=24.0, description="on the very first start, tasks created this long "
+                                  "ago are still announced")
+    demo_mail_port: int = Field(default=8025, description="port of the demo's local mail sink (`smartfin demo` "
+                                "without SMARTFIN_NOTIFY_SMTP_HOST: mails land in var/notify/mailbox/)")
+
+    @property
+    def groups_alerted(self) -> list[str]:
+        return [g.strip() for g in self.alert_groups.split(",") if g.strip()]
+
+
 class Settings(BaseSettings):
     """Runtime configuration; see the README's configuration table for each variable."""
 
@@ -226,6 +264,8 @@ class Settings(BaseSettings):
     flows: FlowSettings = Field(default_factory=lambda: FlowSettings(), description="scheduled flows")
     procurement: ProcurementSettings = Field(default_factory=lambda: ProcurementSettings(),
                                              description="procurement evaluation (SMARTFIN_PROCUREMENT_…)")
+    notify: NotifySettings = Field(default_factory=lambda: NotifySettings(),
+                                   description="notifications (SMARTFIN_NOTIFY_…)")
 
     approval_escalation_after: str = Field(
         default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
@@ -291,7 +331,7 @@ def settings_table() -> str:
             meaning = (field.description or "").replace("|", "\\|")
             rows.append(f"| `{prefix}{name.upper()}` | `{_shown_default(field)}` | {meaning} |")
 
-    for section in (Settings, FlowSettings, BotSettings, ProcurementSettings):
+    for section in (Settings, FlowSettings, BotSettings, ProcurementSettings, NotifySettings):
         walk(section)
     return "\n".join(rows) + "\n"
 
