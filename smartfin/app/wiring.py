@@ -37,6 +37,7 @@ def register_commands(app: typer.Typer) -> None:
     Packages the core must not import (the flows) add theirs through the ``smartfin.commands`` entry point.
     """
     from smartfin.app import (
+        backup_commands,
         bot_commands,
         budget_commands,
         cost_commands,
@@ -50,7 +51,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
+    for module in (backup_commands, bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
                    department_commands, document_commands, reimbursement, procurement, costreview):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
