@@ -45,7 +45,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, make_url
 
 from smartfin.camunda.secrets import SECRETS_FILE
 from smartfin.kernel.background import ManagedService
@@ -125,6 +126,21 @@ class PostgresTarget:
     def arguments(self) -> list[str]:
         args = ["-h", self.host, "-p", str(self.port), "-d", self.database]
         return args + (["-U", self.user] if self.user else [])
+
+    def sqlalchemy_url(self) -> str:
+        return URL.create("postgresql+psycopg", username=self.user, password=self.password, host=self.host,
+                          port=self.port, database=self.database).render_as_string(hide_password=False)
+
+    def has_tables(self) -> bool:
+        """Whether the database holds any table of its own (a restore would overwrite somebody's data)."""
+        engine = create_engine(self.sqlalchemy_url())
+        try:
+            with engine.connect() as connection:
+                return bool(connection.exec_driver_sql(
+                    "select count(*) from information_schema.tables where table_schema = current_schema()"
+                ).scalar())
+        finally:
+            engine.dispose()
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -515,6 +531,8 @@ def restore(settings: Settings, path: Path, *, force: bool = False,
                           "uses " + ("PostgreSQL" if settings.engine_jdbc_url else "the embedded H2"))
     if engine_process(settings).pid() is not None:
         raise BackupError("the engine of this installation is running: stop it (`smartfin down`) before a restore")
+    if not force:
+        _refuse_occupied_databases(settings, project_kind, engine_kind)
 
     var_dir.mkdir(parents=True, exist_ok=True)
     unpacked = Path(tempfile.mkdtemp(prefix=".restore-", dir=var_dir))
@@ -544,6 +562,23 @@ def restore(settings: Settings, path: Path, *, force: bool = False,
         return result
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
+
+
+def _refuse_occupied_databases(settings: Settings, project_kind: str, engine_kind: str) -> None:
+    """A PostgreSQL database that already holds tables is somebody's data: overwritten only with force."""
+    occupied = []
+    if project_kind == "postgresql":
+        target = _postgres_from_url(settings.effective_database_url)
+        if target.has_tables():
+            occupied.append(f"the project's database {target.database}")
+    if engine_kind == "postgresql" and settings.engine_jdbc_url:
+        target = _postgres_from_jdbc(settings.engine_jdbc_url, settings.engine_jdbc_user,
+                                     settings.engine_jdbc_password)
+        if target.has_tables():
+            occupied.append(f"the engine's database {target.database}")
+    if occupied:
+        raise BackupError(f"{' and '.join(occupied)} already hold tables: restore into empty databases or pass "
+                          "--force to overwrite them")
 
 
 def _move_private(source: Path, target: Path) -> None:

@@ -68,3 +68,50 @@ def test_installation_with_a_process_instance_is_restored_on_a_new_var(tmp_path:
         client.close()
     finally:
         service.stop()
+
+
+@pytest.mark.postgres
+def test_postgresql_installation_is_backed_up_online_and_restored(tmp_path: Path) -> None:
+    """Project and engine on PostgreSQL: pg_dump while the engine runs, pg_restore into new databases."""
+    import psycopg
+
+    from tests.support.localpg import LocalPostgres
+
+    with LocalPostgres(database="project_old") as postgres:
+        with psycopg.connect(f"host=127.0.0.1 port={postgres.port} dbname=postgres user=postgres",
+                             autocommit=True) as conn:
+            for name in ("engine_old", "project_new", "engine_new"):
+                conn.execute(f"create database {name}")
+
+        def installation(suffix: str) -> Settings:
+            return Settings(var_dir=tmp_path / suffix, engine_url=f"http://127.0.0.1:{_free_port()}",
+                            database_url=f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/project_{suffix}",
+                            engine_jdbc_url=f"jdbc:postgresql://127.0.0.1:{postgres.port}/engine_{suffix}",
+                            engine_jdbc_user="postgres", engine_jdbc_password="")
+
+        old = installation("old")
+        digests = populate(old)
+        service = start_engine(old)
+        try:
+            client = EngineClient.from_settings(old)
+            deploy(client)
+            instance = client.start_process("spending-approval", "BK-PG", {"requester": "zhang.wei"})
+            client.close()
+            made = backup(old, tmp_path / "backups", include_secrets=True)  # online: the engine keeps running
+            assert engine_process(old).pid() is not None
+        finally:
+            service.stop()
+        assert made.manifest["engine"]["kind"] == "postgresql"
+        assert made.manifest["versions"]["engine"] == {"version": "7.24.0", "source": "engine REST /version"}
+
+        new = installation("new")
+        restore(new, made.path)
+        assert counts(new.effective_database_url) == counts(old.effective_database_url)
+        assert read_archived(digests[0], root=new.var_dir / "archive") == FILES[0]
+        service = start_engine(new)
+        try:
+            client = EngineClient.from_settings(new)
+            assert [row["id"] for row in client.get("/process-instance", businessKey="BK-PG")] == [instance["id"]]
+            client.close()
+        finally:
+            service.stop()

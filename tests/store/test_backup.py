@@ -247,5 +247,10 @@ def test_postgresql_installation_is_restored_into_another_database(tmp_path: Pat
     assert counts(new.effective_database_url) == before
     assert result.revision_after == head_revision()
     assert read_archived(digests[2], root=new.var_dir / "archive") == FILES[2]
+    again = Settings(var_dir=tmp_path / "again", database_url=base + "backup_new")
+    with pytest.raises(BackupError, match="already hold tables"):
+        restore(again, archive.path)
+    restore(again, archive.path, force=True)
+    assert counts(again.effective_database_url) == before
     with pytest.raises(BackupError, match="same kind"):
         restore(Settings(var_dir=tmp_path / "sqlite"), archive.path)
