@@ -314,9 +314,13 @@ def backup(settings: Settings, out_dir: Path | None = None, *, include_secrets: 
             "created_at": moment.isoformat(),
             "versions": {"product": _product_version(), "engine": _engine_version(settings)},
         }
+        # The engine first, the project's tables second: work a worker finishes in between is in the
+        # project's copy while its task is still open in the engine's, so after a restore the engine hands the
+        # task out again and the idempotent steps recognise it — never the reverse (a completed task whose
+        # effect is missing).
+        manifest["engine"] = _stage_engine(settings, staging, stop_engine, say)
         manifest["project"] = _stage_project(settings, staging, say)
         manifest["versions"]["alembic_revision"] = manifest["project"]["revision"]
-        manifest["engine"] = _stage_engine(settings, staging, stop_engine, say)
         manifest["archived_files"] = _stage_archive(settings, staging, say)
         (staging / "settings.json").write_text(json.dumps(public_settings(settings), ensure_ascii=False, indent=2),
                                                encoding="utf-8")
