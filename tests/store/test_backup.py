@@ -161,10 +161,31 @@ def test_a_damaged_archive_is_refused_before_anything_is_written(tmp_path: Path,
     assert not target.var_dir.exists(), "nothing is written for a refused archive"
 
 
-def test_a_backup_taken_while_a_writer_commits_is_one_snapshot(tmp_path: Path) -> None:
+def fresh_postgres_databases(server: LocalPostgres, *names: str) -> str:
+    """Empty databases on the session's PostgreSQL; the URL prefix to append a name to."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} dbname=postgres user=postgres",
+                         autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"drop database if exists {name}")
+            conn.execute(f"create database {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/"
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_backup_taken_while_a_writer_commits_is_one_snapshot(tmp_path: Path, database: str,
+                                                               request: pytest.FixtureRequest) -> None:
     """Each writer transaction adds one journal entry and one audit entry together: a consistent copy has
     as many of one as of the other, whatever moment it caught."""
-    old = Settings(var_dir=tmp_path / "old")
+    names = ["snap_old", "snap_0", "snap_1", "snap_2"]
+    prefix = (fresh_postgres_databases(request.getfixturevalue("pg_server"), *names)
+              if database == "postgres" else None)
+
+    def installation(name: str) -> Settings:
+        return Settings(var_dir=tmp_path / name, database_url=prefix + f"snap_{name}" if prefix else None)
+
+    old = installation("old")
     populate(old, requests=0)
     engine = make_engine(old.effective_database_url)
     stop = threading.Event()
@@ -193,7 +214,7 @@ def test_a_backup_taken_while_a_writer_commits_is_one_snapshot(tmp_path: Path) -
         engine.dispose()
     seen = set()
     for n, archive in enumerate(archives):
-        target = Settings(var_dir=tmp_path / f"new-{n}")
+        target = installation(str(n))
         restore(target, archive)
         journal, audit = writer_rows(target.effective_database_url)
         assert journal == audit, "the journal and audit entries of one transaction are copied together"
@@ -227,14 +248,7 @@ def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.postgres
 def test_postgresql_installation_is_restored_into_another_database(tmp_path: Path, pg_server: LocalPostgres) -> None:
-    import psycopg
-
-    with psycopg.connect(f"host=127.0.0.1 port={pg_server.port} dbname=postgres user=postgres",
-                         autocommit=True) as conn:
-        for name in ("backup_old", "backup_new"):
-            conn.execute(f"drop database if exists {name}")
-            conn.execute(f"create database {name}")
-    base = f"postgresql+psycopg://postgres@127.0.0.1:{pg_server.port}/"
+    base = fresh_postgres_databases(pg_server, "backup_old", "backup_new")
     old = Settings(var_dir=tmp_path / "old", database_url=base + "backup_old")
     digests = populate(old)
     before = counts(old.effective_database_url)
