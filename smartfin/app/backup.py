@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import io
 import json
 import os
 import re
@@ -421,22 +422,15 @@ def _write_tar(staging: Path, manifest: dict[str, Any], target: Path) -> None:
             with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 info = tarfile.TarInfo(MANIFEST)
                 info.size, info.mode, info.mtime = len(manifest_bytes), 0o600, int(datetime.now(UTC).timestamp())
-                tar.addfile(info, _bytes_reader(manifest_bytes))
+                tar.addfile(info, io.BytesIO(manifest_bytes))
                 for name in manifest["members"]:
-                    tar.add(staging / name, arcname=name, recursive=False,
-                            filter=lambda item: _private(item))
+                    tar.add(staging / name, arcname=name, recursive=False, filter=_private)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _bytes_reader(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
 
 
 def _private(item: tarfile.TarInfo) -> tarfile.TarInfo:
