@@ -42,6 +42,7 @@ def register_commands(app: typer.Typer) -> None:
     """
     from smartfin.app import (
         assessment_commands,
+        backup_commands,
         bot_commands,
         budget_commands,
         compilation_commands,
@@ -60,7 +61,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
+    for module in (backup_commands, bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
                    db_commands, delegation_commands, department_commands, document_commands, notify_commands,
                    reimbursement,
                    procurement, costreview, contracts, adjustment,
