@@ -60,12 +60,13 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
-    # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (backup_commands, bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
-                   db_commands, delegation_commands, department_commands, document_commands, notify_commands,
-                   reimbursement,
-                   procurement, costreview, contracts, adjustment,
-                   compilation):
+    # the budget group before the groups that add subcommands to it (compilation, assessment), the cost group
+    # before the cost reviews, which add `smartfin cost reviews` to it
+    for module in (
+        backup_commands, bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
+        db_commands, delegation_commands, department_commands, document_commands, notify_commands,
+        reimbursement, procurement, costreview, contracts, adjustment, compilation,
+    ):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)
