@@ -20,6 +20,7 @@ def product_registry() -> TopicRegistry:
     from smartfin.processes.adjustment import worker as adjustment
     from smartfin.processes.assessment import worker as assessment
     from smartfin.processes.compilation import worker as compilation
+    from smartfin.processes.contracts.contracts import contract_status
     from smartfin.processes.costreview import worker as costreview
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
@@ -27,6 +28,7 @@ def product_registry() -> TopicRegistry:
     from smartfin.processes.spending import worker as spending
 
     reimbursement.use_verifier(implementations.configured_verifier)
+    reimbursement.use_contract_register(contract_status)
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
                      spending.registry, costreview.registry, adjustment.registry, assessment.registry,

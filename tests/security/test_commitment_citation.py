@@ -1,7 +1,8 @@
 """A claim may take over only a reservation its own department's approved request still validly holds.
 
 Attacks through the engine's REST API as the demo claimant: citing another department's approved request
-(to spend that department's reservation), and citing a request past its validity. Each is refused at the
+(to spend that department's reservation), citing a request past its validity, and citing a contract still
+waiting for its over-run approval. Each is refused at the
 reservation step with REFERENCE_REFUSED: the claim goes to a finance officer with the reason, the cited
 request keeps what it held, and the claim reserves nothing.
 """
@@ -20,6 +21,7 @@ from rules.budget import commitment_standards_on
 from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.ledger import Bucket, BudgetLineKey, FundingSource, JournalEntry, document_holdings, import_budget
 from smartfin.ledger.control import find_line
+from smartfin.processes.contracts.contracts import ContractStatus, register_contract, validate_contract
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
@@ -105,3 +107,31 @@ def test_a_claim_citing_an_expired_request_is_refused(camunda, workers, lines):
     number, pid = claim_citing(camunda, old)
     message = refused_at_reservation(camunda, pid, number, old, Decimal("800.00"))
     assert "expired" in message
+
+
+def test_a_claim_citing_a_contract_awaiting_its_overrun_approval_is_refused(camunda, workers, lines):
+    """While a contract waits for its over-run approval the request still holds the money and the contract
+    holds nothing: a claim citing the contract must not reserve the same purchase a second time."""
+    request = approved_request(MINE, "1000.00")
+    contract_no = f"HT-X-{uuid.uuid4().hex[:8]}"
+    draft = validate_contract(contract_no=contract_no, request_no=request, supplier="迈瑞医疗", amount="1200.00",
+                              signed_on=hospital_today().isoformat(), payments=[], department=MINE)
+    with session_scope() as session:
+        assert register_contract(session, draft, registrar="wang.fang").status == ContractStatus.PENDING_OVERRUN
+    filename, data, _ = xml_invoice(f"cite-{contract_no}", total=Decimal("300.00"))
+    number = submit_claim([(filename, data)], department=MINE, category="office", purpose="办公用品 pending contract",
+                          engine=as_user(camunda, "zhang.wei"), references={"contract_no": contract_no})
+    with session_scope() as session:
+        row = session.get(Claim, number)
+        assert row is not None
+        pid = row.process_instance_id or ""
+    verify = wait_for(lambda: next((t for t in camunda.tasks(processInstanceId=pid)
+                                    if t["taskDefinitionKey"] == "verifyManually"), None), 30, message="verify task")
+    as_user(camunda, "wang.fang").complete_task(verify["id"], {"decision": "consistent", "comment": "ok"})
+    task = wait_for(lambda: next((t for t in camunda.tasks(processInstanceId=pid)
+                                  if t["taskDefinitionKey"] in ("resolveBudget", "approveClaim")), None), 30,
+                    message="the claim's next task")
+    assert task["taskDefinitionKey"] == "resolveBudget", "a claim citing a pending contract must not be approved"
+    assert contract_no in str(camunda.process_variables(pid)["budgetMessage"])
+    assert held("spending-request", request) == Decimal("1000.00"), "the request keeps its reservation"
+    assert held("reimbursement-claim", number) == Decimal("0.00"), "the claim reserved nothing beside it"

@@ -323,6 +323,17 @@ def cancel_contract(session: Session, contract_no: str, *, actor: str, reason: s
     return returned
 
 
+def contract_status(session: Session, contract_no: str) -> str | None:
+    """The recorded status of a contract number, None when no contract is registered under it.
+
+    The reimbursement worker asks this (through the application's wiring, processes never import each other)
+    so that a claim citing a contract still waiting for its over-run approval is refused instead of
+    reserving the money a second time beside the request's own reservation.
+    """
+    row = session.get(Contract, contract_no)
+    return None if row is None else str(row.status)
+
+
 def contract_payments(session: Session, contract_no: str) -> list[ContractPayment]:
     """The contract's payment schedule in order (the cash forecast's input)."""
     return list(session.exec(select(ContractPayment).where(ContractPayment.contract_no == contract_no)

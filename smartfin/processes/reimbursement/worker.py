@@ -113,6 +113,21 @@ def use_verifier(factory: Callable[[], InvoiceVerifier]) -> None:
     global _verifier
     _verifier = factory
 
+
+def _no_contract_register(_session: Session, _contract_no: str) -> str | None:
+    return None
+
+
+#: the recorded status of a contract number (None: not registered); the application's wiring supplies the
+#: contracts package's answer — this package may not import it
+_contract_status: Callable[[Session, str], str | None] = _no_contract_register
+
+
+def use_contract_register(lookup: Callable[[Session, str], str | None]) -> None:
+    """Choose where ``reserve-claim-budget`` reads a cited contract's status; the wiring calls this at start."""
+    global _contract_status
+    _contract_status = lookup
+
 KEY_FIELDS = ("kind", "code", "number", "issue_date", "check_code", "seller_name", "seller_tax_id",
               "total_amount", "total_tax", "total_with_tax")
 FIELD_LABELS = {"kind": "类型 kind", "code": "代码 code", "number": "号码 number", "issue_date": "日期 date",
@@ -589,6 +604,7 @@ def record_verification(job: Job) -> dict[str, Any]:
 REFERENCE_REFUSED = "REFERENCE_REFUSED"
 REQUEST_TYPE = "spending-request"   # the ledger's document type of an approved request
 CONTRACT_TYPE = "contract"          # the ledger's document type of a registered contract
+PENDING_OVERRUN = "pending-overrun"  # the status of a contract waiting for its over-run approval
 
 
 def cited_document(session: Session, claim: Claim) -> tuple[str, str] | None:
@@ -604,6 +620,16 @@ def cited_document(session: Session, claim: Claim) -> tuple[str, str] | None:
     contract_no = references.get("contract_no")
     if contract_no and document_holdings(session, CONTRACT_TYPE, contract_no).entry_ids:
         return CONTRACT_TYPE, contract_no
+    if contract_no and _contract_status(session, contract_no) == PENDING_OVERRUN:
+        # registered but holding nothing yet: the request still holds the money, so reserving afresh would
+        # reserve it twice
+        message = (f"引用合同 {contract_no} 超支待批，尚未占用预算 / the cited contract {contract_no} awaits its "
+                   f"over-run approval and holds no budget yet")
+        record_audit(session, actor="system", action="claim.reference-refused", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"cited": contract_no, "reason": PENDING_OVERRUN,
+                                                        "message": message})
+        session.commit()
+        raise BusinessError(REFERENCE_REFUSED, message, {"budgetMessage": message})
     return None
 
 
