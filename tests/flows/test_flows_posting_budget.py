@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 from flows.budget import budget_execution_monitor
 from flows.deployments import deployments, scheduled_flows
 from flows.posting import PostingReceipt, VoucherRejected, posting_batch
+from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, create_line, import_budget, pre_encumber, record_actual, set_budget
 from smartfin.ledger.monitor import time_progress
 from smartfin.ports.vouchers import payment_voucher
@@ -166,8 +167,9 @@ def test_posting_batch_posts_a_claims_recorded_voucher_and_sets_aside_a_changed_
     from tests.security.posting_claims import recorded_claim
 
     good, unpaid = recorded_claim("880.00"), recorded_claim("90.00", status=ClaimStatus.SUBMITTED)
+    pay_day = date(hospital_today().year, 3, 1)  # inside the claim's budget year: the payment re-checks the line
     with session_scope() as session:
-        genuine = recorded_claim_voucher(session, good, date(2024, 3, 1)).as_variable()
+        genuine = recorded_claim_voucher(session, good, pay_day).as_variable()
     changed = json.loads(json.dumps(genuine))
     for line in (*changed["lines"], *changed["budgetLines"]):
         for side in ("debit", "credit"):
@@ -187,8 +189,8 @@ def test_posting_batch_posts_a_claims_recorded_voucher_and_sets_aside_a_changed_
     out = posting_batch(folder=root, poster=poster)
     assert [o["status"] for o in out] == ["rejected", "rejected"] and posted == []
     assert "8800.00" in json.loads((root / "rejected" / "a-changed.result.json").read_text(encoding="utf-8"))["reason"]
-    (root / "outbox" / "c-genuine.json").write_text(json.dumps({**genuine, "bookedOn": "2024-03-02"}),
-                                                    encoding="utf-8")
+    next_day = (pay_day + timedelta(days=1)).isoformat()
+    (root / "outbox" / "c-genuine.json").write_text(json.dumps({**genuine, "bookedOn": next_day}), encoding="utf-8")
     out = posting_batch(folder=root, poster=poster)
     assert [o["status"] for o in out] == ["posted"]
     assert [(v["documentNo"], v["lines"][0]["debit"]) for v in posted] == [(good, "880.00")]
