@@ -8,6 +8,7 @@ that build a throwaway database with ``create_all``).
 from sqlmodel import SQLModel
 
 import smartfin.costing.tables
+import smartfin.insurance.tables
 import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.posting.journal
@@ -35,5 +36,6 @@ TABLE_MODULES = (
     smartfin.reconciliation.models,
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
+    smartfin.insurance.tables,
 )
 metadata = SQLModel.metadata
