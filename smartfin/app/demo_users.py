@@ -27,7 +27,7 @@ T = TypeVar("T")
 APPROVER_OF_GROUP = {
     "dept-head": "li.na", "vice-president": "chen.jie", "finance-officer": "wang.fang",
     "finance-vp": "yang.min", "chief-accountant": "liu.yang", "president": "zhao.lei",
-    "budget-committee": "sun.li", "party-committee": "zhou.qiang",
+    "budget-committee": "sun.li", "party-committee": "zhou.qiang", "insurance-officer": "gao.yan",
 }
 
 

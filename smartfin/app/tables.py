@@ -15,6 +15,7 @@ import smartfin.posting.journal
 import smartfin.processes.approvals
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
+import smartfin.processes.insuranceappeal.appeals
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
 import smartfin.processes.reimbursement.inbox
@@ -37,5 +38,6 @@ TABLE_MODULES = (
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
     smartfin.insurance.tables,
+    smartfin.processes.insuranceappeal.appeals,
 )
 metadata = SQLModel.metadata

@@ -18,6 +18,7 @@ def product_registry() -> TopicRegistry:
     """Every topic the product's processes use, each handled exactly once (a topic claimed twice fails)."""
     from smartfin.app import bot_topics, implementations
     from smartfin.processes.costreview import worker as costreview
+    from smartfin.processes.insuranceappeal import worker as insuranceappeal
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
     from smartfin.processes.reimbursement import worker as reimbursement
@@ -26,7 +27,7 @@ def product_registry() -> TopicRegistry:
     reimbursement.use_verifier(implementations.configured_verifier)
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
-                     spending.registry, costreview.registry):
+                     spending.registry, costreview.registry, insuranceappeal.registry):
         merged.include(registry)
     return merged
 
@@ -46,12 +47,14 @@ def register_commands(app: typer.Typer) -> None:
         document_commands,
     )
     from smartfin.processes.costreview import commands as costreview
+    from smartfin.processes.insuranceappeal import commands as insuranceappeal
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
-                   department_commands, document_commands, reimbursement, procurement, costreview):
+                   department_commands, document_commands, reimbursement, procurement, costreview,
+                   insuranceappeal):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)
