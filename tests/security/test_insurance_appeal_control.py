@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
@@ -136,11 +136,12 @@ def state(key: str) -> tuple[AppealBatch, list[AppealItemOutcome]]:
         return batch, outcomes
 
 
-def refusals(key: str) -> list[str]:
+def refusals(key: str) -> list[list[str]]:
+    """The problems of each audited refusal of the batch, oldest first."""
     with session_scope() as session:
-        return [p for e in session.exec(select(AuditEntry).where(AuditEntry.action == "insurance-appeal-refused",
-                                                                 AuditEntry.subject_id == key)).all()
-                for p in e.details_dict["problems"]]
+        return [e.details_dict["problems"] for e in session.exec(
+            select(AuditEntry).where(AuditEntry.action == "insurance-appeal-refused", AuditEntry.subject_id == key)
+            .order_by(col(AuditEntry.id))).all()]
 
 
 def discard(camunda: Any, pid: str) -> None:
@@ -210,7 +211,7 @@ def test_an_officer_of_another_department_cannot_answer(camunda, workers):  # ty
     back = next_task(officer, pid, "decideAppeal", not_id=task["id"])
     assert f"{OTHER_OFFICER} is not recorded as" in (back.get("description") or "")
     assert state(key)[1] == [] and state(key)[0].status == "open"
-    assert any("is not recorded as" in p for p in refusals(key))
+    assert any("is not recorded as" in p for problems in refusals(key) for p in problems)
     assert decide(officer, back).status == 204
     wait_for(lambda: len(state(key)[1]) == 3, 30, message="the outcomes recorded")
     assert {o.decided_by for o in state(key)[1]} == {OFFICER}
