@@ -196,6 +196,8 @@ class Settings(BaseSettings):
     erp_url: str = Field(default="http://127.0.0.1:8101", description="legacy ERP (voucher entry) base URL")
     bank_url: str = Field(default="http://127.0.0.1:8102", description="online bank portal base URL")
     tax_url: str = Field(default="http://127.0.0.1:8103", description="invoice verification portal base URL")
+    insurance_url: str = Field(default="http://127.0.0.1:8104", description="medical-insurance settlement portal "
+                               "(医保结算平台) base URL")
     stand_in_portals: bool = Field(default=True,
                                    description="start the stand-in portals with `smartfin up` (demo/test only)")
 
@@ -216,6 +218,8 @@ class Settings(BaseSettings):
     bank_password: SecretStr | None = Field(default=None, description="its password")
     tax_account: str | None = Field(default=None, description="verification-portal login, where one is needed")
     tax_password: SecretStr | None = Field(default=None, description="its password")
+    insurance_account: str | None = Field(default=None, description="insurance settlement portal login of the bots")
+    insurance_password: SecretStr | None = Field(default=None, description="its password")
 
     bot: BotSettings = Field(default_factory=lambda: BotSettings(), description="bots (SMARTFIN_BOT_…)")
     flows: FlowSettings = Field(default_factory=lambda: FlowSettings(), description="scheduled flows")
