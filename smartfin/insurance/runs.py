@@ -15,7 +15,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from smartfin.insurance import monthly
-from smartfin.insurance.daily import FEN, reconcile_day
+from smartfin.insurance.daily import FEN, DailyResult, reconcile_day
 from smartfin.insurance.store import (
     bulk_insert,
     current_import,
@@ -42,28 +42,32 @@ from smartfin.kernel.clock import month_days, utc_now
 from smartfin.store.audit import record_audit
 
 
-def run_daily(session: Session, day: date, *, hospital: str, actor: str) -> InsuranceRun:
-    """Reconcile the stored inputs of ``day``; a missing input is an ``input_missing`` exception."""
+def run_daily(session: Session, day: date, *, hospital: str, actor: str) -> tuple[InsuranceRun, DailyResult | None]:
+    """Reconcile the stored inputs of ``day``; a missing input is an ``input_missing`` exception.
+
+    Returns the stored run and the day's result (``None`` when there was nothing to reconcile), whose
+    ``ties`` the reports show.
+    """
     run = open_run(session, "daily", hospital, day.isoformat(), actor)
     inputs = day_inputs(session, day)
     imports = {k: current_import(session, k, day.isoformat()) for k in inputs}
     fingerprints = {k: i.fingerprint for k, i in imports.items() if i is not None}
     missing = [k for k, i in imports.items() if i is None]
     if len(missing) == len(imports):
-        return finish_run(session, run, status=RunStatus.NO_DATA, inputs={}, summary={}, exception_count=0)
+        return finish_run(session, run, status=RunStatus.NO_DATA, inputs={}, summary={}, exception_count=0), None
     if missing:
         frame = pd.DataFrame({"type": "input_missing", "settlement_id": missing, "insurance_type": None,
                               "component": None, "his_fen": None, "other_fen": None,
                               "detail": [f"no accepted {k} file for {day.isoformat()}" for k in missing]})
         count = save_exceptions(session, run, frame)
         return finish_run(session, run, status=RunStatus.REFUSED, inputs=fingerprints,
-                          summary={"missing_inputs": len(missing)}, exception_count=count)
+                          summary={"missing_inputs": len(missing)}, exception_count=count), None
     his = inputs["his"]
     ids = pd.concat([his["settlement_id"], his["reverses"].dropna()]).unique().tolist()
     earlier = earlier_settlements(session, day, ids)
     result = reconcile_day(his, inputs["platform"], inputs["platform_total"],
                            earlier=earlier[["settlement_id", *FEN]])
-    return save_daily(session, run, result, fingerprints)
+    return save_daily(session, run, result, fingerprints), result
 
 
 def _book(session: Session, entries: pd.DataFrame, run_id: int) -> int:

@@ -47,7 +47,7 @@ def test_a_day_is_stored_reconciled_and_rerun_without_losing_a_resolution(
     paths = write_day_files(sample_day, tmp_path, DAY)
     with Session(engine) as session:
         _import_day(session, paths)
-        run = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        run, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         session.commit()
         assert run.status == RunStatus.EXCEPTIONS
         stored = run_exceptions(session, run.id)
@@ -56,7 +56,7 @@ def test_a_day_is_stored_reconciled_and_rerun_without_losing_a_resolution(
         first.status, first.resolution, first.resolved_by = "resolved", "platform file was late", "clerk"
         session.add(first)
         session.commit()
-        again = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        again, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         session.commit()
         assert again.id == run.id and again.run_count == 2
         rows = session.exec(select(InsuranceException).where(InsuranceException.run_id == run.id)).all()
@@ -95,7 +95,7 @@ def test_a_day_without_the_platform_file_is_refused_not_reconciled(engine: Engin
     paths = write_day_files(sample_day, tmp_path, DAY)
     with Session(engine) as session:
         _import_day(session, {"his": paths["his"]})
-        run = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        run, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         assert run.status == RunStatus.REFUSED
         assert set(run_exceptions(session, run.id)["settlement_id"]) == {"platform", "platform_total"}
 
