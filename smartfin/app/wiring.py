@@ -44,6 +44,7 @@ def register_commands(app: typer.Typer) -> None:
         delegation_commands,
         department_commands,
         document_commands,
+        insurance_commands,
     )
     from smartfin.processes.costreview import commands as costreview
     from smartfin.processes.procurement import commands as procurement
@@ -51,7 +52,8 @@ def register_commands(app: typer.Typer) -> None:
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
-                   department_commands, document_commands, reimbursement, procurement, costreview):
+                   department_commands, document_commands, insurance_commands, reimbursement, procurement,
+                   costreview):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)
