@@ -110,9 +110,9 @@ def _grid(data: bytes, file: str) -> pd.DataFrame:
     sample = text[:4096]
     sep = "\t" if sample.count("\t") > sample.count(",") else ","
     width = max((len(r) for r in csv.reader(io.StringIO(sample), delimiter=sep)), default=1)
-    frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object, keep_default_na=False,
-                        names=range(max(width, 1)), engine="c", quoting=csv.QUOTE_MINIMAL)
-    return frame.fillna("")
+    # na_filter off: every cell stays text, a short row's missing cells are "" (no NaN pass over the frame)
+    return pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object, keep_default_na=False,
+                       na_filter=False, names=range(max(width, 1)), engine="c", quoting=csv.QUOTE_MINIMAL)
 
 
 def _clean(values: pd.Series, wrapped: bool) -> pd.Series:
