@@ -25,7 +25,8 @@ EXCEPTION_LABELS = {
     "duplicate_settlement": "重复结算 Duplicate", "negative_component": "负数基金分项 Negative component",
     "total_mismatch": "汇总不符 Totals differ", "input_missing": "缺少文件 Input missing",
     "input_refused": "文件被拒收 File refused", "statement_unbalanced": "清算单不平 Statement unbalanced",
-    "items_mismatch": "明细不符 Items differ", "disbursement_unmatched": "拨付未到账 Disbursement not received",
+    "items_mismatch": "明细不符 Items differ", "declared_mismatch": "申报与HIS不符 Declared ≠ HIS",
+    "disbursement_unmatched": "拨付未到账 Disbursement not received",
     "receipt_unmatched": "到账无对应 Receipt unmatched",
 }
 EXCEPTION_HEADER = ("类型 Type", "结算号 Settlement", "险种 Insurance", "分项 Component", "HIS/计算 Ours",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from smartfin.insurance import monthly
@@ -34,6 +35,7 @@ from smartfin.insurance.tables import (
     ClearingStatement,
     GroupResult,
     GroupSettlement,
+    HisSettlement,
     InsuranceRun,
     ReceivableEntry,
     RunStatus,
@@ -98,7 +100,8 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
         return finish_run(session, run, status=RunStatus.REFUSED, inputs=fingerprints,
                           summary={"missing_inputs": 1}, exception_count=count)
     items = table_frame(session, ClearingItem, ClearingItem.month == month)
-    found = [monthly.check_statements(statements, items)]
+    found = [monthly.check_statements(statements, items),
+             monthly.check_declared(statements, his_fund_payments(session, month))]
     balanced = statements[statements["balanced"]]
     booked = _book(session, monthly.statement_entries(balanced), run.id)
 
@@ -148,6 +151,19 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
                "receipts_matched": len(matches), "group_rows": group_rows, "exceptions": count}
     return finish_run(session, run, status=RunStatus.EXCEPTIONS if count else RunStatus.RECONCILED,
                       inputs=fingerprints, summary=summary, exception_count=count)
+
+
+def his_fund_payments(session: Session, month: str) -> dict[str, int]:
+    """What the HIS settled on the funds (pooled, serious illness, medical assistance) per insurance type in
+    ``month``, each settlement once, summed in the database (a month is 300,000 rows)."""
+    first, last = month_days(month)
+    fund = HisSettlement.pooled_fen + HisSettlement.serious_illness_fen + HisSettlement.assistance_fen
+    in_month = (HisSettlement.settled_on >= first, HisSettlement.settled_on <= last)
+    # a settlement the HIS file lists twice is one settlement (the daily run reports the repeat)
+    once = select(func.min(HisSettlement.id)).where(*in_month).group_by(HisSettlement.settlement_id)
+    rows = session.exec(select(HisSettlement.insurance_type, func.sum(fund)).where(
+        *in_month, col(HisSettlement.id).in_(once)).group_by(HisSettlement.insurance_type)).all()
+    return {kind: int(total) for kind, total in rows}
 
 
 def receivable_entries(session: Session) -> pd.DataFrame:

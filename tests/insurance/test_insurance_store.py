@@ -201,3 +201,22 @@ def test_refusals_and_deductions_are_batched_per_department_once(engine: Engine,
         session.commit()
         stored = session.exec(select(AppealBatch).where(AppealBatch.business_key == batch.business_key)).one()
         assert stored.recovery_reference == "YBREC1"
+
+
+def test_a_declared_amount_other_than_what_the_his_settled_is_an_exception(engine: Engine, tmp_path: Path) -> None:
+    from smartfin.insurance.samples import generate_days
+
+    days = generate_days(date(2026, 10, 30), 2, 300, seed=41)
+    with Session(engine) as session:
+        for day in (date(2026, 10, 30), date(2026, 10, 31)):
+            _import_day(session, write_day_files(days, tmp_path / day.isoformat(), day), day)
+        sample = _month(session, tmp_path / "month", late=None)
+        his = days.his.drop_duplicates("settlement_id")
+        fund = (his["pooled_fen"] + his["serious_illness_fen"] + his["assistance_fen"]).groupby(
+            his["insurance_type"]).sum()
+        run = run_monthly(session, MONTH, hospital=HOSPITAL, actor="clerk", receipts=sample.receipts)
+        found = run_exceptions(session, run.id)
+        declared = found[found["type"] == "declared_mismatch"].set_index("insurance_type")
+        assert set(declared.index) == {"employee", "resident", "offsite"}
+        for kind in declared.index:  # the duplicate settlement of the HIS file counts once
+            assert declared.loc[kind, "his_fen"] == fund[kind]
