@@ -220,3 +220,15 @@ def test_a_declared_amount_other_than_what_the_his_settled_is_an_exception(engin
         assert set(declared.index) == {"employee", "resident", "offsite"}
         for kind in declared.index:  # the duplicate settlement of the HIS file counts once
             assert declared.loc[kind, "his_fen"] == fund[kind]
+
+
+def test_a_refused_period_keeps_every_file_and_reason_however_long_the_names(engine: Engine) -> None:
+    from smartfin.insurance.store import record_refusal
+
+    names = ", ".join(f"platform-{i:02d}-第二次补发的医保平台对账明细文件.csv" for i in range(4))
+    with Session(engine) as session:
+        run = record_refusal(session, "daily", HOSPITAL, DAY.isoformat(), "flow", {names: "4 platform files"})
+        session.commit()
+        stored = run_exceptions(session, run.id)
+        assert run.status == RunStatus.REFUSED and len(stored) == 1
+        assert stored["detail"].iloc[0] == f"{names}: 4 platform files"
