@@ -110,17 +110,20 @@ def _grid(data: bytes, file: str) -> pd.DataFrame:
     sample = text[:4096]
     sep = "\t" if sample.count("\t") > sample.count(",") else ","
     width = max((len(r) for r in csv.reader(io.StringIO(sample), delimiter=sep)), default=1)
-    frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object, keep_default_na=False,
-                        names=range(max(width, 1)), engine="c", quoting=csv.QUOTE_MINIMAL)
-    return frame.fillna("")
+    # na_filter off: every cell stays text, a short row's missing cells are "" (no NaN pass over the frame)
+    return pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=object, keep_default_na=False,
+                       na_filter=False, names=range(max(width, 1)), engine="c", quoting=csv.QUOTE_MINIMAL)
 
 
-def _clean(values: pd.Series) -> pd.Series:
+def _clean(values: pd.Series, wrapped: bool) -> pd.Series:
     """Trimmed cell texts. List comprehensions, not ``.str``: pandas' string accessor costs about a
-    microsecond a cell, fifty times a plain ``str.strip`` loop, and a month has millions of cells."""
+    microsecond a cell, fifty times a plain ``str.strip`` loop, and a month has millions of cells.
+
+    ``wrapped`` says the file holds Excel's text wrappers somewhere (``="0123"``, a leading backtick, used to
+    keep leading zeros of ids); they are not part of the value. Files without them skip that pass.
+    """
     text = [str(v).strip() for v in values.tolist()]
-    # ids kept as text by Excel exports: ="0123" and a leading backtick are wrappers, not the value
-    if any(t.startswith(("=\"", "`")) for t in text):
+    if wrapped:
         text = [t[2:-1] if t.startswith('="') and t.endswith('"') else t.removeprefix("`") for t in text]
     return pd.Series(np.array(text, dtype=object), index=values.index, dtype=object)
 
@@ -132,35 +135,41 @@ _POW10 = 10 ** np.arange(19, dtype=np.int64)
 def amounts_fen(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Yuan texts (``1,234.50``, ``-3.1``, ``¥12``) to int64 fen, and the mask of cells that are no amount.
 
-    Exact integer arithmetic on the characters themselves: each cell becomes a row of code points and the
-    digits are weighed by their place (hundreds of fen before the point, tens and units after it), so there
-    is no float anywhere and no per-cell Python call.
+    Exact integer arithmetic on the characters themselves: each cell becomes a row of code points (as wide
+    as the column's longest cell) and the digits are weighed by their place (hundreds of fen before the
+    point, tens and units after it), so there is no float anywhere and no per-cell Python call.
     """
-    texts = values.tolist()
-    too_long = np.fromiter((len(t) > _WIDTH for t in texts), dtype=bool, count=len(texts))
-    codes = np.array(texts, dtype=f"U{_WIDTH}").view(np.uint32).reshape(len(texts), _WIDTH)
+    if not len(values):
+        return pd.Series([], index=values.index, dtype=np.int64), pd.Series([], index=values.index, dtype=bool)
+    cells = values.to_numpy(dtype=object).astype(str)
+    width = cells.dtype.itemsize // 4
+    too_long = np.zeros(len(cells), dtype=bool)
+    if width > _WIDTH:
+        too_long = np.char.str_len(cells) > _WIDTH
+        cells, width = cells.astype(f"U{_WIDTH}"), _WIDTH
+    codes = cells.view(np.uint32).reshape(len(cells), width)
     digit = (codes >= 48) & (codes <= 57)
     dot = codes == 46
     minus = codes == 45
     ignorable = (codes == 0) | (codes == 32) | (codes == 44) | (codes == 0xA5) | (codes == 0xFFE5)
-    columns = np.arange(_WIDTH)
-    dot_at = np.where(dot.any(axis=1), dot.argmax(axis=1), _WIDTH)[:, None]
-    first_digit = np.where(digit.any(axis=1), digit.argmax(axis=1), _WIDTH)
+    columns = np.arange(width)
+    has_dot = dot.any(axis=1)
+    has_minus = minus.any(axis=1)
+    dot_at = np.where(has_dot, dot.argmax(axis=1), width)[:, None]
+    first_digit = np.where(digit.any(axis=1), digit.argmax(axis=1), width)
     whole = digit & (columns < dot_at)
     fraction = digit & (columns > dot_at)
-    n_whole = whole.sum(axis=1)
-    n_fraction = fraction.sum(axis=1)
-    bad = (too_long | (~(digit | dot | minus | ignorable)).any(axis=1) | (dot.sum(axis=1) > 1)
-           | (minus.sum(axis=1) > 1) | (minus.any(axis=1) & (minus.argmax(axis=1) > first_digit))
+    n_whole = whole.sum(axis=1, dtype=np.int8)
+    n_fraction = fraction.sum(axis=1, dtype=np.int8)
+    bad = (too_long | (~(digit | dot | minus | ignorable)).any(axis=1) | (dot.sum(axis=1, dtype=np.int8) > 1)
+           | (minus.sum(axis=1, dtype=np.int8) > 1) | (has_minus & (minus.argmax(axis=1) > first_digit))
            | (n_whole == 0) | (n_whole > 15) | (n_fraction > 2))
     # place of each digit: whole digits count the whole digits to their right, plus two for the fen
-    right = np.cumsum(whole[:, ::-1], axis=1)[:, ::-1] - whole
-    place = np.where(whole, right + 2, np.where(fraction, 2 - np.cumsum(fraction, axis=1), 0))
-    place = np.clip(place, 0, 18)
-    weights = np.where(whole | fraction, _POW10[place], 0)
+    right = np.cumsum(whole[:, ::-1], axis=1, dtype=np.int8)[:, ::-1] - whole
+    place = np.where(whole, right + 2, np.where(fraction, 2 - np.cumsum(fraction, axis=1, dtype=np.int8), 0))
+    weights = np.where(whole | fraction, _POW10[np.clip(place, 0, 18)], 0)
     fen = ((codes.astype(np.int64) - 48) * weights).sum(axis=1)
-    fen = np.where(minus.any(axis=1), -fen, fen)
-    fen = np.where(bad, 0, fen)
+    fen = np.where(bad, 0, np.where(has_minus, -fen, fen))
     return pd.Series(fen, index=values.index, dtype=np.int64), pd.Series(bad, index=values.index)
 
 
@@ -214,11 +223,16 @@ def read_insurance_file(data: bytes, kind: str, *, file: str,
         raise
     except StatementError as exc:  # the statement reader's refusal (encoding, columns), kept word for word
         raise InsuranceFileError(exc.problems) from None
+    wrapped = b'="' in data or b"`" in data
     body = grid.iloc[located.header_row:]
-    first = _clean(body.iloc[:, 0])
-    blank = (body.to_numpy(dtype=object) == "").all(axis=1)
-    footer = np.fromiter((t.startswith(_FOOTER) for t in first.tolist()), dtype=bool, count=len(first))
-    keep = ~blank & ~footer
+    first = _clean(body.iloc[:, 0], wrapped)
+    # a row is blank, or a 合计 footer, only if its first cell is empty or starts like one: look closer there
+    initial = np.array(first.tolist() or [""], dtype="U1")[:len(first)]
+    suspect = np.isin(initial, ["", *{f[0] for f in _FOOTER}])
+    keep = np.ones(len(body), dtype=bool)
+    for at in np.flatnonzero(suspect):
+        cells = [str(c).strip() for c in body.iloc[at]]
+        keep[at] = any(cells) and not cells[0].startswith(_FOOTER)
     body = body[keep]
     if body.empty:
         raise InsuranceFileError.single(file, f"holds no {kind} rows below its header (row {located.header_row})")
@@ -239,26 +253,29 @@ def read_insurance_file(data: bytes, kind: str, *, file: str,
             rows[canon] = None
             continue
         shown = headers[position] if position < len(headers) else canon
-        texts = _clean(body[position])
-        if canon in spec.amounts:
+        if canon in spec.amounts:  # amounts skip the trimming: spaces are ignored by the conversion itself
+            texts = body[position]
             fen, bad = amounts_fen(texts)
             report(bad, shown, lambda t: f"{t!r} is not an amount in yuan with at most two decimals", texts)
             rows[f"{canon}_fen"] = fen
-        elif canon in spec.dates:
-            rows[canon], bad = _by_unique(texts, parse_day)
+            continue
+        raw = body[position]
+        texts = raw if canon in (*spec.dates, *spec.months, *spec.codes, *spec.decimals) else _clean(raw, wrapped)
+        if canon in spec.dates:
+            rows[canon], bad = _by_unique(texts, lambda t: parse_day(str(t).strip()))
             report(bad, shown, lambda t: f"{t!r} is not a date", texts)
         elif canon in spec.months:
-            rows[canon], bad = _by_unique(texts, parse_month)
+            rows[canon], bad = _by_unique(texts, lambda t: parse_month(str(t).strip()))
             report(bad, shown, lambda t: f"{t!r} is not a month (YYYY-MM)", texts)
         elif canon in spec.codes:
-            rows[canon], bad = _by_unique(texts, lambda t: codes[normalise_header(t)])
+            rows[canon], bad = _by_unique(texts, lambda t: codes[normalise_header(str(t).strip())])
             report(bad, shown, lambda t: f"{t!r} is not a known value of column map {cmap.name!r}", texts)
         elif canon in spec.integers:
             bad = pd.Series([not (t.isdigit() and len(t) < 10) for t in texts.tolist()], index=texts.index)
             rows[canon] = texts.where(~bad, "0").astype(np.int64)
             report(bad, shown, lambda t: f"{t!r} is not a count", texts)
         elif canon in spec.decimals:
-            rows[canon], bad = _by_unique(texts, _decimal_text)
+            rows[canon], bad = _by_unique(texts, lambda t: _decimal_text(str(t).strip()))
             report(bad, shown, lambda t: f"{t!r} is not a decimal number", texts)
         elif canon in spec.optional:
             rows[canon] = texts.where(texts != "", None)

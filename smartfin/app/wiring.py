@@ -45,6 +45,7 @@ def register_commands(app: typer.Typer) -> None:
         delegation_commands,
         department_commands,
         document_commands,
+        insurance_commands,
         insurance_downloads,
     )
     from smartfin.processes.costreview import commands as costreview
@@ -54,8 +55,8 @@ def register_commands(app: typer.Typer) -> None:
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
     for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
-                   department_commands, document_commands, reimbursement, procurement, costreview,
-                   insuranceappeal, insurance_downloads):
+                   department_commands, document_commands, insurance_commands, reimbursement, procurement,
+                   costreview, insuranceappeal, insurance_downloads):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):
         plugin.load()(app)

@@ -51,6 +51,24 @@ def check_statements(statements: pd.DataFrame, items: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(found, columns=EXCEPTION_COLUMNS)
 
 
+def check_declared(statements: pd.DataFrame, fund_fen: dict[str, int]) -> pd.DataFrame:
+    """A statement whose declared amount is not what the HIS settled on the funds in its month.
+
+    ``fund_fen`` is the HIS's pooled-fund, serious-illness and medical-assistance payments of the month per
+    insurance type (reversals included, so a reversed settlement counts zero); types the HIS has no
+    settlements for in the month are not compared (the month's settlements were not imported).
+    """
+    found = []
+    for s in statements.to_dict("records"):
+        his = fund_fen.get(s["insurance_type"])
+        if his is not None and his != s["declared_fen"]:
+            found.append(_exception(
+                "declared_mismatch", s["insurance_type"], f"statement {s['statement_no']} declares "
+                f"{s['declared_fen']} fen, the HIS settled {his} fen on the funds in {s['month']} (difference "
+                f"{s['declared_fen'] - his})", subject=s["statement_no"], his=his, other=s["declared_fen"]))
+    return pd.DataFrame(found, columns=EXCEPTION_COLUMNS)
+
+
 def match_receipts(targets: pd.DataFrame, receipts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Disbursements and appeal recoveries (``targets``: reference, insurance_type, amount_fen, not_before) to
     bank credits (``receipts``: line_id, booked_at, amount_fen, reference, memo).

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from smartfin.insurance import monthly
-from smartfin.insurance.daily import FEN, reconcile_day
+from smartfin.insurance.daily import FEN, DailyResult, reconcile_day
 from smartfin.insurance.store import (
     bulk_insert,
     current_import,
@@ -34,6 +35,7 @@ from smartfin.insurance.tables import (
     ClearingStatement,
     GroupResult,
     GroupSettlement,
+    HisSettlement,
     InsuranceRun,
     ReceivableEntry,
     RunStatus,
@@ -42,28 +44,32 @@ from smartfin.kernel.clock import month_days, utc_now
 from smartfin.store.audit import record_audit
 
 
-def run_daily(session: Session, day: date, *, hospital: str, actor: str) -> InsuranceRun:
-    """Reconcile the stored inputs of ``day``; a missing input is an ``input_missing`` exception."""
+def run_daily(session: Session, day: date, *, hospital: str, actor: str) -> tuple[InsuranceRun, DailyResult | None]:
+    """Reconcile the stored inputs of ``day``; a missing input is an ``input_missing`` exception.
+
+    Returns the stored run and the day's result (``None`` when there was nothing to reconcile), whose
+    ``ties`` the reports show.
+    """
     run = open_run(session, "daily", hospital, day.isoformat(), actor)
     inputs = day_inputs(session, day)
     imports = {k: current_import(session, k, day.isoformat()) for k in inputs}
     fingerprints = {k: i.fingerprint for k, i in imports.items() if i is not None}
     missing = [k for k, i in imports.items() if i is None]
     if len(missing) == len(imports):
-        return finish_run(session, run, status=RunStatus.NO_DATA, inputs={}, summary={}, exception_count=0)
+        return finish_run(session, run, status=RunStatus.NO_DATA, inputs={}, summary={}, exception_count=0), None
     if missing:
         frame = pd.DataFrame({"type": "input_missing", "settlement_id": missing, "insurance_type": None,
                               "component": None, "his_fen": None, "other_fen": None,
                               "detail": [f"no accepted {k} file for {day.isoformat()}" for k in missing]})
         count = save_exceptions(session, run, frame)
         return finish_run(session, run, status=RunStatus.REFUSED, inputs=fingerprints,
-                          summary={"missing_inputs": len(missing)}, exception_count=count)
+                          summary={"missing_inputs": len(missing)}, exception_count=count), None
     his = inputs["his"]
     ids = pd.concat([his["settlement_id"], his["reverses"].dropna()]).unique().tolist()
     earlier = earlier_settlements(session, day, ids)
     result = reconcile_day(his, inputs["platform"], inputs["platform_total"],
                            earlier=earlier[["settlement_id", *FEN]])
-    return save_daily(session, run, result, fingerprints)
+    return save_daily(session, run, result, fingerprints), result
 
 
 def _book(session: Session, entries: pd.DataFrame, run_id: int) -> int:
@@ -94,7 +100,8 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
         return finish_run(session, run, status=RunStatus.REFUSED, inputs=fingerprints,
                           summary={"missing_inputs": 1}, exception_count=count)
     items = table_frame(session, ClearingItem, ClearingItem.month == month)
-    found = [monthly.check_statements(statements, items)]
+    found = [monthly.check_statements(statements, items),
+             monthly.check_declared(statements, his_fund_payments(session, month))]
     balanced = statements[statements["balanced"]]
     booked = _book(session, monthly.statement_entries(balanced), run.id)
 
@@ -144,6 +151,19 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
                "receipts_matched": len(matches), "group_rows": group_rows, "exceptions": count}
     return finish_run(session, run, status=RunStatus.EXCEPTIONS if count else RunStatus.RECONCILED,
                       inputs=fingerprints, summary=summary, exception_count=count)
+
+
+def his_fund_payments(session: Session, month: str) -> dict[str, int]:
+    """What the HIS settled on the funds (pooled, serious illness, medical assistance) per insurance type in
+    ``month``, each settlement once, summed in the database (a month is 300,000 rows)."""
+    first, last = month_days(month)
+    fund = HisSettlement.pooled_fen + HisSettlement.serious_illness_fen + HisSettlement.assistance_fen
+    in_month = (HisSettlement.settled_on >= first, HisSettlement.settled_on <= last)
+    # a settlement the HIS file lists twice is one settlement (the daily run reports the repeat)
+    once = select(func.min(HisSettlement.id)).where(*in_month).group_by(HisSettlement.settlement_id)
+    rows = session.exec(select(HisSettlement.insurance_type, func.sum(fund)).where(
+        *in_month, col(HisSettlement.id).in_(once)).group_by(HisSettlement.insurance_type)).all()
+    return {kind: int(total) for kind, total in rows}
 
 
 def receivable_entries(session: Session) -> pd.DataFrame:

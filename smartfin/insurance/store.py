@@ -23,6 +23,7 @@ from extractors.statements.errors import StatementProblem
 from extractors.statements.tabular import ColumnMap
 from smartfin.insurance.daily import FEN, DailyResult
 from smartfin.insurance.tables import (
+    ID_MAX,
     ClearingItem,
     ClearingStatement,
     GroupSettlement,
@@ -263,9 +264,9 @@ def record_refusal(session: Session, kind: str, hospital: str, period: str, acto
                    refusals: dict[str, str]) -> InsuranceRun:
     """A period whose inputs were refused: a ``refused`` run with one ``input_refused`` exception per file."""
     run = open_run(session, kind, hospital, period, actor)
-    frame = pd.DataFrame({"type": "input_refused", "settlement_id": list(refusals), "insurance_type": None,
-                          "component": None, "his_fen": None, "other_fen": None,
-                          "detail": list(refusals.values())})
+    frame = pd.DataFrame({"type": "input_refused", "settlement_id": [f[:ID_MAX] for f in refusals],
+                          "insurance_type": None, "component": None, "his_fen": None, "other_fen": None,
+                          "detail": [f"{f}: {why}" for f, why in refusals.items()]})
     count = save_exceptions(session, run, frame)
     return finish_run(session, run, status=RunStatus.REFUSED, inputs={}, summary={"refused_files": len(refusals)},
                       exception_count=count)

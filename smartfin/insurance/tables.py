@@ -303,7 +303,8 @@ class ReceivableEntry(SQLModel, table=True):
 
     ``declared`` raises it; ``refused``, ``deducted`` and ``received`` (a matched bank receipt) lower it;
     ``retained`` moves the quality deposit to its own ``retention`` bucket, returned after the annual
-    assessment; ``recovered`` is an appeal's recovery. The same reference is never booked twice.
+    assessment. An appeal's recovery is tracked on its batch (amount, bank reference), since a department's
+    batch may span insurance types. The same reference is never booked twice.
     """
 
     __tablename__ = "ins_receivable"

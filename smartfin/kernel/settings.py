@@ -53,6 +53,9 @@ class FlowSettings(BaseSettings):
     bank_accounts: list[BankAccount] = Field(default_factory=list, description="accounts reconciled daily (JSON)")
     settlement_account: str | None = Field(
         default=None, description="account the payment channels settle into (three-way); default: the first")
+    insurance_account: str | None = Field(
+        default=None, description="bank account the insurance fund pays into (医保收入户); one of "
+        "SMARTFIN_BANK_ACCOUNTS, whose statements insurance-monthly reads")
     statement_source: str = Field(
         default="folder", description="`folder`: statements dropped into the drop folder; `portal`: downloaded "
         "by the bank bot")
@@ -68,6 +71,9 @@ class FlowSettings(BaseSettings):
     posting_cron: str = Field(default="0 18 * * 1-5", description="schedule of posting-batch")
     budget_cron: str = Field(default="0 8 1 * *", description="schedule of budget-monthly")
     cost_cron: str = Field(default="30 7 5 * *", description="schedule of cost-monthly (after the month's imports)")
+    insurance_daily_cron: str = Field(default="0 8 * * *", description="schedule of insurance-daily (yesterday)")
+    insurance_monthly_cron: str = Field(default="0 9 25 * *", description="schedule of insurance-monthly (the "
+                                        "month before, once the fund's clearing statement is out)")
     delegation_sync_cron: str = Field(default="*/15 * * * *", description="schedule of delegation-sync")
     timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")
 

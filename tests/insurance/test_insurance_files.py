@@ -58,3 +58,24 @@ def test_amounts_are_exact_fen_without_floats() -> None:
                                      dtype=object))
     assert fen[:5].tolist() == [123456, -1, 700, 1250, 10]
     assert bad.tolist() == [False] * 5 + [True] * 4
+
+
+def test_an_excel_detail_with_a_title_row_and_a_total_row_reads_like_its_csv(sample_day: SampleDays,
+                                                                             tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    paths = write_day_files(sample_day, tmp_path, DAY)
+    as_csv = read_insurance_file(paths["platform"].read_bytes(), "platform", file="platform.csv").rows
+    lines = paths["platform"].read_text(encoding="utf-8").splitlines()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["医保平台对账明细", None, None])
+    for line in lines:
+        sheet.append(line.split(","))
+    sheet.append(["合计", None, None])
+    target = tmp_path / "platform.xlsx"
+    book.save(target)
+    as_xlsx = read_insurance_file(target.read_bytes(), "platform", file="platform.xlsx").rows
+    assert len(as_xlsx) == len(as_csv)
+    assert as_xlsx["total_fen"].tolist() == as_csv["total_fen"].tolist()
+    assert as_xlsx["source_row"].iloc[0] == 3  # the title row and the header come first

@@ -47,7 +47,7 @@ def test_a_day_is_stored_reconciled_and_rerun_without_losing_a_resolution(
     paths = write_day_files(sample_day, tmp_path, DAY)
     with Session(engine) as session:
         _import_day(session, paths)
-        run = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        run, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         session.commit()
         assert run.status == RunStatus.EXCEPTIONS
         stored = run_exceptions(session, run.id)
@@ -56,7 +56,7 @@ def test_a_day_is_stored_reconciled_and_rerun_without_losing_a_resolution(
         first.status, first.resolution, first.resolved_by = "resolved", "platform file was late", "clerk"
         session.add(first)
         session.commit()
-        again = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        again, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         session.commit()
         assert again.id == run.id and again.run_count == 2
         rows = session.exec(select(InsuranceException).where(InsuranceException.run_id == run.id)).all()
@@ -95,7 +95,7 @@ def test_a_day_without_the_platform_file_is_refused_not_reconciled(engine: Engin
     paths = write_day_files(sample_day, tmp_path, DAY)
     with Session(engine) as session:
         _import_day(session, {"his": paths["his"]})
-        run = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
+        run, _ = run_daily(session, DAY, hospital=HOSPITAL, actor="clerk")
         assert run.status == RunStatus.REFUSED
         assert set(run_exceptions(session, run.id)["settlement_id"]) == {"platform", "platform_total"}
 
@@ -201,3 +201,34 @@ def test_refusals_and_deductions_are_batched_per_department_once(engine: Engine,
         session.commit()
         stored = session.exec(select(AppealBatch).where(AppealBatch.business_key == batch.business_key)).one()
         assert stored.recovery_reference == "YBREC1"
+
+
+def test_a_declared_amount_other_than_what_the_his_settled_is_an_exception(engine: Engine, tmp_path: Path) -> None:
+    from smartfin.insurance.samples import generate_days
+
+    days = generate_days(date(2026, 10, 30), 2, 300, seed=41)
+    with Session(engine) as session:
+        for day in (date(2026, 10, 30), date(2026, 10, 31)):
+            _import_day(session, write_day_files(days, tmp_path / day.isoformat(), day), day)
+        sample = _month(session, tmp_path / "month", late=None)
+        his = days.his.drop_duplicates("settlement_id")
+        fund = (his["pooled_fen"] + his["serious_illness_fen"] + his["assistance_fen"]).groupby(
+            his["insurance_type"]).sum()
+        run = run_monthly(session, MONTH, hospital=HOSPITAL, actor="clerk", receipts=sample.receipts)
+        found = run_exceptions(session, run.id)
+        declared = found[found["type"] == "declared_mismatch"].set_index("insurance_type")
+        assert set(declared.index) == {"employee", "resident", "offsite"}
+        for kind in declared.index:  # the duplicate settlement of the HIS file counts once
+            assert declared.loc[kind, "his_fen"] == fund[kind]
+
+
+def test_a_refused_period_keeps_every_file_and_reason_however_long_the_names(engine: Engine) -> None:
+    from smartfin.insurance.store import record_refusal
+
+    names = ", ".join(f"platform-{i:02d}-第二次补发的医保平台对账明细文件.csv" for i in range(4))
+    with Session(engine) as session:
+        run = record_refusal(session, "daily", HOSPITAL, DAY.isoformat(), "flow", {names: "4 platform files"})
+        session.commit()
+        stored = run_exceptions(session, run.id)
+        assert run.status == RunStatus.REFUSED and len(stored) == 1
+        assert stored["detail"].iloc[0] == f"{names}: 4 platform files"
