@@ -20,6 +20,7 @@ bench: setup
 	.venv/bin/python bench/bench_bots.py
 	.venv/bin/python bench/bench_cost.py
 	.venv/bin/python bench/bench_compilation.py
+	.venv/bin/python bench/bench_insurance.py
 
 lint:
 	.venv/bin/ruff check .

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from smartfin.kernel.settings import BotSettings, Settings, get_settings
 
-PORTALS = ("erp", "bank", "tax")
+PORTALS = ("erp", "bank", "tax", "insurance")
 DEMO_ACCOUNTS = Path("portals") / "demo-accounts.json"
 
 

@@ -42,8 +42,8 @@ def run_flow(
     review: Annotated[bool, typer.Option("--review/--no-review",
                                          help="open review processes for the exceptions (reconciliation) or the "
                                               "indicators off target (cost)")] = True,
-    month: Annotated[str | None, typer.Option("--month", help="month YYYY-MM (cost-monthly; default: the month "
-                                                              "just closed)")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="month YYYY-MM (cost-monthly, insurance-monthly; "
+                                                              "default: the month just closed)")] = None,
 ) -> None:
     """Run one flow now, in this process, against the configured Prefect API."""
     from flows.cost import FLOW_NAME as COST_FLOW
@@ -54,8 +54,8 @@ def run_flow(
         day = date.fromisoformat(business_date) if business_date else None
         parameters: dict[str, str] = {}
         if month is not None:
-            if flow_by_name(name).name != COST_FLOW:
-                raise ValueError(f"--month is a parameter of {COST_FLOW} only, not of {name}")
+            if flow_by_name(name).name not in (COST_FLOW, "insurance-monthly"):
+                raise ValueError(f"--month is a parameter of {COST_FLOW} and insurance-monthly only, not of {name}")
             parameters["month"] = parse_month(month)
         chosen, state = run_now(name, day, open_reviews=review, **parameters)
     except (LookupError, ValueError) as exc:

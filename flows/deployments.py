@@ -38,6 +38,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     from flows.cost import cost_monthly
     from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
+    from flows.insurance import insurance_daily, insurance_monthly
     from flows.posting import posting_batch
     from flows.threeway import daily_three_way_reconciliation
 
@@ -57,6 +58,10 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "预占失效释放 Approved requests' reservations past their validity or fiscal year released"),
         ScheduledFlow("cost-monthly", cost_monthly, s.cost_cron,
                       "成本核算月结 Cost accounting, the month just closed: allocation, unit costs, reviews, reports"),
+        ScheduledFlow("insurance-daily", insurance_daily, s.insurance_daily_cron,
+                      "医保日对账 Insurance settlements: HIS against the platform, yesterday"),
+        ScheduledFlow("insurance-monthly", insurance_monthly, s.insurance_monthly_cron,
+                      "医保月度清算 Insurance clearing, receivables and aging, DRG/DIP, the month before"),
         ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
                       "授权代理同步 Deputy groups in the engine follow the delegations' validity periods"),
     ]
@@ -88,6 +93,10 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
         kwargs.update(business_date=business_date, open_reviews=open_reviews)
     elif chosen.name in ("budget-monthly", "budget-lapse"):
         kwargs.update(as_of=business_date)
+    elif chosen.name == "insurance-daily":
+        kwargs.update(business_date=business_date)
+    elif chosen.name == "insurance-monthly":
+        kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)
     elif chosen.name == "cost-monthly":
         kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)
         kwargs.update(open_reviews=open_reviews)

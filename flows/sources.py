@@ -9,6 +9,12 @@ Drop-folder layout (under ``SMARTFIN_RECONCILIATION_DIR``, default ``var/reconci
     three-way/<hospital>/<YYYY-MM-DD>/cash.csv                     cash handed in per cashier
     three-way/<hospital>/<YYYY-MM-DD>/prepayment-balances.csv      patient prepayment accounts (optional)
     three-way/<hospital>/<YYYY-MM-DD>/prepayment-movements.csv
+    insurance/<hospital>/<YYYY-MM-DD>/his*.csv|xlsx                HIS settlement records of the day (医保结算)
+    insurance/<hospital>/<YYYY-MM-DD>/platform*.csv|xlsx           the insurance platform's detail of the day
+    insurance/<hospital>/<YYYY-MM-DD>/platform-total*.csv|xlsx     the platform's daily totals
+    insurance/<hospital>/<YYYY-MM>/clearing*.csv|xlsx              the fund's monthly clearing statement
+    insurance/<hospital>/<YYYY-MM>/clearing-items*.csv|xlsx        its refused and deducted items
+    insurance/<hospital>/<YYYY-MM>/group*.csv|xlsx                 DRG/DIP group settlements per case
 
 Bank statements and channel bills are read by :mod:`extractors.statements`; the HIS, ledger, cash and
 prepayment exports are the hospital's own and are read by :mod:`extractors.exports.reconciliation`.
@@ -48,4 +54,28 @@ def channel_files(folder: Path) -> dict[str, list[Path]]:
                 if path.is_file() and path.name.lower().startswith(channel) and path.suffix.lower() in (
                         ".csv", ".xlsx"):
                     found.setdefault(channel, []).append(path)
+    return found
+
+
+#: file-name prefixes of the insurance inputs, longest first (``platform-total`` before ``platform``)
+INSURANCE_PREFIXES = (("platform-total", "platform_total"), ("platform", "platform"), ("his", "his"),
+                      ("clearing-items", "clearing_items"), ("clearing", "clearing"), ("group", "group"))
+
+
+def insurance_dir(root: Path, hospital: str, period: str) -> Path:
+    """A day's (``YYYY-MM-DD``) or a month's (``YYYY-MM``) insurance folder."""
+    return root / "insurance" / hospital / period
+
+
+def insurance_files(folder: Path) -> dict[str, list[Path]]:
+    """The insurance input files of a folder by kind (the file name starts with the kind)."""
+    found: dict[str, list[Path]] = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or path.suffix.lower() not in (".csv", ".xlsx"):
+                continue
+            for prefix, kind in INSURANCE_PREFIXES:
+                if path.name.lower().startswith(prefix):
+                    found.setdefault(kind, []).append(path)
+                    break
     return found

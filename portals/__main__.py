@@ -1,4 +1,5 @@
-"""Command line: `python -m portals --data-dir var/portals --erp-port 8101 --bank-port 8102 --tax-port 8103`.
+"""Command line: `python -m portals --data-dir var/portals --erp-port 8101 --bank-port 8102 --tax-port 8103`
+(and `--insurance-port 8104`).
 
 Runs until SIGTERM or SIGINT, then stops the servers cleanly.
 """
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--erp-port", type=int, default=8101)
     parser.add_argument("--bank-port", type=int, default=8102)
     parser.add_argument("--tax-port", type=int, default=8103)
+    parser.add_argument("--insurance-port", type=int, default=8104)
     parser.add_argument("--seed-users", type=Path, help="JSON file with the accounts to create on first start")
     parser.add_argument("--tax-invoices", type=Path, help="JSON list of invoices the verification portal knows")
     parser.add_argument(
@@ -54,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    portals = start_portals(config, {"erp": args.erp_port, "bank": args.bank_port, "tax": args.tax_port}, args.host)
+    portals = start_portals(config, {"erp": args.erp_port, "bank": args.bank_port, "tax": args.tax_port,
+                                      "insurance": args.insurance_port}, args.host)
     print(f"ERP  (会计凭证录入)     {portals.urls['erp']}/login", flush=True)
     print(f"Bank (网上银行)         {portals.urls['bank']}/login", flush=True)
     print(f"Tax  (发票查验平台)     {portals.urls['tax']}/", flush=True)
+    print(f"Insurance (医保结算平台) {portals.urls['insurance']}/login", flush=True)
     print(f"Accounts: {accounts_path} (seeded into each portal's user table on first start)", flush=True)
     print(f"Admin token: {token_path or 'as given'} (header X-Admin-Token on /__admin/...)", flush=True)
     while not stop.wait(0.5):

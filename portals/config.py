@@ -17,8 +17,8 @@ from typing import Any
 
 from portals.auth import PortalUser
 
-PORTAL_NAMES = ("erp", "bank", "tax")
-LOGIN_PORTALS = ("erp", "bank")
+PORTAL_NAMES = ("erp", "bank", "tax", "insurance")
+LOGIN_PORTALS = ("erp", "bank", "insurance")
 DEMO_ACCOUNTS_FILE = "demo-accounts.json"
 ADMIN_TOKEN_FILE = "admin-token"
 FAULT_ENV = {name: f"PORTALS_{name.upper()}_FAULTS" for name in PORTAL_NAMES}
@@ -26,6 +26,7 @@ FAULT_ENV = {name: f"PORTALS_{name.upper()}_FAULTS" for name in PORTAL_NAMES}
 _DEMO_PEOPLE = {
     "erp": [("kuaiji01", "会计 王敏"), ("chuna01", "出纳 李强")],
     "bank": [("yiyuan_caiwu", "财务处 网银操作员"), ("yiyuan_fuhe", "财务处 网银复核员")],
+    "insurance": [("yb_caiwu", "财务处 医保结算员")],
 }
 
 

@@ -1,4 +1,4 @@
-"""Start the three portals as separate uvicorn servers in one background thread, and stop them.
+"""Start the four portals as separate uvicorn servers in one background thread, and stop them.
 
 One event loop serves all three so a demo costs one process; each portal still has its own app,
 port, cookie and database, like three unrelated systems. Tests use `start_portals` with port 0 to
@@ -19,11 +19,12 @@ import uvicorn
 from portals.bank.app import create_bank_app
 from portals.config import PortalConfig
 from portals.erp.app import create_erp_app
+from portals.insurance.app import create_insurance_app
 from portals.tax.app import create_tax_app
 
 
 def build_apps(config: PortalConfig) -> dict[str, Any]:
-    """The three ASGI apps, each on its own SQLite file under the data dir."""
+    """The four ASGI apps, each on its own SQLite file under the data dir."""
     data_dir = config.data_dir
     return {
         "erp": create_erp_app(
@@ -47,6 +48,14 @@ def build_apps(config: PortalConfig) -> dict[str, Any]:
             config.tax_invoices,
             idle_timeout_seconds=max(config.idle_timeout_seconds, 600),
             faults=config.faults.get("tax"),
+        ),
+        "insurance": create_insurance_app(
+            data_dir / "insurance.sqlite3",
+            data_dir / "insurance",
+            config.admin_token,
+            config.users.get("insurance", []),
+            idle_timeout_seconds=config.idle_timeout_seconds,
+            faults=config.faults.get("insurance"),
         ),
     }
 

@@ -28,6 +28,7 @@ APPROVER_OF_GROUP = {
     "dept-head": "li.na", "vice-president": "chen.jie", "finance-officer": "wang.fang",
     "finance-vp": "yang.min", "chief-accountant": "liu.yang", "president": "zhao.lei",
     "budget-committee": "sun.li", "party-committee": "zhou.qiang", "finance-head": "guo.hua",
+    "insurance-officer": "gao.yan",
 }
 
 

@@ -35,14 +35,14 @@ def _port(url: str) -> str:
 
 
 def portals_service(settings: Settings) -> ManagedService:
-    """The stand-in legacy portals (ERP, bank, tax verification) as one background process."""
+    """The stand-in legacy portals (ERP, bank, tax verification, insurance settlement) as one background process."""
     argv = [sys.executable, "-m", "portals", "--data-dir", str(settings.var_dir / "portals"),
             "--erp-port", _port(settings.erp_url), "--bank-port", _port(settings.bank_url),
-            "--tax-port", _port(settings.tax_url)]
+            "--tax-port", _port(settings.tax_url), "--insurance-port", _port(settings.insurance_url)]
 
     def healthy() -> bool:
         return all(requests.get(url + "/login" if url != settings.tax_url else url + "/", timeout=2).ok
-                   for url in (settings.erp_url, settings.bank_url, settings.tax_url))
+                   for url in (settings.erp_url, settings.bank_url, settings.tax_url, settings.insurance_url))
 
     return ManagedService(name="portals", argv=argv, settings=settings, healthy=healthy)
 

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import smartfin.budgeting.tables
 import smartfin.costing.tables
+import smartfin.insurance.tables
 import smartfin.ledger.closing
 import smartfin.ledger.departments
 import smartfin.ledger.models
@@ -21,6 +22,7 @@ import smartfin.processes.compilation.records
 import smartfin.processes.contracts.contracts
 import smartfin.processes.costreview.reviews
 import smartfin.processes.delegations
+import smartfin.processes.insuranceappeal.appeals
 import smartfin.processes.procurement.proposals
 import smartfin.processes.reimbursement.claims
 import smartfin.processes.reimbursement.inbox
@@ -49,5 +51,7 @@ TABLE_MODULES = (
     smartfin.processes.assessment.entries,
     smartfin.processes.compilation.records,
     smartfin.notify.tables,
+    smartfin.insurance.tables,
+    smartfin.processes.insuranceappeal.appeals,
 )
 metadata = SQLModel.metadata

@@ -22,6 +22,7 @@ def product_registry() -> TopicRegistry:
     from smartfin.processes.compilation import worker as compilation
     from smartfin.processes.contracts.contracts import contract_status
     from smartfin.processes.costreview import worker as costreview
+    from smartfin.processes.insuranceappeal import worker as insuranceappeal
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
     from smartfin.processes.reimbursement import worker as reimbursement
@@ -32,7 +33,7 @@ def product_registry() -> TopicRegistry:
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
                      spending.registry, costreview.registry, adjustment.registry, assessment.registry,
-                     compilation.registry):
+                     compilation.registry, insuranceappeal.registry):
         merged.include(registry)
     return merged
 
@@ -53,12 +54,15 @@ def register_commands(app: typer.Typer) -> None:
         delegation_commands,
         department_commands,
         document_commands,
+        insurance_commands,
+        insurance_downloads,
         notify_commands,
     )
     from smartfin.processes.adjustment import commands as adjustment
     from smartfin.processes.compilation import commands as compilation
     from smartfin.processes.contracts import commands as contracts
     from smartfin.processes.costreview import commands as costreview
+    from smartfin.processes.insuranceappeal import commands as insuranceappeal
     from smartfin.processes.procurement import commands as procurement
     from smartfin.processes.reimbursement import commands as reimbursement
 
@@ -67,7 +71,8 @@ def register_commands(app: typer.Typer) -> None:
     for module in (
         backup_commands, bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
         db_commands, delegation_commands, department_commands, document_commands, notify_commands,
-        reimbursement, procurement, costreview, contracts, adjustment, compilation,
+        insurance_commands, reimbursement, procurement, costreview, contracts, adjustment, compilation,
+        insuranceappeal, insurance_downloads,
     ):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):

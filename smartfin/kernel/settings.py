@@ -53,6 +53,9 @@ class FlowSettings(BaseSettings):
     bank_accounts: list[BankAccount] = Field(default_factory=list, description="accounts reconciled daily (JSON)")
     settlement_account: str | None = Field(
         default=None, description="account the payment channels settle into (three-way); default: the first")
+    insurance_account: str | None = Field(
+        default=None, description="bank account the insurance fund pays into (医保收入户); one of "
+        "SMARTFIN_BANK_ACCOUNTS, whose statements insurance-monthly reads")
     statement_source: str = Field(
         default="folder", description="`folder`: statements dropped into the drop folder; `portal`: downloaded "
         "by the bank bot")
@@ -69,6 +72,9 @@ class FlowSettings(BaseSettings):
     budget_cron: str = Field(default="0 8 1 * *", description="schedule of budget-monthly")
     lapse_cron: str = Field(default="15 6 * * *", description="schedule of budget-lapse")
     cost_cron: str = Field(default="30 7 5 * *", description="schedule of cost-monthly (after the month's imports)")
+    insurance_daily_cron: str = Field(default="0 8 * * *", description="schedule of insurance-daily (yesterday)")
+    insurance_monthly_cron: str = Field(default="0 9 25 * *", description="schedule of insurance-monthly (the "
+                                        "month before, once the fund's clearing statement is out)")
     delegation_sync_cron: str = Field(default="*/15 * * * *", description="schedule of delegation-sync")
     timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")
 
@@ -239,6 +245,8 @@ class Settings(BaseSettings):
     upload_page_port: int = Field(default=8110, description="port of the budget upload page (`smartfin up`)")
     upload_page_max_bytes: int = Field(default=10 * 1024 * 1024, description="largest draft workbook the upload "
                                        "page takes")
+    insurance_url: str = Field(default="http://127.0.0.1:8104", description="medical-insurance settlement portal "
+                               "(医保结算平台) base URL")
     stand_in_portals: bool = Field(default=True,
                                    description="start the stand-in portals with `smartfin up` (demo/test only)")
 
@@ -259,6 +267,8 @@ class Settings(BaseSettings):
     bank_password: SecretStr | None = Field(default=None, description="its password")
     tax_account: str | None = Field(default=None, description="verification-portal login, where one is needed")
     tax_password: SecretStr | None = Field(default=None, description="its password")
+    insurance_account: str | None = Field(default=None, description="insurance settlement portal login of the bots")
+    insurance_password: SecretStr | None = Field(default=None, description="its password")
 
     bot: BotSettings = Field(default_factory=lambda: BotSettings(), description="bots (SMARTFIN_BOT_…)")
     flows: FlowSettings = Field(default_factory=lambda: FlowSettings(), description="scheduled flows")

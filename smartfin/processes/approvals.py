@@ -252,7 +252,7 @@ def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_key
     details: dict[str, list[dict[str, Any]]] = {}
     if operation_ids:
         for detail in engine.get("/history/detail", processInstanceId=process_instance_id, variableUpdates="true",
-                                 deserializeValues="false", variableTypeIn="string,null", sortBy="occurrence",
+                                 deserializeValues="false", variableTypeIn="string,null,json", sortBy="occurrence",
                                  sortOrder="asc") or []:
             if detail.get("userOperationId") in operation_ids and detail.get("variableName") in names:
                 details.setdefault(detail["userOperationId"], []).append(detail)

@@ -91,4 +91,5 @@ def test_the_demo_users_are_the_engine_profiles() -> None:
     users = {user.id: user for user in demo_users()}
     assert users["wang.fang"] == DemoUser("wang.fang", "王芳", ("finance-officer",))
     assert users["he.ping"].groups == ("equipment-committee", "budget-committee")
-    assert len(users) == 16  # with guo.hua (finance head), qian.yu and feng.tao (department heads)
+    assert len(users) == 18  # with guo.hua (finance head), qian.yu and feng.tao (department heads), gao.yan and
+    # tang.bo (insurance officers)

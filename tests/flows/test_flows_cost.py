@@ -224,7 +224,7 @@ def test_flows_run_cost_monthly_month_option(fake: FakeMonth):
     bad = runner.invoke(app, ["flows", "run", "cost-monthly", "--month", "2031-13"])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
     other = runner.invoke(app, ["flows", "run", "budget-monthly", "--month", s.MONTH])
-    assert other.exit_code == 2 and "--month is a parameter of cost-monthly only" in other.output
+    assert other.exit_code == 2 and "--month is a parameter of cost-monthly" in other.output
 
 
 # ------------------------------------------------------------------------------ end to end (generated data)

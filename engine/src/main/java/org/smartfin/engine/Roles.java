@@ -27,7 +27,8 @@ final class Roles {
       new Role("budget-committee", "预算管理委员会", "Budget committee"),
       new Role("party-committee", "党委会", "Party committee"),
       new Role("equipment-committee", "设备论证委员会", "Equipment committee"),
-      new Role("proxy-entry", "代录员", "Proxy entry"));
+      new Role("proxy-entry", "代录员", "Proxy entry"),
+      new Role("insurance-officer", "科室医保专管员", "Insurance officer"));
 
   /**
    * Groups that may start the requester-startable processes: requesters, and the proxy-entry

@@ -1,0 +1,1 @@
+"""The stand-in medical-insurance settlement portal (医保结算平台): monthly clearing files for download."""
