@@ -7,6 +7,7 @@ that build a throwaway database with ``create_all``).
 
 from sqlmodel import SQLModel
 
+import smartfin.cashflow.tables
 import smartfin.costing.tables
 import smartfin.ledger.departments
 import smartfin.ledger.models
@@ -35,5 +36,6 @@ TABLE_MODULES = (
     smartfin.reconciliation.models,
     smartfin.costing.tables,
     smartfin.processes.costreview.reviews,
+    smartfin.cashflow.tables,
 )
 metadata = SQLModel.metadata
