@@ -69,8 +69,8 @@ def test_an_account_without_statements_is_refused() -> None:
         openings_at(statements, ["A1"], date(2026, 11, 28))
     with pytest.raises(ForecastRefused, match="no closing balance"):
         openings_at([StatementBalance("A1", date(2026, 11, 27), None)], ["A1"])
-    both = statements + [StatementBalance("A2", date(2026, 11, 27), 50_00), StatementBalance("A2", date(2026, 11, 28),
-                                                                                              70_00)]
+    both = [*statements, StatementBalance("A2", date(2026, 11, 27), 50_00),
+            StatementBalance("A2", date(2026, 11, 28), 70_00)]
     as_of, openings = openings_at(both, ["A1", "A2"])
     assert as_of == date(2026, 11, 27) and sum(o.balance_fen for o in openings) == 150_00
 

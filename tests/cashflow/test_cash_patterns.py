@@ -29,6 +29,7 @@ from smartfin.cashflow.model import (
     split_fen,
 )
 
+
 def close(a: Decimal, b: Decimal) -> bool:
     """Equal up to Decimal's 28-digit arithmetic (a ratio of ratios rounds in the last digits)."""
     return abs(a - b) < Decimal("1e-20")
@@ -143,12 +144,12 @@ def test_equipment_payment_breaches_the_minimum_from_its_week() -> None:
 
 
 def test_receivables_of_an_insurance_type_without_history_are_refused() -> None:
-    with pytest.raises(ForecastRefused, match="no collection history.*resident.*limits every week"):
+    with pytest.raises(ForecastRefused, match=r"no collection history.*resident.*limits every week"):
         forecast(_inputs(receivables=(InsuranceReceivable("resident", "2025-08", 500_00),)))
 
 
 def test_no_payroll_history_and_no_schedule_is_refused_naming_the_pay_day() -> None:
-    with pytest.raises(ForecastRefused, match="payroll: no payroll paid.*2025-11-10"):
+    with pytest.raises(ForecastRefused, match=r"payroll: no payroll paid.*2025-11-10"):
         forecast(_inputs(payroll_history=()))
 
 
