@@ -35,6 +35,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     """Every flow the product schedules, with its cron from the settings."""
     from flows.bank import daily_bank_reconciliation
     from flows.budget import budget_execution_monitor
+    from flows.cash import cash_forecast
     from flows.cost import cost_monthly
     from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
@@ -55,6 +56,8 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "预算执行监控 Budget execution monitor, the month just closed"),
         ScheduledFlow("cost-monthly", cost_monthly, s.cost_cron,
                       "成本核算月结 Cost accounting, the month just closed: allocation, unit costs, reviews, reports"),
+        ScheduledFlow("cash-forecast", cash_forecast, s.cash_cron,
+                      "资金预测 13-week cash forecast from the latest statements; minimum-balance alert, report"),
         ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
                       "授权代理同步 Deputy groups in the engine follow the delegations' validity periods"),
     ]
@@ -84,7 +87,7 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
     kwargs: dict[str, Any] = dict(parameters)
     if chosen.name in ("bank-daily", "three-way-daily"):
         kwargs.update(business_date=business_date, open_reviews=open_reviews)
-    elif chosen.name == "budget-monthly":
+    elif chosen.name in ("budget-monthly", "cash-forecast"):
         kwargs.update(as_of=business_date)
     elif chosen.name == "cost-monthly":
         kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)

@@ -17,6 +17,7 @@ from smartfin.camunda.runtime import TopicRegistry
 def product_registry() -> TopicRegistry:
     """Every topic the product's processes use, each handled exactly once (a topic claimed twice fails)."""
     from smartfin.app import bot_topics, implementations
+    from smartfin.processes.cashalert import worker as cashalert
     from smartfin.processes.costreview import worker as costreview
     from smartfin.processes.procurement import worker as procurement
     from smartfin.processes.reconciliation import worker as reconciliation
@@ -26,7 +27,7 @@ def product_registry() -> TopicRegistry:
     reimbursement.use_verifier(implementations.configured_verifier)
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
-                     spending.registry, costreview.registry):
+                     spending.registry, costreview.registry, cashalert.registry):
         merged.include(registry)
     return merged
 
@@ -39,6 +40,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.app import (
         bot_commands,
         budget_commands,
+        cash_commands,
         cost_commands,
         db_commands,
         delegation_commands,
@@ -50,7 +52,7 @@ def register_commands(app: typer.Typer) -> None:
     from smartfin.processes.reimbursement import commands as reimbursement
 
     # the cost group before the cost reviews, which add `smartfin cost reviews` to it
-    for module in (bot_commands, budget_commands, cost_commands, db_commands, delegation_commands,
+    for module in (bot_commands, budget_commands, cash_commands, cost_commands, db_commands, delegation_commands,
                    department_commands, document_commands, reimbursement, procurement, costreview):
         module.register(app)
     for plugin in sorted(entry_points(group="smartfin.commands"), key=lambda p: p.name):

@@ -68,6 +68,7 @@ class FlowSettings(BaseSettings):
     posting_cron: str = Field(default="0 18 * * 1-5", description="schedule of posting-batch")
     budget_cron: str = Field(default="0 8 1 * *", description="schedule of budget-monthly")
     cost_cron: str = Field(default="30 7 5 * *", description="schedule of cost-monthly (after the month's imports)")
+    cash_cron: str = Field(default="0 9 * * 1", description="schedule of cash-forecast (Monday, after bank-daily)")
     delegation_sync_cron: str = Field(default="*/15 * * * *", description="schedule of delegation-sync")
     timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")
 
