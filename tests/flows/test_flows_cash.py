@@ -87,7 +87,8 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     assert again.exit_code == 2 and "imported before" in again.output
     with session_scope() as session:
         session.add(StatementImport(account=ACCOUNT, fingerprint="f" * 64, source="camt053", period_start=AS_OF,
-                                    period_end=AS_OF, line_count=12, closing_balance_fen=hospital.closing_balance(AS_OF)))
+                                    period_end=AS_OF, line_count=12,
+                                    closing_balance_fen=hospital.closing_balance(AS_OF)))
 
     result = cash_forecast(open_alert=False)
     assert result["as_of"] == AS_OF.isoformat() and result["alert"] is None and len(result["runs"]) == 2
