@@ -21,7 +21,7 @@ from sqlmodel import select
 from rules.cash.dated import CashPolicy
 from smartfin.cashflow.model import Scenario
 from smartfin.cashflow.runs import run_forecast
-from smartfin.cashflow.samples import PAYMENT_TERMS, PAYDAY, generate_hospital
+from smartfin.cashflow.samples import PAYDAY, PAYMENT_TERMS, generate_hospital
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
 from smartfin.processes.cashalert.alerts import alert_by_key, open_cash_alert
 from smartfin.store.audit import AuditEntry
@@ -94,7 +94,8 @@ def test_the_chief_accountant_decides_with_the_drivers_in_front_of_her(camunda, 
         run = session.get(CashForecastRun, run_id)
         assert run is not None and run.drivers
         assert run.drivers[0]["driver"] in shown["drivers"] and shown["breachPeriod"].startswith(str(run.breach_start))
-    chief.ok("POST", f"/task/{task['id']}/complete", answer("accept-risk", "下周医保回款可覆盖 the fund pays next week"))
+    chief.ok("POST", f"/task/{task['id']}/complete",
+             answer("accept-risk", "下周医保回款可覆盖 the fund pays next week"))
     process_ended(camunda, pid)
     row = decided(key)
     assert (row.decided_by, row.decision, row.measure, row.task_id) == \
