@@ -495,6 +495,11 @@ def expected_flows(inputs: ForecastInputs) -> tuple[list[Flow], list[str]]:
     flows += insurance
     warnings += more
     flows += _supplier_flows(inputs, last)
+    if not purchase_rate(inputs.purchase_history, inputs.as_of):
+        warnings.append(f"供应商发票历史缺失 / supplier invoices: none accepted in the {LEVEL_DAYS} days up to "
+                        f"{inputs.as_of.isoformat()}, so no new payables are expected: from the shortest payment "
+                        f"term ({min(inputs.payment_terms.values(), default=0)} days) on, supplier payments are "
+                        "understated")
     flows += _payroll_flows(inputs, last)
     for e in inputs.encumbrances:
         day = max(banking_day(e.expected_on), first)

@@ -157,3 +157,12 @@ def test_split_keeps_every_fen() -> None:
     parts = split_fen(100, [("a", Decimal(1)), ("b", Decimal(1)), ("c", Decimal(1))])
     assert sorted(p for _, p in parts) == [33, 33, 34]
     assert banking_day(date(2025, 11, 9)) == date(2025, 11, 10)
+
+
+def test_a_payroll_schedule_replaces_the_last_amount_paid_and_missing_purchases_are_warned() -> None:
+    raise_in_december = ScheduledFlow(PAYROLL, date(2025, 12, 10), -2_100_00, "工资 payroll with the raise")
+    result = forecast(_inputs(scheduled=(raise_in_december,)))
+    payroll = [(f.day, f.amount_fen) for f in result.flows if f.category == PAYROLL]
+    # 10 Jan 2026 is a Saturday: paid on Monday 12 Jan, after the horizon's last day (9 Jan)
+    assert payroll == [(date(2025, 11, 10), -2_000_00), (date(2025, 12, 10), -2_100_00)]
+    assert any("supplier invoices: none accepted" in w for w in result.warnings)
