@@ -108,6 +108,11 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
 
     rerun = cash_forecast(open_alert=False)
     assert rerun["runs"] == result["runs"]
+    written = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--out", str(cash_db / "out")])
+    assert written.exit_code == 0, written.output
+    assert (cash_db / "out" / f"cash-forecast-{AS_OF}.xlsx").is_file()
+    listed = runner.invoke(app, ["cash", "alerts"])
+    assert listed.exit_code == 0 and listed.output == ""
 
     shown = runner.invoke(app, ["cash", "forecast", "--as-of", AS_OF.isoformat(), "--scenario", "ct-scanner",
                                 "--payment", f"{AS_OF + timedelta(days=10)}:60000000:CT-2026-01", "--json"])
