@@ -375,7 +375,9 @@ def _insurance_flows(inputs: ForecastInputs, last: date) -> tuple[list[Flow], li
     first = inputs.as_of + timedelta(days=1)
     patterns = learn_lags(inputs.insurance_history, inputs.as_of)
     flows: list[Flow] = []
-    warnings: list[str] = []
+    warnings: list[str] = [] if patterns else [
+        f"医保回款历史缺失 / insurance: no collection history of a service month ended {MATURE_AFTER_DAYS} days or "
+        f"more before {inputs.as_of.isoformat()}, so no insurance money is expected in any week of the forecast"]
     delay = timedelta(days=inputs.insurance_delay_days)
     missing = sorted({r.insurance_type for r in inputs.receivables if r.insurance_type not in patterns})
     if missing:

@@ -166,3 +166,9 @@ def test_a_payroll_schedule_replaces_the_last_amount_paid_and_missing_purchases_
     # 10 Jan 2026 is a Saturday: paid on Monday 12 Jan, after the horizon's last day (9 Jan)
     assert payroll == [(date(2025, 11, 10), -2_000_00), (date(2025, 12, 10), -2_100_00)]
     assert any("supplier invoices: none accepted" in w for w in result.warnings)
+
+
+def test_without_insurance_history_the_forecast_says_it_expects_no_insurance_money() -> None:
+    result = forecast(_inputs(insurance_history=(), receivables=()))
+    assert not [f for f in result.flows if f.category == INSURANCE]
+    assert any("insurance: no collection history" in w and "no insurance money" in w for w in result.warnings)
