@@ -21,6 +21,8 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
+from smartfin.kernel.money import format_yuan, from_fen
+
 # ------------------------------------------------------------------------------------------ categories
 
 PATIENT = "patient-receipts"
@@ -385,12 +387,13 @@ def _insurance_flows(inputs: ForecastInputs, last: date) -> tuple[list[Flow], li
         raise ForecastRefused(
             f"医保回款历史不足 / insurance: no collection history of a service month ended {MATURE_AFTER_DAYS} days "
             f"or more before {inputs.as_of.isoformat()} for {', '.join(missing)}; when the receivables of "
-            f"{owed / 100:.2f} yuan will be paid is unknown, which limits every week of the forecast")
+            f"{format_yuan(from_fen(owed))} yuan will be paid is unknown, which limits every week of the forecast")
 
     def place(month: str, amount: int, lags: list[tuple[int, Decimal]], label: str) -> None:
         end = month_end(month)
         if not lags:
-            flows.append(Flow(banking_day(first + delay), INSURANCE, amount, f"{label} (overdue)"))
+            if banking_day(first + delay) <= last:
+                flows.append(Flow(banking_day(first + delay), INSURANCE, amount, f"{label} (overdue)"))
             return
         for lag, part in split_fen(amount, lags):
             day = banking_day(end + timedelta(days=lag) + delay)

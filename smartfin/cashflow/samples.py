@@ -15,6 +15,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from smartfin.cashflow.model import (
     FISCAL,
@@ -29,20 +30,23 @@ from smartfin.cashflow.model import (
     ScheduledFlow,
     banking_day,
     day_in_month,
+    fen,
     month_end,
     month_key,
 )
 
-WEEKDAY = (1.15, 1.10, 1.05, 1.05, 1.00, 0.45, 0.35)
-SEASON = (0.95, 0.80, 1.05, 1.00, 1.00, 1.02, 1.05, 1.05, 1.00, 0.92, 1.02, 1.05)
+WEEKDAY = tuple(Decimal(f) for f in ("1.15", "1.10", "1.05", "1.05", "1.00", "0.45", "0.35"))
+SEASON = tuple(Decimal(f) for f in ("0.95", "0.80", "1.05", "1.00", "1.00", "1.02", "1.05", "1.05", "1.00", "0.92",
+                                   "1.02", "1.05"))
 #: insurance type → monthly receivable (yuan) and its parts: (share, lag days after the month end, jitter days)
 INSURANCE_TYPES = {
-    "employee": (24_000_000, ((0.7, 38, 2), (0.3, 70, 3))),
-    "resident": (14_000_000, ((0.6, 40, 2), (0.4, 75, 3))),
-    "off-site": (3_000_000, ((1.0, 100, 5),)),
+    "employee": (24_000_000, ((Decimal("0.7"), 38, 2), (Decimal("0.3"), 70, 3))),
+    "resident": (14_000_000, ((Decimal("0.6"), 40, 2), (Decimal("0.4"), 75, 3))),
+    "off-site": (3_000_000, ((Decimal(1), 100, 5),)),
 }
 #: payable category → share of purchases and policy term (days): centralised drugs within 30 days
-SUPPLIER_CATEGORIES = {"centralised-drugs": (0.5, 30), "consumables": (0.3, 60), "other": (0.2, 45)}
+SUPPLIER_CATEGORIES = {"centralised-drugs": (Decimal("0.5"), 30), "consumables": (Decimal("0.3"), 60),
+                       "other": (Decimal("0.2"), 45)}
 PAYMENT_TERMS = {category: term for category, (_, term) in SUPPLIER_CATEGORIES.items()}
 PAYDAY = 10
 
@@ -104,8 +108,13 @@ class SampleHospital:
         )
 
 
-def _fen(yuan: float) -> int:
-    return round(yuan * 100)
+def _fen(yuan: Decimal | int) -> int:
+    return fen(Decimal(yuan) * 100)
+
+
+def _draw(value: float) -> Decimal:
+    """A random factor (drawn as a float by ``random``) as an exact ratio of six places, before it meets money."""
+    return Decimal(repr(round(value, 6)))
 
 
 def generate_hospital(start: date = date(2023, 1, 1), days: int = 3 * 365, *, seed: int = 7,
@@ -120,7 +129,7 @@ def generate_hospital(start: date = date(2023, 1, 1), days: int = 3 * 365, *, se
         if day <= end:
             h._net[day] += amount
 
-    growth = lambda day: 1 + 0.03 * (day - start).days / 365  # noqa: E731
+    growth = lambda day: 1 + Decimal("0.03") * (day - start).days / 365  # noqa: E731
     # the schedule: fiscal appropriation on the 20th, taxes on the 15th, loan service each quarter on the 21st
     month = month_key(start)
     while month_end(month) <= end + timedelta(days=200):
@@ -136,17 +145,17 @@ def generate_hospital(start: date = date(2023, 1, 1), days: int = 3 * 365, *, se
         month = f"{year + (number > 12)}-{(number - 1) % 12 + 1:02d}"
     for s in h.scheduled:
         book(s.day, s.amount_fen)
-    payroll_yuan = 24_000_000.0
+    payroll_yuan = Decimal(24_000_000)
     number = 0
     day = start
     while day <= end:
         amount = _fen(1_400_000 * growth(day) * WEEKDAY[day.weekday()] * SEASON[day.month - 1]
-                      * max(0.5, rng.gauss(1, noise)))
+                      * max(Decimal("0.5"), _draw(rng.gauss(1, noise))))
         h.patient.append(DailyAmount(day, amount))
         book(day, amount)
         if day.weekday() < 5:
             for category, (share, term) in SUPPLIER_CATEGORIES.items():
-                total = 2_600_000 * growth(day) * share * max(0.3, rng.gauss(1, 0.2))
+                total = 2_600_000 * growth(day) * share * max(Decimal("0.3"), _draw(rng.gauss(1, 0.2)))
                 count = rng.randint(2, 5)
                 for _ in range(count):
                     number += 1
@@ -157,19 +166,19 @@ def generate_hospital(start: date = date(2023, 1, 1), days: int = 3 * 365, *, se
                     book(paid_on, -invoice.amount_fen)
         if day.day == 1:
             if day.month == 1 and day != start:
-                payroll_yuan *= 1.03
+                payroll_yuan *= Decimal("1.03")
             pay = banking_day(day_in_month(day.year, day.month, PAYDAY))
-            amount = _fen(payroll_yuan * rng.uniform(0.995, 1.005))
+            amount = _fen(payroll_yuan * _draw(rng.uniform(0.995, 1.005)))
             h.payroll.append(DailyAmount(pay, amount))
             book(pay, -amount)
         if day == month_end(month_key(day)):
             service = month_key(day)
             for kind, (monthly, parts) in INSURANCE_TYPES.items():
-                billed = _fen(monthly * growth(day) * rng.uniform(0.96, 1.04))
+                billed = _fen(monthly * growth(day) * _draw(rng.uniform(0.96, 1.04)))
                 h.billed[(kind, service)] = billed
                 left = billed
                 for i, (share, lag, jitter) in enumerate(parts):
-                    amount = left if i == len(parts) - 1 else round(billed * share)
+                    amount = left if i == len(parts) - 1 else fen(billed * share)
                     left -= amount
                     paid_on = banking_day(day + timedelta(days=lag + rng.randint(-jitter, jitter)))
                     h.collections.append(InsuranceCollection(kind, service, paid_on, amount))
