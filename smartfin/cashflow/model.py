@@ -107,7 +107,7 @@ class Payable:
 
     reference: str
     supplier: str
-    category: str            # e.g. centralised-drugs, consumables, sme, other: the key of the payment terms
+    category: str            # e.g. centralised-drugs, sme-agreed, other: the key of the payment terms
     accepted_on: date
     amount_fen: int
     due_on: date | None = None
@@ -432,7 +432,7 @@ def _supplier_flows(inputs: ForecastInputs, last: date) -> list[Flow]:
     first = inputs.as_of + timedelta(days=1)
     flows: list[Flow] = []
     for p in inputs.payables:
-        due = p.due_on or _due(p, inputs.payment_terms)
+        due = due_day(p, inputs.payment_terms)
         day = max(banking_day(due), first)
         if day <= last:
             flows.append(Flow(day, SUPPLIERS, -p.amount_fen, f"应付 {p.supplier} {p.reference} 到期 due {due}"))
@@ -460,8 +460,14 @@ def _term(category: str, terms: Mapping[str, int]) -> int:
                           f"(the dated policy defines {', '.join(sorted(terms)) or 'none'})")
 
 
-def _due(payable: Payable, terms: Mapping[str, int]) -> date:
-    return payable.accepted_on + timedelta(days=_term(payable.category, terms))
+def due_day(payable: Payable, terms: Mapping[str, int]) -> date:
+    """When a payable is paid: its own due date, but never later than its category's policy term allows (drugs
+    and consumables bought under centralised procurement within 30 days of acceptance, whatever the invoice says);
+    without a due date, at the term (a category without a term of its own takes the ``other`` term)."""
+    limit = payable.accepted_on + timedelta(days=_term(payable.category, terms))
+    if payable.due_on is None:
+        return limit
+    return min(payable.due_on, limit) if payable.category in terms else payable.due_on
 
 
 def _payroll_flows(inputs: ForecastInputs, last: date) -> list[Flow]:

@@ -45,7 +45,7 @@ INSURANCE_TYPES = {
     "off-site": (3_000_000, ((Decimal(1), 100, 5),)),
 }
 #: payable category → share of purchases and policy term (days): centralised drugs within 30 days
-SUPPLIER_CATEGORIES = {"centralised-drugs": (Decimal("0.5"), 30), "consumables": (Decimal("0.3"), 60),
+SUPPLIER_CATEGORIES = {"centralised-drugs": (Decimal("0.5"), 30), "sme-agreed": (Decimal("0.3"), 60),
                        "other": (Decimal("0.2"), 45)}
 PAYMENT_TERMS = {category: term for category, (_, term) in SUPPLIER_CATEGORIES.items()}
 PAYDAY = 10

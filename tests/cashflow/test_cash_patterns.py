@@ -22,6 +22,7 @@ from smartfin.cashflow.model import (
     Scenario,
     ScheduledFlow,
     banking_day,
+    due_day,
     first_breach,
     forecast,
     learn_lags,
@@ -172,3 +173,15 @@ def test_without_insurance_history_the_forecast_says_it_expects_no_insurance_mon
     result = forecast(_inputs(insurance_history=(), receivables=()))
     assert not [f for f in result.flows if f.category == INSURANCE]
     assert any("insurance: no collection history" in w and "no insurance money" in w for w in result.warnings)
+
+
+def test_the_policy_term_caps_a_later_due_date() -> None:
+    terms = {"centralised-drugs": 30}
+    late = Payable("INV2", "S2", "centralised-drugs", date(2025, 9, 20), 100_00, date(2025, 12, 31))
+    early = Payable("INV3", "S2", "centralised-drugs", date(2025, 9, 20), 100_00, date(2025, 10, 1))
+    other = Payable("INV4", "S3", "equipment-service", date(2025, 9, 20), 100_00, date(2025, 12, 31))
+    assert due_day(late, terms) == date(2025, 10, 20)     # 30 days after acceptance, whatever the invoice says
+    assert due_day(early, terms) == date(2025, 10, 1)
+    with pytest.raises(ForecastRefused, match="no term for payable category 'equipment-service'"):
+        due_day(other, terms)
+    assert due_day(other, {**terms, "other": 45}) == date(2025, 12, 31)
