@@ -35,6 +35,7 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
     """Every flow the product schedules, with its cron from the settings."""
     from flows.bank import daily_bank_reconciliation
     from flows.budget import budget_execution_monitor, budget_lapse
+    from flows.cash import cash_forecast
     from flows.cost import cost_monthly
     from flows.delegations import delegation_sync
     from flows.inbox import invoice_inbox
@@ -62,6 +63,8 @@ def scheduled_flows(settings: FlowSettings | None = None) -> list[ScheduledFlow]
                       "医保日对账 Insurance settlements: HIS against the platform, yesterday"),
         ScheduledFlow("insurance-monthly", insurance_monthly, s.insurance_monthly_cron,
                       "医保月度清算 Insurance clearing, receivables and aging, DRG/DIP, the month before"),
+        ScheduledFlow("cash-forecast", cash_forecast, s.cash_cron,
+                      "资金预测 13-week cash forecast from the latest statements; minimum-balance alert, report"),
         ScheduledFlow("delegation-sync", delegation_sync, s.delegation_sync_cron,
                       "授权代理同步 Deputy groups in the engine follow the delegations' validity periods"),
     ]
@@ -91,7 +94,7 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
     kwargs: dict[str, Any] = dict(parameters)
     if chosen.name in ("bank-daily", "three-way-daily"):
         kwargs.update(business_date=business_date, open_reviews=open_reviews)
-    elif chosen.name in ("budget-monthly", "budget-lapse"):
+    elif chosen.name in ("budget-monthly", "budget-lapse", "cash-forecast"):
         kwargs.update(as_of=business_date)
     elif chosen.name == "insurance-daily":
         kwargs.update(business_date=business_date)

@@ -8,6 +8,7 @@ that build a throwaway database with ``create_all``).
 from sqlmodel import SQLModel
 
 import smartfin.budgeting.tables
+import smartfin.cashflow.tables
 import smartfin.costing.tables
 import smartfin.insurance.tables
 import smartfin.ledger.closing
@@ -53,5 +54,6 @@ TABLE_MODULES = (
     smartfin.notify.tables,
     smartfin.insurance.tables,
     smartfin.processes.insuranceappeal.appeals,
+    smartfin.cashflow.tables,
 )
 metadata = SQLModel.metadata

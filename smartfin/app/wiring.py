@@ -19,6 +19,7 @@ def product_registry() -> TopicRegistry:
     from smartfin.app import bot_topics, implementations
     from smartfin.processes.adjustment import worker as adjustment
     from smartfin.processes.assessment import worker as assessment
+    from smartfin.processes.cashalert import worker as cashalert
     from smartfin.processes.compilation import worker as compilation
     from smartfin.processes.contracts.contracts import contract_status
     from smartfin.processes.costreview import worker as costreview
@@ -33,7 +34,8 @@ def product_registry() -> TopicRegistry:
     merged = TopicRegistry()
     for registry in (bot_topics.registry, reimbursement.registry, procurement.registry, reconciliation.registry,
                      spending.registry, costreview.registry, adjustment.registry, assessment.registry,
-                     compilation.registry, insuranceappeal.registry):
+                     compilation.registry, insuranceappeal.registry,
+                     cashalert.registry):
         merged.include(registry)
     return merged
 
@@ -48,6 +50,7 @@ def register_commands(app: typer.Typer) -> None:
         backup_commands,
         bot_commands,
         budget_commands,
+        cash_commands,
         compilation_commands,
         cost_commands,
         db_commands,
@@ -69,8 +72,8 @@ def register_commands(app: typer.Typer) -> None:
     # the budget group before the groups that add subcommands to it (compilation, assessment), the cost group
     # before the cost reviews, which add `smartfin cost reviews` to it
     for module in (
-        backup_commands, bot_commands, budget_commands, compilation_commands, assessment_commands, cost_commands,
-        db_commands, delegation_commands, department_commands, document_commands, notify_commands,
+        backup_commands, bot_commands, budget_commands, cash_commands, compilation_commands, assessment_commands,
+        cost_commands, db_commands, delegation_commands, department_commands, document_commands, notify_commands,
         insurance_commands, reimbursement, procurement, costreview, contracts, adjustment, compilation,
         insuranceappeal, insurance_downloads,
     ):

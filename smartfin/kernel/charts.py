@@ -140,3 +140,54 @@ def line_chart(points: Sequence[tuple[str, Decimal | None]], title: str, texts: 
             parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="{colour}" stroke-width="2"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def series_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[Decimal | None]]], title: str,
+                 *, threshold: tuple[Decimal, str] | None = None) -> str:
+    """Several lines over the same labelled points on one axis — forecast against actual, base against a
+    scenario: ``series`` is ``(name, colour, values)``, a ``None`` value breaks that line. ``threshold`` draws a
+    dashed red line at a value (a minimum balance) with its caption. Empty when there is nothing to draw."""
+    known = [v for _, _, values in series for v in values if v is not None]
+    if not labels or not known:
+        return ""
+    width, height, left, top, bottom = _WIDTH, 280, 60, 40, 60
+    high = max(known + ([threshold[0]] if threshold else []))
+    low = min(known + ([threshold[0]] if threshold else []))
+    margin = (high - low) / 8 or abs(high) / 10 or Decimal(1)
+    high, low = high + margin, low - margin
+    span = float(high - low) or 1.0
+    step = (width - 2 * left) / max(len(labels) - 1, 1)
+    y_of = lambda v: top + (height - top - bottom) * (1 - float(v - low) / span)  # noqa: E731
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{esc(title)}">',
+             f'<text x="0" y="18" font-size="15" font-weight="bold">{esc(title)}</text>']
+    every = max(1, len(labels) // 13)
+    for i, label in enumerate(labels):
+        if i % every == 0:
+            parts.append(f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" font-size="10" '
+                         f'text-anchor="middle">{esc(label)}</text>')
+    for value in (low + margin, high - margin):
+        parts.append(f'<text x="{left - 4}" y="{y_of(value) + 4:.1f}" font-size="10" text-anchor="end">'
+                     f"{esc(f'{value:,.0f}')}</text>")
+    if threshold:
+        y = y_of(threshold[0])
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - left}" y2="{y:.1f}" stroke="{RED}" '
+                     f'stroke-width="1.5" stroke-dasharray="6 4"/>')
+        parts.append(f'<text x="{width - left}" y="{y - 4:.1f}" font-size="11" fill="{RED}" text-anchor="end">'
+                     f"{esc(threshold[1])}</text>")
+    for _name, colour, values in series:
+        segment: list[str] = []
+        for i, value in enumerate(values):
+            if value is None:
+                if len(segment) > 1:
+                    parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour}" '
+                                 f'stroke-width="2"/>')
+                segment = []
+                continue
+            segment.append(f"{left + i * step:.1f},{y_of(value):.1f}")
+        if len(segment) > 1:
+            parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        elif segment:
+            x, y = segment[0].split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
+    parts.append("</svg>")
+    return "".join(parts) + legend([(colour, name) for name, colour, _ in series])

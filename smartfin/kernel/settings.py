@@ -75,6 +75,7 @@ class FlowSettings(BaseSettings):
     insurance_daily_cron: str = Field(default="0 8 * * *", description="schedule of insurance-daily (yesterday)")
     insurance_monthly_cron: str = Field(default="0 9 25 * *", description="schedule of insurance-monthly (the "
                                         "month before, once the fund's clearing statement is out)")
+    cash_cron: str = Field(default="0 9 * * 1", description="schedule of cash-forecast (Monday, after bank-daily)")
     delegation_sync_cron: str = Field(default="*/15 * * * *", description="schedule of delegation-sync")
     timezone: str = Field(default=str(HOSPITAL_TZ), description="time zone of the schedules")
 

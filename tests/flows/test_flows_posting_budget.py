@@ -151,7 +151,8 @@ def test_budget_monitor_reads_unspent_and_unbudgeted_lines_in_words_never_none(
 def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):
     names = [f.name for f in scheduled_flows()]
     assert names == ["bank-daily", "three-way-daily", "inbox-scan", "posting-batch", "budget-monthly",
-                     "budget-lapse", "cost-monthly", "insurance-daily", "insurance-monthly", "delegation-sync"]
+                     "budget-lapse", "cost-monthly", "insurance-daily", "insurance-monthly", "cash-forecast",
+                     "delegation-sync"]
     built = deployments()
     assert [d.name for d in built] == names
     assert all(d.schedules and d.schedules[0].schedule.cron for d in built)

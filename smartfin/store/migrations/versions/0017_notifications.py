@@ -1,7 +1,7 @@
 """Notifications: user preferences, events, the outbox (one row per event, recipient and channel), source marks.
 
 Revision ID: 0017_notifications
-Revises: 0015_insurance_appeal
+Revises: 0016_cash_forecast
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0017_notifications"
-down_revision: str | None = "0015_insurance_appeal"
+down_revision: str | None = "0016_cash_forecast"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
