@@ -44,10 +44,10 @@ def test_a_requester_starts_an_adjustment_from_the_tasklist_start_form(camunda, 
         create_line(session, office, actor="test", budget="8000.00")
 
     page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("Username").fill("li.na")
-    page.get_by_placeholder("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Start process").first.click()
+    page.get_by_placeholder("用户名").fill("li.na")
+    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("发起流程").first.click()
     page.get_by_text("预算调整 Budget adjustment").first.click()
 
     form = page.locator(".fjs-form")
@@ -55,8 +55,8 @@ def test_a_requester_starts_an_adjustment_from_the_tasklist_start_form(camunda, 
     form.get_by_label("生效日期 Effective on (YYYY-MM-DD)").fill(hospital_today().isoformat())
     form.get_by_label("调整理由 Reason").fill("耗材节余调剂至办公费")
     form.get_by_label("调整明细 Movements").fill(f"transfer; {materials}; {office}; 3000.00; 办公用品不足")
-    page.get_by_role("button", name="Start").click()
-    expect(page.get_by_text("The process has been started.")).to_be_visible()
+    page.get_by_role("button", name="发起", exact=True).click()
+    expect(page.get_by_text("流程已发起。")).to_be_visible()
 
     def recorded() -> list[BudgetAdjustment]:
         with session_scope() as session:
