@@ -19,7 +19,14 @@ from sqlmodel import Session, col, select
 from rules.budget.classification import codes_for_year
 from smartfin.budgeting.drafts import current_drafts, draft_amounts
 from smartfin.budgeting.projects import pool_projects
-from smartfin.budgeting.rounds import CompilationError, Stage, get_round, mark_stage, require_stage
+from smartfin.budgeting.rounds import (
+    CompilationError,
+    Stage,
+    get_round,
+    mark_stage,
+    require_stage,
+    require_verified_approval,
+)
 from smartfin.budgeting.tables import BudgetIssue
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import from_fen
@@ -67,13 +74,15 @@ def postings_digest(postings: list[BudgetPosting]) -> str:
 def issue_budget(session: Session, fiscal_year: int, *, actor: str) -> BudgetIssue:
     """Issue the approved budget of ``fiscal_year`` into the ledger (see the module docstring).
 
-    The round must be ``approved`` (or ``issued``, for an idempotent repeat); the round moves to ``issued``. Runs
+    The round must be ``approved`` (or ``issued``, for an idempotent repeat) with the compilation process's verified
+    approval on record (``approval_verified``); the round moves to ``issued``. Runs
     in a savepoint: on any error nothing is written and the caller's session stays usable.
     """
     if not actor.strip():
         raise CompilationError("actor is missing")
     round_ = get_round(session, fiscal_year, lock=True)
     require_stage(round_, Stage.APPROVED, Stage.ISSUED, doing="下达预算 issue the budget")
+    require_verified_approval(session, fiscal_year, doing="下达预算 issue the budget")
     postings = approved_postings(session, fiscal_year)
     digest = postings_digest(postings)
     issued = list(session.exec(select(BudgetIssue).where(BudgetIssue.fiscal_year == fiscal_year)

@@ -8,7 +8,9 @@ and the template version; its stage moves one way through the procedure.
     approved       the budget may be issued
     issued         二下: issued into the ledger (a later version only through adjustments)
 
-The process ``budget-compilation`` moves the stage with ``advance_round``; what may happen in each stage
+The process ``budget-compilation`` moves the stage with ``advance_round``; ``approved`` is reached only after the
+process's control step recorded the approvals as verified (``approval_verified``), so neither the command line nor
+any other caller can approve a budget the three bodies did not sign. What may happen in each stage
 (an upload, setting control numbers, the issue) is checked by the function that does it, not by the caller.
 """
 
@@ -23,7 +25,7 @@ from sqlmodel import Session, col, select
 from smartfin.budgeting.tables import BudgetDraft, CompilationRound, ControlNumber, DraftLine
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import from_fen
-from smartfin.store.audit import record_audit
+from smartfin.store.audit import AuditEntry, record_audit
 
 
 class Stage(StrEnum):
@@ -49,6 +51,39 @@ STAGES = tuple(Stage)
 
 class CompilationError(ValueError):
     """A compilation step refused: the message says what and why (Chinese first, then English)."""
+
+
+#: the compilation as an approved document: the process's business key and the subject of its control step's audit
+APPROVAL_DOCUMENT_TYPE = "budget-compilation"
+
+
+def approval_document_no(fiscal_year: int) -> str:
+    """The compilation's document number (the process's business key), under which its approvals are verified."""
+    return f"BUDGET-{fiscal_year}"
+
+
+def approval_verified(session: Session, fiscal_year: int) -> bool:
+    """Whether the compilation process's control step last found the year's approvals complete.
+
+    The control step (``verify-compilation-approvals``) checks every signature against the engine's history and
+    records ``approvals-verified`` or ``approvals-incomplete`` in the append-only audit log; only its latest
+    verdict counts, so a later broken round of approvals is not carried by an earlier verified one.
+    """
+    latest = session.exec(
+        select(AuditEntry).where(AuditEntry.subject_type == APPROVAL_DOCUMENT_TYPE,
+                                 AuditEntry.subject_id == approval_document_no(fiscal_year),
+                                 col(AuditEntry.action).in_(("approvals-verified", "approvals-incomplete")))
+        .order_by(col(AuditEntry.id).desc())).first()
+    return latest is not None and latest.action == "approvals-verified"
+
+
+def require_verified_approval(session: Session, fiscal_year: int, *, doing: str) -> None:
+    """Refuse ``doing`` unless the compilation process verified the year's approvals (see ``approval_verified``)."""
+    if not approval_verified(session, fiscal_year):
+        raise CompilationError(
+            f"{fiscal_year} 年度预算未经编制流程审批核验，不能{doing} / the budget of {fiscal_year} has no approval "
+            f"verified by the budget-compilation process (budget committee → president's office → Party "
+            f"committee); {doing} is refused")
 
 
 def open_round(session: Session, fiscal_year: int, *, guidance: str, first_deadline: date,
@@ -115,7 +150,7 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
     Entering ``second`` needs control numbers for every department that submitted a proposal; entering
     ``approval`` needs a 二上 draft from each of them, every one within its control numbers as they stand now (a
     control number cut after a draft was accepted sends the department back); entering ``issued`` is done by the
-    issue itself (``smartfin.budgeting.issue``).
+    issue itself (``smartfin.budgeting.issue``); entering ``approved`` needs the process's verified approval.
     """
     target = Stage(to)
     row = get_round(session, fiscal_year, lock=True)
@@ -127,6 +162,8 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
                                f"compilation of {fiscal_year} cannot move from {current.value} to {target.value}")
     if target == Stage.ISSUED:
         raise CompilationError("预算下达须通过 issue_budget / the budget is issued with issue_budget")
+    if target == Stage.APPROVED:
+        require_verified_approval(session, fiscal_year, doing="批准 approve it")
     if target == Stage.SECOND:
         missing = departments_without_control_numbers(session, fiscal_year)
         if missing:

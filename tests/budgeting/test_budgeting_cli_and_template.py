@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from smartfin.app.cli import app
 from smartfin.budgeting.projects import find_project, import_projects, project_targets
-from smartfin.budgeting.rounds import open_round
+from smartfin.budgeting.rounds import APPROVAL_DOCUMENT_TYPE, approval_document_no, open_round
 from smartfin.budgeting.workbook import (
     BASIC,
     BASIC_FIRST_INPUT,
@@ -26,7 +26,8 @@ from smartfin.budgeting.workbook import (
     SOURCES,
     template_workbook,
 )
-from smartfin.store.db import get_engine
+from smartfin.store.audit import record_audit
+from smartfin.store.db import get_engine, session_scope
 from tests.budgeting.test_budgeting_drafts import POOL
 from tests.support.settings import environment
 
@@ -74,8 +75,16 @@ def test_a_year_through_the_commands(var_dir: Path) -> None:
     assert "CARD         fiscal              1200.00" in _run("controls", "list", "--year", "2027")
     _run("round", "advance", "--year", "2027", "--to", "second")
     _run("draft", "upload", str(var_dir / "good.xlsx"), "--by", "card-head")
-    for stage in ("approval", "approved"):
-        _run("round", "advance", "--year", "2027", "--to", stage)
+    _run("round", "advance", "--year", "2027", "--to", "approval")
+    # approved is the compilation process's verified approval, not a command-line step; nor is the issue before it
+    for refused_args, reason in ((("round", "advance", "--year", "2027", "--to", "approved"), "no approval verified"),
+                                 (("issue", "--year", "2027"), "needs approved or issued")):
+        refused = runner.invoke(app, ["budget", *refused_args])
+        assert refused.exit_code != 0 and reason in refused.output, refused.output
+    with session_scope() as session:
+        record_audit(session, actor="system", action="approvals-verified", subject_type=APPROVAL_DOCUMENT_TYPE,
+                     subject_id=approval_document_no(2027), details={"problems": []})
+    _run("round", "advance", "--year", "2027", "--to", "approved")
     assert "1 lines (1 new), total 1200.00" in _run("issue", "--year", "2027")
     assert "2027/CARD/30101/fiscal" in runner.invoke(app, ["budget", "show", "--year", "2027"]).output
 

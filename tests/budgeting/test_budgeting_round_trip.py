@@ -17,7 +17,16 @@ from smartfin.budgeting.controls import ControlSetting, control_numbers, import_
 from smartfin.budgeting.drafts import upload_draft
 from smartfin.budgeting.issue import ISSUE_DOCUMENT, issue_budget
 from smartfin.budgeting.projects import import_projects
-from smartfin.budgeting.rounds import CompilationError, Stage, advance_round, get_round, open_round
+from smartfin.budgeting.rounds import (
+    APPROVAL_DOCUMENT_TYPE,
+    CompilationError,
+    Stage,
+    advance_round,
+    approval_document_no,
+    get_round,
+    mark_stage,
+    open_round,
+)
 from smartfin.budgeting.tables import BudgetIssue
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import (
@@ -35,6 +44,7 @@ from smartfin.ledger import (
     record_actual,
 )
 from smartfin.ledger.keys import FundingSource as F
+from smartfin.store.audit import record_audit
 from tests.budgeting.test_budgeting_drafts import POOL
 from tests.budgeting.workbooks import fill
 
@@ -113,6 +123,7 @@ def test_a_year_is_compiled_and_issued_into_the_ledger(session: Session) -> None
     with pytest.raises(CompilationError, match="stage second"):
         issue_budget(session, 2027, actor="finance")
     advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    _verified(session, 2027)
     advance_round(session, 2027, Stage.APPROVED, actor="party-committee")
     issue = issue_budget(session, 2027, actor="finance")
     session.commit()
@@ -149,6 +160,7 @@ def test_an_issue_refused_halfway_leaves_nothing_behind(session: Session) -> Non
     _submit(session, "CARD", {("30201", F.FISCAL): 100000, ("30218", F.OWN): 45000}, {4: (None, "31003", 300000)})
     _submit(session, "RADI", {("30201", F.FISCAL): 20000, ("30213", F.OWN): 8000})
     advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    _verified(session, 2027)
     advance_round(session, 2027, Stage.APPROVED, actor="party-committee")
     # RADI's office line was budgeted by an import in the meantime: the issue must not post half the year
     create_line(session, BudgetLineKey(2027, "RADI", "30213", F.OWN), actor="finance", budget="5000",
@@ -176,6 +188,7 @@ def test_departments_not_in_master_data_are_refused_at_issue(session: Session) -
     advance_round(session, 2027, Stage.SECOND, actor="finance")
     _submit(session, "CARD", {("30201", F.FISCAL): 100})
     advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    _verified(session, 2027)
     advance_round(session, 2027, Stage.APPROVED, actor="party-committee")
     # … and master data loaded before the issue, without CARD
     assert import_departments(session, b"code,name,class,valid_from\nFIN,finance,administrative,2020-01-01\n",
@@ -205,3 +218,29 @@ def _to_second_round_with_controls(session: Session) -> None:
     set_control_numbers(session, 2027, [ControlSetting(d, s, "1000000") for d in ("CARD", "RADI")
                                         for s in ("fiscal", "own", "earmarked")], decision="纪要", actor="bc")
     advance_round(session, 2027, Stage.SECOND, actor="finance")
+
+
+def _verified(session: Session, year: int, action: str = "approvals-verified") -> None:
+    """The verdict the compilation process's control step records after checking the signatures."""
+    record_audit(session, actor="system", action=action, subject_type=APPROVAL_DOCUMENT_TYPE,
+                 subject_id=approval_document_no(year), details={"problems": []})
+
+
+def test_approved_and_the_issue_need_the_process_verified_approval(session: Session) -> None:
+    _to_second_round_with_controls(session)
+    _submit(session, "CARD", {("30201", F.FISCAL): 100000, ("30218", F.OWN): 45000}, {4: (None, "31003", 300000)})
+    _submit(session, "RADI", {("30201", F.FISCAL): 20000, ("30213", F.OWN): 8000})
+    advance_round(session, 2027, Stage.APPROVAL, actor="finance")
+    with pytest.raises(CompilationError, match="no approval verified by the budget-compilation process"):
+        advance_round(session, 2027, Stage.APPROVED, actor="finance")
+    # a round forced to approved without the process (as an old command line could) is not issued
+    mark_stage(session, get_round(session, 2027), Stage.APPROVED, actor="finance")
+    with pytest.raises(CompilationError, match="no approval verified"):
+        issue_budget(session, 2027, actor="finance")
+    # an earlier verified round of approvals does not carry a later broken one
+    _verified(session, 2027)
+    _verified(session, 2027, "approvals-incomplete")
+    with pytest.raises(CompilationError, match="no approval verified"):
+        issue_budget(session, 2027, actor="finance")
+    _verified(session, 2027)
+    assert issue_budget(session, 2027, actor="finance").version == 1

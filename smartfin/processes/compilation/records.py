@@ -16,12 +16,13 @@ from datetime import date, datetime
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from smartfin.budgeting.rounds import APPROVAL_DOCUMENT_TYPE, approval_document_no
 from smartfin.kernel.clock import utc_now
 from smartfin.ledger.departments import department_problem_during
 from smartfin.store.archive import archive_file
 from smartfin.store.audit import UtcDateTime, record_audit
 
-DOCUMENT_TYPE = "budget-compilation"
+DOCUMENT_TYPE = APPROVAL_DOCUMENT_TYPE
 #: the bodies that approve a year's budget, in order (三重一大: the Party committee decides last)
 MEETING_BODIES = ("budget-committee", "president", "party-committee")
 MINUTES_MAX_BYTES = 20 * 1024 * 1024
@@ -142,7 +143,7 @@ def minutes_for(session: Session, fiscal_year: int, body: str, minutes_no: str) 
 
 def document_no(fiscal_year: int) -> str:
     """The compilation's document number and the process's business key."""
-    return f"BUDGET-{fiscal_year}"
+    return approval_document_no(fiscal_year)
 
 
 def fiscal_year_of(number: str) -> int:
