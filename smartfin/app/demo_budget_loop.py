@@ -30,7 +30,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from extractors.invoice.samples import InvoiceLine, xml_invoice
-from smartfin.app.demo_users import TasklistGuide, advance, approve_chain, complete_as, demo_password, wait_for
+from smartfin.app.demo_users import (
+    TasklistGuide,
+    advance,
+    complete_as,
+    demo_password,
+    sign_as_group_member,
+    wait_for,
+)
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.settings import Settings
@@ -291,9 +298,17 @@ def _approved_request(engine: EngineClient, number: str, echo: Echo) -> None:
         echo(f"  {number}: submitted by {REQUESTER} (¥{CHAIN_REQUEST_AMOUNT:,})")
     pid = _request_pid(number)
     assert pid
-    signed = approve_chain(engine, pid, password=password, timeout=30.0)
+    signed: list[str] = []
+
+    def sign(task: dict[str, Any]) -> None:
+        signed.append(sign_as_group_member(engine, task, comment="同意 approved", password=password))
+
+    waiting = advance(engine, pid, {"approveRequest": sign}, what=f"spending request {number}", timeout=60.0)
     if signed:
         echo(f"  {number}: approved by {', '.join(signed)}")
+    if waiting:
+        raise RuntimeError(f"spending request {number} should be approved but waits at: "
+                           f"{', '.join(sorted({t['name'] for t in waiting}))}")
 
 
 def _registered_contract(request_no: str, contract_no: str, echo: Echo) -> None:
