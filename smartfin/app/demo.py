@@ -7,9 +7,12 @@ Steps, each printing what it does and each safe to run again:
    decision), each waiting at its tier;
 3. ``claims``: reimbursement claims with generated e-invoices (``smartfin.app.demo_claims``);
 4. ``procurement``: the public 128-slice CT example at the equipment committee's vote;
-5. plugin steps, in entry-point name order (group ``smartfin.demo``): packages the core must not import
+5. ``compilation``, ``adjustments``, ``chain``, ``assessment``: the budget closed loop
+   (``smartfin.app.demo_budget_loop``): next year's compilation at 一上, adjustments waiting at their tiers,
+   request → contract → claim, the year's assessment so far;
+6. plugin steps, in entry-point name order (group ``smartfin.demo``): packages the core must not import
    (the flows) add their demo data the same way;
-6. what each demo user opens and where, grouped per person.
+7. what each demo user opens and where, grouped per person.
 
 Idempotent: the budget import recognises the same file, documents carry fixed demo numbers and are
 submitted once, a document a previous (interrupted) run left half-way is moved on from where it stands,
@@ -30,6 +33,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from smartfin.app.demo_budget_loop import adjustments_step, assessment_step, chain_step, compilation_step
 from smartfin.app.demo_users import DemoUser, TasklistGuide, advance, demo_password, demo_users
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
@@ -239,6 +243,8 @@ def claims_step(settings: Settings, echo: Echo) -> list[Guidance]:
 
 CORE_STEPS: list[tuple[str, DemoStep]] = [
     ("spending", spending_step), ("claims", claims_step), ("procurement", procurement_step),
+    ("compilation", compilation_step), ("adjustments", adjustments_step), ("chain", chain_step),
+    ("assessment", assessment_step),
 ]
 
 

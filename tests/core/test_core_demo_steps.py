@@ -23,7 +23,8 @@ def plugins(monkeypatch: pytest.MonkeyPatch, *entries: tuple[str, str]) -> None:
 def test_core_steps_run_first_then_plugins_in_entry_point_name_order(monkeypatch: pytest.MonkeyPatch) -> None:
     plugins(monkeypatch, ("zeta", "json:dumps"), ("flows", "json:loads"))
     names = [name for name, _ in demo.demo_steps()]
-    assert names == ["services", "spending", "claims", "procurement", "flows", "zeta"]
+    assert names == ["services", "spending", "claims", "procurement", "compilation", "adjustments", "chain",
+                     "assessment", "flows", "zeta"]
     assert [name for name, _ in demo.demo_steps(requests_only=True)][:1] == ["spending"]
     assert dict(demo.demo_steps())["flows"] is json.loads
 

@@ -29,13 +29,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from smartfin.app.demo_budget_loop import COMPILATION_HEADS, DEMO_ADJUSTMENTS, chain_numbers
 from smartfin.app.demo_users import candidate_groups, demo_password
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
 from smartfin.kernel.settings import Settings
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.posting.journal import VoucherPosting
+from smartfin.processes.adjustment.adjustments import BudgetAdjustment
 from smartfin.processes.approvals import recorded_decisions
+from smartfin.processes.contracts.contracts import Contract, ContractPayment
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.processes.reimbursement.claims import Claim, ClaimFile, InvoiceRegistration
 from smartfin.processes.spending.requests import SpendingRequest
@@ -50,6 +53,7 @@ CLEAN, IN_REVIEW, DUPLICATE, PAID = CLAIMS
 PROPOSAL = f"DEMO-EQ-{YEAR}-01"
 REQUESTS = [f"DEMO-{YEAR}-{i:03d}" for i in range(1, 9)]
 COMMITTEE = ["he.ping", "wu.hao", "xu.jing"]
+CHAIN_REQUEST, CHAIN_CONTRACT, CHAIN_CLAIM = chain_numbers(YEAR)
 DEMO_TIMEOUT_S = 900
 
 
@@ -152,7 +156,8 @@ def test_the_second_run_adds_nothing(demo: DemoInstall) -> None:
 # ---------------------------------------------------------------------------------- spending requests
 
 def test_each_spending_request_exists_once_and_waits_at_its_tier(demo: DemoInstall) -> None:
-    rows = demo.rows(SpendingRequest, col(SpendingRequest.request_no).startswith("DEMO-"))
+    rows = demo.rows(SpendingRequest, col(SpendingRequest.request_no).startswith("DEMO-"),
+                     col(SpendingRequest.request_no) != CHAIN_REQUEST)
     assert sorted(row.request_no for row in rows) == REQUESTS
     waiting = {}
     for number in REQUESTS:
@@ -246,6 +251,82 @@ def test_the_ct_proposal_exists_once_and_waits_for_the_committee(demo: DemoInsta
     ballots = demo.open_tasks(PROPOSAL)
     assert {t["taskDefinitionKey"] for t in ballots} == {"committeeVote"}
     assert sorted(t["assignee"] for t in ballots) == COMMITTEE
+
+
+# ------------------------------------------------------------------------------------ budget closed loop
+
+def test_next_years_compilation_waits_for_the_heads_first_drafts(demo: DemoInstall) -> None:
+    from smartfin.budgeting import current_drafts, pool_projects, project_targets
+    from smartfin.budgeting.rounds import get_round
+
+    year = YEAR + 1
+    with Session(demo.db) as session:
+        compilation_round = get_round(session, year)
+        projects = pool_projects(session, year)
+        targets = {p.department: len(project_targets(session, p.id)) for p in projects if p.id is not None}
+        drafts = [(d.department, d.uploaded_by) for d in current_drafts(session, year, "first")]
+    assert compilation_round.stage == "first" and compilation_round.guidance
+    assert compilation_round.first_deadline > hospital_now().date()
+    assert set(targets) == set(COMPILATION_HEADS) and all(targets.values()), "projects with targets per department"
+    assert drafts == [("CARD", "li.na")], "one 一上 draft, uploaded once"
+    [instance] = demo.instances(f"BUDGET-{year}")
+    waiting = demo.engine.tasks(processInstanceId=instance["id"], taskDefinitionKey="firstSubmitDraft")
+    assert sorted(t["assignee"] for t in waiting) == ["feng.tao", "qian.yu"]
+    done = demo.engine.get("/history/task", processInstanceId=instance["id"], taskDefinitionKey="firstSubmitDraft",
+                           taskAssignee="li.na", finished="true")
+    assert len(done) == 1, "li.na completed her 一上 task once"
+    for head in ("qian.yu", "feng.tao"):
+        block = _block(demo.outputs[1], head)
+        assert any(line.startswith("Tasklist") and f"BUDGET-{year}" in line for line in block), block
+        assert any(f":{demo.settings.upload_page_port}" in line and "upload it" in line for line in block), block
+
+
+def test_the_two_adjustments_exist_once_and_wait_at_their_tiers(demo: DemoInstall) -> None:
+    rows = demo.rows(BudgetAdjustment, col(BudgetAdjustment.reason).in_([a[0] for a in DEMO_ADJUSTMENTS]))
+    by_reason = {row.reason: row for row in rows}
+    assert len(rows) == len(by_reason) == 2, "each demo adjustment submitted once"
+    small, cross = (by_reason[a[0]] for a in DEMO_ADJUSTMENTS)
+    assert (small.cross_department, small.requester, small.status) == (False, "zhang.wei", "submitted")
+    assert (cross.cross_department, cross.status) == (True, "submitted")
+    for row, group in ((small, "finance-head"), (cross, "president")):
+        assert len(demo.instances(row.adjustment_no)) == 1
+        [task] = demo.open_tasks(row.adjustment_no)
+        assert candidate_groups(demo.engine, task["id"]) == [group], (row.adjustment_no, task["name"])
+    output = demo.outputs[1]
+    assert any(small.adjustment_no in line for line in _block(output, "guo.hua"))
+    assert any(cross.adjustment_no in line for line in _block(output, "zhao.lei"))
+
+
+def test_the_commitment_chain_carries_one_reservation(demo: DemoInstall) -> None:
+    with Session(demo.db) as session:
+        request = document_holdings(session, "spending-request", CHAIN_REQUEST)
+        contract = document_holdings(session, "contract", CHAIN_CONTRACT)
+        claim = document_holdings(session, "reimbursement-claim", CHAIN_CLAIM)
+        row = session.get(Contract, CHAIN_CONTRACT)
+        payments = list(session.exec(select(ContractPayment).where(ContractPayment.contract_no == CHAIN_CONTRACT)))
+        claimed = session.get(Claim, CHAIN_CLAIM)
+    assert row is not None and (row.request_no, row.amount, row.registered_by) == (CHAIN_REQUEST,
+                                                                                   Decimal("8850.00"), "wang.fang")
+    assert sum(p.amount for p in payments) == row.amount and len(payments) == 2
+    assert claimed is not None and claimed.references_dict == {"contract_no": CHAIN_CONTRACT}
+    assert request[Bucket.PRE_ENCUMBRANCE] == 0, "the saving of ¥750 went back to the line"
+    assert claim[Bucket.PRE_ENCUMBRANCE] == claimed.payable == Decimal("4425.00")
+    assert contract[Bucket.ENCUMBRANCE] == row.amount - claimed.payable, "the claim took its instalment over"
+    for number in (CHAIN_REQUEST, CHAIN_CLAIM):
+        assert len(demo.instances(number)) == 1, f"{number} was started more than once"
+    [task] = demo.open_tasks(CHAIN_CLAIM)
+    assert task["taskDefinitionKey"] == "approveClaim"
+    assert candidate_groups(demo.engine, task["id"]) == ["dept-head"]
+    assert any(f"smartfin document chain {CHAIN_REQUEST}" in line for line in _block(demo.outputs[1], "zhang.wei"))
+    assert any(CHAIN_CLAIM in line for line in _block(demo.outputs[1], "li.na"))
+
+
+def test_the_assessment_report_of_the_year_so_far_is_written(demo: DemoInstall) -> None:
+    pages = sorted((demo.settings.var_dir / "reports").glob(f"assessment-{YEAR}-*.html"))
+    assert pages and pages[-1].with_suffix(".xlsx").exists()
+    text = pages[-1].read_text(encoding="utf-8")
+    assert "CARD" in text or "心血管内科" in text
+    assert any(str(pages[-1]) in line for line in _block(demo.outputs[1], "liu.yang"))
 
 
 # ------------------------------------------------------------------------------------------- guidance
