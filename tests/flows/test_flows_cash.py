@@ -17,6 +17,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cash import cash_forecast
+from smartfin.app.cash import IMPORTED_RECEIVABLES
 from smartfin.app.cli import app
 from smartfin.cashflow.samples import SampleHospital, generate_hospital
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
@@ -92,6 +93,7 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
 
     result = cash_forecast(open_alert=False)
     assert result["as_of"] == AS_OF.isoformat() and result["alert"] is None and len(result["runs"]) == 2
+    assert result["receivables"] == IMPORTED_RECEIVABLES       # no insurance ledger yet: the imported stand-in
     with session_scope() as session:
         runs = {r.scenario: r for r in session.exec(select(CashForecastRun)).all()}
         assert set(runs) == {"base", "insurance-30-days-late"}
