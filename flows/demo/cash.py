@@ -7,9 +7,10 @@ and is imported through the forecast's own file imports, so it is checked like a
 once: a second demo run finds the demo's imports and adds nothing; the ``cash-forecast`` flow answers a day it
 has forecast from the stored runs and opens each alert once.
 
-The opening balance is the demo bank statement's closing balance (about ¥30–38 million against a minimum of
-¥30 million in ``rules/cash/policy.csv``), so the payroll on the 10th or the supplier payments usually take the
-forecast below the minimum: then ``liu.yang`` finds a 资金预警 task with the driver items.
+The opening balance is the demo bank statement's closing balance (about ¥30–40 million against a minimum of
+¥30 million in ``rules/cash/policy.csv``); the invoices include a CT scanner of ¥25 million accepted three weeks
+before the forecast day and due on the policy term, so the forecast falls below the minimum and ``liu.yang``
+finds a 资金预警 task with the payroll, the scanner and the other driver items.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ PREFIX = "demo-cash-"
 HISTORY_DAYS = 2 * 365
 PAYABLE_DAYS = 120     # the supplier invoices of the last four months: the open ones and the recent rate
 SEED = 2026
+EQUIPMENT_SUPPLIER = "医学影像设备有限公司 CT scanner supplier"
+EQUIPMENT_YUAN = "25000000.00"
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
@@ -66,6 +69,9 @@ def history_files(hospital: SampleHospital, as_of: date) -> dict[str, bytes]:
     payables = [[p.reference, p.supplier, p.category, p.accepted_on, _yuan(p.amount_fen), p.due_on or "",
                  paid_on if paid_on <= as_of else ""]
                 for p, paid_on in hospital.invoices if since < p.accepted_on <= as_of]
+    # the CT scanner accepted three weeks ago, due on the policy term: the large payment the alert names
+    payables.append([f"EQ-{as_of:%Y%m%d}", EQUIPMENT_SUPPLIER, "other", as_of - timedelta(days=21),
+                     EQUIPMENT_YUAN, "", ""])
     return {"history": _csv(["kind", "date", "amount", "insurance_type", "service_month"], history),
             "receivables": _csv(["as_of", "insurance_type", "service_month", "outstanding", "billed"], receivables),
             "payables": _csv(["reference", "supplier", "category", "accepted_on", "amount", "due_on", "paid_on"],

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import smartfin.app.tables  # noqa: F401  (registers every table)
-from flows.demo.cash import PREFIX, SEED, demo_imports, history_files
+from flows.demo.cash import EQUIPMENT_SUPPLIER, PREFIX, SEED, demo_imports, history_files
 from smartfin.cashflow.imports import import_cash_file
 from smartfin.cashflow.model import OpeningBalance, first_breach, forecast
 from smartfin.cashflow.samples import generate_hospital
@@ -36,7 +36,7 @@ def test_the_generated_history_imports_and_breaches_the_minimum(session: Session
         import_cash_file(session, kind, data, actor="demo", filename=f"{PREFIX}{kind}-{AS_OF}.csv")
     session.commit()
     assert len(demo_imports(session)) == 3
-    opening = OpeningBalance("DEMO", AS_OF, 34_000_000_00)     # like the demo statement: ¥30–38 million
+    opening = OpeningBalance("DEMO", AS_OF, 45_000_000_00)     # above the demo statement's ¥30–40 million
     inputs, policy = load_inputs(session, AS_OF, [opening])
     assert len(inputs.patient_history) == (AS_OF - start).days + 1
     assert {r.insurance_type for r in inputs.receivables} == {"employee", "resident", "off-site"}
@@ -44,5 +44,6 @@ def test_the_generated_history_imports_and_breaches_the_minimum(session: Session
     result = forecast(inputs)
     breach = first_breach(result, to_fen(policy.minimum_balance))
     assert breach is not None and breach.start <= AS_OF + timedelta(days=7 * 13)
+    assert any(EQUIPMENT_SUPPLIER in line for line in (p.supplier for p in inputs.payables))
     # nothing of the future leaks into the files
     assert str(AS_OF + timedelta(days=1)) not in files["history"].decode()
