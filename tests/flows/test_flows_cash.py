@@ -110,6 +110,8 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
 
     rerun = cash_forecast(open_alert=False)
     assert rerun["runs"] == result["runs"]
+    shown = runner.invoke(app, ["cash", "forecast", "--as-of", AS_OF.isoformat()])
+    assert shown.exit_code == 0 and f"insurance receivables from: {IMPORTED_RECEIVABLES}" in shown.output
     written = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--out", str(cash_db / "out")])
     assert written.exit_code == 0, written.output
     assert (cash_db / "out" / f"cash-forecast-{AS_OF}.xlsx").is_file()
