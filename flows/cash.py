@@ -59,4 +59,4 @@ def cash_forecast(as_of: date | None = None, open_alert: bool = True) -> dict[st
     publish(day.as_of)
     get_run_logger().info("cash forecast %s: runs %s; alert %s; report %s", day.as_of, day.run_ids, day.alert, page)
     return {"as_of": day.as_of.isoformat(), "runs": list(day.run_ids), "alert": day.alert, "report": page,
-            "workbook": workbook}
+            "workbook": workbook, "receivables": day.receivables}

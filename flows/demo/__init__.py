@@ -17,7 +17,9 @@ What it adds (each once, however often the demo runs):
   (:mod:`flows.demo.budget`);
 * last month's cost accounting for the demo departments — imports, allocation, unit, item and case costs,
   reports, and cost reviews for the department head where an indicator breaches its target
-  (:mod:`flows.demo.cost`).
+  (:mod:`flows.demo.cost`);
+* the week's cash forecast from the demo bank statement on two years of generated history, the chief
+  accountant's cash alert when it falls below the minimum balance, and its report (:mod:`flows.demo.cash`).
 
 The flows run in this process against the Prefect server the demo started, the way `smartfin flows run`
 runs them (``flows.deployments.run_now``).
@@ -63,6 +65,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
 
     apply_prefect_environment(settings.flows)  # before Prefect is first imported in this process
     from flows.demo.budget import budget_report
+    from flows.demo.cash import cash_forecast_demo
     from flows.demo.cost import cost_month
     from flows.demo.reconciliation import reconcile_demo_days
     from flows.demo.vouchers import post_demo_vouchers
@@ -77,6 +80,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
         guidance += post_demo_vouchers(settings, echo, officer, timeout_s=voucher_timeout_s)
         guidance += budget_report(echo, demo_user_in(CHIEF_ACCOUNTANTS))
         guidance += cost_month(settings, echo, demo_user_in(CHIEF_ACCOUNTANTS), demo_user_in(DEPARTMENT_HEADS))
+        guidance += cash_forecast_demo(settings, echo, demo_user_in(CHIEF_ACCOUNTANTS))
     finally:
         prefect_log.setLevel(level)
     return guidance

@@ -1,9 +1,9 @@
 """The cash forecast put together: which sources feed it, one day's runs and alert, and its report files.
 
 This is where the forecast's seams are chosen (``receivable_source``, ``encumbrance_source``): the insurance
-reconciliation's receivables ledger and aging replaces ``ImportedReceivables`` in ``receivable_source``, the
-contracts' payment schedules replace ``LedgerEncumbrances`` in ``encumbrance_source``. The CLI and the
-``cash-forecast`` flow both call ``forecast_day``.
+settlement's receivables ledger once it has booked anything, else the imported aging snapshot
+(``ImportedReceivables``); the contracts' payment schedules with the budget journal's encumbrances. The CLI and
+the ``cash-forecast`` flow both call ``forecast_day``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from smartfin.app.cash_sources import ContractEncumbrances, InsuranceLedgerReceivables, insurance_ledger_exists
 from smartfin.camunda.client import EngineClient
 from smartfin.cashflow.model import BASE, Scenario
 from smartfin.cashflow.report import forecast_html, forecast_workbook
@@ -22,7 +23,6 @@ from smartfin.cashflow.runs import list_runs, run_forecast
 from smartfin.cashflow.sources import (
     EncumbranceSource,
     ImportedReceivables,
-    LedgerEncumbrances,
     ReceivableSource,
     StatementBalance,
     load_inputs,
@@ -35,15 +35,20 @@ from smartfin.processes.cashalert.alerts import open_cash_alert
 from smartfin.reconciliation.models import StatementImport
 from smartfin.store.db import session_scope
 
+IMPORTED_RECEIVABLES = "imported aging snapshot (cash import receivables/history)"
 
-def receivable_source() -> ReceivableSource:
-    """The insurance receivables and collections the forecast reads (the insurance aging plugs in here)."""
-    return ImportedReceivables()
+
+def receivable_source(session: Session) -> tuple[ReceivableSource, str]:
+    """The insurance receivables and collections the forecast reads, and their name for the clerk: the insurance
+    settlement's receivables ledger when it has entries, the imported stand-in otherwise."""
+    if insurance_ledger_exists(session):
+        return InsuranceLedgerReceivables(), InsuranceLedgerReceivables.name
+    return ImportedReceivables(), IMPORTED_RECEIVABLES
 
 
 def encumbrance_source() -> EncumbranceSource:
-    """The commitments and their payment dates (the contracts' payment schedules plug in here)."""
-    return LedgerEncumbrances()
+    """The commitments and their payment dates: contracts on their open scheduled payments, the rest by rule."""
+    return ContractEncumbrances()
 
 
 def statement_balances(session: Session) -> list[StatementBalance]:
@@ -67,6 +72,7 @@ class ForecastDay:
     run_ids: tuple[int, ...]
     new: tuple[bool, ...]
     alert: str | None
+    receivables: str = IMPORTED_RECEIVABLES
 
 
 def forecast_day(*, actor: str, as_of: date | None = None, scenarios: Sequence[Scenario] = (),
@@ -76,13 +82,14 @@ def forecast_day(*, actor: str, as_of: date | None = None, scenarios: Sequence[S
     with session_scope() as session:
         statements = statement_balances(session)
         day, openings = openings_at(statements, forecast_accounts(statements), as_of)
-        inputs, policy = load_inputs(session, day, openings, receivables=receivable_source(),
+        receivables, origin = receivable_source(session)
+        inputs, policy = load_inputs(session, day, openings, receivables=receivables,
                                      encumbrances=encumbrance_source())
         made = [run_forecast(session, inputs, policy, scenario, actor=actor) for scenario in (BASE, *scenarios)]
         ids = tuple(run.id for run, _ in made if run.id is not None)
         new = tuple(is_new for _, is_new in made)
     alert = open_cash_alert(ids[0], engine=engine) if open_alert else None
-    return ForecastDay(day, ids, new, alert)
+    return ForecastDay(day, ids, new, alert, origin)
 
 
 def runs_of_day(session: Session, as_of: date) -> list[CashForecastRun]:

@@ -94,6 +94,7 @@ def forecast_command(
                                 "weeks": r.weeks, "days": r.days, "drivers": r.drivers, "warnings": r.warnings}
                                for r in runs], ensure_ascii=False, indent=2))
         return
+    typer.echo(f"insurance receivables from: {day.receivables}")
     for run in runs:
         typer.echo(f"{run.scenario} — as of {run.as_of}, opening ¥{format_yuan(from_fen(run.opening_fen))}, "
                    f"minimum ¥{format_yuan(from_fen(run.minimum_fen))}")

@@ -132,20 +132,43 @@ class ImportedReceivables:
         return [InsuranceCollection(r.insurance_type or "", r.service_month or "", r.day, r.amount_fen) for r in rows]
 
 
+@dataclass(frozen=True)
+class HeldEncumbrance:
+    """What one document still holds as encumbrance at a day, and the day it first encumbered."""
+
+    document_type: str
+    document_no: str
+    amount_fen: int
+    first_on: date
+
+
+def held_encumbrances(session: Session, as_of: date) -> list[HeldEncumbrance]:
+    """Every document holding an encumbrance in the budget journal at the end of ``as_of`` (sorted by document),
+    so a schedule reader and the dated rule start from the same amounts."""
+    held: dict[tuple[str, str], int] = defaultdict(int)
+    first: dict[tuple[str, str], date] = {}
+    for entry in session.exec(select(JournalEntry).where(JournalEntry.bucket == Bucket.ENCUMBRANCE.value,
+                                                         JournalEntry.effective_on <= as_of)).all():
+        key = (entry.document_type, entry.document_no)
+        held[key] += entry.amount_fen
+        first[key] = min(first.get(key, entry.effective_on), entry.effective_on)
+    return [HeldEncumbrance(kind, number, amount, first[(kind, number)])
+            for (kind, number), amount in sorted(held.items()) if amount > 0]
+
+
+def by_dated_rule(held: HeldEncumbrance, policy: CashPolicy, amount_fen: int | None = None,
+                  note: str = "") -> Encumbrance:
+    """The commitment expected ``contract-payment-days`` (dated policy) after it was first encumbered."""
+    return Encumbrance(f"{held.document_type} {held.document_no}{note}",
+                       held.amount_fen if amount_fen is None else amount_fen,
+                       held.first_on + timedelta(days=policy.contract_payment_days))
+
+
 class LedgerEncumbrances:
     """Open encumbrances of the budget journal, each expected ``contract_payment_days`` after it was made."""
 
     def encumbrances(self, session: Session, as_of: date, policy: CashPolicy) -> list[Encumbrance]:
-        held: dict[tuple[str, str], int] = defaultdict(int)
-        first: dict[tuple[str, str], date] = {}
-        for entry in session.exec(select(JournalEntry).where(JournalEntry.bucket == Bucket.ENCUMBRANCE.value,
-                                                             JournalEntry.effective_on <= as_of)).all():
-            key = (entry.document_type, entry.document_no)
-            held[key] += entry.amount_fen
-            first[key] = min(first.get(key, entry.effective_on), entry.effective_on)
-        return [Encumbrance(f"{kind} {number}", amount, first[(kind, number)]
-                            + timedelta(days=policy.contract_payment_days))
-                for (kind, number), amount in sorted(held.items()) if amount > 0]
+        return [by_dated_rule(h, policy) for h in held_encumbrances(session, as_of)]
 
 
 def _daily(session: Session, kind: str, as_of: date) -> tuple[DailyAmount, ...]:

@@ -473,3 +473,29 @@ def test_the_cost_month_of_the_demo_departments_exists_once(demo: DemoInstall) -
     for (business_key,) in reviews:
         assert len(demo.instances(business_key)) == 1, f"cost review {business_key} started twice"
     assert any(str(folder / "CARD.html") in line for line in _block(demo.outputs[1], "liu.yang"))
+
+
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_cash_forecast_alerts_the_chief_accountant_once(demo: DemoInstall) -> None:
+    """The generated history imported once, the base and the standing scenario stored once for the demo day,
+    the breach's alert open once for the chief accountant with her notification, the report under reports/cash."""
+    with demo.db.connect() as connection:
+        imports = connection.exec_driver_sql(
+            "SELECT kind FROM cash_import WHERE source LIKE 'demo-cash-%'").fetchall()
+        runs = connection.exec_driver_sql("SELECT as_of, scenario, breach_start FROM cash_forecast_run").fetchall()
+        alerts = connection.exec_driver_sql("SELECT business_key, status FROM cash_alert").fetchall()
+        events = connection.exec_driver_sql(
+            "SELECT event_key, groups FROM notify_event WHERE kind = 'cash'").fetchall()
+    assert sorted(kind for (kind,) in imports) == ["history", "payables", "receivables"], "imported once"
+    assert len(runs) == len({(day, scenario) for day, scenario, _ in runs}) and runs
+    (day, _, breach), = [r for r in runs if r[1] == "base"]
+    assert breach is not None, "from the demo statement's balance the forecast falls below the minimum"
+    [(key, status)] = alerts
+    assert status == "open" and len(demo.instances(key)) == 1
+    assert [candidate_groups(demo.engine, t["id"]) for t in demo.open_tasks(key)] == [["chief-accountant"]]
+    assert events == [(key, "chief-accountant")], "the chief accountants are told once"
+    page = demo.settings.var_dir / "reports" / "cash" / f"cash-forecast-{day}.html"
+    assert page.exists() and page.with_suffix(".xlsx").exists()
+    liu = _block(demo.outputs[1], "liu.yang")
+    assert any(key in line and str(page) in line for line in liu), liu

@@ -17,6 +17,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cash import cash_forecast
+from smartfin.app.cash import IMPORTED_RECEIVABLES
 from smartfin.app.cli import app
 from smartfin.cashflow.samples import SampleHospital, generate_hospital
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
@@ -92,6 +93,7 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
 
     result = cash_forecast(open_alert=False)
     assert result["as_of"] == AS_OF.isoformat() and result["alert"] is None and len(result["runs"]) == 2
+    assert result["receivables"] == IMPORTED_RECEIVABLES       # no insurance ledger yet: the imported stand-in
     with session_scope() as session:
         runs = {r.scenario: r for r in session.exec(select(CashForecastRun)).all()}
         assert set(runs) == {"base", "insurance-30-days-late"}
@@ -108,6 +110,8 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
 
     rerun = cash_forecast(open_alert=False)
     assert rerun["runs"] == result["runs"]
+    shown = runner.invoke(app, ["cash", "forecast", "--as-of", AS_OF.isoformat()])
+    assert shown.exit_code == 0 and f"insurance receivables from: {IMPORTED_RECEIVABLES}" in shown.output
     written = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--out", str(cash_db / "out")])
     assert written.exit_code == 0, written.output
     assert (cash_db / "out" / f"cash-forecast-{AS_OF}.xlsx").is_file()

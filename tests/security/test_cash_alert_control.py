@@ -23,6 +23,7 @@ from smartfin.cashflow.model import Scenario
 from smartfin.cashflow.runs import run_forecast
 from smartfin.cashflow.samples import PAYDAY, PAYMENT_TERMS, generate_hospital
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
+from smartfin.notify.tables import NotificationEvent
 from smartfin.processes.cashalert.alerts import alert_by_key, open_cash_alert
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
@@ -87,6 +88,10 @@ def test_the_chief_accountant_decides_with_the_drivers_in_front_of_her(camunda, 
     with session_scope() as session:
         run_id = alert_by_key(session, key).run_id
     assert open_cash_alert(run_id, engine=camunda) is None      # once per run
+    with session_scope() as session:     # the chief accountants are told, once, by a cash notification
+        events = session.exec(select(NotificationEvent).where(NotificationEvent.event_key == key)).all()
+        assert [(e.kind, e.groups) for e in events] == [("cash", "chief-accountant")]
+        assert "cash below minimum" in events[0].title
     chief = actor(camunda, CHIEF)
     task = next_task(chief, pid)
     shown = {k: v["value"] for k, v in chief.ok("GET", f"/task/{task['id']}/variables").items()}

@@ -18,6 +18,7 @@ from smartfin.camunda.client import EngineClient
 from smartfin.cashflow.model import CATEGORY_NAMES
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
 from smartfin.kernel.money import format_yuan, from_fen
+from smartfin.notify import EventKind, raise_event
 from smartfin.processes.approvals import SignedTask
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
@@ -87,7 +88,20 @@ def open_cash_alert(run_id: int, *, engine: EngineClient | None = None) -> str |
         session.add(row)
         record_audit(session, actor="system", action="cash-alert-opened", subject_type=DOCUMENT_TYPE, subject_id=key,
                      details={"breach": variables["breachPeriod"], "processInstance": instance_id})
+        tell_chief_accountant(session, key, variables)
     return key
+
+
+def tell_chief_accountant(session: Session, key: str, variables: dict[str, Any]) -> None:
+    """Raise the ``cash`` notification of an opened alert for the chief accountants (once per alert key), so they
+    hear of the breach by mail or chat robot, not only when they look at Tasklist."""
+    raise_event(session, key=key, kind=EventKind.CASH, subject=key,
+                title=f"资金余额预警 {variables['asOf']} / cash below minimum {variables['breachPeriod']}",
+                body=(f"预测日 {variables['asOf']}（{variables['scenario']}）：期初 {variables['openingBalance']}，"
+                      f"{variables['breachPeriod']} 期末 {variables['breachClosing']} 低于最低余额 "
+                      f"{variables['minimumBalance']} / the forecast of {variables['asOf']} falls below the minimum "
+                      f"balance in {variables['breachPeriod']}.\n主要因素 drivers:\n{variables['drivers']}"),
+                groups=[GROUP])
 
 
 def answer_problems(task: SignedTask | None, *, is_member: Callable[[str, str], bool]) -> list[str]:
