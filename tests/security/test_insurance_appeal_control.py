@@ -116,9 +116,11 @@ ALL_ANSWERED = {"001": ("appeal", ARGUMENT), "002": ("accept", ""), "003": ("app
 
 def decide(who: Actor, task: dict[str, Any], answers: dict[str, tuple[str, str]] = ALL_ANSWERED,
            **extra: Any) -> Any:
-    rows = json.loads(shown(who, task)["itemOutcomes"])
+    """The officer's answer as the Tasklist form writes it: the ticked items and one argument line each."""
+    ticked = [n for n, (outcome, _) in answers.items() if outcome == "appeal"]
+    lines = "\n".join(f"{n} {answers[n][1]}" for n in ticked)
     return who.call("POST", f"/task/{task['id']}/complete",
-                    {"variables": variables(itemOutcomes=answered(rows, answers), **extra)})
+                    {"variables": variables(appealItems=ticked, appealArguments=lines, **extra)})
 
 
 def recover(who: Actor, task: dict[str, Any], amounts: dict[str, str], day: str | None = None, **extra: Any) -> Any:

@@ -38,7 +38,7 @@ OFFICER_GROUP = "insurance-officer"
 FINANCE_GROUP = "finance-officer"
 DECIDE_TASK = "decideAppeal"
 RECOVERY_TASK = "recordRecovery"
-DECIDE_FIELDS = ("itemOutcomes",)
+DECIDE_FIELDS = ("itemOutcomes", "appealItems", "appealArguments")
 RECOVERY_FIELDS = ("recoveries", "recoveredOn")
 APPEAL, ACCEPT = "appeal", "accept"
 APPEALED, ACCEPTED = "appealed", "accepted"
@@ -155,6 +155,18 @@ def decision_rows(items: Sequence[ClearingItem]) -> list[dict[str, Any]]:
              "outcome": "", "argument": ""} for n, i in enumerate(items, start=1)]
 
 
+def item_choices(items: Sequence[ClearingItem]) -> list[dict[str, str]]:
+    """The options of the officer's checklist in Tasklist: one per item, valued by its number."""
+    return [{"label": f"{item_no(n)} {i.item_code} {i.item_name} ¥{format_yuan(from_fen(i.amount_fen))}",
+             "value": item_no(n)} for n, i in enumerate(items, start=1)]
+
+
+def item_list(items: Sequence[ClearingItem]) -> str:
+    """The items as the officer reads them in Tasklist, one line each (the form shows no dynamic list)."""
+    return "\n".join(f"{r['itemNo']}  {r['kind']}  ¥{r['amount']}  {r['itemName']}  结算号 {r['settlementId']}  "
+                     f"原因 {r['reason']}" for r in decision_rows(items))
+
+
 def recovery_rows(items: Sequence[ClearingItem], outcomes: Sequence[AppealItemOutcome]) -> list[dict[str, Any]]:
     """Finance's dynamic list: the appealed items with their amounts, the recovered amount to fill in."""
     appealed = {o.item_id for o in outcomes if o.outcome == APPEALED}
@@ -175,7 +187,7 @@ def appeal_variables(batch: AppealBatch, items: Sequence[ClearingItem], *, escal
     return {"batchKey": batch.business_key, "month": batch.month, "department": batch.department,
             "itemCount": batch.item_count, "batchAmount": format_yuan(from_fen(batch.amount_fen)),
             "dueDate": batch.due_on.isoformat(), "escalateAt": escalate, "itemOutcomes": decision_rows(items),
-            "decideProblem": ""}
+            "itemChoices": item_choices(items), "itemList": item_list(items), "decideProblem": ""}
 
 
 def open_appeals(month: str, *, engine: EngineClient | None = None, actor: str = "system") -> list[str]:
@@ -247,6 +259,46 @@ def _rows(raw: str | None, name: str) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, []
 
 
+def checklist_rows(ticked: str, arguments: str | None, items: Sequence[ClearingItem]
+                   ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The Tasklist form's answer as the per-item rows the checks read: the ticked items appealed with the
+    argument on their line of ``arguments`` (``001 理由``), every other item of the batch accepted.
+
+    Tasklist (7.24) keeps its Complete button disabled on a form with a dynamic list (it counts the list's
+    per-row error slots as errors), so the form answers with a checklist and a text instead; the same checks
+    then apply to every item.
+    """
+    numbers, problems = _rows_of(ticked, "appealItems")
+    said: dict[str, str] = {}
+    for line in (arguments or "").splitlines():
+        number, _, text = line.strip().partition(" ")
+        if not number:
+            continue
+        if number in said:
+            problems.append(f"第 {number} 项的理由写了两行 / item {number} has two argument lines")
+        said[number] = text.strip()
+    ticked_numbers = [str(n).strip() for n in numbers]
+    known = {item_no(n) for n in range(1, len(items) + 1)}
+    problems += [f"第 {n} 项有理由但未勾选申诉 / item {n} has an argument but is not ticked for appeal"
+                 for n in said if n not in ticked_numbers and n in known]
+    problems += [f"理由行 {n!r} 不是本批次的项目序号 / argument line {n!r} does not start with an item number of "
+                 "this batch" for n in said if n not in known]
+    rows = [{"itemNo": n, "outcome": APPEAL, "argument": said.get(n, "")} for n in ticked_numbers]
+    rows += [{"itemNo": item_no(n), "outcome": ACCEPT, "argument": ""} for n in range(1, len(items) + 1)
+             if item_no(n) not in ticked_numbers]
+    return rows, problems
+
+
+def _rows_of(raw: str, name: str) -> tuple[list[Any], list[str]]:
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return [], [f"{name} 不是有效的列表 / {name} is not a readable list"]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return [], [f"{name} 不是序号列表 / {name} is not a list of item numbers"]
+    return values, []
+
+
 def identity_problems(task: SignedTask | None, group: str, is_member: Callable[[str, str], bool]) -> list[str]:
     """The task was completed by an authenticated member of ``group`` on a task offered to ``group`` only."""
     if task is None or not task.completed:
@@ -272,7 +324,9 @@ def decision_problems(task: SignedTask | None, items: Sequence[ClearingItem], *,
 
     The completer is an ``insurance-officer`` recorded as the department's officer today; every item of the
     batch has exactly one answer, ``appeal`` with an argument of at least ``MIN_ARGUMENT`` characters or
-    ``accept``; rows naming no item of the batch are refused. Amounts and reasons the completion carried are
+    ``accept``; rows naming no item of the batch are refused. The answer is the ``itemOutcomes`` rows (REST)
+    or, from the Tasklist form, the ticked ``appealItems`` with their ``appealArguments`` lines. Amounts and
+    reasons the completion carried are
     ignored: the stored items are the record.
     """
     problems = identity_problems(task, OFFICER_GROUP, is_member)
@@ -281,7 +335,11 @@ def decision_problems(task: SignedTask | None, items: Sequence[ClearingItem], *,
     if task.user and task.user not in officers:
         problems.append(f"{task.user} 不是科室 {department} 的医保专管员 / {task.user} is not recorded as "
                         f"{department}'s insurance officer")
-    rows, bad = _rows(task.values.get("itemOutcomes"), "itemOutcomes")
+    ticked = task.values.get("appealItems")
+    if ticked is not None and str(ticked).strip():
+        rows, bad = checklist_rows(str(ticked), task.values.get("appealArguments"), items)
+    else:
+        rows, bad = _rows(task.values.get("itemOutcomes"), "itemOutcomes")
     problems += bad
     by_no = {item_no(n): i for n, i in enumerate(items, start=1)}
     seen: dict[str, ItemDecision] = {}
