@@ -242,16 +242,21 @@ def test_answers_missing_the_required_fields_are_refused(camunda, workers):  # t
     _, key, pid = opened(camunda)
     officer = actor(camunda, OFFICER)
     task = next_task(officer, pid, "decideAppeal")
-    # item 002 left out, item 003 appealed without an argument
-    assert decide(officer, task, {"001": ("appeal", ARGUMENT), "003": ("appeal", "不合理")}).status == 204
+    # item 003 ticked with too short an argument, and an argument written for item 002, which is not ticked
+    lines = f"002 {ARGUMENT}\n003 不合理"
+    assert officer.call("POST", f"/task/{task['id']}/complete", {"variables": variables(
+        appealItems=["003"], appealArguments=lines)}).status == 204
     back = next_task(officer, pid, "decideAppeal", not_id=task["id"])
     description = back.get("description") or ""
-    assert "items without an answer: 002" in description and "item 003: the appeal's argument" in description
+    assert "item 003: the appeal's argument" in description, description
+    assert "item 002 has an argument but is not ticked for appeal" in description, description
     assert state(key)[1] == []
-    # no list at all
-    assert officer.call("POST", f"/task/{back['id']}/complete", {"variables": {}}).status == 204
+    # a line that names no item of the batch, and two lines for one item
+    assert officer.call("POST", f"/task/{back['id']}/complete", {"variables": variables(
+        appealItems=["001"], appealArguments=f"001 {ARGUMENT}\n001 {ARGUMENT}\n999 {ARGUMENT}")}).status == 204
     again = next_task(officer, pid, "decideAppeal", not_id=back["id"])
-    assert "carried no itemOutcomes" in (again.get("description") or "")
+    description = again.get("description") or ""
+    assert "item 001 has two argument lines" in description and "'999'" in description, description
     assert state(key)[1] == [] and len(refusals(key)) == 2
     discard(camunda, pid)
 
@@ -266,10 +271,12 @@ def test_forged_outcomes_and_recovered_amounts_do_not_count(camunda, workers):  
                                    ("PUT", f"/task/{task['id']}/variables/{name}", typed(value))):
             assert officer.call(method, path, body).status == 403, (name, method, path)
         assert decide(officer, task, **{name: value}).status == 403, name
-    # an amount changed inside the officer's own list is ignored: the stored items are the record
-    rows = json.loads(shown(officer, task)["itemOutcomes"])
-    forged = [{**r, "amount": "99999.00", "outcome": "appeal", "argument": ARGUMENT} for r in rows]
-    officer.ok("POST", f"/task/{task['id']}/complete", {"variables": variables(itemOutcomes=forged)})
+    # a list of outcomes with changed amounts is not a field of the form: the engine refuses it from a user
+    forged = [{"itemNo": "001", "amount": "99999.00", "outcome": "appeal", "argument": ARGUMENT}]
+    assert officer.call("POST", f"/task/{task['id']}/complete",
+                        {"variables": variables(itemOutcomes=forged)}).status == 403
+    # the officer's real answer, every item appealed: the amounts come from the stored items
+    assert decide(officer, task, {n: ("appeal", ARGUMENT) for n in ("001", "002", "003")}).status == 204
     recovery = next_task(finance, pid, "recordRecovery")
     # the service account forges the count and a recovered total; finance then records the real amounts
     service.ok("POST", f"/process-instance/{pid}/variables", {"modifications": {
