@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Download, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from bots.config import BotSettings, PortalAccount, accepted_layouts, portal_account
@@ -64,6 +64,26 @@ class DownloadedFile:
     path: Path
     sha256: str
     filename: str
+
+
+async def save_download(download: Download, folder: Path, default_name: str) -> DownloadedFile:
+    """Keep a portal's download under ``folder``: written to a ``.part`` file first and renamed only when it
+    arrived whole and not empty, so a half-written file is never taken for a statement; a failed or empty
+    download is ``DownloadMissing`` (retried)."""
+    failure = await download.failure()
+    if failure:
+        raise DownloadMissing(f"download failed: {failure}")
+    filename = re.sub(r"[^\w.\-]+", "_", download.suggested_filename) or default_name
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{filename}.part"
+    await download.save_as(partial)
+    data = partial.read_bytes()
+    if not data:
+        partial.unlink()
+        raise DownloadMissing(f"download {filename} arrived empty")
+    target = folder / filename
+    partial.replace(target)
+    return DownloadedFile(target, hashlib.sha256(data).hexdigest(), filename)
 
 
 class BankDriver:
@@ -159,20 +179,7 @@ class BankStatements:
                 text = (await page.locator("#errorText").inner_text()).strip()
                 raise BankRefused(f"bank refused the download: {text}", portal_message=text) from exc
             raise DownloadMissing(f"download did not start within {self.driver.bot.download_timeout_ms} ms") from exc
-        failure = await download.failure()
-        if failure:
-            raise DownloadMissing(f"download failed: {failure}")
-        filename = re.sub(r"[^\w.\-]+", "_", download.suggested_filename) or "download.bin"
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{filename}.part"
-        await download.save_as(partial)
-        data = partial.read_bytes()
-        if not data:
-            partial.unlink()
-            raise DownloadMissing(f"download {filename} arrived empty")
-        target = folder / filename
-        partial.replace(target)
-        return DownloadedFile(target, hashlib.sha256(data).hexdigest(), filename)
+        return await save_download(download, folder, "download.bin")
 
     async def statement(self, account_no: str, start: date, end: date, fmt: str) -> DownloadedFile:
         """Query the period and download it in ``fmt`` (csv, xlsx, camt053)."""

@@ -10,14 +10,13 @@ runtime keeps evidence of a failure. Archiving and importing are the product's (
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from bots.bank import DownloadedFile
+from bots.bank import DownloadedFile, save_download
 from bots.config import BotSettings, PortalAccount
 from bots.erp import raise_for_server_error
 from bots.errors import BusinessFailure, DownloadMissing, LoginRefused, SessionExpired, UnexpectedPage
@@ -105,20 +104,7 @@ class ClearingFiles:
             download = await info.value
         except PlaywrightTimeout as exc:
             raise DownloadMissing(f"download did not start within {self.driver.bot.download_timeout_ms} ms") from exc
-        failure = await download.failure()
-        if failure:
-            raise DownloadMissing(f"download failed: {failure}")
-        filename = re.sub(r"[^\w.\-]+", "_", download.suggested_filename) or "download.csv"
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{filename}.part"
-        await download.save_as(partial)
-        data = partial.read_bytes()
-        if not data:
-            partial.unlink()
-            raise DownloadMissing(f"download {filename} arrived empty")
-        target = folder / filename
-        partial.replace(target)
-        return DownloadedFile(target, hashlib.sha256(data).hexdigest(), filename)
+        return await save_download(download, folder, "download.csv")
 
 
 def download_month(month: str, *, runtime: BotRuntime | None = None,
