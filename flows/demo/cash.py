@@ -15,10 +15,9 @@ finds a 资金预警 task with the payroll, the scanner and the other driver ite
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -32,6 +31,7 @@ from smartfin.cashflow.sources import openings_at
 from smartfin.cashflow.tables import CashAlert, CashImport
 from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import Settings
+from smartfin.kernel.spreadsheet import CellValue, csv_bytes
 from smartfin.store.db import session_scope
 
 ACTOR = "demo"
@@ -43,21 +43,17 @@ EQUIPMENT_SUPPLIER = "医学影像设备有限公司 CT scanner supplier"
 EQUIPMENT_YUAN = "25000000.00"
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+def _csv(header: list[str], rows: list[list[CellValue]]) -> bytes:
+    return csv_bytes(header, rows)
 
 
-def _yuan(fen: int) -> str:
-    return str(from_fen(fen))
+def _yuan(fen: int) -> Decimal:
+    return from_fen(fen)
 
 
 def history_files(hospital: SampleHospital, as_of: date) -> dict[str, bytes]:
     """The sample hospital's history up to ``as_of`` as the forecast's three import files (kind → CSV)."""
-    history: list[list[object]] = [["patient-receipt", d.day, _yuan(d.amount_fen), "", ""]
+    history: list[list[CellValue]] = [["patient-receipt", d.day, _yuan(d.amount_fen), "", ""]
                                    for d in hospital.patient if d.day <= as_of]
     history += [["insurance-collection", c.collected_on, _yuan(c.amount_fen), c.insurance_type, c.service_month]
                 for c in hospital.collections if c.collected_on <= as_of]

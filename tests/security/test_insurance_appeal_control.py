@@ -40,7 +40,6 @@ from tests.support.engine import process_ended, wait_for
 
 pytestmark = pytest.mark.engine
 OFFICER, OTHER_OFFICER, FINANCE, REQUESTER = "gao.yan", "tang.bo", "wang.fang", "zhang.wei"
-_months = itertools.count(1)
 ITEMS = ((12_000, "拒付", "refused", "R01 超标准收费 charged above the standard"),
          (3_456, "扣款", "deducted", "D07 重复收费 charged twice"),
          (80_050, "拒付", "refused", "R12 无指征用药 drug without indication"))
@@ -49,8 +48,9 @@ ITEMS = ((12_000, "拒付", "refused", "R01 超标准收费 charged above the st
 def clearing_month(*, issued_days_ago: int = 2) -> tuple[str, str]:
     """A month (one per test: statements are unique per month) with one balanced statement and three items
     of a fresh department whose insurance officer is gao.yan (tang.bo acts for another department)."""
-    n = next(_months)
-    month = f"20{10 + n // 12:02d}-{n % 12 + 1:02d}"
+    with session_scope() as session:     # the first month no statement holds (other modules use this too)
+        taken = set(session.exec(select(ClearingStatement.month)).all())
+    month = next(m for n in itertools.count(1) if (m := f"20{10 + n // 12:02d}-{n % 12 + 1:02d}") not in taken)
     department = f"D{uuid.uuid4().hex[:6].upper()}"
     refused = sum(a for a, _, k, _ in ITEMS if k == "refused")
     deducted = sum(a for a, _, k, _ in ITEMS if k == "deducted")
