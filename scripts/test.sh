@@ -1,15 +1,53 @@
 #!/usr/bin/env bash
 # The test command (`make test`, and CI): lint, then every test — unit, integration against the real
 # engine started once for the session, PostgreSQL started by the tests, and real Chromium.
+#
+# Without arguments the suite runs as two pytest processes at the same time: the tests marked `engine`
+# (one engine for that session; they mostly wait on the engine and its workers) and all the others (which
+# refuse to start an engine, so a missing marker is a failure, not a second engine). Each process has its
+# own var/, ports and Prefect home. With arguments (`bash scripts/test.sh tests/ledger -k lock`) pytest
+# runs once with them, as before.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 .venv/bin/ruff check . || exit 1
 .venv/bin/lint-imports --no-cache || exit 1
-.venv/bin/pytest -p no:cacheprovider --timeout=600 "$@"
-status=$?
-if [ $status -eq 5 ]; then
-  echo "test: pytest collected no tests — that is a failure, not a pass" >&2
-  exit 1
+
+PYTEST=(.venv/bin/pytest -p no:cacheprovider --timeout=600)
+
+# pytest exits 5 when it collected nothing: for a test command that is a failure, not a pass.
+checked() {
+  local status=$1 what=$2
+  if [ "$status" -eq 5 ]; then
+    echo "test: pytest collected no tests ($what) — that is a failure, not a pass" >&2
+    return 1
+  fi
+  return "$status"
+}
+
+if [ $# -gt 0 ]; then
+  "${PYTEST[@]}" "$@"
+  checked $? "$*"
+  exit $?
 fi
-exit $status
+
+others_log=$(mktemp -t smartfin-tests-XXXXXX.log)
+SMARTFIN_TEST_WITHOUT_ENGINE=1 "${PYTEST[@]}" -m "not engine" >"$others_log" 2>&1 &
+others=$!
+trap 'kill "$others" 2>/dev/null; rm -f "$others_log"' EXIT
+
+echo "test: the tests marked engine (the other tests run at the same time; their output follows)"
+"${PYTEST[@]}" -m engine
+checked $? "engine tests"
+engine_status=$?
+
+wait "$others"
+checked $? "tests without the engine"
+others_status=$?
+echo
+echo "test: the tests without the engine"
+cat "$others_log"
+
+echo
+echo "test: engine tests exit $engine_status, tests without the engine exit $others_status"
+[ "$engine_status" -eq 0 ] && [ "$others_status" -eq 0 ]

@@ -51,7 +51,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def camunda() -> Iterator[object]:
-    """The real engine (service account client), with the product's models deployed."""
+    """The real engine (service account client), with the product's models deployed.
+
+    ``make test`` runs the tests marked ``engine`` in one process and the rest in another at the same time;
+    a test that asks for the engine without the marker would start a second engine in the other process,
+    so that is refused there with the test's name.
+    """
+    if os.environ.get("SMARTFIN_TEST_WITHOUT_ENGINE") == "1":
+        pytest.fail("this test uses the engine but is not marked engine (add pytest.mark.engine)", pytrace=False)
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.launcher import start_engine
