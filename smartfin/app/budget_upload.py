@@ -12,104 +12,51 @@ Bound to 127.0.0.1 by default; host and port come from the settings object.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import html
-import secrets
-import time
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from smartfin.app.web_login import SESSION_SECONDS, SignedSessions, html_page, same_origin, verify_password
 from smartfin.budgeting import CompilationError, DraftRefused, find_round, template_workbook, upload_draft
 from smartfin.budgeting.rounds import Stage
-from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.camunda.client import EngineError
 from smartfin.kernel.settings import Settings, get_settings
 from smartfin.processes.compilation.records import departments_of
 from smartfin.store.db import session_scope
 
 SESSION_COOKIE = "smartfin_budget"
-SESSION_SECONDS = 8 * 3600
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class _Sessions:
-    """Signed session cookies ``user|expiry|nonce|mac`` and the CSRF token derived from each."""
-
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-
-    def _mac(self, text: str) -> str:
-        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
-
-    def issue(self, user: str) -> str:
-        body = f"{user}|{int(time.time()) + SESSION_SECONDS}|{secrets.token_hex(8)}"
-        return f"{body}|{self._mac(body)}"
-
-    def user(self, cookie: str | None) -> str | None:
-        if not cookie or cookie.count("|") != 3:
-            return None
-        body, _, mac = cookie.rpartition("|")
-        user, expiry, _nonce = body.split("|")
-        if not hmac.compare_digest(mac, self._mac(body)) or not expiry.isdigit() or int(expiry) < time.time():
-            return None
-        return user
-
-    def csrf(self, cookie: str) -> str:
-        return self._mac("csrf|" + cookie)
-
-
-def verify_password(settings: Settings, user: str, password: str) -> bool:
-    """The engine's identity service checks the password (the service account asks; nothing is stored)."""
-    service = EngineClient.from_settings(settings)
-    try:
-        answer = service.post("/identity/verify", {"username": user, "password": password})
-    finally:
-        service.close()
-    return bool(answer and answer.get("authenticated"))
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{html.escape(title)}"
-                        f"</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>", status_code=status,
-                        headers={"X-Frame-Options": "DENY", "Content-Security-Policy": "default-src 'self'",
-                                 "Cache-Control": "no-store"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The upload page as an ASGI app (``smartfin up`` serves it with uvicorn)."""
     settings = settings or get_settings()
-    sessions = _Sessions()
+    sessions = SignedSessions()
     limit = settings.upload_page_max_bytes
 
-    def same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin") or request.headers.get("referer")
-        if not origin:
-            return False
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        return origin == own or origin.startswith(own + "/")
-
     async def login_form(request: Request) -> Response:
-        return _page("预算草案上传 登录 Budget upload: log in", (
+        return html_page("预算草案上传 登录 Budget upload: log in", (
             "<form method='post' action='/login'><label>用户 User <input name='user' autocomplete='username'>"
             "</label> <label>密码 Password <input type='password' name='password' autocomplete='current-password'>"
             "</label> <button>登录 Log in</button></form>"))
 
     async def login(request: Request) -> Response:
         if not same_origin(request):
-            return _page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
+            return html_page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
         form = await request.form()
         user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
         try:
             ok = bool(user and password) and verify_password(settings, user, password)
         except EngineError:
-            return _page("引擎不可用 Engine unavailable", "<p>请稍后再试 / try again later</p>", 503)
+            return html_page("引擎不可用 Engine unavailable", "<p>请稍后再试 / try again later</p>", 503)
         if not ok:
-            return _page("登录失败 Login failed", "<p>用户或密码错误 / wrong user or password</p>"
+            return html_page("登录失败 Login failed", "<p>用户或密码错误 / wrong user or password</p>"
                          "<p><a href='/login'>重试 Try again</a></p>", 401)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(SESSION_COOKIE, sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
@@ -129,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         with session_scope() as session:
             departments = departments_of(session, user)
         if not departments:
-            return _page("预算草案上传 Budget upload", f"<p>{html.escape(user)} 不是任何科室的预算编制联系人 / is "
+            return html_page("预算草案上传 Budget upload", f"<p>{html.escape(user)} 不是任何科室的预算编制联系人 / is "
                          f"not the budget contact of any department</p>", 403)
         token = sessions.csrf(cookie)
         rows = []
@@ -143,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 f"<input type='hidden' name='csrf' value='{token}'><input type='hidden' name='department' "
                 f"value='{d}'><input type='file' name='draft' accept='.xlsx,{XLSX}'> "
                 f"<button>上传草案 Upload draft</button></form></section>")
-        return _page(f"预算草案上传 Budget upload — {user}", "".join(rows))
+        return html_page(f"预算草案上传 Budget upload — {user}", "".join(rows))
 
     async def template(request: Request) -> Response:
         found = who(request)
@@ -153,10 +100,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         year = request.query_params.get("year", "")
         with session_scope() as session:
             if department not in departments_of(session, found[0]):
-                return _page("拒绝 Refused", f"<p>无权下载 {html.escape(department)} 的模板 / not your "
+                return html_page("拒绝 Refused", f"<p>无权下载 {html.escape(department)} 的模板 / not your "
                              f"department</p>", 403)
             if not year.isdigit() or find_round(session, int(year)) is None:
-                return _page("无此年度 No such year", "<p>该年度预算编制尚未开启 / the compilation of that year "
+                return html_page("无此年度 No such year", "<p>该年度预算编制尚未开启 / the compilation of that year "
                              "is not open</p>", 404)
             data = template_workbook(session, int(year), department)
         return Response(data, media_type=XLSX, headers={
@@ -165,29 +112,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def upload(request: Request) -> Response:
         found = who(request)
         if found is None:
-            return _page("未登录 Not logged in", "<p><a href='/login'>登录 Log in</a></p>", 401)
+            return html_page("未登录 Not logged in", "<p><a href='/login'>登录 Log in</a></p>", 401)
         user, cookie = found
         if not same_origin(request):
-            return _page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
+            return html_page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
         length = request.headers.get("content-length")
         if length is None or not length.isdigit() or int(length) > limit + 64 * 1024:
-            return _page("文件过大 Too large", f"<p>上传上限 {limit // 1024} KiB / the limit is {limit // 1024} KiB"
+            return html_page("文件过大 Too large", f"<p>上传上限 {limit // 1024} KiB / the limit is {limit // 1024} KiB"
                          f"</p>", 413)
         form = await request.form(max_files=1, max_fields=4)
         if not hmac.compare_digest(str(form.get("csrf") or ""), sessions.csrf(cookie)):
-            return _page("拒绝 Refused", "<p>表单已失效，请刷新页面 / the form expired: reload the page</p>", 403)
+            return html_page("拒绝 Refused", "<p>表单已失效，请刷新页面 / the form expired: reload the page</p>", 403)
         department = str(form.get("department") or "")
         draft = form.get("draft")
         if not isinstance(draft, UploadFile) or not (draft.filename or "").lower().endswith(".xlsx"):
-            return _page("文件无效 Not accepted", "<p>只接受 .xlsx 工作簿 / only .xlsx workbooks are accepted</p>", 415)
+            return html_page("文件无效 Not accepted", "<p>只接受 .xlsx 工作簿 / only .xlsx workbooks are accepted</p>",
+                             415)
         data = await draft.read(limit + 1)
         if len(data) > limit:
-            return _page("文件过大 Too large", f"<p>上传上限 {limit // 1024} KiB / the limit is {limit // 1024} KiB"
+            return html_page("文件过大 Too large", f"<p>上传上限 {limit // 1024} KiB / the limit is {limit // 1024} KiB"
                          f"</p>", 413)
         try:
             with session_scope() as session:
                 if department not in departments_of(session, user):
-                    return _page("拒绝 Refused", f"<p>{html.escape(user)} 不是 {html.escape(department)} 的预算编制"
+                    return html_page("拒绝 Refused", f"<p>{html.escape(user)} 不是 {html.escape(department)} 的预算编制"
                                  f"联系人 / is not the budget contact of {html.escape(department)}</p>", 403)
                 stored = upload_draft(session, data, filename=draft.filename or "draft.xlsx", uploaded_by=user,
                                       department=department)
@@ -196,11 +144,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except DraftRefused as refused:
             items = "".join(f"<li><code>{html.escape(p.where)}</code> {html.escape(p.reason)}</li>"
                             for p in refused.problems)
-            return _page("草案未被接受 Draft refused", f"<ul class='problems'>{items}</ul>", 422)
+            return html_page("草案未被接受 Draft refused", f"<ul class='problems'>{items}</ul>", 422)
         except CompilationError as exc:
-            return _page("草案未被接受 Draft refused", f"<p>{html.escape(str(exc))}</p>", 409)
+            return html_page("草案未被接受 Draft refused", f"<p>{html.escape(str(exc))}</p>", 409)
         label = "一上" if result["round"] == Stage.FIRST.value else "二上"
-        return _page("草案已接受 Draft accepted", (
+        return html_page("草案已接受 Draft accepted", (
             f"<p>{html.escape(result['department'])} {label} 第 {result['revision']} 版, {result['lines']} 项 / "
             f"revision {result['revision']}, {result['lines']} amounts. 请到任务列表完成任务 / now complete your "
             f"task in Tasklist.</p><p><a href='/'>返回 Back</a></p>"))

@@ -156,7 +156,11 @@ def services_step(settings: Settings, echo: Echo, progress: Callable[[str], None
     echo(f"budget {year}: " + import_demo_budget(year))
     return [("liu.yang", f"smartfin budget show --year {year} — every demo budget line with its department's name, "
                          "summed from the journal"),
-            ("liu.yang", "smartfin departments list — the demo hospital's departments as a tree")]
+            ("liu.yang", "smartfin departments list — the demo hospital's departments as a tree"),
+            *[(user, f"http://{settings.dashboard_host}:{settings.dashboard_port}/ — the finance dashboard: {what}")
+              for user, what in (("liu.yang", "budget execution by department with drill-down to lines and their "
+                                              "documents, queues, exceptions, cash and cost"),
+                                 ("li.na", "your department's budget execution and your groups' queues"))]]
 
 
 def spending_step(settings: Settings, echo: Echo) -> list[Guidance]:

@@ -60,11 +60,19 @@ def upload_page_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: requests.get(url, timeout=2).ok)
 
 
+def dashboard_service(settings: Settings) -> ManagedService:
+    """The finance dashboard (smartfin.app.dashboard): budget execution, queues, exceptions, cash and cost."""
+    url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/login"
+    return ManagedService(name="dashboard", argv=[sys.executable, "-m", "smartfin.app.dashboard"],
+                          settings=settings, healthy=lambda: requests.get(url, timeout=2).ok)
+
+
 CORE_STACK: list[StackEntry] = [
     StackEntry("engine", engine_service, lambda s: True, lambda s: s.engine_start_timeout),
     StackEntry("portals", portals_service, lambda s: s.stand_in_portals, lambda s: 30.0),
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
     StackEntry("upload-page", upload_page_service, lambda s: True, lambda s: 20.0),
+    StackEntry("dashboard", dashboard_service, lambda s: True, lambda s: 20.0),
     StackEntry("mailsink", mail_sink_service, uses_demo_sink, lambda s: 15.0),
     StackEntry("notifier", notifier_service, lambda s: True, lambda s: 10.0),
 ]

@@ -244,6 +244,8 @@ class Settings(BaseSettings):
     tax_url: str = Field(default="http://127.0.0.1:8103", description="invoice verification portal base URL")
     upload_page_host: str = Field(default="127.0.0.1", description="address the budget upload page binds to")
     upload_page_port: int = Field(default=8110, description="port of the budget upload page (`smartfin up`)")
+    dashboard_host: str = Field(default="127.0.0.1", description="address the finance dashboard binds to")
+    dashboard_port: int = Field(default=8111, description="port of the finance dashboard (`smartfin up`)")
     upload_page_max_bytes: int = Field(default=10 * 1024 * 1024, description="largest draft workbook the upload "
                                        "page takes")
     insurance_url: str = Field(default="http://127.0.0.1:8104", description="medical-insurance settlement portal "

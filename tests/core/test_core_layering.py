@@ -23,7 +23,8 @@ def test_the_flows_plug_their_services_and_commands_into_the_core() -> None:
     import typer
 
     names = [entry.name for entry in stack()]
-    assert names[:len(CORE_STACK)] == ["engine", "portals", "worker", "upload-page", "mailsink", "notifier"]
+    assert names[:len(CORE_STACK)] == ["engine", "portals", "worker", "upload-page", "dashboard", "mailsink",
+                                       "notifier"]
     assert names[len(CORE_STACK):] == ["prefect", "flows"]
     app = typer.Typer()
     register_commands(app)

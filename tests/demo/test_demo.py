@@ -99,10 +99,11 @@ def _free_ports(count: int) -> list[int]:
 def _demo_environment(var: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """A user's environment (nothing of the test session's SmartFin or Prefect settings), with its own
     var/ and ports; returns it with the matching settings values."""
-    engine, erp, bank, tax, prefect = _free_ports(5)
+    engine, erp, bank, tax, insurance, upload, dashboard, prefect = _free_ports(8)
     values: dict[str, Any] = {
         "var_dir": var, "engine_url": f"http://127.0.0.1:{engine}", "erp_url": f"http://127.0.0.1:{erp}",
         "bank_url": f"http://127.0.0.1:{bank}", "tax_url": f"http://127.0.0.1:{tax}",
+        "insurance_url": f"http://127.0.0.1:{insurance}", "upload_page_port": upload, "dashboard_port": dashboard,
     }
     env = {name: value for name, value in os.environ.items() if not name.startswith(("SMARTFIN_", "PREFECT_"))}
     env.update({f"SMARTFIN_{name.upper()}": str(value) for name, value in values.items()})
@@ -499,3 +500,25 @@ def test_the_cash_forecast_alerts_the_chief_accountant_once(demo: DemoInstall) -
     assert page.exists() and page.with_suffix(".xlsx").exists()
     liu = _block(demo.outputs[1], "liu.yang")
     assert any(key in line and str(page) in line for line in liu), liu
+
+
+def test_the_dashboard_shows_the_demo_hospital_to_each_person_as_far_as_she_may_see(demo: DemoInstall) -> None:
+    base = f"http://127.0.0.1:{demo.settings.dashboard_port}"
+
+    def overview(user: str) -> str:
+        browser = httpx.Client(base_url=base, follow_redirects=True, timeout=60)
+        try:
+            answer = browser.post("/login", data={"user": user, "password": demo_password()},
+                                  headers={"Origin": base})
+            assert answer.status_code == 200, answer.text
+            return answer.text
+        finally:
+            browser.close()
+
+    def departments(page: str) -> set[str]:
+        return set(re.findall(r"<tr class='department' data-department='([^']+)'>", page))
+
+    chief, head = overview("liu.yang"), overview("li.na")
+    assert "CARD" in departments(chief) and departments(head) == {"CARD"}
+    assert "id='cash'" in chief and "id='cost'" in chief and "id='money'" not in head
+    assert any(f":{demo.settings.dashboard_port}/" in line for line in demo.outputs[0].splitlines())
