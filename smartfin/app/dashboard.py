@@ -51,12 +51,14 @@ from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.settings import Settings, get_settings
+from smartfin.processes.reimbursement.claims import NotOnTheChain, open_claim_file
 from smartfin.store.db import session_scope
 
 SESSION_COOKIE = "smartfin_dashboard"
 STYLE = Path(__file__).with_name("dashboard.css")
 STYLESHEET = "<link rel='stylesheet' href='/static/dashboard.css'>"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCUMENT_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 BAR_WIDTH = 480   # px of a 100 % bar
 BAR_HEIGHT = 22
 LABEL_WIDTH = 200
@@ -178,6 +180,23 @@ def _money_section(viewer: Viewer) -> str:
     return f"<section id='money'><h2>资金与成本 cash and cost</h2>{''.join(cards)}</section>"
 
 
+def document_response(filename: str, data: bytes) -> Response:
+    """An original file as the browser should get it: PDFs and images shown in the page, anything else
+    downloaded; sandboxed so that nothing inside a file can run as the dashboard."""
+    suffix = Path(filename).suffix.lower()
+    media = DOCUMENT_TYPES.get(suffix, "application/octet-stream")
+    disposition = "inline" if suffix in DOCUMENT_TYPES else "attachment"
+    return Response(data, media_type=media, headers={
+        **SECURITY_HEADERS, "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; "
+        "object-src 'self'; plugin-types application/pdf",
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}"})
+
+
+def _local_path(path: str) -> str:
+    """Where to go after logging in: a path of this site only (never another host), else the overview."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
 def _year(request: Request) -> int | None:
     raw = request.query_params.get("year", "")
     if not raw:
@@ -196,8 +215,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sessions = SignedSessions()
 
     async def login_form(request: Request) -> Response:
+        after = _local_path(request.query_params.get("next", ""))
         return _page("财务看板 登录 Finance dashboard: log in", (
-            "<form method='post' action='/login'><label>用户名 User <input name='user' autocomplete='username'>"
+            f"<form method='post' action='/login'><input type='hidden' name='next' value='{_e(after)}'>"
+            "<label>用户名 User <input name='user' autocomplete='username'>"
             "</label> <label>密码 Password <input type='password' name='password' autocomplete='current-password'>"
             "</label> <button>登录 Log in</button></form>"))
 
@@ -213,7 +234,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not ok:
             return _page("登录失败 Login failed", "<p>用户名或密码错误 / wrong user or password</p>"
                          "<p><a href='/login'>重试 Try again</a></p>", 401)
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse(_local_path(str(form.get("next") or "")), status_code=303)
         response.set_cookie(SESSION_COOKIE, sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")
         return response
@@ -332,6 +353,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(data, media_type=XLSX, headers={**SECURITY_HEADERS,
                                                         "Content-Disposition": f"attachment; filename={quote(name)}"})
 
+    async def claim_file(request: Request) -> Response:
+        """An original file of a claim, for the people on its chain (the approval forms link here)."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        user = sessions.user(cookie)
+        if user is None:
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        claim_no, position = request.path_params["claim_no"], request.path_params["position"]
+        service = EngineClient.from_settings(settings)
+        try:
+            with session_scope() as session:
+                found, data = open_claim_file(session, service, claim_no, position, user=user,
+                                              groups=engine_groups(settings, user))
+        except NotOnTheChain:
+            return _page("拒绝 Refused", f"<p>{_e(user)} 不在 {_e(claim_no)} 的审批链上 / is not on this claim's "
+                         "approval chain</p>", 403)
+        except LookupError:
+            return _page("无此文件 No such file", f"<p>{_e(claim_no)} #{position}</p>", 404)
+        finally:
+            service.close()
+        return document_response(found.filename, data)
+
     async def stylesheet(request: Request) -> Response:
         return Response(STYLE.read_bytes(), media_type="text/css", headers=SECURITY_HEADERS)
 
@@ -339,6 +381,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                              Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
                              Route("/budget/{department}", department),
                              Route("/line/{line_id:int}", line), Route("/budget-execution.xlsx", workbook),
+                             Route("/documents/claim/{claim_no}/{position:int}", claim_file),
                              Route("/static/dashboard.css", stylesheet)])
 
 

@@ -132,6 +132,27 @@ def recorded_decisions(session: Session, document_type: str, document_no: str) -
         .order_by(col(ApprovalDecision.decided_at), col(ApprovalDecision.id))).all())
 
 
+def on_the_chain(session: Session, engine: EngineClient, *, document_type: str, document_no: str,
+                 requester: str, entered_by: str | None, user: str, groups: frozenset[str]) -> bool:
+    """Whether ``user`` is on the document's chain, and so may open its original files.
+
+    On the chain are: the requester and whoever keyed the document in for her; everyone whose decision on it
+    is recorded; members (``groups``, read from the engine by the caller) of a group of the latest round's
+    chain; and anyone the engine offers or assigns one of the document's open tasks to (a finance review, a
+    deputy). Everyone else — another department's head, a colleague who knows the number — is not.
+    """
+    if user in {requester, entered_by}:
+        return True
+    if any(d.user_id == user for d in recorded_decisions(session, document_type, document_no)):
+        return True
+    if groups & {step.candidate_group for step in current_chain(session, document_type, document_no)}:
+        return True
+    for relation in ({"candidateUser": user}, {"assignee": user}):
+        if engine.get("/task", processInstanceBusinessKey=document_no, **relation):
+            return True
+    return False
+
+
 # ------------------------------------------------------------------------------------------ routing
 
 _DECISIONS: dict[tuple[str, str], dict[str, Any]] = {}  # (process definition, table key) -> table; never changes

@@ -22,9 +22,10 @@ import requests
 import uvicorn
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bots.browser import launch_chromium
+from extractors.invoice.samples import xml_invoice
 from smartfin.app.dashboard import create_app
 from smartfin.app.demo_users import demo_password
 from smartfin.kernel.clock import hospital_today
@@ -35,7 +36,10 @@ from smartfin.ledger.journal import pre_encumber, record_actual
 from smartfin.ledger.models import BudgetLine
 from smartfin.ledger.monitor import execution_report
 from smartfin.processes.compilation.records import departments_of, set_contact
+from smartfin.processes.reimbursement.claims import Claim, submit_claim
+from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
+from tests.support.engine import as_user, wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 YEAR = hospital_today().year
@@ -45,7 +49,9 @@ HEADER = ("fiscal_year,department,economic_code,funding_source,project,name,budg
 
 
 @pytest.fixture(scope="module")
-def dashboard(camunda: Any) -> Iterator[str]:
+def dashboard(camunda: Any, budget: int) -> Iterator[str]:
+    """The dashboard on a free port, over the session's budget (imported before this module's departments
+    exist: with master data loaded, the session's test departments would be refused) and two departments."""
     with session_scope() as session:
         departments = (f"code,name,class,valid_from\n{MINE},看板心内科,clinical,2020-01-01\n"
                        f"{OTHER},看板放射科,medical-technical,2020-01-01\n")
@@ -213,3 +219,72 @@ def test_the_execution_workbook_is_the_reports_and_only_for_those_who_may_see_it
     assert head.get(f"{dashboard}/budget-execution.xlsx", params={"year": YEAR}).status_code == 403
     whole = finance.get(f"{dashboard}/budget-execution.xlsx", params={"year": YEAR})
     assert whole.status_code == 200 and "attachment" in whole.headers["content-disposition"]
+
+
+# ---------------------------------------------------------------------------------- a claim's original files
+
+@pytest.fixture(scope="module")
+def waiting_claim(camunda: Any, workers: Any, dashboard: str) -> tuple[str, bytes]:
+    """A claim of zhang.wei on this module's department (the master data it loaded knows no other), verified
+    by hand and waiting for its first approver (a department head)."""
+    name, data, _ = xml_invoice("dashboard-file", total=Decimal("210.00"))
+    number = submit_claim([(name, data)], claimant="zhang.wei", department=MINE, category="office",
+                          purpose="办公用品 office supplies", engine=camunda)
+    with session_scope() as session:
+        found = session.get(Claim, number)
+        assert found is not None and found.process_instance_id
+        pid = found.process_instance_id
+
+    def waiting(key: str) -> dict[str, Any] | None:
+        return next((t for t in camunda.tasks(processInstanceId=pid) if t["taskDefinitionKey"] == key), None)
+
+    task = wait_for(lambda: waiting("verifyManually"), 60, message="the manual verification")
+    as_user(camunda, "wang.fang").complete_task(task["id"], {"decision": "consistent", "comment": "查验一致"})
+    wait_for(lambda: waiting("approveClaim"), 60, message="the first approval")
+    return number, data
+
+
+def test_the_people_on_a_claims_chain_open_its_file_and_nobody_else(dashboard: str,
+                                                                    waiting_claim: tuple[str, bytes]) -> None:
+    number, data = waiting_claim
+    url = f"{dashboard}/documents/claim/{number}/0"
+    for user in ("zhang.wei", "li.na", "wang.fang"):      # the claimant, the waiting approver, the verifier
+        answer = logged_in(dashboard, user).get(url)
+        assert answer.status_code == 200 and answer.content == data, user
+        assert "sandbox" in answer.headers["content-security-policy"]
+    for user in ("wu.hao", "ma.lin"):                     # equipment committee, proxy entry: not on this chain
+        refused = logged_in(dashboard, user).get(url)
+        assert refused.status_code == 403 and refused.content != data, user
+    assert logged_in(dashboard, "zhang.wei").get(f"{dashboard}/documents/claim/{number}/9").status_code == 404
+    stranger = requests.get(url, allow_redirects=False)
+    assert stranger.status_code == 303 and stranger.headers["location"].startswith("/login?next=")
+    with session_scope() as session:
+        trail = session.exec(select(AuditEntry).where(AuditEntry.subject_id == number,
+                                                      col(AuditEntry.action).startswith("claim.file_"))).all()
+    assert {(e.actor, e.action) for e in trail} >= {("zhang.wei", "claim.file_opened"),
+                                                    ("wu.hao", "claim.file_refused")}
+
+
+def test_in_chromium_the_approver_logs_in_from_the_link_and_lands_on_the_file(dashboard: str,
+                                                                              waiting_claim: tuple[str, bytes]) -> None:
+    number, data = waiting_claim
+    url = f"{dashboard}/documents/claim/{number}/0"
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            for user, allowed in (("li.na", True), ("wu.hao", False)):
+                context = browser.new_context(accept_downloads=True)
+                page = context.new_page()
+                page.goto(url)                               # not logged in: the login page, then back here
+                page.fill("input[name=user]", user)
+                page.fill("input[name=password]", demo_password())
+                if allowed:                                  # an XML original is handed over as a download
+                    with page.expect_download() as download:
+                        page.click("button")
+                    assert download.value.path().read_bytes() == data
+                else:
+                    page.click("button")
+                    expect(page.locator("h1")).to_contain_text("Refused")
+                context.close()
+        finally:
+            browser.close()

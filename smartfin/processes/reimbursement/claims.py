@@ -24,13 +24,15 @@ from extractors.invoice import ExtractionResult, InvoiceKind, InvoiceRecord, Sou
 from extractors.invoice.model import ITEM_FIELDS, RECORD_FIELDS, Extracted, LineItem
 from extractors.invoice.validation import validate_record
 from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key
+from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger import department_problem
+from smartfin.processes.approvals import on_the_chain
 from smartfin.processes.documents import BudgetLineDocument, FieldReader, SubmissionRefused, next_document_no
 from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
-from smartfin.store.archive import archive_file
+from smartfin.store.archive import archive_file, read_archived
 from smartfin.store.audit import UtcDateTime, record_audit
 
 DOCUMENT_TYPE = "reimbursement-claim"
@@ -595,6 +597,33 @@ def claim_invoices(session: Session, claim_no: str) -> list[ClaimInvoice]:
 def claim_files(session: Session, claim_no: str) -> list[ClaimFile]:
     return list(session.exec(select(ClaimFile).where(ClaimFile.claim_no == claim_no)
                              .order_by(ClaimFile.position)).all())  # type: ignore[arg-type]
+
+
+class NotOnTheChain(PermissionError):
+    """The person asking for a claim's original file is not on its chain."""
+
+
+def open_claim_file(session: Session, engine: EngineClient, claim_no: str, position: int, *, user: str,
+                    groups: frozenset[str]) -> tuple[ClaimFile, bytes]:
+    """One original file of a claim for ``user``, verified against its digest, and the opening audited.
+
+    Only people on the claim's chain (:func:`smartfin.processes.approvals.on_the_chain`) may open it; a refusal
+    is audited too (committed before the refusal is raised), so finance can see who tried. ``LookupError`` when the claim or the file does not exist.
+    """
+    claim = session.get(Claim, claim_no)
+    found = session.exec(select(ClaimFile).where(ClaimFile.claim_no == claim_no,
+                                                 ClaimFile.position == position)).first()
+    if claim is None or found is None:
+        raise LookupError(f"claim {claim_no} has no file {position}")
+    allowed = on_the_chain(session, engine, document_type=DOCUMENT_TYPE, document_no=claim_no,
+                           requester=claim.claimant, entered_by=claim.entered_by, user=user, groups=groups)
+    record_audit(session, actor=user, action="claim.file_opened" if allowed else "claim.file_refused",
+                 subject_type=DOCUMENT_TYPE, subject_id=claim_no,
+                 details={"position": position, "sha256": found.sha256})
+    if not allowed:
+        session.commit()     # the refusal's audit entry must outlive the refusal
+        raise NotOnTheChain(f"{user} is not on the chain of {claim_no}")
+    return found, read_archived(found.sha256)
 
 
 def claim_facts(claim: Claim, on: date | None = None) -> ClaimFacts:
