@@ -1,5 +1,6 @@
-"""A travel claim with a rail ticket on the real engine: the class is judged by the grade the claim records,
-and neither the claimant nor the reviewer can lift the grade through a process variable."""
+"""A travel claim with a rail ticket on the real engine: the class is judged by the grade the claim records;
+neither the claimant nor the reviewer can lift the grade through a process variable, and accepting the
+ticket as read does not accept its class."""
 
 from __future__ import annotations
 
@@ -60,8 +61,11 @@ def test_over_class_ticket_goes_to_review_and_a_grade_variable_changes_nothing(c
     with pytest.raises(EngineAuthError, match="WRITE_GUARD"):
         as_user(camunda, CLAIMANT).post(f"/process-instance/{pid}/variables", {"modifications": {
             "travelGrade": {"value": "minister", "type": "String"}}})
-    # the reviewer accepts the ticket as read and sends a grade along with the completion
-    as_user(camunda, OFFICER).complete_task(review["id"], {"reviewAction": "accept", "travelGrade": "minister"})
+    # nor can the reviewer send a grade along with the review
+    with pytest.raises(EngineAuthError, match="travelGrade"):
+        as_user(camunda, OFFICER).complete_task(review["id"], {"reviewAction": "accept", "travelGrade": "minister"})
+    # accepting the ticket as read does not accept its class: the claim comes back with the finding
+    as_user(camunda, OFFICER).complete_task(review["id"], {"reviewAction": "accept"})
     again = _review_task(camunda, pid, after=review["id"])
     assert again["id"] != review["id"]
     assert "TRAVEL_CLASS_OVER_STANDARD" in camunda.process_variables(pid)["findingsText"]

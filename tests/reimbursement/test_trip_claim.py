@@ -21,6 +21,7 @@ from smartfin.processes.reimbursement.claims import (
     store_extraction,
     validate_claim,
 )
+from smartfin.processes.reimbursement.worker import query_or_reason
 from smartfin.store.db import session_scope
 from tests.support.travel_samples import air_sample, rail_sample
 
@@ -63,6 +64,10 @@ def test_a_first_class_ticket_is_over_the_standard_for_the_grade_on_record(sqlit
         assert facts[0].legs and facts[0].legs[0].to_city == sample.truth["segments[0].to_city"]
         findings = audit_claim(claim_facts(claim), facts, standards_on(LATE))
         assert "TRAVEL_CLASS_OVER_STANDARD" in [f.code for f in findings]
+        query, reason = query_or_reason(rows[0])  # checked on the platform as a digitalised invoice
+        assert reason == "" and query is not None
+        expected = ("digital", sample.truth["number"], sample.truth["fare"])
+        assert (query.invoice_kind, query.number, query.amount) == expected
         claim.travel = claim.travel.replace('"general"', '"senior"')  # the record says bureau level
         findings = audit_claim(claim_facts(claim), facts, standards_on(LATE))
         assert "TRAVEL_CLASS_OVER_STANDARD" not in [f.code for f in findings]
