@@ -19,7 +19,7 @@ from extractors.invoice.model import (
 )
 from extractors.invoice.ofd import is_ofd, read_ofd
 from extractors.invoice.pdf import read_pdf
-from extractors.invoice.validation import validate_record
+from extractors.invoice.validation import check_issue_date, validate_record
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
 
@@ -103,6 +103,8 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
         if fmt is SourceFormat.PDF:
             outcome = read_pdf(data, password=settings.pdf_password)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
+            if outcome.ticket is not None:
+                return _finish_ticket(outcome.ticket, record, findings, today)
         elif fmt is SourceFormat.OFD:
             record, findings = read_ofd(data)
             reason = None if record is not None else _reason(findings, "OFD could not be read")
@@ -142,3 +144,13 @@ def _finish(record: InvoiceRecord | None, fmt: SourceFormat, findings: list[Find
     unreadable = [name for name in _KEY_FIELDS if getattr(record, name).value is None]
     reason = f"key fields not read: {', '.join(unreadable)}" if unreadable else None
     return ExtractionResult(record, fmt, tuple(findings), reason)
+
+
+def _finish_ticket(ticket: object, record: InvoiceRecord | None, findings: list[Finding],
+                   today: date | None) -> ExtractionResult:
+    """A rail or air ticket, checked by its reader (a ticket has no code or seller); here only the date."""
+    if record is not None and record.issue_date.value is not None:
+        findings = findings + check_issue_date(record, today)
+    blocking = [f for f in findings if f.severity is Severity.BLOCK]
+    reason = blocking[0].message if blocking else None
+    return ExtractionResult(record, SourceFormat.PDF, tuple(findings), reason, ticket=ticket)

@@ -24,6 +24,8 @@ class InvoiceKind(StrEnum):
     ELECTRONIC_SPECIAL = "electronic-special"  # pre-2024 增值税电子专用发票
     DIGITAL = "digital"  # fully digitalised 数电票, one 20-digit number
     FOREIGN = "foreign"  # any non-Chinese invoice
+    RAIL_TICKET = "rail-ticket"  # 电子发票（铁路电子客票）, journey in ExtractionResult.ticket
+    AIR_ITINERARY = "air-itinerary"  # 电子发票（航空运输电子客票行程单）
 
 
 class Source(StrEnum):
@@ -149,6 +151,7 @@ class ExtractionResult:
     source_format: SourceFormat
     findings: tuple[Finding, ...] = ()
     needs_manual_entry: str | None = None  # why a clerk must type this invoice by hand
+    ticket: Any = None  # a rail e-ticket or air itinerary: extractors.travel.TravelTicket with the journey
 
     @property
     def blocked(self) -> bool:

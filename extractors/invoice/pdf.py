@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -35,6 +37,14 @@ class PdfOutcome:
     record: InvoiceRecord | None
     findings: list[Finding]
     needs_manual_entry: str | None = None
+    ticket: Any = None  # the travel document (extractors.travel.TravelTicket) when a page reader found one
+
+
+# Readers of documents with a layout of their own (rail and air tickets), tried before the invoice
+# reader; each returns None for a page that is not its kind. Their packages register them (extractors/
+# __init__.py), so this module does not import them.
+PageReader = Callable[[list[Glyph]], "PdfOutcome | None"]
+PAGE_READERS: list[PageReader] = []
 
 
 def page_glyphs(page: pdfplumber.page.Page) -> list[Glyph]:
@@ -76,6 +86,11 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
                             "image-only scan, no OCR")
         return _refused("NOT_AN_INVOICE", "the page has no text", "blank page, not an invoice")
 
+    for reader in PAGE_READERS:
+        special = reader(glyphs)
+        if special is not None:
+            return PdfOutcome(special.record, findings + special.findings, special.needs_manual_entry,
+                              special.ticket)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         return PdfOutcome(record, findings + chinese_findings)

@@ -40,6 +40,10 @@ def check_tax_id(tax_id: str | None, field: str) -> list[Finding]:
     return []
 
 
+# one 20-digit number and no code, check code or machine number: digitalised invoices and travel tickets
+_TWENTY_DIGITS = frozenset({InvoiceKind.DIGITAL, InvoiceKind.RAIL_TICKET, InvoiceKind.AIR_ITINERARY})
+
+
 def check_identifiers(record: InvoiceRecord) -> list[Finding]:
     """Code, number, check code and machine number formats for the invoice's kind."""
     kind = record.kind.value
@@ -49,13 +53,13 @@ def check_identifiers(record: InvoiceRecord) -> list[Finding]:
         return out
     if number is None:
         out.append(Finding("NUMBER_MISSING", Severity.BLOCK, "invoice number not found", field="number"))
-    elif kind is InvoiceKind.DIGITAL and not _DIGITS[20].fullmatch(number):
+    elif kind in _TWENTY_DIGITS and not _DIGITS[20].fullmatch(number):
         out.append(Finding("NUMBER_FORMAT", Severity.WARN,
                            f"digitalised invoice number {number!r} is not 20 digits", field="number"))
-    elif kind is not InvoiceKind.DIGITAL and not _DIGITS[8].fullmatch(number):
+    elif kind not in _TWENTY_DIGITS and not _DIGITS[8].fullmatch(number):
         out.append(Finding("NUMBER_FORMAT", Severity.WARN, f"invoice number {number!r} is not 8 digits",
                            field="number"))
-    if kind is InvoiceKind.DIGITAL:
+    if kind in _TWENTY_DIGITS:
         return out
     for field, width, label in (("code", 12, "invoice code"), ("check_code", 20, "check code"),
                                 ("machine_no", 12, "machine number")):

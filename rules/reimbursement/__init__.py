@@ -17,6 +17,7 @@ from rules.reimbursement.audit import (
 )
 from rules.reimbursement.duplicates import InvoiceSighting, invoice_key, near_matches, sighting
 from rules.reimbursement.standards import Standards, StandardsError, standards_on
+from rules.reimbursement.trips import TripLeg, legs_from_stored
 
 __all__ = [
     "Allowances",
@@ -26,10 +27,12 @@ __all__ = [
     "Standards",
     "StandardsError",
     "TravelFacts",
+    "TripLeg",
     "audit_claim",
     "audit_sampled",
     "invoice_key",
     "invoice_total",
+    "legs_from_stored",
     "near_matches",
     "needs_review",
     "sighting",

@@ -17,11 +17,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from rules.reimbursement.standards import Standards, StandardsError
+from rules.reimbursement.trips import TripLeg, check_classes, check_trip, ticket_destination
 from smartfin.kernel.findings import Finding, Severity
 
 CENT = Decimal("0.01")
 LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
-REVIEW_CODES = frozenset({"LOW_CONFIDENCE"})
+# warnings a person must look at before approval (an explained over-class ticket, tickets against the trip)
+REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "TRAVEL_CLASS_OVER_STANDARD", "TRAVEL_CLASS_UNREAD",
+                          "TRIP_TICKET_OUTSIDE_DATES", "TRIP_CITIES_BROKEN", "TRIP_DESTINATION_MISMATCH"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class InvoiceFacts:
     currency: str | None = "CNY"
     item_names: tuple[str, ...] = ()
     excluded: bool = False
+    legs: tuple[TripLeg, ...] = ()  # the journey of a rail or air ticket
 
     @property
     def is_lodging(self) -> bool:
@@ -239,15 +243,16 @@ def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards
     if not lodging:
         return []
     nights = max(1, trip.nights)
+    city = lodging_city(trip, invoices)
     try:
-        cap = standards.lodging_cap(trip.destination, trip.grade, trip.departed.month)
+        cap = standards.lodging_cap(city, trip.grade, trip.departed.month)
     except StandardsError as exc:
         return [Finding("TRAVEL_GRADE_UNKNOWN", Severity.BLOCK, f"职级无法识别 / {exc}", field="grade")]
     spent = sum((i.total_with_tax for i in lodging), Decimal(0))  # type: ignore[misc]
     per_night = (spent / nights).quantize(CENT, rounding=ROUND_HALF_UP)
     if per_night <= cap:
         return []
-    evidence = {"per_night": per_night, "cap": cap, "nights": nights, "city": trip.destination, "grade": trip.grade}
+    evidence = {"per_night": per_night, "cap": cap, "nights": nights, "city": city, "grade": trip.grade}
     if claim.explanation.strip():
         return [Finding(
             "LODGING_OVER_STANDARD", Severity.WARN,
@@ -256,8 +261,40 @@ def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards
     return [Finding(
         "LODGING_OVER_STANDARD", Severity.BLOCK,
         f"住宿每晚 {_y(per_night)} 超过标准 {_y(cap)}，须书面说明 / lodging {per_night} per night exceeds the cap "
-        f"of {cap} for {trip.grade} in {trip.destination}: a written explanation is required",
+        f"of {cap} for {trip.grade} in {city}: a written explanation is required",
         evidence=evidence, field="explanation")]
+
+
+def trip_legs(invoices: Iterable[InvoiceFacts]) -> list[TripLeg]:
+    """The legs of every counted ticket of the claim."""
+    return [leg for invoice in counted(invoices) for leg in invoice.legs]
+
+
+def lodging_city(trip: TravelFacts, invoices: Sequence[InvoiceFacts]) -> str:
+    """The city lodging is capped for: where the tickets went, else the destination typed on the claim."""
+    return ticket_destination(trip_legs(invoices)) or trip.destination
+
+
+def check_travel_class(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
+    """Seat and cabin classes of the tickets within the grade recorded on the claim (central travel rules)."""
+    legs = trip_legs(invoices)
+    if claim.travel is None or not legs:
+        return []
+    grade = claim.travel.grade
+    try:
+        standards.allowed_classes(grade, "rail")
+    except StandardsError as exc:
+        return [Finding("TRAVEL_GRADE_UNKNOWN", Severity.BLOCK, f"职级无法识别 / {exc}", field="grade")]
+    return check_classes(legs, grade, lambda mode: standards.allowed_classes(grade, mode), claim.explanation)
+
+
+def check_trip_tickets(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
+    """The claimed trip's dates and destination agree with its tickets, and the tickets chain."""
+    trip = claim.travel
+    legs = trip_legs(invoices)
+    if trip is None or not legs:
+        return []
+    return check_trip(legs, trip.departed, trip.returned, trip.destination)
 
 
 def check_currency(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
@@ -280,7 +317,8 @@ def check_has_invoices(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], stan
 
 ClaimRule = Callable[[ClaimFacts, Sequence[InvoiceFacts], Standards], list[Finding]]
 RULES: tuple[ClaimRule, ...] = (check_has_invoices, check_claim_total, check_cash_limit, check_attachments,
-                                check_deadlines, check_lodging, check_currency)
+                                check_deadlines, check_lodging, check_currency, check_travel_class,
+                                check_trip_tickets)
 
 
 def audit_claim(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:

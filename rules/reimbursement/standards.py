@@ -67,6 +67,15 @@ class AttachmentRule(_Dated):
 
 
 @dataclass(frozen=True)
+class TransportClass(_Dated):
+    """The seat or cabin classes (``extractors.travel.CabinClass`` values) a grade may travel in by rail or air."""
+
+    grade: str
+    mode: str  # rail | air
+    classes: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Limit(_Dated):
     name: str
     value: Decimal
@@ -81,6 +90,16 @@ class Standards:
     lodging: tuple[LodgingCap, ...]
     attachments: tuple[AttachmentRule, ...]
     limits: dict[str, Decimal]
+    transport: tuple[TransportClass, ...] = ()
+
+    def allowed_classes(self, grade: str, mode: str) -> frozenset[str]:
+        """The classes a grade may book by ``rail`` or ``air``; unknown grades and missing rows are errors."""
+        if grade not in GRADES:
+            raise StandardsError(f"grade {grade!r} is unknown (use one of {', '.join(GRADES)})")
+        for row in self.transport:
+            if row.grade == grade and row.mode == mode:
+                return row.classes
+        raise StandardsError(f"transport_classes.csv: no row for {grade} by {mode} in force on {self.on}")
 
     def limit(self, name: str) -> Decimal:
         try:
@@ -160,13 +179,29 @@ def load_tables(folder: Path = STANDARDS_DIR) -> tuple[tuple[object, ...], ...]:
     return allowances, lodging, attachments, limits
 
 
+@lru_cache(maxsize=4)
+def load_transport_classes(folder: Path = STANDARDS_DIR) -> tuple[TransportClass, ...]:
+    """Every row of ``transport_classes.csv`` (all effective periods); a bad row names file and row."""
+    path = folder / "transport_classes.csv"
+    rows = []
+    for number, row in _rows(path):
+        mode = (row.get("mode") or "").strip()
+        if mode not in ("rail", "air"):
+            raise StandardsError(f"{path.name} row {number}: mode {mode!r} must be rail or air")
+        rows.append(TransportClass(*_dates(path, number, row), grade=(row.get("grade") or "").strip(), mode=mode,
+                                   classes=frozenset((row.get("classes") or "").split())))
+    return tuple(rows)
+
+
 def standards_on(on: date, folder: Path = STANDARDS_DIR) -> Standards:
     """The standards in force on a date (the claim's submission date)."""
     allowances, lodging, attachments, limits = load_tables(folder)
+    transport = load_transport_classes(folder)
     return Standards(
         on=on,
         allowances=tuple(r for r in allowances if r.in_force(on)),  # type: ignore[attr-defined]
         lodging=tuple(r for r in lodging if r.in_force(on)),  # type: ignore[attr-defined]
         attachments=tuple(r for r in attachments if r.in_force(on)),  # type: ignore[attr-defined]
         limits={r.name: r.value for r in limits if r.in_force(on)},  # type: ignore[attr-defined]
+        transport=tuple(r for r in transport if r.in_force(on)),
     )

@@ -23,7 +23,8 @@ from sqlmodel import Field, Session, SQLModel, select
 from extractors.invoice import ExtractionResult, InvoiceKind, InvoiceRecord, Source
 from extractors.invoice.model import ITEM_FIELDS, RECORD_FIELDS, Extracted, LineItem
 from extractors.invoice.validation import validate_record
-from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key
+from extractors.travel.invoice import ticket_to_stored
+from rules.reimbursement import ClaimFacts, InvoiceFacts, TravelFacts, invoice_key, legs_from_stored
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc_now
 from smartfin.kernel.findings import Finding, Severity
@@ -454,7 +455,11 @@ def _apply_record(row: ClaimInvoice, record: InvoiceRecord) -> None:
     total = values["total_with_tax"]
     row.total_with_tax_fen = None if total is None else to_fen(Decimal(total).quantize(Decimal("0.01")))
     row.invoice_key = invoice_key(row.kind, row.code, row.number)
-    row.values = json.dumps(record_to_stored(record), ensure_ascii=False)
+    stored = record_to_stored(record)
+    ticket = row.values_dict.get("ticket") if row.values else None
+    if ticket:  # a correction keeps the journey of a rail or air ticket
+        stored["ticket"] = ticket
+    row.values = json.dumps(stored, ensure_ascii=False)
 
 
 def store_extraction(session: Session, claim_file: ClaimFile, result: ExtractionResult) -> ClaimInvoice:
@@ -466,6 +471,8 @@ def store_extraction(session: Session, claim_file: ClaimFile, result: Extraction
     row = ClaimInvoice(claim_no=claim_file.claim_no, position=claim_file.position, sha256=claim_file.sha256,
                        filename=claim_file.filename, source_format=result.source_format.value)
     if result.record is not None:
+        if result.ticket is not None:  # a rail or air ticket keeps its journey for the trip checks
+            row.values = json.dumps({"ticket": ticket_to_stored(result.ticket)}, ensure_ascii=False)
         _apply_record(row, result.record)
     if result.record is None or result.needs_manual_entry:
         row.state = InvoiceState.MANUAL
@@ -608,7 +615,8 @@ def open_claim_file(session: Session, engine: EngineClient, claim_no: str, posit
     """One original file of a claim for ``user``, verified against its digest, and the opening audited.
 
     Only people on the claim's chain (:func:`smartfin.processes.approvals.on_the_chain`) may open it; a refusal
-    is audited too (committed before the refusal is raised), so finance can see who tried. ``LookupError`` when the claim or the file does not exist.
+    is audited too (committed before the refusal is raised), so finance can see who tried. ``LookupError``
+    when the claim or the file does not exist.
     """
     claim = session.get(Claim, claim_no)
     found = session.exec(select(ClaimFile).where(ClaimFile.claim_no == claim_no,
@@ -645,7 +653,8 @@ def invoice_facts(row: ClaimInvoice) -> InvoiceFacts:
     return InvoiceFacts(position=row.position, kind=row.kind, code=row.code, number=row.number,
                         issue_date=row.issue_date, seller_name=row.seller_name, seller_tax_id=row.seller_tax_id,
                         total_with_tax=row.total_with_tax, currency=row.currency, item_names=names,
-                        excluded=row.state == InvoiceState.EXCLUDED)
+                        excluded=row.state == InvoiceState.EXCLUDED,
+                        legs=legs_from_stored(row.position, row.values_dict.get("ticket")))
 
 
 # ---------------------------------------------------------------------------------- the registry

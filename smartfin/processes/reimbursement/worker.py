@@ -499,14 +499,16 @@ def query_or_reason(row: ClaimInvoice) -> tuple[VerificationQuery | None, str]:
         return None, "缺少开票日期 / the issue date is missing"
     cells = row.values_dict.get("fields", {})
     check_code = str((cells.get("check_code") or {}).get("value") or "")
-    if row.kind == "digital":
+    # rail and air tickets are digitalised invoices: the platform checks them by number, date and total
+    kind = "digital" if row.kind in ("rail-ticket", "air-itinerary") else row.kind
+    if kind == "digital":
         amount = row.total_with_tax
     else:
         value = (cells.get("total_amount") or {}).get("value")
         amount = Decimal(value) if value is not None else None
     if amount is None:
         return None, "缺少查验金额 / the amount the platform asks for is missing"
-    return VerificationQuery(row.kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:]), ""
+    return VerificationQuery(kind, row.code or "", row.number, row.issue_date, amount, check_code[-6:]), ""
 
 
 def _describe(row: ClaimInvoice) -> str:
