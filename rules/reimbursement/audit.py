@@ -21,7 +21,7 @@ from smartfin.kernel.findings import Finding, Severity
 
 CENT = Decimal("0.01")
 LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
-REVIEW_CODES = frozenset({"LOW_CONFIDENCE"})
+REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE"})
 
 
 @dataclass(frozen=True)
