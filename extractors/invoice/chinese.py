@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from extractors.invoice.items import column_of, find_header, read_rows
+from extractors.invoice.items import column_of, find_header, is_list_reference, read_rows
 from extractors.invoice.layout import (
     UNREADABLE,
     Glyph,
@@ -273,7 +273,7 @@ def _read_totals(reader: _Reader, values: dict[str, Extracted]) -> None:  # type
                                                             reader.conf(found), reader.source_of(found))
             elif hit.name == "totals" and header is not None:
                 for text, x0, x1 in segments(line, hit.end):
-                    column = column_of(header[1], x0, x1)
+                    column = column_of(header[1], x0, x1, text)
                     if column == "amount":
                         values["total_amount"] = _money_value(reader, "total_amount", text, CONF_TABLE)
                     elif column == "tax":
@@ -302,6 +302,32 @@ def _read_items(reader: _Reader, values: dict[str, Extracted]) -> list[LineItem]
 def items_from_rows(reader: _Reader, rows: list[dict[str, str]]) -> list[LineItem]:
     """Typed line items from the raw cells of table rows."""
     return [LineItem(**{name: _cell(reader, name, row.get(name)) for name in ITEM_FIELDS}) for row in rows]
+
+
+def continue_items(record: InvoiceRecord, pages: Sequence[Sequence[Glyph]], source: Source,
+                   ) -> tuple[InvoiceRecord, list[Finding]]:
+    """Add the items of later pages (a continued table or the 销货清单 list) to the first page's record.
+
+    The first page's placeholder row (详见销货清单) is replaced by the list's items; a placeholder without
+    a list, or later pages without a table, leave a finding so a clerk checks the items.
+    """
+    reader = _Reader([], source, [], source)
+    more: list[LineItem] = []
+    for glyphs in pages:
+        reader.lines = build_lines(glyphs)
+        more += items_from_rows(reader, read_rows(reader.lines))
+    placeholder = [i for i in record.items if is_list_reference(i.name.value or "")]
+    kept = [i for i in record.items if not is_list_reference(i.name.value or "")]
+    findings = reader.findings
+    if placeholder and not more:
+        findings.append(Finding("ITEMS_INCOMPLETE", Severity.WARN,
+                                "the invoice refers to a sales list (销货清单) but no list page with items was found",
+                                field="items"))
+        return record, findings
+    if pages and not more:
+        findings.append(Finding("PAGES_IGNORED", Severity.INFO,
+                                f"{len(pages)} later page(s) hold no item table and were not read"))
+    return replace(record, items=tuple(kept + more)), findings
 
 
 def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: ignore[type-arg]
@@ -333,4 +359,4 @@ def _unparsed_date(reader: _Reader, field: str, text: str) -> Extracted:  # type
     return Extracted(None, 0.0, reader.source)
 
 
-__all__ = ["LABELS", "LabelHit", "looks_like_chinese_invoice", "read_chinese_invoice"]
+__all__ = ["LABELS", "LabelHit", "continue_items", "looks_like_chinese_invoice", "read_chinese_invoice"]

@@ -10,6 +10,7 @@ sales list page (销货清单) are read the same way, one page at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from extractors.invoice.layout import Line, segments
 
 # header text (compact, no spaces) → column; longer texts are tried first
 HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("货物或应税劳务、服务名称", "货物或应税劳务名称", "项目名称", "名称"),
+    "name": ("货物或应税劳务、服务名称", "货物或应税劳务名称", "货物(劳务)名称", "项目名称", "名称"),
     "spec": ("规格型号", "规格"),
     "unit": ("单位",),
     "quantity": ("数量",),
@@ -34,6 +35,16 @@ HEADERS: dict[str, tuple[str, ...]] = {
 TEXT_COLUMNS = ("name", "spec", "unit")  # cells that may wrap onto the next line
 ROW_COLUMNS = ("amount", "quantity", "tax", "unit_price")  # a line with one of these starts an item
 STOP_WORDS = ("合计", "小计", "总计", "价税合计")
+
+
+_NUMBER = re.compile(r"[-¥]?\d[\d,]*(?:\.\d+)?%?|\*+")
+_DATE_CELL = re.compile(r"\d{8}|\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?")
+CONTENT: dict[str, re.Pattern[str]] = {  # what a column can hold; columns not listed hold any text
+    "row_no": re.compile(r"\d{1,4}"),
+    "quantity": _NUMBER, "unit_price": _NUMBER, "amount": _NUMBER, "tax": _NUMBER,
+    "tax_rate": re.compile(r"\d+(?:\.\d+)?%|免税|不征税|\*+"),
+    "travel_from": _DATE_CELL, "travel_to": _DATE_CELL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,24 +99,33 @@ def find_header(lines: Sequence[Line], start: int = 0) -> tuple[int, list[Column
     return None
 
 
-def column_of(columns: Sequence[Column], x0: float, x1: float) -> str:
-    """The column a value belongs to: the band it overlaps; when it straddles two bands, the nearer header.
+def fits(column: str, text: str) -> bool:
+    """Whether a column can hold the text: number columns hold numbers, a row number only digits."""
+    pattern = CONTENT.get(column)
+    return pattern is None or pattern.fullmatch(text) is not None
+
+
+def column_of(columns: Sequence[Column], x0: float, x1: float, text: str = "") -> str:
+    """The column a value belongs to: among the bands it touches that can hold it, the one it overlaps most.
 
     Numbers are right-aligned under centred headers, so a short amount may reach into the next column's
-    band; between the bands it overlaps, the header whose box holds the value's centre, else the header
-    nearest to its centre or its right edge, wins. A value never goes to a column it does not touch.
+    band more than into its own; for numbers the header whose box holds the value's centre, else the
+    header nearest to its centre or right edge, decides. A value never goes to a column it does not touch.
     """
     centre = (x0 + x1) / 2
     touched = [c for c in columns if min(x1, c.right) - max(x0, c.left) > 0 or c.left <= centre <= c.right]
-    if len(touched) == 1:
-        return touched[0].name
-    best, best_key = columns[0].name, (float("inf"), 0.0)
-    for column in touched or list(columns):
-        if column.header_x0 - 2 <= centre <= column.header_x1 + 2:
+    fitting = [c for c in touched if fits(c.name, text)] or touched or list(columns)
+    if len(fitting) == 1:
+        return fitting[0].name
+    numeric = _NUMBER.fullmatch(text) is not None
+    best, best_key = fitting[0].name, (float("inf"), 0.0)
+    for column in fitting:
+        overlap = min(x1, column.right) - max(x0, column.left)
+        if not numeric or column.header_x0 - 2 <= centre <= column.header_x1 + 2:
             distance = 0.0
         else:
             distance = min(abs(centre - (column.header_x0 + column.header_x1) / 2), abs(x1 - column.header_x1))
-        key = (distance, -(min(x1, column.right) - max(x0, column.left)))
+        key = (distance, -overlap)
         if key < best_key:
             best, best_key = column.name, key
     return best
@@ -115,7 +135,7 @@ def line_cells(line: Line, columns: Sequence[Column], start: int = 0) -> dict[st
     """The text of one table line split into its columns (runs in the same column are joined)."""
     cells: dict[str, str] = {}
     for text, x0, x1 in segments(line, start, gap_factor=0.9):
-        name = column_of(columns, x0, x1)
+        name = column_of(columns, x0, x1, text)
         cells[name] = cells.get(name, "") + text
     return cells
 
@@ -156,6 +176,6 @@ def read_rows(lines: Sequence[Line], *, stop: Sequence[int] = ()) -> list[dict[s
                     rows[-1][name] = rows[-1].get(name, "") + cells[name]
 
 
-def is_list_reference(row: dict[str, str]) -> bool:
+def is_list_reference(name: str) -> bool:
     """The first page's placeholder item when the items are on a sales list: (详见销货清单)."""
-    return "销货清单" in row.get("name", "") or "详见清单" in row.get("name", "")
+    return "销货清单" in name or "详见清单" in name
