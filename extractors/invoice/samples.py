@@ -31,6 +31,7 @@ from extractors.invoice.model import InvoiceKind, InvoiceRecord, Source, record_
 from extractors.invoice.uppercase import format_uppercase_amount
 from extractors.invoice.uscc import make_uscc
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.settings import get_settings
 
 CJK_FONT_PATHS = (
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -595,8 +596,9 @@ def invoice_values_for(seed: int | str, *, kind: InvoiceKind = InvoiceKind.DIGIT
 
     The corpus's own dates lie years back, which a claim's deadline rule would flag: a claim needs an
     invoice of its own dates and amounts. ``total`` makes one tax-free item of that total; ``lines`` the
-    items a seller billed (a hotel's nights, a box of consumables); ``seller``/``buyer`` replace the drawn
-    names (their tax ids stay valid codes). Everything else is drawn from ``seed``.
+    items a seller billed (a hotel's nights, a box of consumables); ``seller`` replaces the drawn name; the
+    buyer is the hospital of the settings (``buyer`` replaces its name, the tax id stays the hospital's).
+    Everything else is drawn from ``seed``.
     """
     rng = random.Random(f"claims:{seed}")
     values = invoice_values(rng, kind, item_count=1)
@@ -624,8 +626,10 @@ def invoice_values_for(seed: int | str, *, kind: InvoiceKind = InvoiceKind.DIGIT
                        "total_uppercase": format_uppercase_amount(total_amount + total_tax)})
     if seller is not None:
         values["seller_name"] = seller
-    if buyer is not None:
-        values["buyer_name"] = buyer
+    # a claim's invoice is made out to the hospital (its name and code from the settings)
+    settings = get_settings()
+    values["buyer_name"] = buyer if buyer is not None else settings.hospital_name
+    values["buyer_tax_id"] = settings.hospital_uscc
     if remarks is not None:
         values["remarks"] = remarks
     return values

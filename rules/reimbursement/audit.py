@@ -21,7 +21,8 @@ from smartfin.kernel.findings import Finding, Severity
 
 CENT = Decimal("0.01")
 LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
-REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE"})
+REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE",
+                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING"})
 
 
 @dataclass(frozen=True)
