@@ -354,9 +354,24 @@ def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: i
     return _money_value(reader, field, text, CONF_TABLE)
 
 
+_TAGGED_AS = {"buyer_name": "name", "seller_name": "name", "buyer_tax_id": "tax_id", "seller_tax_id": "tax_id"}
+_MONEY_FIELDS = ("total_amount", "total_tax", "total_with_tax")
+
+
+def value_from_text(field: str, text: str, source: Source) -> tuple[Extracted, list[Finding]]:  # type: ignore[type-arg]
+    """A record field from text that is known to be that field (an OFD custom tag), typed like a label's value."""
+    reader = _Reader([], source, [], source)
+    compact = "".join(text.split())
+    if field in _MONEY_FIELDS:
+        return _money_value(reader, field, compact, CONF_SAME_RUN, source), reader.findings
+    found = Value(compact, 0.0, 0.0, 0.0, True)
+    return _field_value(reader, _TAGGED_AS.get(field, field), found, report_as=field), reader.findings
+
+
 def _unparsed_date(reader: _Reader, field: str, text: str) -> Extracted:  # type: ignore[type-arg]
     reader.findings.append(Finding("DATE_UNPARSEABLE", Severity.WARN, f"{field}: {text!r} is not a date", field=field))
     return Extracted(None, 0.0, reader.source)
 
 
-__all__ = ["LABELS", "LabelHit", "continue_items", "looks_like_chinese_invoice", "read_chinese_invoice"]
+__all__ = ["LABELS", "LabelHit", "continue_items", "looks_like_chinese_invoice", "read_chinese_invoice",
+           "value_from_text"]
