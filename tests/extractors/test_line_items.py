@@ -121,3 +121,14 @@ def test_values_go_to_the_column_they_overlap_and_can_hold() -> None:
     assert column_of(columns, 476, 492, "5.00") == "amount"  # a right-aligned number near the next band
     assert column_of(columns, 505, 520, "13%") == "tax_rate"
     assert column_of(columns, 40, 45, "3") == "row_no"
+
+
+def test_toll_items_survive_the_claims_storage() -> None:
+    import json
+
+    from smartfin.processes.reimbursement.claims import record_from_stored, record_to_stored
+
+    record = extract_invoice(item_sample("items-toll", 5).data, today=LATE).record
+    assert record is not None
+    again = record_from_stored(json.loads(json.dumps(record_to_stored(record))))
+    assert [i.values() for i in again.items] == [i.values() for i in record.items]
