@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from extractors.invoice.layout import Line, segments
+from extractors.invoice.layout import Line
 
 # header text (compact, no spaces) → column; longer texts are tried first
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -58,15 +58,30 @@ class Column:
     right: float
 
 
-def _column_name(text: str) -> str | None:
-    options = sorted(((o, name) for name, opts in HEADERS.items() for o in opts), key=lambda p: -len(p[0]))
-    for option, name in options:
-        if text == option:
-            return name
-    for option, name in options:
-        if option in text:
-            return name
-    return None
+_OPTIONS = sorted(((o, name) for name, opts in HEADERS.items() for o in opts), key=lambda p: -len(p[0]))
+
+
+def _header_cells(text: str) -> list[tuple[str | None, int, int]]:
+    """Known header words in one run of header text, left to right: (column or None, start, end).
+
+    Tight tables print neighbouring headers without a gap (通行日期止金额), so a run may hold several.
+    """
+    out: list[tuple[str | None, int, int]] = []
+    index = unknown = 0
+    while index < len(text):
+        for option, name in _OPTIONS:
+            if text.startswith(option, index):
+                if unknown < index:
+                    out.append((None, unknown, index))
+                out.append((name, index, index + len(option)))
+                index += len(option)
+                unknown = index
+                break
+        else:
+            index += 1
+    if unknown < len(text):
+        out.append((None, unknown, len(text)))
+    return out
 
 
 def header_columns(line: Line) -> list[Column] | None:
@@ -74,11 +89,11 @@ def header_columns(line: Line) -> list[Column] | None:
     if "金额" not in line.text or "税额" not in line.text:
         return None
     cells: list[tuple[str, float, float]] = []
-    for text, x0, x1 in segments(line, gap_factor=1.2):
-        name = _column_name(text)
-        if name is None or any(c[0] == name for c in cells):
-            name = f"other{len(cells)}"  # a column we do not read still keeps its values to itself
-        cells.append((name, x0, x1))
+    for start, end in _runs(line, 1.2 * line.size):
+        for name, a, b in _header_cells(line.text[start:end]):
+            if name is None or any(c[0] == name for c in cells):
+                name = f"other{len(cells)}"  # a column we do not read still keeps its values to itself
+            cells.append((name, line.x0s[start + a], line.x1s[start + b - 1]))
     names = {c[0] for c in cells}
     if "amount" not in names or "tax" not in names:
         return None
@@ -131,12 +146,74 @@ def column_of(columns: Sequence[Column], x0: float, x1: float, text: str = "") -
     return best
 
 
-def line_cells(line: Line, columns: Sequence[Column], start: int = 0) -> dict[str, str]:
-    """The text of one table line split into its columns (runs in the same column are joined)."""
+def _runs(line: Line, gap: float) -> list[tuple[int, int]]:
+    """Character ranges of the line separated by gaps wider than ``gap``."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for index in range(1, len(line.text) + 1):
+        if index == len(line.text) or line.gap_before(index) > gap:
+            out.append((start, index))
+            start = index
+    return out
+
+
+def _headers_spanned(columns: Sequence[Column], x0: float, x1: float, margin: float) -> int:
+    """How many header boxes the run reaches into by more than ``margin`` (touching an edge does not count)."""
+    return sum(1 for c in columns if min(x1, c.header_x1) - max(x0, c.header_x0) > margin)
+
+
+def _split_run(line: Line, columns: Sequence[Column], start: int, end: int,
+               by_band: bool) -> list[tuple[str, int, int]] | None:
+    """(column, start, end) of the values in a run printed across several columns without gaps.
+
+    First by content: the run must read as consecutive columns' values (two 8-digit dates and an amount);
+    else, when ``by_band``, character by character at the column bands; else None (keep the run whole).
+    """
+    text = line.text[start:end]
+    x0, x1 = line.x0s[start], line.x1s[end - 1]
+    hit = [i for i, c in enumerate(columns) if min(x1, c.right) - max(x0, c.left) > 0]
+    # a short last value may end before its own column's band starts: the next column is a candidate too
+    touched = list(columns[hit[0]:hit[-1] + 2]) if hit else []
+    for size in range(len(touched), 1, -1):
+        for first in range(len(touched) - size + 1):
+            group = touched[first:first + size]
+            if not all(c.name in CONTENT for c in group):
+                continue
+            match = re.fullmatch("".join(f"({CONTENT[c.name].pattern})" for c in group), text)
+            if match:
+                return [(c.name, start + match.start(i), start + match.end(i)) for i, c in enumerate(group, 1)]
+    if not by_band:
+        return None
+    pieces: list[tuple[str, int, int]] = []
+    for index in range(start, end):
+        centre = (line.x0s[index] + line.x1s[index]) / 2
+        band = next((c.name for c in columns if c.left <= centre < c.right), columns[-1].name)
+        if pieces and pieces[-1][0] == band:
+            pieces[-1] = (band, pieces[-1][1], index + 1)
+        else:
+            pieces.append((band, index, index + 1))
+    return pieces
+
+
+def line_cells(line: Line, columns: Sequence[Column]) -> dict[str, str]:
+    """The text of one table line split into its columns (runs in the same column are joined).
+
+    A run that reaches over the headers of two or more columns, or that its column cannot hold, is text
+    printed without a gap between columns (tight toll-invoice cells: ``2018021220180212184.65``); it is
+    cut into the columns' values (see ``_split_run``) instead of being given whole to one column.
+    """
     cells: dict[str, str] = {}
-    for text, x0, x1 in segments(line, start, gap_factor=0.9):
+    for start, end in _runs(line, 0.9 * line.size):
+        x0, x1 = line.x0s[start], line.x1s[end - 1]
+        text = line.text[start:end]
         name = column_of(columns, x0, x1, text)
-        cells[name] = cells.get(name, "") + text
+        fitting = fits(name, text)
+        split = None
+        if not fitting or _headers_spanned(columns, x0, x1, 0.5 * line.size) >= 2:
+            split = _split_run(line, columns, start, end, by_band=not fitting)
+        parts = [(column, line.text[a:b]) for column, a, b in split] if split else [(name, text)]
+        for column, piece in parts:
+            cells[column] = cells.get(column, "") + piece
     return cells
 
 
@@ -145,14 +222,13 @@ def is_stop_line(line: Line) -> bool:
     return line.text.startswith(STOP_WORDS)
 
 
-def read_rows(lines: Sequence[Line], *, stop: Sequence[int] = ()) -> list[dict[str, str]]:
+def read_rows(lines: Sequence[Line]) -> list[dict[str, str]]:
     """Item rows of every table found in ``lines`` (one page); a line without amount continues the item above.
 
-    ``stop`` lists line indexes that end a table besides the 合计-type lines (e.g. lines with labels).
+    A table ends at its 合计 / 小计 / 总计 / 价税合计 line.
     """
     rows: list[dict[str, str]] = []
     position = 0
-    stops = set(stop)
     while True:
         header = find_header(lines, position)
         if header is None:
@@ -162,7 +238,7 @@ def read_rows(lines: Sequence[Line], *, stop: Sequence[int] = ()) -> list[dict[s
         for number in range(index + 1, len(lines)):
             position = number + 1
             line = lines[number]
-            if number in stops or is_stop_line(line):
+            if is_stop_line(line):
                 break
             if not line.text:
                 continue

@@ -35,6 +35,13 @@ TOLL_COLUMNS: dict[str, tuple[float, float, str, str]] = {
     "travel_to": (318, 374, "通行日期止", "centre"), "amount": (374, 470, "金 额", "right"),
     "tax_rate": (470, 515, "税率", "centre"), "tax": (515, 645, "税 额", "right"),
 }
+# toll platform files with tight cells: dates and a left-aligned amount printed without a gap between them
+TOLL_TIGHT_COLUMNS: dict[str, tuple[float, float, str, str]] = {
+    "name": (35, 150, "项目名称", "left"), "plate": (150, 200, "车牌号", "centre"),
+    "vehicle_type": (200, 228, "类型", "centre"), "travel_from": (228, 274, "通行日期起", "tight"),
+    "travel_to": (274, 320, "通行日期止", "tight"), "amount": (320, 360, "金额", "tight"),
+    "tax_rate": (360, 390, "税率", "centre"), "tax": (390, 645, "税 额", "right"),
+}
 GOODS_COLUMNS: dict[str, tuple[float, float, str, str]] = {
     "name": (35, 195, "货物或应税劳务、服务名称", "left"), "spec": (195, 262, "规格型号", "left"),
     "unit": (262, 295, "单位", "left"), "quantity": (295, 340, "数 量", "right"),
@@ -48,8 +55,8 @@ LIST_COLUMNS: dict[str, tuple[float, float, str, str]] = {
     "amount": (415, 495, "金 额", "right"), "tax_rate": (495, 535, "税率", "centre"),
     "tax": (535, 645, "税 额", "right"),
 }
-ITEM_LAYOUTS = ("items-toll", "items-fuel", "items-discount", "items-wrapped", "items-many", "items-continued",
-                "items-list")
+ITEM_LAYOUTS = ("items-toll", "items-toll-tight", "items-fuel", "items-discount", "items-wrapped", "items-many",
+                "items-continued", "items-list")
 
 _PROVINCES = "京沪浙苏粤川鄂湘豫陕"
 _RETAIL = [("*日用杂品*办公用品", "A4", "箱", (9000, 30000)), ("*纸制品*复印纸", "70g", "包", (2000, 3500)),
@@ -141,17 +148,21 @@ def _draw_rows(p: Painter, columns: dict[str, tuple[float, float, str, str]], ro
     for row in rows:
         name = row.get("name") or ""
         chunks = [name[i:i + wrap] for i in range(0, len(name), wrap)] or [""]
+        tight_x: float | None = None
         for column, (left, right, _title, align) in columns.items():
             text = chunks[0] if column == "name" else _cell_text(column, row)
             if not text:
                 continue
             if align == "left":
                 x = left + 3
+            elif align == "tight":  # right after the previous cell's text, as tight toll files print it
+                x = tight_x if tight_x is not None else left + 2
             elif align == "right":
                 x = right - 3 - p.width(text, size)
             else:
                 x = (left + right - p.width(text, size)) / 2
             p.text(x, y, text, size)
+            tight_x = x + p.width(text, size) + 0.5 if align == "tight" else None
         for chunk in chunks[1:]:
             y -= step
             p.text(columns["name"][0] + 3, y, chunk, size)
@@ -222,9 +233,9 @@ def item_sample(layout: str, seed: int, *, later_pages: bool = True) -> Sample:
     first_page_rows: list[dict[str, Any]] | None = None
     wrap, step = 14, 11.0
     columns = GOODS_COLUMNS
-    if layout == "items-toll":
+    if layout in ("items-toll", "items-toll-tight"):
         items = _toll_items(rng, values["issue_date"])
-        columns = TOLL_COLUMNS
+        columns = TOLL_COLUMNS if layout == "items-toll" else TOLL_TIGHT_COLUMNS
     elif layout == "items-fuel":
         items = _fuel_items(rng)
     elif layout == "items-discount":
@@ -255,7 +266,7 @@ def item_sample(layout: str, seed: int, *, later_pages: bool = True) -> Sample:
     painter = PdfPainter()
     drawer = _table_drawer(columns, first_page_rows if first_page_rows is not None else items, wrap=wrap, step=step)
     (draw_digital if digital else draw_pre2024)(painter, values, Style(), rng, drawer)
-    if layout == "items-toll":
+    if layout.startswith("items-toll"):
         painter.text(PAGE_TITLE_X + 40, 345, "通行费", 10)
     if second_page and later_pages:
         _list_page(painter, values, second_page, sales_list=layout == "items-list")

@@ -45,9 +45,10 @@ def test_field_and_item_accuracy_over_the_item_corpus(corpus) -> None:  # type: 
     assert items_total > 200  # many items across the layouts, not a handful
 
 
+@pytest.mark.parametrize("layout", ["items-toll", "items-toll-tight"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_toll_items_keep_plate_type_and_dates_out_of_the_amount(seed: int) -> None:
-    sample = item_sample("items-toll", seed)
+def test_toll_items_keep_plate_type_and_dates_out_of_the_amount(layout: str, seed: int) -> None:
+    sample = item_sample(layout, seed)
     result = extract_invoice(sample.data, today=LATE)
     assert result.record is not None
     for read, truth in zip(result.record.items, sample.truth.items, strict=True):
@@ -112,6 +113,28 @@ def test_item_mismatch_sends_the_claim_to_review() -> None:
     first = sample.truth.items[0]
     changed = replace(first, tax=Extracted(Decimal("0.00"), 0.9, Source.PDF_POSITION))
     assert needs_review(check_item_sums(replace(sample.truth, items=(changed,))))
+
+
+def test_dates_and_amount_printed_without_gaps_are_cut_into_their_columns() -> None:
+    import io
+
+    import pdfplumber
+
+    from extractors.invoice.items import find_header, line_cells
+    from extractors.invoice.layout import build_lines
+    from extractors.invoice.pdf import page_glyphs
+
+    sample = item_sample("items-toll-tight", 0)
+    with pdfplumber.open(io.BytesIO(sample.data)) as pdf:
+        lines = build_lines(page_glyphs(pdf.pages[0]))
+    index, columns = find_header(lines)  # type: ignore[misc]
+    first = sample.truth.items[0]
+    glued = f"{first.travel_from.value:%Y%m%d}{first.travel_to.value:%Y%m%d}{first.amount.value}"
+    row = lines[index + 1]
+    assert glued in row.text  # the file prints them as one run, like 2018021220180212184.65
+    cells = line_cells(row, columns)
+    assert (cells["travel_from"], cells["travel_to"], cells["amount"]) == (
+        f"{first.travel_from.value:%Y%m%d}", f"{first.travel_to.value:%Y%m%d}", f"{first.amount.value}")
 
 
 def test_values_go_to_the_column_they_overlap_and_can_hold() -> None:
