@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from extractors.invoice.items import column_of, find_header, is_list_reference, read_rows
 from extractors.invoice.layout import (
     UNREADABLE,
     Glyph,
@@ -55,17 +56,6 @@ LABELS = LabelSet({
     "issuer": ["开票人"],
     "stamp": ["销售方(章)", "销售方:(章)"],
 })
-
-COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("货物或应税劳务、服务名称", "项目名称", "名称"),
-    "spec": ("规格型号",),
-    "unit": ("单位",),
-    "quantity": ("数量",),
-    "unit_price": ("单价",),
-    "amount": ("金额",),
-    "tax_rate": ("税率/征收率", "征收率", "税率"),
-    "tax": ("税额",),
-}
 
 CONF_SAME_RUN = 0.97
 CONF_POSITION = 0.93
@@ -266,7 +256,7 @@ def _money(text: str) -> Decimal | None:
 
 def _read_totals(reader: _Reader, values: dict[str, Extracted]) -> None:  # type: ignore[type-arg]
     """合计 (amount and tax by column) and 价税合计 (uppercase and figures)."""
-    header = _table_header(reader.lines)
+    header = find_header(reader.lines)
     lines = reader.lines
     for index, line in enumerate(lines):
         for hit in line.labels:
@@ -282,9 +272,8 @@ def _read_totals(reader: _Reader, values: dict[str, Extracted]) -> None:  # type
                     values["total_with_tax"] = _money_value(reader, "total_with_tax", found.text,
                                                             reader.conf(found), reader.source_of(found))
             elif hit.name == "totals" and header is not None:
-                columns = header[1]
                 for text, x0, x1 in segments(line, hit.end):
-                    column = _nearest_column(columns, (x0 + x1) / 2, right_edge=x1)
+                    column = column_of(header[1], x0, x1, text)
                     if column == "amount":
                         values["total_amount"] = _money_value(reader, "total_amount", text, CONF_TABLE)
                     elif column == "tax":
@@ -305,71 +294,55 @@ def _money_value(reader: _Reader, field: str, text: str, confidence: float,
     return Extracted(amount, confidence, source)
 
 
-def _table_header(lines: Sequence[Line]) -> tuple[int, dict[str, tuple[float, float, float]]] | None:
-    """The item table header line and each column's (centre, left, right) from its header text."""
-    for index, line in enumerate(lines):
-        text = line.text
-        if "金额" not in text or "税额" not in text:
-            continue
-        columns: dict[str, tuple[float, float, float]] = {}
-        for column, options in COLUMN_HEADERS.items():
-            for option in options:
-                at = text.find(option)
-                if at < 0:
-                    continue
-                end = at + len(option) - 1
-                left = line.x0s[0] if column == "name" else line.x0s[at]
-                columns[column] = ((left + line.x1s[end]) / 2, left, line.x1s[end])
-                break
-        if "amount" in columns and "tax" in columns:
-            return index, columns
-    return None
-
-
-def _nearest_column(columns: dict[str, tuple[float, float, float]], centre: float, right_edge: float) -> str:
-    """The column whose header is closest; numbers are right-aligned, so compare their centres too."""
-    best, best_distance = "name", float("inf")
-    for column, (c, left, right) in columns.items():
-        distance = 0.0 if left - 2 <= centre <= right + 2 else min(abs(centre - c), abs(right_edge - right))
-        if distance < best_distance:
-            best, best_distance = column, distance
-    return best
-
-
 def _read_items(reader: _Reader, values: dict[str, Extracted]) -> list[LineItem]:  # type: ignore[type-arg]
-    """Rows between the table header and the 合计 line; rows without an amount continue the name above."""
-    header = _table_header(reader.lines)
-    if header is None:
-        return []
-    start, columns = header
-    rows: list[dict[str, str]] = []
-    for line in reader.lines[start + 1:]:
-        if any(h.name in ("totals", "total_uppercase", "total_with_tax") for h in line.labels):
-            break
-        if not line.text:
-            continue
-        cells: dict[str, str] = {}
-        for text, x0, x1 in segments(line):
-            column = _nearest_column(columns, (x0 + x1) / 2, right_edge=x1)
-            cells[column] = cells.get(column, "") + text
-        if "amount" in cells or not rows:
-            rows.append(cells)
-        else:
-            for column in ("name", "spec", "unit"):
-                if column in cells:
-                    rows[-1][column] = rows[-1].get(column, "") + cells[column]
-    items = []
-    for row in rows:
-        items.append(LineItem(**{name: _cell(reader, name, row.get(name)) for name in ITEM_FIELDS}))
-    return items
+    """Rows of the item table, read by column geometry (see ``extractors.invoice.items``)."""
+    return items_from_rows(reader, read_rows(reader.lines))
+
+
+def items_from_rows(reader: _Reader, rows: list[dict[str, str]]) -> list[LineItem]:
+    """Typed line items from the raw cells of table rows."""
+    return [LineItem(**{name: _cell(reader, name, row.get(name)) for name in ITEM_FIELDS}) for row in rows]
+
+
+def continue_items(record: InvoiceRecord, pages: Sequence[Sequence[Glyph]], source: Source,
+                   ) -> tuple[InvoiceRecord, list[Finding]]:
+    """Add the items of later pages (a continued table or the 销货清单 list) to the first page's record.
+
+    The first page's placeholder row (详见销货清单) is replaced by the list's items; a placeholder without
+    a list, or later pages without a table, leave a finding so a clerk checks the items.
+    """
+    reader = _Reader([], source, [], source)
+    more: list[LineItem] = []
+    for glyphs in pages:
+        reader.lines = build_lines(glyphs)
+        more += items_from_rows(reader, read_rows(reader.lines))
+    placeholder = [i for i in record.items if is_list_reference(i.name.value or "")]
+    kept = [i for i in record.items if not is_list_reference(i.name.value or "")]
+    findings = reader.findings
+    if placeholder and not more:
+        findings.append(Finding("ITEMS_INCOMPLETE", Severity.WARN,
+                                "the invoice refers to a sales list (销货清单) but no list page with items was found",
+                                field="items"))
+        return record, findings
+    if pages and not more:
+        findings.append(Finding("PAGES_IGNORED", Severity.INFO,
+                                f"{len(pages)} later page(s) hold no item table and were not read"))
+    return replace(record, items=tuple(kept + more)), findings
 
 
 def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: ignore[type-arg]
     field = f"items.{name}"
     if text is None:
         return missing(reader.source)
-    if name in ("name", "spec", "unit"):
+    if name in ("name", "spec", "unit", "plate", "vehicle_type"):
         return reader.extracted(field, text, CONF_TABLE)
+    if name in ("travel_from", "travel_to"):
+        m = _DATE.fullmatch(text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+        try:
+            return Extracted(date(int(m[1]), int(m[2]), int(m[3])), CONF_TABLE, reader.source) if m else \
+                _unparsed_date(reader, field, text)
+        except ValueError:
+            return _unparsed_date(reader, field, text)
     if name == "tax_rate":
         if text in ("免税", "不征税", "0%"):
             return Extracted(Decimal("0"), CONF_TABLE, reader.source)
@@ -381,4 +354,24 @@ def _cell(reader: _Reader, name: str, text: str | None) -> Extracted:  # type: i
     return _money_value(reader, field, text, CONF_TABLE)
 
 
-__all__ = ["LABELS", "LabelHit", "looks_like_chinese_invoice", "read_chinese_invoice"]
+_TAGGED_AS = {"buyer_name": "name", "seller_name": "name", "buyer_tax_id": "tax_id", "seller_tax_id": "tax_id"}
+_MONEY_FIELDS = ("total_amount", "total_tax", "total_with_tax")
+
+
+def value_from_text(field: str, text: str, source: Source) -> tuple[Extracted, list[Finding]]:  # type: ignore[type-arg]
+    """A record field from text that is known to be that field (an OFD custom tag), typed like a label's value."""
+    reader = _Reader([], source, [], source)
+    compact = "".join(text.split())
+    if field in _MONEY_FIELDS:
+        return _money_value(reader, field, compact, CONF_SAME_RUN, source), reader.findings
+    found = Value(compact, 0.0, 0.0, 0.0, True)
+    return _field_value(reader, _TAGGED_AS.get(field, field), found, report_as=field), reader.findings
+
+
+def _unparsed_date(reader: _Reader, field: str, text: str) -> Extracted:  # type: ignore[type-arg]
+    reader.findings.append(Finding("DATE_UNPARSEABLE", Severity.WARN, f"{field}: {text!r} is not a date", field=field))
+    return Extracted(None, 0.0, reader.source)
+
+
+__all__ = ["LABELS", "LabelHit", "continue_items", "looks_like_chinese_invoice", "read_chinese_invoice",
+           "value_from_text"]

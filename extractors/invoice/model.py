@@ -6,7 +6,7 @@ of source it was read from; problems are data (findings), never exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -62,6 +62,11 @@ class Extracted(Generic[T]):
             raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
 
 
+def _not_printed() -> Extracted[Any]:
+    """A column the invoice does not have (the toll columns of an ordinary invoice)."""
+    return Extracted(None, 0.0, Source.PDF_POSITION)
+
+
 @dataclass(frozen=True, slots=True)
 class LineItem:
     """One row of the item table (货物或应税劳务、服务名称 …); every cell carries its own confidence."""
@@ -74,6 +79,11 @@ class LineItem:
     amount: Extracted[Decimal]
     tax_rate: Extracted[Decimal]  # a fraction: 0.13 for 13 %
     tax: Extracted[Decimal]
+    # toll-road (通行费) invoices print these columns instead of spec, unit, quantity and price
+    plate: Extracted[str] = field(default_factory=_not_printed)  # 车牌号
+    vehicle_type: Extracted[str] = field(default_factory=_not_printed)  # 类型
+    travel_from: Extracted[date] = field(default_factory=_not_printed)  # 通行日期起
+    travel_to: Extracted[date] = field(default_factory=_not_printed)  # 通行日期止
 
     def values(self) -> dict[str, Any]:
         """The bare values, for comparisons and for storing."""
@@ -82,6 +92,7 @@ class LineItem:
 
 ITEM_FIELDS: tuple[str, ...] = (
     "name", "spec", "unit", "quantity", "unit_price", "amount", "tax_rate", "tax",
+    "plate", "vehicle_type", "travel_from", "travel_to",
 )
 
 

@@ -1,7 +1,9 @@
 """OFD (GB/T 33190), the national fixed-layout format: a zip of XML files.
 
-Tax-bureau OFD invoices usually attach the original invoice XML (read exactly, like an XML download);
-otherwise the text objects of the first page are turned into positioned glyphs and read like a PDF.
+Tax-bureau OFD invoices usually attach the original invoice XML (read exactly, like an XML download).
+Otherwise the bureau's own structure is followed: the custom tags (CustomTags.xml → CustomTag.xml) name
+the text objects holding each value, the labels sit on template pages (Tpls), and the page content is
+read last, by position, with the template's labels, for the items and whatever the tags do not name.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import replace
+from typing import Any
 
-from extractors.invoice.chinese import read_chinese_invoice
+from extractors.invoice.chinese import read_chinese_invoice, value_from_text
 from extractors.invoice.layout import Glyph
-from extractors.invoice.model import InvoiceRecord, Source
+from extractors.invoice.model import RECORD_FIELDS, Extracted, InvoiceKind, InvoiceRecord, Source, missing
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
 
@@ -140,8 +144,118 @@ def _read_document(archive: zipfile.ZipFile) -> tuple[InvoiceRecord | None, list
     content = _read(archive, posixpath.join(doc_dir, str(pages[0].get("BaseLoc")).lstrip("/")))
     if content is None:
         return None, [*findings, Finding("FILE_CORRUPT", Severity.BLOCK, "the first OFD page is missing")]
-    glyphs = page_glyphs(content)
+    page_root = ET.fromstring(content)
+    tagged = custom_tag_texts(archive, doc_dir, doc_root, page_root, pages[0].get("ID"))
+    glyphs = template_glyphs(archive, doc_dir, doc_root, page_root) + page_glyphs(content)
     if not glyphs:
         return None, [*findings, Finding("IMAGE_ONLY", Severity.BLOCK, "the OFD page has no text objects")]
     record, page_findings = read_chinese_invoice(glyphs, Source.OFD)
+    if record is None and "number" in tagged:
+        record, page_findings = _empty_record(tagged), [Finding(
+            "OFD_LABELS_MISSING", Severity.WARN, "the OFD page has no labels to read by position (no template page): "
+            "only the values named by custom tags were read, items must be typed", field="items")]
+    if record is not None and tagged:
+        record, tag_findings = _apply_tags(record, tagged)
+        page_findings = _without_fields(page_findings, tagged) + tag_findings
     return record, findings + page_findings
+
+
+# the custom tags of the tax bureau's OFD invoices (CustomTag.xml) and the record field each one holds
+CUSTOM_TAGS: dict[str, str] = {
+    "InvoiceCode": "code", "InvoiceNo": "number", "IssueDate": "issue_date", "InvoiceCheckCode": "check_code",
+    "MachineNo": "machine_no", "BuyerName": "buyer_name", "BuyerTaxID": "buyer_tax_id",
+    "SellerName": "seller_name", "SellerTaxID": "seller_tax_id", "TaxExclusiveTotalAmount": "total_amount",
+    "TaxTotalAmount": "total_tax", "TaxInclusiveTotalAmount": "total_with_tax", "Note": "remarks",
+    "InvoiceClerk": "issuer", "Payee": "payee", "Checker": "reviewer",
+}
+
+
+def _object_texts(root: ET.Element) -> dict[str, str]:
+    """Text of every text object of a page by its ID."""
+    out: dict[str, str] = {}
+    for obj in _children(root, "TextObject"):
+        object_id = obj.get("ID")
+        if object_id:
+            out[object_id] = "".join(code.text or "" for code in _children(obj, "TextCode"))
+    return out
+
+
+def custom_tag_texts(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Element, page_root: ET.Element,
+                     page_id: str | None) -> dict[str, str]:
+    """Field → text of the objects its custom tag points to on the first page (CustomTags.xml first).
+
+    The bureau names each value by tag (InvoiceNo → object 16), so no label has to be matched; tags that
+    point to other pages or to missing objects are skipped and left to the positional reading.
+    """
+    texts = _object_texts(page_root)
+    out: dict[str, str] = {}
+    for loc in _children(doc_root, "CustomTags"):
+        if not loc.text:
+            continue
+        list_path = posixpath.join(doc_dir, loc.text.strip().lstrip("/"))
+        listing = _read(archive, list_path)
+        if listing is None:
+            continue
+        for file_loc in _children(ET.fromstring(listing), "FileLoc"):
+            if not file_loc.text:
+                continue
+            tag_file = _read(archive, posixpath.join(posixpath.dirname(list_path), file_loc.text.strip()))
+            if tag_file is None:
+                continue
+            for element in ET.fromstring(tag_file).iter():
+                field = CUSTOM_TAGS.get(_local(element.tag))
+                if field is None or field in out:
+                    continue
+                refs = [r for r in element if _local(r.tag) == "ObjectRef"
+                        and (page_id is None or r.get("PageRef") in (None, page_id))]
+                parts = [texts[r.text.strip()] for r in refs if r.text and r.text.strip() in texts]
+                if parts:
+                    out[field] = "".join(parts)
+    return out
+
+
+def template_glyphs(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Element,
+                    page_root: ET.Element) -> list[Glyph]:
+    """Glyphs of the template pages the page uses: where the bureau's files keep the labels."""
+    templates = {t.get("ID"): t.get("BaseLoc") for t in _children(doc_root, "TemplatePage")}
+    glyphs: list[Glyph] = []
+    for used in _children(page_root, "Template"):
+        base = templates.get(used.get("TemplateID"))
+        if not base:
+            continue
+        content = _read(archive, posixpath.join(doc_dir, base.lstrip("/")))
+        if content is not None:
+            glyphs += page_glyphs(content)
+    return glyphs
+
+
+def _apply_tags(record: InvoiceRecord, tagged: dict[str, str]) -> tuple[InvoiceRecord, list[Finding]]:
+    """Tagged values replace the positional ones; a tag whose text is not a valid value keeps the position's."""
+    changes: dict[str, Extracted] = {}  # type: ignore[type-arg]
+    findings: list[Finding] = []
+    for field, text in tagged.items():
+        value, problems = value_from_text(field, text, Source.OFD)
+        if value.value is not None:
+            changes[field] = value
+        else:
+            findings += problems
+    return replace(record, **changes), findings
+
+
+def _empty_record(tagged: dict[str, str]) -> InvoiceRecord:
+    """A record with nothing read yet, its kind told by the tagged identifiers (code → pre-2024)."""
+    number = "".join(tagged.get("number", "").split())
+    if "code" in tagged:
+        kind = Extracted(InvoiceKind.ELECTRONIC_ORDINARY, 0.9, Source.OFD)
+    elif len(number) == 20:
+        kind = Extracted(InvoiceKind.DIGITAL, 0.95, Source.OFD)
+    else:
+        kind = Extracted(InvoiceKind.ELECTRONIC_ORDINARY, 0.5, Source.OFD)
+    empty: dict[str, Any] = {name: missing(Source.OFD) for name in RECORD_FIELDS}
+    empty.update(kind=kind, currency=Extracted("CNY", 0.99, Source.OFD), items=())
+    return InvoiceRecord(**empty)
+
+
+def _without_fields(findings: list[Finding], fields: dict[str, str]) -> list[Finding]:
+    """Positional findings about fields the tags answered are moot."""
+    return [f for f in findings if f.field not in fields]

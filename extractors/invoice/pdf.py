@@ -18,11 +18,14 @@ from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
-from extractors.invoice.chinese import read_chinese_invoice
+from extractors.invoice.chinese import continue_items, read_chinese_invoice
 from extractors.invoice.foreign import read_foreign_invoice
+from extractors.invoice.items import is_list_reference
 from extractors.invoice.layout import Glyph, build_lines
 from extractors.invoice.model import InvoiceRecord, Source
 from smartfin.kernel.findings import Finding, Severity
+
+MAX_PAGES = 20  # an invoice with its item lists; more pages are not an invoice a clerk reads whole
 
 
 def silence_pdfminer() -> None:
@@ -64,6 +67,7 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
             glyphs = page_glyphs(page)
             has_images = bool(page.images)
             page_count = len(pages)
+            later = [page_glyphs(p) for p in pages[1:MAX_PAGES]]  # continued items or the 销货清单 list
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
         inner = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
         if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
@@ -76,10 +80,9 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
                             "damaged PDF")
         raise
     findings: list[Finding] = []
-    if page_count > 1:
+    if page_count > MAX_PAGES:
         findings.append(Finding("PAGES_IGNORED", Severity.INFO,
-                                f"only the first of {page_count} pages was read (item lists on later pages "
-                                "are not read)"))
+                                f"only the first {MAX_PAGES} of {page_count} pages were read"))
     if not any(not g.text.isspace() for g in glyphs):
         if has_images:
             return _refused("IMAGE_ONLY", "the page holds images and no text: a scan or photo",
@@ -93,6 +96,9 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
                               special.ticket)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
+        if later or any(is_list_reference(i.name.value or "") for i in record.items):
+            record, more = continue_items(record, later, Source.PDF_POSITION)
+            chinese_findings += more
         return PdfOutcome(record, findings + chinese_findings)
     record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
     if record is not None:

@@ -31,6 +31,7 @@ from extractors.invoice.model import InvoiceKind, InvoiceRecord, Source, record_
 from extractors.invoice.uppercase import format_uppercase_amount
 from extractors.invoice.uscc import make_uscc
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.settings import get_settings
 
 CJK_FONT_PATHS = (
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -384,8 +385,11 @@ def _cipher(rng: random.Random) -> str:
     return "".join(rng.choice("0123456789+-*/<>") for _ in range(27))
 
 
-def draw_pre2024(p: Painter, v: dict[str, Any], style: Style, rng: random.Random) -> None:
-    """The pre-2024 electronic ordinary/special invoice: code, number, check code, machine number."""
+def draw_pre2024(p: Painter, v: dict[str, Any], style: Style, rng: random.Random, table: Any = None) -> None:
+    """The pre-2024 electronic ordinary/special invoice: code, number, check code, machine number.
+
+    ``table`` draws the item table instead of the ordinary one (toll, fuel and list layouts).
+    """
     special = v["kind"] is InvoiceKind.ELECTRONIC_SPECIAL
     title = "增值税电子专用发票" if special else "增值税电子普通发票"
     city = v["buyer_name"][:2]
@@ -405,7 +409,7 @@ def draw_pre2024(p: Painter, v: dict[str, Any], style: Style, rng: random.Random
     _vertical(p, 362, 290, "密码区")
     for i in range(4):
         p.text(380, 290 - 13 * i, _cipher(rng), 9)
-    totals_y = _table(p, v, style, 232, digital=False)
+    totals_y = (table or _table)(p, v, style, 232, digital=False)
     _totals_line(p, v, style, totals_y - 16)
     top = totals_y - 34
     _vertical(p, 32, top, "销售方")
@@ -430,7 +434,7 @@ def _party(p: Painter, x: float, y: float, name: str, tax_id: str, style: Style,
     _field(p, x, y - 39, "开户行及账号", "", style)
 
 
-def draw_digital(p: Painter, v: dict[str, Any], style: Style, rng: random.Random) -> None:
+def draw_digital(p: Painter, v: dict[str, Any], style: Style, rng: random.Random, table: Any = None) -> None:
     """The fully digitalised invoice (数电票): one 20-digit number, buyer and seller side by side."""
     open_, close = ("（", "）") if style.fullwidth else ("(", ")")
     p.text(PAGE[0] / 2 - 80, 362, f"电子发票{open_}普通发票{close}", 16)
@@ -442,7 +446,7 @@ def draw_digital(p: Painter, v: dict[str, Any], style: Style, rng: random.Random
         _field(p, x + 18, 305, "名称", name, style, value_x=x + 60, unmapped=style.unmapped_seller and x > 100)
         _field(p, x + 18, 285, "统一社会信用代码/纳税人识别号", tax_id, style, size=8,
                value_x=x + 18 + 150)
-    totals_y = _table(p, v, style, 240, digital=True)
+    totals_y = (table or _table)(p, v, style, 240, digital=True)
     _totals_line(p, v, style, totals_y - 16)
     if v["remarks"]:
         _field(p, 40, totals_y - 40, "备注", v["remarks"], style, below=style.labels == "separate")
@@ -592,8 +596,9 @@ def invoice_values_for(seed: int | str, *, kind: InvoiceKind = InvoiceKind.DIGIT
 
     The corpus's own dates lie years back, which a claim's deadline rule would flag: a claim needs an
     invoice of its own dates and amounts. ``total`` makes one tax-free item of that total; ``lines`` the
-    items a seller billed (a hotel's nights, a box of consumables); ``seller``/``buyer`` replace the drawn
-    names (their tax ids stay valid codes). Everything else is drawn from ``seed``.
+    items a seller billed (a hotel's nights, a box of consumables); ``seller`` replaces the drawn name; the
+    buyer is the hospital of the settings (``buyer`` replaces its name, the tax id stays the hospital's).
+    Everything else is drawn from ``seed``.
     """
     rng = random.Random(f"claims:{seed}")
     values = invoice_values(rng, kind, item_count=1)
@@ -621,8 +626,10 @@ def invoice_values_for(seed: int | str, *, kind: InvoiceKind = InvoiceKind.DIGIT
                        "total_uppercase": format_uppercase_amount(total_amount + total_tax)})
     if seller is not None:
         values["seller_name"] = seller
-    if buyer is not None:
-        values["buyer_name"] = buyer
+    # a claim's invoice is made out to the hospital (its name and code from the settings)
+    settings = get_settings()
+    values["buyer_name"] = buyer if buyer is not None else settings.hospital_name
+    values["buyer_tax_id"] = settings.hospital_uscc
     if remarks is not None:
         values["remarks"] = remarks
     return values

@@ -83,21 +83,35 @@ def check_totals(record: InvoiceRecord) -> list[Finding]:
         out.append(Finding("TOTALS_MISMATCH", Severity.BLOCK,
                            f"amount {amount} + tax {tax} = {amount + tax}, but the total is {total}",
                            field="total_with_tax"))
-    if record.items and amount is not None:
-        cells = [item.amount.value for item in record.items]
-        if all(c is not None for c in cells):
-            item_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
-            if item_sum != amount:
-                out.append(Finding("ITEMS_AMOUNT_MISMATCH", Severity.WARN,
-                                   f"item amounts add up to {item_sum}, the total amount is {amount}",
-                                   field="total_amount"))
-    if record.items and tax is not None:
-        cells = [item.tax.value for item in record.items]
-        if all(c is not None for c in cells):
-            tax_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
-            if tax_sum != tax:
-                out.append(Finding("ITEMS_TAX_MISMATCH", Severity.WARN,
-                                   f"item taxes add up to {tax_sum}, the total tax is {tax}", field="total_tax"))
+    out += check_item_sums(record)
+    return out
+
+
+def check_item_sums(record: InvoiceRecord) -> list[Finding]:
+    """Item amounts and item taxes add up exactly (Decimal) to the totals; else the difference is named.
+
+    A clerk re-types mismatching items, so a mismatch or an item without amount sends the invoice to review.
+    """
+    out: list[Finding] = []
+    for column, total_field, code, what in (("amount", "total_amount", "ITEMS_AMOUNT_MISMATCH", "amounts"),
+                                            ("tax", "total_tax", "ITEMS_TAX_MISMATCH", "taxes")):
+        total = getattr(record, total_field).value
+        if not record.items or total is None:
+            continue
+        cells = [getattr(item, column).value for item in record.items]
+        unread = [str(index + 1) for index, cell in enumerate(cells) if cell is None]
+        if unread:
+            out.append(Finding("ITEMS_INCOMPLETE", Severity.WARN,
+                               f"item {column} not read on row(s) {', '.join(unread)}: the items cannot be checked "
+                               f"against the {total_field.replace('_', ' ')}", field=f"items.{column}"))
+            continue
+        item_sum = sum(cells, Decimal("0"))  # type: ignore[arg-type]
+        if item_sum != total:
+            out.append(Finding(code, Severity.WARN,
+                               f"item {what} add up to {item_sum}, the {total_field.replace('_', ' ')} is {total}: "
+                               f"difference {item_sum - total}", field=total_field,
+                               evidence={"items_sum": str(item_sum), "total": str(total),
+                                         "difference": str(item_sum - total)}))
     return out
 
 

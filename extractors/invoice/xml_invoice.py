@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from extractors.invoice.model import (
-    ITEM_FIELDS,
     Extracted,
     InvoiceKind,
     InvoiceRecord,
@@ -142,7 +141,7 @@ def read_invoice_xml(data: bytes, source: Source = Source.XML) -> tuple[InvoiceR
     for name in ITEM_ELEMENTS:
         for element in index.get(name.lower(), []):
             cells: dict[str, Extracted] = {}  # type: ignore[type-arg]
-            for cell in ITEM_FIELDS:
+            for cell in ITEM_TAGS:
                 text = _text(index, ITEM_TAGS[cell], scope=element)
                 cell_value: object = text if cell in ("name", "spec", "unit") else _decimal(text)
                 cells[cell] = Extracted(cell_value, 1.0, source) if cell_value is not None else missing(source)

@@ -22,9 +22,12 @@ from smartfin.kernel.findings import Finding, Severity
 
 CENT = Decimal("0.01")
 LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
-# warnings a person must look at before approval (an explained over-class ticket, tickets against the trip)
+# warnings a person must look at before approval (an explained over-class ticket, tickets against the trip,
+# item sums that disagree with the totals, a buyer title that is not quite the hospital's)
 REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "TRAVEL_CLASS_OVER_STANDARD", "TRAVEL_CLASS_UNREAD",
-                          "TRIP_TICKET_OUTSIDE_DATES", "TRIP_CITIES_BROKEN", "TRIP_DESTINATION_MISMATCH"})
+                          "TRIP_TICKET_OUTSIDE_DATES", "TRIP_CITIES_BROKEN", "TRIP_DESTINATION_MISMATCH",
+                          "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE",
+                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING"})
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,12 @@ class TransportClass(_Dated):
     grade: str
     mode: str  # rail | air
     classes: frozenset[str]
+class PersonalTitleRule(_Dated):
+    """Invoices of these categories may carry a person as buyer (no tax id), up to ``max_amount`` when set."""
+
+    categories: frozenset[str]
+    max_amount: Decimal | None
+    note: str
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,12 @@ class Standards:
             if row.grade == grade and row.mode == mode:
                 return row.classes
         raise StandardsError(f"transport_classes.csv: no row for {grade} by {mode} in force on {self.on}")
+    personal_titles: tuple[PersonalTitleRule, ...] = ()
+
+    def personal_title_allowed(self, category: str, amount: Decimal | None) -> bool:
+        """Whether an invoice of this category and amount may be titled to a person (buyer_titles.csv)."""
+        return any(category in rule.categories and (rule.max_amount is None or (amount is not None
+                   and amount <= rule.max_amount)) for rule in self.personal_titles)
 
     def limit(self, name: str) -> Decimal:
         try:
@@ -170,13 +182,18 @@ def load_tables(folder: Path = STANDARDS_DIR) -> tuple[tuple[object, ...], ...]:
                            min_amount=Decimal(r["min_amount"]), requirement=r["requirement"].strip(),
                            label=r["label"].strip())
             for n, r in _rows(folder / "attachments.csv"))
+        titles = tuple(
+            PersonalTitleRule(*_dates(folder / "buyer_titles.csv", n, r), categories=frozenset(r["categories"].split()),
+                              max_amount=Decimal(r["max_amount"]) if r["max_amount"].strip() else None,
+                              note=r["note"].strip())
+            for n, r in _rows(folder / "buyer_titles.csv"))
         limits = tuple(Limit(*_dates(folder / "limits.csv", n, r), name=r["name"].strip(), value=Decimal(r["value"]))
                        for n, r in _rows(folder / "limits.csv"))
     except (ArithmeticError, KeyError, ValueError) as exc:
         if isinstance(exc, StandardsError):
             raise
         raise StandardsError(f"{folder}: a standards table has a malformed value ({exc!r})") from None
-    return allowances, lodging, attachments, limits
+    return allowances, lodging, attachments, limits, titles
 
 
 @lru_cache(maxsize=4)
@@ -195,7 +212,7 @@ def load_transport_classes(folder: Path = STANDARDS_DIR) -> tuple[TransportClass
 
 def standards_on(on: date, folder: Path = STANDARDS_DIR) -> Standards:
     """The standards in force on a date (the claim's submission date)."""
-    allowances, lodging, attachments, limits = load_tables(folder)
+    allowances, lodging, attachments, limits, titles = load_tables(folder)
     transport = load_transport_classes(folder)
     return Standards(
         on=on,
@@ -204,4 +221,5 @@ def standards_on(on: date, folder: Path = STANDARDS_DIR) -> Standards:
         attachments=tuple(r for r in attachments if r.in_force(on)),  # type: ignore[attr-defined]
         limits={r.name: r.value for r in limits if r.in_force(on)},  # type: ignore[attr-defined]
         transport=tuple(r for r in transport if r.in_force(on)),
+        personal_titles=tuple(r for r in titles if r.in_force(on)),  # type: ignore[attr-defined,misc]
     )

@@ -258,6 +258,10 @@ class Settings(BaseSettings):
     audit_sample_salt: SecretStr | None = Field(
         default=None, description="secret salt of the random audit sample of claims; read from var/secrets.env "
         "(generated once) when unset")
+    hospital_name: str = Field(default="滨江市第一人民医院", description="the hospital's registered name: the buyer "
+                               "title every invoice with a buyer tax id must carry")
+    hospital_uscc: str = Field(default="12330100427703821M", description="the hospital's unified social credit "
+                               "code (统一社会信用代码), the buyer tax id of its invoices")
     invoice_verifier: str = Field(default="manual", description="`manual` (a person checks on the national "
                                   "platform) or `tax-portal` (the verification bot)")
     chromium: Path | None = Field(default=None, description="browser the bots launch; unset = Debian's "

@@ -418,7 +418,7 @@ def _typed(name: str, value: Any) -> Any:
         return None
     if name == "kind":
         return InvoiceKind(value)
-    if name in _DATE_FIELDS:
+    if name in _DATE_FIELDS or name in ("travel_from", "travel_to"):
         return date.fromisoformat(value)
     if name in (*_MONEY_FIELDS, "quantity", "unit_price", "amount", "tax_rate", "tax"):
         return Decimal(value)

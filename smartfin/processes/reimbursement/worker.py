@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from extractors.invoice import extract_invoice
+from extractors.invoice.buyer import check_buyer_title
 from rules.reimbursement import (
     audit_claim,
     audit_sampled,
@@ -91,6 +92,7 @@ from smartfin.processes.reimbursement.claims import (
     invoice_facts,
     next_claim_no,
     record_claim,
+    record_from_stored,
     register_invoice,
     registered_key,
     release_invoices,
@@ -317,6 +319,17 @@ def _duplicates(session: Session, claim: Claim, row: ClaimInvoice, standards: An
     return out
 
 
+def buyer_title_findings(row: ClaimInvoice, claim: Claim, standards: Any) -> list[Finding]:
+    """The invoice's buyer must be the hospital (settings), or a person where the standards allow it."""
+    if row.state in (InvoiceState.EXCLUDED, InvoiceState.MANUAL):
+        return []
+    record = record_from_stored(row.values_dict)
+    settings = get_settings()
+    allowed = standards.personal_title_allowed(claim.category, record.total_with_tax.value)
+    return check_buyer_title(record, hospital_name=settings.hospital_name, hospital_uscc=settings.hospital_uscc,
+                             personal_title_allowed=allowed, invoice=row.position)
+
+
 def _invoice_line(row: ClaimInvoice) -> str:
     cells = row.values_dict.get("fields", {})
 
@@ -378,6 +391,7 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
             if weak is not None:
                 findings.append(weak)
             findings += _duplicates(session, claim, row, standards)
+            findings += buyer_title_findings(row, claim, standards)
         facts = [invoice_facts(r) for r in rows if r.state != InvoiceState.MANUAL]
         findings += audit_claim(claim_facts(claim, today), facts, standards)
         findings += carried
