@@ -73,6 +73,9 @@ class TransportClass(_Dated):
     grade: str
     mode: str  # rail | air
     classes: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PersonalTitleRule(_Dated):
     """Invoices of these categories may carry a person as buyer (no tax id), up to ``max_amount`` when set."""
 
@@ -97,6 +100,7 @@ class Standards:
     attachments: tuple[AttachmentRule, ...]
     limits: dict[str, Decimal]
     transport: tuple[TransportClass, ...] = ()
+    personal_titles: tuple[PersonalTitleRule, ...] = ()
 
     def allowed_classes(self, grade: str, mode: str) -> frozenset[str]:
         """The classes a grade may book by ``rail`` or ``air``; unknown grades and missing rows are errors."""
@@ -106,7 +110,6 @@ class Standards:
             if row.grade == grade and row.mode == mode:
                 return row.classes
         raise StandardsError(f"transport_classes.csv: no row for {grade} by {mode} in force on {self.on}")
-    personal_titles: tuple[PersonalTitleRule, ...] = ()
 
     def personal_title_allowed(self, category: str, amount: Decimal | None) -> bool:
         """Whether an invoice of this category and amount may be titled to a person (buyer_titles.csv)."""

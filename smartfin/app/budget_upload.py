@@ -22,10 +22,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from smartfin.app.web_login import SESSION_SECONDS, SignedSessions, html_page, same_origin, verify_password
+from smartfin.app.web_login import SignedSessions, html_page, login_routes, same_origin
 from smartfin.budgeting import CompilationError, DraftRefused, find_round, template_workbook, upload_draft
 from smartfin.budgeting.rounds import Stage
-from smartfin.camunda.client import EngineError
 from smartfin.kernel.settings import Settings, get_settings
 from smartfin.processes.compilation.records import departments_of
 from smartfin.store.db import session_scope
@@ -39,29 +38,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     sessions = SignedSessions()
     limit = settings.upload_page_max_bytes
-
-    async def login_form(request: Request) -> Response:
-        return html_page("预算草案上传 登录 Budget upload: log in", (
-            "<form method='post' action='/login'><label>用户 User <input name='user' autocomplete='username'>"
-            "</label> <label>密码 Password <input type='password' name='password' autocomplete='current-password'>"
-            "</label> <button>登录 Log in</button></form>"))
-
-    async def login(request: Request) -> Response:
-        if not same_origin(request):
-            return html_page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
-        form = await request.form()
-        user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
-        try:
-            ok = bool(user and password) and verify_password(settings, user, password)
-        except EngineError:
-            return html_page("引擎不可用 Engine unavailable", "<p>请稍后再试 / try again later</p>", 503)
-        if not ok:
-            return html_page("登录失败 Login failed", "<p>用户或密码错误 / wrong user or password</p>"
-                         "<p><a href='/login'>重试 Try again</a></p>", 401)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")
-        return response
 
     def who(request: Request) -> tuple[str, str] | None:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -153,8 +129,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             f"revision {result['revision']}, {result['lines']} amounts. 请到任务列表完成任务 / now complete your "
             f"task in Tasklist.</p><p><a href='/'>返回 Back</a></p>"))
 
-    return Starlette(routes=[Route("/", home), Route("/login", login_form, methods=["GET"]),
-                             Route("/login", login, methods=["POST"]), Route("/template", template),
+    login = login_routes(settings, sessions, SESSION_COOKIE, "预算草案上传 Budget upload")
+    return Starlette(routes=[Route("/", home), *login, Route("/template", template),
                              Route("/upload", upload, methods=["POST"])])
 
 

@@ -40,12 +40,11 @@ from smartfin.app.dashboard_figures import (
 from smartfin.app.exports import execution_report_xlsx
 from smartfin.app.web_login import (
     SECURITY_HEADERS,
-    SESSION_SECONDS,
     SignedSessions,
     engine_groups,
     html_page,
+    login_routes,
     same_origin,
-    verify_password,
 )
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today
@@ -192,11 +191,6 @@ def document_response(filename: str, data: bytes) -> Response:
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}"})
 
 
-def _local_path(path: str) -> str:
-    """Where to go after logging in: a path of this site only (never another host), else the overview."""
-    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
-
-
 def _year(request: Request) -> int | None:
     raw = request.query_params.get("year", "")
     if not raw:
@@ -213,31 +207,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The dashboard as an ASGI app (``smartfin up`` serves it with uvicorn)."""
     settings = settings or get_settings()
     sessions = SignedSessions()
-
-    async def login_form(request: Request) -> Response:
-        after = _local_path(request.query_params.get("next", ""))
-        return _page("财务看板 登录 Finance dashboard: log in", (
-            f"<form method='post' action='/login'><input type='hidden' name='next' value='{_e(after)}'>"
-            "<label>用户名 User <input name='user' autocomplete='username'>"
-            "</label> <label>密码 Password <input type='password' name='password' autocomplete='current-password'>"
-            "</label> <button>登录 Log in</button></form>"))
-
-    async def login(request: Request) -> Response:
-        if not same_origin(request):
-            return _page("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
-        form = await request.form()
-        user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
-        try:
-            ok = bool(user and password) and verify_password(settings, user, password)
-        except EngineError:
-            return _page("引擎不可用 Engine unavailable", "<p>请稍后再试 / try again later</p>", 503)
-        if not ok:
-            return _page("登录失败 Login failed", "<p>用户名或密码错误 / wrong user or password</p>"
-                         "<p><a href='/login'>重试 Try again</a></p>", 401)
-        response = RedirectResponse(_local_path(str(form.get("next") or "")), status_code=303)
-        response.set_cookie(SESSION_COOKIE, sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")
-        return response
 
     async def logout(request: Request) -> Response:
         cookie = request.cookies.get(SESSION_COOKIE) or ""
@@ -377,8 +346,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def stylesheet(request: Request) -> Response:
         return Response(STYLE.read_bytes(), media_type="text/css", headers=SECURITY_HEADERS)
 
-    return Starlette(routes=[Route("/", overview), Route("/login", login_form, methods=["GET"]),
-                             Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
+    login = login_routes(settings, sessions, SESSION_COOKIE, "财务看板 Finance dashboard", _page)
+    return Starlette(routes=[Route("/", overview), *login, Route("/logout", logout, methods=["POST"]),
                              Route("/budget/{department}", department),
                              Route("/line/{line_id:int}", line), Route("/budget-execution.xlsx", workbook),
                              Route("/documents/claim/{claim_no}/{position:int}", claim_file),

@@ -15,11 +15,13 @@ import hmac
 import html
 import secrets
 import time
+from collections.abc import Callable
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
-from smartfin.camunda.client import EngineClient
+from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.kernel.settings import Settings
 
 SESSION_SECONDS = 8 * 3600
@@ -89,3 +91,42 @@ def html_page(title: str, body: str, status: int = 200, *, head: str = "") -> HT
     return HTMLResponse(f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{html.escape(title)}"
                         f"</title>{head}</head><body><h1>{html.escape(title)}</h1>{body}</body></html>",
                         status_code=status, headers=SECURITY_HEADERS)
+
+
+def local_path(path: str) -> str:
+    """Where to go after logging in: a path of this site only (never another host), else the home page."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+def login_routes(settings: Settings, sessions: SignedSessions, cookie: str, title: str,
+                 page: Callable[[str, str, int], Response] | None = None) -> list[Route]:
+    """``GET /login`` (the form) and ``POST /login`` (check with the engine, set the session cookie, go back to
+    the local page the person came from) for a site whose pages are drawn by ``page``."""
+    draw = page or (lambda heading, body, status: html_page(heading, body, status))
+
+    async def login_form(request: Request) -> Response:
+        after = local_path(request.query_params.get("next", ""))
+        return draw(f"{title} 登录 log in", (
+            f"<form method='post' action='/login'><input type='hidden' name='next' value='{html.escape(after)}'>"
+            "<label>用户名 User <input name='user' autocomplete='username'></label> <label>密码 Password "
+            "<input type='password' name='password' autocomplete='current-password'></label> "
+            "<button>登录 Log in</button></form>"), 200)
+
+    async def login(request: Request) -> Response:
+        if not same_origin(request):
+            return draw("拒绝 Refused", "<p>跨站请求 / cross-site request refused</p>", 403)
+        form = await request.form()
+        user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
+        try:
+            ok = bool(user and password) and verify_password(settings, user, password)
+        except EngineError:
+            return draw("引擎不可用 Engine unavailable", "<p>请稍后再试 / try again later</p>", 503)
+        if not ok:
+            return draw("登录失败 Login failed", "<p>用户名或密码错误 / wrong user or password</p>"
+                        "<p><a href='/login'>重试 Try again</a></p>", 401)
+        response = RedirectResponse(local_path(str(form.get("next") or "")), status_code=303)
+        response.set_cookie(cookie, sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+        return response
+
+    return [Route("/login", login_form, methods=["GET"]), Route("/login", login, methods=["POST"])]

@@ -5,15 +5,12 @@ missing tokens, other file types and oversized files refused."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from bots.browser import launch_chromium
@@ -25,6 +22,7 @@ from smartfin.ledger.keys import FundingSource as F
 from smartfin.store.db import session_scope
 from tests.budgeting.workbooks import fill
 from tests.support.compilation import prepare_year
+from tests.support.web import served
 
 pytestmark = pytest.mark.engine
 YEAR = 2035
@@ -34,20 +32,9 @@ LIMIT = 512 * 1024
 @pytest.fixture(scope="module")
 def upload_page(camunda: Any) -> Iterator[str]:
     prepare_year(YEAR)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     settings = get_settings().model_copy(update={"upload_page_max_bytes": LIMIT})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the upload page did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(settings)) as base:
+        yield base
 
 
 def logged_in(base: str, user: str) -> tuple[requests.Session, str]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -19,7 +16,6 @@ from typing import Any
 import openpyxl
 import pytest
 import requests
-import uvicorn
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import col, select
@@ -40,6 +36,7 @@ from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
 from tests.support.engine import as_user, wait_for
+from tests.support.web import served
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 YEAR = hospital_today().year
@@ -74,20 +71,8 @@ def dashboard(camunda: Any, budget: int) -> Iterator[str]:
                       amount="28765.43", voucher_no="V-DASH-1")
         pre_encumber(session, line.key, "4321.09", document_type="spending", document_no="DASH-2", actor="li.na")
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the dashboard did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(get_settings())) as base:
+        yield base
 
 
 def logged_in(base: str, user: str) -> requests.Session:
