@@ -16,6 +16,7 @@ from sqlmodel import select
 from extractors.invoice.samples import xml_invoice
 from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.settings import get_settings
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.reimbursement.claims import Claim, InvoiceRegistration, claim_invoices, submit_claim
 from smartfin.processes.reimbursement.commands import attach_files_to_claim
@@ -140,7 +141,8 @@ def test_unreadable_scan_goes_to_review_where_typed_fields_are_validated_again(c
     issued = hospital_today().isoformat()
     typed = {"reviewAction": "correct", "invoicePosition": 1, "correctedNumber": "26442000000123456789",
              "correctedIssueDate": "2026-13-40", "correctedTotalWithTax": "150.00",
-             "correctedSellerName": "杭州康泰医疗器械有限公司"}
+             "correctedSellerName": "杭州康泰医疗器械有限公司",
+             "correctedBuyerName": get_settings().hospital_name, "correctedBuyerTaxId": get_settings().hospital_uscc}
     complete(camunda, OFFICER, review, typed)
     again = task_of(camunda, pid, "reviewInvoices")
     assert "CORRECTION_INVALID" in camunda.process_variables(pid)["findingsText"]

@@ -44,7 +44,8 @@ MAX_SUBMITTED_BYTES = 50 * 1024 * 1024  # refused at the door; the reader's own 
 #: ``consume``); ``contract_no`` a registered contract when the ledger holds one under that number
 REFERENCE_NAMES = ("contract_no", "procurement_record", "asset_receipt_no", "request_no")
 CORRECTABLE_FIELDS = ("kind", "code", "number", "issue_date", "check_code", "seller_name", "seller_tax_id",
-                      "buyer_name", "total_amount", "total_tax", "total_with_tax", "total_uppercase", "currency")
+                      "buyer_name", "buyer_tax_id", "total_amount", "total_tax", "total_with_tax", "total_uppercase",
+                      "currency")
 CLAIM_CORRECTABLE = ("payment_method", "explanation", *REFERENCE_NAMES)
 _DATE_FIELDS = ("issue_date",)
 _MONEY_FIELDS = ("total_amount", "total_tax", "total_with_tax")
@@ -509,7 +510,8 @@ def _corrected_value(name: str, value: Any) -> Any:
             raise InvalidCorrection(f"kind: {value!r} is not one of {kinds}") from None
     if name in ("code", "number", "check_code") and not value.replace(" ", "").isalnum():
         raise InvalidCorrection(f"{name}: {value!r} must be digits / 应为数字")
-    return value.replace(" ", "") if name in ("code", "number", "check_code", "seller_tax_id") else value
+    compact = ("code", "number", "check_code", "seller_tax_id", "buyer_tax_id")
+    return value.replace(" ", "") if name in compact else value
 
 
 def correct_invoice(session: Session, claim_no: str, position: int, fields: dict[str, Any], *,

@@ -140,6 +140,7 @@ REVIEW_FIELD_VARIABLES = {
     "correctedTotalAmount": "total_amount", "correctedTotalTax": "total_tax",
     "correctedTotalWithTax": "total_with_tax", "correctedSellerName": "seller_name",
     "correctedSellerTaxId": "seller_tax_id", "correctedCheckCode": "check_code",
+    "correctedBuyerName": "buyer_name", "correctedBuyerTaxId": "buyer_tax_id",
 }
 CLAIM_FIELD_VARIABLES = {
     "correctedPaymentMethod": "payment_method", "correctedExplanation": "explanation",
