@@ -82,7 +82,7 @@ def sniff_format(data: bytes, filename: str | None = None) -> SourceFormat:
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
         return SourceFormat.XML
-    if data.startswith(_IMAGE_MAGIC):
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return SourceFormat.IMAGE
     return SourceFormat.UNKNOWN
 

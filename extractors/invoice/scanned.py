@@ -41,6 +41,7 @@ from smartfin.kernel.findings import Finding, Severity
 
 DEFAULT_MIN_CONFIDENCE = 0.80
 QR_CONFIDENCE = 0.95  # a value decoded from the QR code: error-corrected, but not cross-checked
+QR_CONFIRMED = 0.99  # printed text and QR code, read independently, agree
 TEXT_HEIGHT_PT = 10.0  # the box of a 9-point invoice line is about 10 points high
 _NARROW = 0.55  # width of a Latin letter or digit relative to a Chinese character
 _TALL = 1.5  # a box this much taller than wide holds a vertical title (购买方, 密码区)
@@ -137,11 +138,10 @@ def read_page_picture(image: np.ndarray, *, min_confidence: float = DEFAULT_MIN_
     record, corrected = correct_confusions(record)
     findings.extend(reader_findings)
     findings.extend(corrected)
-    findings.extend(low_confidence_findings(record, min_confidence))
     if invoice_codes:
-        findings.extend(cross_check_qr(record, invoice_codes[0]))
-        record, filled = fill_from_qr(record, invoice_codes[0])
-        findings.extend(filled)
+        record, checked = apply_qr(record, invoice_codes[0])
+        findings.extend(checked)
+    findings.extend(low_confidence_findings(record, min_confidence))
     return ScanOutcome(record, findings)
 
 
@@ -361,17 +361,27 @@ def _qr_fields(record: InvoiceRecord, qr: InvoiceQr) -> dict[str, Any]:
     return values
 
 
-def fill_from_qr(record: InvoiceRecord, qr: InvoiceQr) -> tuple[InvoiceRecord, list[Finding]]:
-    """Values the text did not yield, taken from the invoice's QR code (the issuer's own encoding)."""
-    filled: dict[str, Extracted[Any]] = {}
+def apply_qr(record: InvoiceRecord, qr: InvoiceQr) -> tuple[InvoiceRecord, list[Finding]]:
+    """Check the printed values against the QR code, confirm those that agree, fill those not read.
+
+    Two independent readings that agree make a value certain enough to skip the clerk's check; a value
+    the text did not yield is taken from the code; a disagreement blocks the invoice with both values.
+    """
+    findings = cross_check_qr(record, qr)
+    changes: dict[str, Extracted[Any]] = {}
+    filled = []
     for name, coded in _qr_fields(record, qr).items():
-        if getattr(record, name).value is None:
-            filled[name] = Extracted(coded, QR_CONFIDENCE, Source.OCR)
-    if not filled:
-        return record, []
-    return replace(record, **filled), [Finding(
-        "QR_FILLED", Severity.INFO, f"not readable in the text, taken from the QR code: {', '.join(filled)}",
-        evidence={name: str(value.value) for name, value in filled.items()})]
+        value = getattr(record, name)
+        if value.value is None:
+            changes[name] = Extracted(coded, QR_CONFIDENCE, Source.OCR)
+            filled.append(name)
+        elif value.value == coded:
+            changes[name] = Extracted(coded, max(value.confidence, QR_CONFIRMED), Source.OCR)
+    if filled:
+        findings.append(Finding(
+            "QR_FILLED", Severity.INFO, f"not readable in the text, taken from the QR code: {', '.join(filled)}",
+            evidence={name: str(changes[name].value) for name in filled}))
+    return replace(record, **changes), findings
 
 
 def cross_check_qr(record: InvoiceRecord, qr: InvoiceQr) -> list[Finding]:
@@ -380,7 +390,7 @@ def cross_check_qr(record: InvoiceRecord, qr: InvoiceQr) -> list[Finding]:
     findings = []
     for name, printed, coded in pairs:
         if printed is None:
-            continue  # filled from the code by ``fill_from_qr``
+            continue  # filled from the code by ``apply_qr``
         if printed != coded:
             findings.append(Finding("QR_MISMATCH", Severity.BLOCK,
                                     f"{name}: the printed text reads {printed} but the invoice's QR code says "

@@ -125,11 +125,14 @@ def read_text(image: np.ndarray) -> OcrPage:
         if not quads:
             return OcrPage((), width, height, rotation)
         crops = engine.get_crop_img_list(image, [q.copy() for q in quads])
-        crops, classes, _ = engine.text_cls(crops)
+        turned_lines, classes, _ = engine.text_cls(crops)  # works on copies; ``crops`` stay as cut
         flipped = sum(1 for label, score in classes if label == "180" and score >= _UPSIDE_DOWN_SCORE)
-        if flipped * 2 > len(classes):
+        if flipped * 2 > len(classes):  # the page is upside down: every line is, not only the sure ones
             rotation = (rotation + 180) % 360
             quads = [_turn_half(q, width, height) for q in quads]
+            crops = [cv2.rotate(c, cv2.ROTATE_180) for c in crops]
+        else:
+            crops = turned_lines
         recognised, _ = engine.text_rec(crops, True)
         placed = engine.cal_rec_boxes(crops, quads, recognised)
     skew = _skew(quads)

@@ -15,7 +15,8 @@ import numpy as np
 
 RENDER_DPI = 200  # 9-point invoice text becomes ~25 px high, where the recogniser is at its best
 MIN_SIDE = 400  # below this an invoice's small print is a few pixels high: unreadable
-MAX_PIXELS = 60_000_000  # a decompression bomb is refused, not decoded
+MAX_PIXELS = 120_000_000  # a decompression bomb is refused, not decoded (a 108 MP phone photo is not one)
+MAX_DECODED_SIDE = 4000  # recognition works at 2000 px; phone JPEGs are decoded at a reduced scale
 BLANK_SPREAD = 6.0  # grey-level standard deviation of a page with nothing on it
 SCREEN_PEAK = 100.0  # strength of a periodic pattern (moiré) that paper never shows; JPEG blocks reach ~50
 
@@ -41,8 +42,11 @@ def load_image(data: bytes) -> tuple[np.ndarray | None, ImageProblem | None]:
             warnings.simplefilter("ignore")  # damaged EXIF blocks are common and harmless
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as opened:
+                if opened.format == "JPEG":  # the decoder scales down by 1/2…1/8 almost for free
+                    opened.draft("RGB", (MAX_DECODED_SIDE, MAX_DECODED_SIDE))
                 opened.load()
                 picture = ImageOps.exif_transpose(opened).convert("RGB")
+                picture.thumbnail((MAX_DECODED_SIDE, MAX_DECODED_SIDE))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return None, ImageProblem("IMAGE_TOO_LARGE", f"the picture is too large to read safely: {exc}")
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError … on damaged files

@@ -8,6 +8,7 @@ import pytest
 
 from extractors.invoice import extract_invoice
 from extractors.ocr.images import SCREEN_PEAK, screen_pattern
+from smartfin.kernel.findings import Severity
 from tests.extractors.conftest import LATE
 from tests.support.ocr_samples import encode, scan, screen_photo, two_invoices, unusable_pictures
 
@@ -42,7 +43,7 @@ def test_photo_of_a_screen_is_flagged_for_review() -> None:
     result = extract_invoice(encode(screen_photo(page, 1), ".jpg", 85), today=LATE)
     [finding] = [f for f in result.findings if f.code == "IMAGE_SCREEN_PHOTO"]
     assert finding.evidence["pattern_strength"] >= SCREEN_PEAK
-    assert result.blocked or finding.severity == "warn"  # a person looks at it before it is trusted
+    assert finding.severity is Severity.WARN  # a person looks at it before it is trusted
     assert result.record is not None and sample.truth is not None
     assert result.record.number.value == sample.truth.number.value
 
@@ -64,3 +65,33 @@ def test_random_bytes_behind_image_headers_never_crash() -> None:
         result = extract_invoice(data, filename="upload.jpg")
         assert result.record is None and result.needs_manual_entry
         assert result.finding_codes() == ["IMAGE_CORRUPT"], (magic, result.finding_codes())
+
+
+def test_camera_orientation_tag_is_applied_when_decoding() -> None:
+    import io
+
+    from PIL import Image
+
+    from extractors.ocr import load_image
+
+    portrait = Image.new("RGB", (600, 900), "white")
+    portrait.paste((0, 0, 0), (50, 50, 250, 120))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the phone was held turned: show the picture turned 90° clockwise
+    buffer = io.BytesIO()
+    portrait.save(buffer, format="JPEG", exif=exif)
+    image, problem = load_image(buffer.getvalue())
+    assert problem is None and image is not None
+    assert image.shape[:2] == (600, 900)
+
+
+def test_decompression_bomb_is_refused_not_decoded() -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (16_000, 16_000)).save(buffer, format="PNG")
+    result = extract_invoice(buffer.getvalue(), filename="huge.png")
+    assert result.finding_codes() == ["IMAGE_TOO_LARGE"]
+    assert result.needs_manual_entry == "picture too large"
