@@ -78,10 +78,9 @@ _lock = threading.Lock()  # onnxruntime sessions are shared; one page at a time 
 @lru_cache(maxsize=1)
 def _engine() -> Any:
     """The RapidOCR engine, loaded once per process from the model files inside its package."""
-    import rapidocr_onnxruntime
     from rapidocr_onnxruntime import RapidOCR
 
-    models = Path(rapidocr_onnxruntime.__file__).parent / "models"
+    models = model_directory()
     missing = [name for name in ("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx",
                                  "ch_ppocr_mobile_v2.0_cls_infer.onnx") if not (models / name).is_file()]
     if missing:
