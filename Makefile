@@ -15,6 +15,7 @@ bench: setup
 	.venv/bin/python bench/bench_submit_latency.py
 	.venv/bin/python bench/bench_reservations.py
 	.venv/bin/python bench/bench_extract.py
+	.venv/bin/python bench/bench_ocr.py
 	.venv/bin/python bench/bench_reconcile.py
 	.venv/bin/python bench/bench_claims.py
 	.venv/bin/python bench/bench_bots.py

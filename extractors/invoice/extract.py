@@ -19,6 +19,7 @@ from extractors.invoice.model import (
 )
 from extractors.invoice.ofd import is_ofd, read_ofd
 from extractors.invoice.pdf import read_pdf
+from extractors.invoice.scanned import DEFAULT_MIN_CONFIDENCE, read_image_invoice, read_scanned_pdf
 from extractors.invoice.validation import check_issue_date, validate_record
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
@@ -33,6 +34,7 @@ class ExtractionSettings:
 
     max_bytes: int = 20 * 1024 * 1024
     pdf_password: str = ""
+    ocr_min_confidence: float = DEFAULT_MIN_CONFIDENCE  # OCR values below this are named for the clerk to check
 
 
 DEFAULT_SETTINGS = ExtractionSettings()
@@ -80,7 +82,7 @@ def sniff_format(data: bytes, filename: str | None = None) -> SourceFormat:
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
         return SourceFormat.XML
-    if data.startswith(_IMAGE_MAGIC):
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return SourceFormat.IMAGE
     return SourceFormat.UNKNOWN
 
@@ -102,6 +104,8 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
         fmt = sniff_format(data, filename)
         if fmt is SourceFormat.PDF:
             outcome = read_pdf(data, password=settings.pdf_password)
+            if outcome.record is None and [f.code for f in outcome.findings] == ["IMAGE_ONLY"]:
+                outcome = read_scanned_pdf(data, min_confidence=settings.ocr_min_confidence)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
             if outcome.ticket is not None:
                 return _finish_ticket(outcome.ticket, record, findings, today)
@@ -112,8 +116,8 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             record, findings = read_invoice_xml(data)
             reason = None if record is not None else _reason(findings, "XML could not be read")
         elif fmt is SourceFormat.IMAGE:
-            return _refuse("IMAGE_ONLY", "the file is a picture (scan or photo) and holds no text",
-                           "image-only scan, no OCR", fmt)
+            outcome = read_image_invoice(data, min_confidence=settings.ocr_min_confidence)
+            record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
         else:
             name = f" ({filename})" if filename else ""
             if filename and filename.lower().endswith((".pdf", ".ofd", ".xml")):

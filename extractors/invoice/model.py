@@ -37,6 +37,7 @@ class Source(StrEnum):
     PDF_POSITION = "pdf-position"  # value matched to its label by geometry
     TEMPLATE = "template"  # an issuer template for foreign invoices
     FALLBACK = "fallback"  # template-free patterns for foreign invoices
+    OCR = "ocr"  # recognised from a scan or photo; confidence includes the recognition score
 
 
 class SourceFormat(StrEnum):

@@ -134,7 +134,7 @@ def test_happy_path_reads_verifies_reserves_approves_posts_and_records_the_actua
 def test_unreadable_scan_goes_to_review_where_typed_fields_are_validated_again(camunda, workers, budget):
     scan = image_only_pdf()
     number, pid = submit(camunda, [(scan.filename, scan.data)])
-    review = task_of(camunda, pid, "reviewInvoices")
+    review = task_of(camunda, pid, "reviewInvoices", timeout=90)  # the scan goes through OCR first
     variables = camunda.process_variables(pid)
     assert "IMAGE_ONLY" in variables["findingsText"] and "scan.pdf" in variables["reviewSummary"]
 

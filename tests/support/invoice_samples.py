@@ -164,7 +164,7 @@ def bad_file_samples() -> list[Sample]:
         non_invoice_pdf(),
         Sample("unsupported", "bad", "claim.docx", b"PK\x03\x04" + b"\x00" * 60, None, "FORMAT_UNSUPPORTED"),
         Sample("text-file", "bad", "notes.txt", "报销说明：住宿三晚".encode(), None, "FORMAT_UNSUPPORTED"),
-        Sample("jpeg", "bad", "photo.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 100, None, "IMAGE_ONLY"),
+        Sample("jpeg", "bad", "photo.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 100, None, "IMAGE_CORRUPT"),
         Sample("xml-not-invoice", "bad", "order.xml", b"<?xml version='1.0'?><Order><Id>7</Id></Order>", None,
                "NOT_AN_INVOICE"),
     ]
