@@ -83,7 +83,7 @@ def test_insurance_monthly_matches_the_bank_and_reports_aging(flow_env: Path,
     from smartfin.kernel.settings import get_settings
 
     monkeypatch.setenv("SMARTFIN_BANK_ACCOUNTS", json.dumps([{"account": ACCOUNT, "bank": "icbc"}]))
-    monkeypatch.setenv("SMARTFIN_INSURANCE_ACCOUNT", ACCOUNT)
+    monkeypatch.setenv("SMARTFIN_INSURANCE_INCOME_ACCOUNT", ACCOUNT)
     get_settings.cache_clear()
     sample = generate_clearing(MONTH, HOSPITAL, late="resident")
     write_month_files(sample, insurance_dir(flow_env, HOSPITAL, MONTH))
