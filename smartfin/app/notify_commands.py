@@ -51,6 +51,22 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     return None
 
 
+def document_holders(session: Session, document_type: str, document_no: str) -> list[str]:
+    """The engine users who act for a document now, from the project's records: an appeal batch's department's
+    insurance officers (``ins_appeal_officer``) on today's date."""
+    from smartfin.kernel.clock import hospital_today
+    from smartfin.processes.insuranceappeal.appeals import DOCUMENT_TYPE as APPEAL_BATCH
+    from smartfin.processes.insuranceappeal.appeals import batch_by_key, officers_of
+
+    if document_type != APPEAL_BATCH:
+        return []
+    try:
+        batch = batch_by_key(session, document_no)
+    except LookupError:
+        return []
+    return officers_of(session, batch.department, hospital_today())
+
+
 def uses_demo_sink(settings: Settings) -> bool:
     """The demo (demo users on) without a configured mail server mails into the local sink, when it is installed."""
     from importlib.util import find_spec
@@ -96,7 +112,7 @@ def run() -> None:
         signal.signal(number, lambda *_: stop.set())
     engine = EngineClient.from_settings(settings)
     try:
-        Notifier(settings, engine, document_requester).run(stop)
+        Notifier(settings, engine, document_requester, holders_of=document_holders).run(stop)
     finally:
         engine.close()
 
