@@ -99,10 +99,11 @@ def _free_ports(count: int) -> list[int]:
 def _demo_environment(var: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """A user's environment (nothing of the test session's SmartFin or Prefect settings), with its own
     var/ and ports; returns it with the matching settings values."""
-    engine, erp, bank, tax, prefect = _free_ports(5)
+    engine, erp, bank, tax, insurance, prefect = _free_ports(6)
     values: dict[str, Any] = {
         "var_dir": var, "engine_url": f"http://127.0.0.1:{engine}", "erp_url": f"http://127.0.0.1:{erp}",
         "bank_url": f"http://127.0.0.1:{bank}", "tax_url": f"http://127.0.0.1:{tax}",
+        "insurance_url": f"http://127.0.0.1:{insurance}",
     }
     env = {name: value for name, value in os.environ.items() if not name.startswith(("SMARTFIN_", "PREFECT_"))}
     env.update({f"SMARTFIN_{name.upper()}": str(value) for name, value in values.items()})
@@ -499,3 +500,26 @@ def test_the_cash_forecast_alerts_the_chief_accountant_once(demo: DemoInstall) -
     assert page.exists() and page.with_suffix(".xlsx").exists()
     liu = _block(demo.outputs[1], "liu.yang")
     assert any(key in line and str(page) in line for line in liu), liu
+
+
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_insurance_month_is_fetched_once_and_its_appeals_wait_for_the_officers(demo: DemoInstall) -> None:
+    """Officers recorded once, yesterday and last month each run once (the month's three files fetched by the
+    bot), one appeal per demo department waiting in Tasklist, and gao.yan told where hers is."""
+    with demo.db.connect() as connection:
+        officers = connection.exec_driver_sql("SELECT department, user_id FROM ins_appeal_officer").fetchall()
+        runs = connection.exec_driver_sql("SELECT kind, run_count FROM ins_run").fetchall()
+        fetched = connection.exec_driver_sql(
+            "SELECT subject_id FROM audit_entry WHERE action = 'insurance-file-fetched'").fetchall()
+        batches = connection.exec_driver_sql("SELECT department, business_key FROM ins_appeal_batch").fetchall()
+    assert sorted(officers) == [("CARD", "gao.yan"), ("MED", "tang.bo")]
+    assert sorted(runs) == [("daily", 1), ("monthly", 1)]
+    assert len(fetched) == 3, "the month's clearing, items and group files fetched and imported once"
+    keys = dict(batches)
+    assert sorted(keys) == ["CARD", "MED"]
+    for key in keys.values():
+        assert len(demo.instances(key)) == 1
+        assert [t["taskDefinitionKey"] for t in demo.open_tasks(key)] == ["decideAppeal"]
+    assert any(keys["CARD"] in line for line in _block(demo.outputs[1], "gao.yan"))
+
