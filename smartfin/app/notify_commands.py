@@ -51,17 +51,17 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     return None
 
 
-def document_holders(session: Session, document_type: str, document_no: str) -> list[str]:
-    """The engine users who act for a document now, from the project's records: an appeal batch's department's
-    insurance officers (``ins_appeal_officer``) on today's date."""
+def document_holders(session: Session, process_key: str, task_key: str, business_key: str) -> list[str]:
+    """The engine users who act for a task of a document now, from the project's records: for an appeal batch's
+    decision, the department's insurance officers (``ins_appeal_officer``) on today's date; else nobody in
+    particular (the task's candidates are told)."""
     from smartfin.kernel.clock import hospital_today
-    from smartfin.processes.insuranceappeal.appeals import DOCUMENT_TYPE as APPEAL_BATCH
-    from smartfin.processes.insuranceappeal.appeals import batch_by_key, officers_of
+    from smartfin.processes.insuranceappeal.appeals import DECIDE_TASK, PROCESS_KEY, batch_by_key, officers_of
 
-    if document_type != APPEAL_BATCH:
+    if (process_key, task_key) != (PROCESS_KEY, DECIDE_TASK):
         return []
     try:
-        batch = batch_by_key(session, document_no)
+        batch = batch_by_key(session, business_key)
     except LookupError:
         return []
     return officers_of(session, batch.department, hospital_today())

@@ -62,7 +62,8 @@ class Notifier:
     def run_once(self, now: datetime | None = None, *, force_digest: bool = False) -> Round:
         """One round: new events from every source, their outbox rows, due messages, the digest if due."""
         result = Round()
-        result.events += self._step(result, "tasks", lambda s: collect_tasks(self.engine, s, self.settings))
+        result.events += self._step(result, "tasks", lambda s: collect_tasks(self.engine, s, self.settings,
+                                                                                 self.holders_of))
         result.events += self._step(result, "audit log", lambda s: collect_audit(self.engine, s, self.settings,
                                                                                  self.requester_of, self.holders_of))
         result.events += self._step(result, "reconciliation", lambda s: collect_reconciliation(s, self.settings))
