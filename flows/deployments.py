@@ -100,6 +100,8 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
         kwargs.update(business_date=business_date)
     elif chosen.name == "insurance-monthly":
         kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)
+        if not open_reviews:  # otherwise the settings decide whether the month's appeals are opened
+            kwargs.setdefault("open_appeals", False)
     elif chosen.name == "cost-monthly":
         kwargs.setdefault("month", f"{business_date:%Y-%m}" if business_date else None)
         kwargs.update(open_reviews=open_reviews)

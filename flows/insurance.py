@@ -10,7 +10,11 @@ statement, its refused and deducted items, the DRG/DIP group settlements), reads
 account's bank statements from the bank flow's drop folders since the month began, and reconciles the month:
 statements that add up, receivables booked and aged, disbursements and appeal recoveries matched to bank
 receipts, DRG/DIP surplus or loss per group and department against charges and (when cost accounting has
-the month) cost; then the month's workbook and page.
+the month) cost; then the month's workbook and page. With ``SMARTFIN_INSURANCE_SOURCE=portal`` the month's files
+are first downloaded from the settlement portal by its bot, archived and imported (a file imported before is
+not imported again); with ``SMARTFIN_INSURANCE_APPEALS=true`` the month's refused and deducted items are then
+batched per department and one ``insurance-appeal`` process opened per new batch (a batch under way opens
+nothing). ``smartfin up`` turns both on; the flow's ``fetch``/``open_appeals`` parameters override them.
 
 A refused input is stored as an ``input_refused`` exception of the period's run and the flow run ends
 *failed*, naming every refused file: never a silent partial result. Rerunning a period is idempotent: a
@@ -31,6 +35,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, select
 
+from flows.portal_limits import portal_session
 from flows.sources import bank_day_dir, insurance_dir, insurance_files, statement_files
 from smartfin.kernel.clock import hospital_today, hospital_yesterday, month_days, shift_month
 from smartfin.kernel.settings import get_settings
@@ -41,6 +46,9 @@ DAILY = "insurance-daily"
 MONTHLY = "insurance-monthly"
 DAY_ORDER = ("his", "platform", "platform_total")
 MONTH_ORDER = ("clearing", "clearing_items", "group")
+
+
+PORTAL_INPUT = "insurance portal 医保结算平台"
 
 
 class InsuranceInputRefused(RuntimeError):
@@ -165,10 +173,10 @@ def insurance_receipts(first: date, last: date) -> pd.DataFrame:
 
     settings = get_settings().flows
     columns = ["line_id", "booked_at", "amount_fen", "reference", "memo", "counterparty_name"]
-    if settings.insurance_account is None:
-        get_run_logger().warning("SMARTFIN_INSURANCE_ACCOUNT is not set: no bank receipt can be matched")
+    if settings.insurance_income_account is None:
+        get_run_logger().warning("SMARTFIN_INSURANCE_INCOME_ACCOUNT is not set: no bank receipt can be matched")
         return pd.DataFrame(columns=columns)
-    account = settings.account(settings.insurance_account)
+    account = settings.account(settings.insurance_income_account)
     frames = []
     day = first
     while day <= last:
@@ -199,10 +207,48 @@ def case_costs(session: Session, month: str) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["case_id", "cost_fen"]) if rows else None
 
 
+@task(name="fetch-insurance-month", cache_policy=NO_CACHE, timeout_seconds=1800,
+      task_run_name="insurance portal {month}")
+def fetch_insurance_month(month: str, hospital: str, actor: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Download the month's clearing files from the settlement portal, archive and import those not imported yet.
+
+    Returns (kind → what happened, source → why it was refused): a month the portal has not published, a refused
+    login or a file the import refuses is a refusal of the period, stored and named like a refused drop file.
+    """
+    from bots.errors import BotError
+    from extractors.insurance import InsuranceFileError
+    from smartfin.app.insurance_downloads import fetch_clearing_month
+    from smartfin.insurance.store import DuplicateFile
+
+    log = get_run_logger()
+    try:
+        with portal_session("insurance", "default"):
+            fetched = fetch_clearing_month(month, hospital=hospital, actor=actor)
+    except (BotError, InsuranceFileError, DuplicateFile) as exc:
+        log.warning("insurance portal %s: %s", month, exc)
+        return {}, {PORTAL_INPUT: f"下载或导入失败 / not fetched: {exc.__class__.__name__}: {exc}"}
+    done = {f"{f.kind} (portal)": "imported" if f.imported else "unchanged" for f in fetched}
+    log.info("insurance portal %s: %s", month, done)
+    return done, {}
+
+
+@task(name="open-insurance-appeals", cache_policy=NO_CACHE, timeout_seconds=1800,
+      task_run_name="insurance appeals {month}")
+def open_insurance_appeals(month: str, actor: str) -> list[str]:
+    """Batch the month's open refused and deducted items per department and open one appeal per new batch."""
+    from smartfin.processes.insuranceappeal.appeals import open_appeals
+
+    opened = open_appeals(month, actor=actor)
+    get_run_logger().info("insurance appeals %s: %d opened %s", month, len(opened), opened)
+    return opened
+
+
 @task(name="reconcile-insurance-month", cache_policy=NO_CACHE, timeout_seconds=3600,
       task_run_name="insurance month {month}")
-def reconcile_insurance_month(month: str, hospital: str, as_of: date, actor: str) -> dict[str, Any]:
-    """Import the month's files, reconcile the clearing and write the month's reports."""
+def reconcile_insurance_month(month: str, hospital: str, as_of: date, actor: str,
+                              fetched: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
+    """Import the month's files, reconcile the clearing and write the month's reports; ``fetched`` is what the
+    portal download did before (its refusals refuse the month like a refused drop file)."""
     from smartfin.insurance import report
     from smartfin.insurance.runs import aging_report, run_monthly
     from smartfin.insurance.store import record_refusal, run_exceptions, table_frame
@@ -210,6 +256,8 @@ def reconcile_insurance_month(month: str, hospital: str, as_of: date, actor: str
 
     root = get_settings().flows.recon_root
     done, refused = import_period(insurance_dir(root, hospital, month), MONTH_ORDER, month, hospital, actor)
+    if fetched is not None:
+        done, refused = {**fetched[0], **done}, {**fetched[1], **refused}
     first, _ = month_days(month)
     receipts = insurance_receipts(first, as_of)
     with session_scope() as session:
@@ -236,18 +284,31 @@ def reconcile_insurance_month(month: str, hospital: str, as_of: date, actor: str
 
 
 @flow(name=MONTHLY, log_prints=True, timeout_seconds=3600)
-def insurance_monthly(month: str | None = None, hospital: str | None = None,
-                      as_of: date | None = None) -> dict[str, Any]:
-    """The month before (or ``month``) cleared with the fund, its receivables aged on ``as_of`` (today)."""
+def insurance_monthly(month: str | None = None, hospital: str | None = None, as_of: date | None = None,
+                      fetch: bool | None = None, open_appeals: bool | None = None) -> dict[str, Any]:
+    """The month before (or ``month``) cleared with the fund, its receivables aged on ``as_of`` (today).
+
+    ``fetch`` downloads the month's files from the settlement portal first, ``open_appeals`` opens the appeals
+    of its refused and deducted items after the run; unset, the settings decide (``insurance_source``,
+    ``insurance_appeals``).
+    """
     settings = get_settings().flows
     today = as_of or hospital_today()
     chosen = month or shift_month(f"{today:%Y-%m}", -1)
     month_days(chosen)
-    outcome = reconcile_insurance_month(chosen, hospital or settings.hospital, today, f"flow:{MONTHLY}")
+    place = hospital or settings.hospital
+    actor = f"flow:{MONTHLY}"
+    from_portal = settings.insurance_source == "portal" if fetch is None else fetch
+    fetched = fetch_insurance_month(chosen, place, actor) if from_portal else None
+    outcome = reconcile_insurance_month(chosen, place, today, actor, fetched)
+    appeals = settings.insurance_appeals if open_appeals is None else open_appeals
+    outcome["appeals"] = (open_insurance_appeals(chosen, actor)
+                          if appeals and not outcome["refused"] and outcome.get("statements") else [])
     create_table_artifact([{k: str(v) for k, v in a.items()} for a in outcome["aging"]], key="insurance-aging",
                           description=f"医保应收账龄 Insurance receivables by age, {today}")
     create_markdown_artifact(f"# 医保月度清算 {chosen}\n\nstatus **{outcome['status']}**, "
-                             f"{outcome['exceptions']} exceptions; reports in `{outcome['reports']}`",
+                             f"{outcome['exceptions']} exceptions, {len(outcome['appeals'])} appeal batches opened; "
+                             f"reports in `{outcome['reports']}`",
                              key="insurance-monthly")
     if outcome["refused"]:
         raise InsuranceInputRefused("医保清算输入被拒收 / insurance inputs refused (stored as exceptions): "

@@ -6,7 +6,9 @@ entry point in pyproject.toml, after its own services (engine, portals, worker).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 
 import requests
 
@@ -31,10 +33,20 @@ def prefect_service(settings: Settings) -> ManagedService:
                           env=server_environment(flow_settings))
 
 
+def stack_flow_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """What the served flows get from `up` unless configured: the engine runs beside them, so insurance-monthly
+    opens the month's appeals; with the stand-in portals it downloads the fund's files from the stand-in."""
+    defaults = {"SMARTFIN_INSURANCE_APPEALS": "true"}
+    if settings.stand_in_portals:
+        defaults["SMARTFIN_INSURANCE_SOURCE"] = "portal"
+    return {name: value for name, value in defaults.items() if name not in environ}
+
+
 def flows_service(settings: Settings) -> ManagedService:
     """The scheduled flows served from one process (`smartfin flows serve`)."""
     return ManagedService(name="flows", argv=[sys.executable, "-m", "smartfin.app.cli", "flows", "serve"],
-                          settings=settings, healthy=lambda: True, env=prefect_environment())
+                          settings=settings, healthy=lambda: True,
+                          env={**prefect_environment(), **stack_flow_environment(settings, os.environ)})
 
 
 def _local_prefect(settings: Settings) -> bool:

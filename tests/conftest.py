@@ -122,12 +122,14 @@ def stand_in_portals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
     clerk = PortalUser("kuaiji-session", "session-Secret-7kq", "会计 测试")
     running = start_portals(PortalConfig(data_dir=tmp_path_factory.mktemp("portals"),
                                          admin_token=STAND_IN_ADMIN_TOKEN,
-                                         users={"erp": [clerk], "bank": [clerk]}, erp_search_delay_seconds=0.05))
+                                         users={"erp": [clerk], "bank": [clerk], "insurance": [clerk]},
+                                         erp_search_delay_seconds=0.05))
     os.environ.update({
         "SMARTFIN_ERP_URL": running.urls["erp"], "SMARTFIN_BANK_URL": running.urls["bank"],
-        "SMARTFIN_TAX_URL": running.urls["tax"],
+        "SMARTFIN_TAX_URL": running.urls["tax"], "SMARTFIN_INSURANCE_URL": running.urls["insurance"],
         "SMARTFIN_ERP_ACCOUNT": clerk.username, "SMARTFIN_ERP_PASSWORD": clerk.password,
         "SMARTFIN_BANK_ACCOUNT": clerk.username, "SMARTFIN_BANK_PASSWORD": clerk.password,
+        "SMARTFIN_INSURANCE_ACCOUNT": clerk.username, "SMARTFIN_INSURANCE_PASSWORD": clerk.password,
     })
     get_settings.cache_clear()
     yield running

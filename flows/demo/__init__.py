@@ -19,7 +19,10 @@ What it adds (each once, however often the demo runs):
   reports, and cost reviews for the department head where an indicator breaches its target
   (:mod:`flows.demo.cost`);
 * the week's cash forecast from the demo bank statement on two years of generated history, the chief
-  accountant's cash alert when it falls below the minimum balance, and its report (:mod:`flows.demo.cash`).
+  accountant's cash alert when it falls below the minimum balance, and its report (:mod:`flows.demo.cash`);
+* the insurance settlement: the departments' insurance officers, yesterday reconciled with the platform, last
+  month's clearing fetched from the stand-in settlement portal by the bot, cleared and aged, and its refused and
+  deducted items waiting for the officers in Tasklist (:mod:`flows.demo.insurance`).
 
 The flows run in this process against the Prefect server the demo started, the way `smartfin flows run`
 runs them (``flows.deployments.run_now``).
@@ -67,6 +70,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
     from flows.demo.budget import budget_report
     from flows.demo.cash import cash_forecast_demo
     from flows.demo.cost import cost_month
+    from flows.demo.insurance import insurance_demo
     from flows.demo.reconciliation import reconcile_demo_days
     from flows.demo.vouchers import post_demo_vouchers
 
@@ -81,6 +85,7 @@ def step(settings: Settings, echo: Callable[[str], None], *,
         guidance += budget_report(echo, demo_user_in(CHIEF_ACCOUNTANTS))
         guidance += cost_month(settings, echo, demo_user_in(CHIEF_ACCOUNTANTS), demo_user_in(DEPARTMENT_HEADS))
         guidance += cash_forecast_demo(settings, echo, demo_user_in(CHIEF_ACCOUNTANTS))
+        guidance += insurance_demo(settings, echo, officer)
     finally:
         prefect_log.setLevel(level)
     return guidance

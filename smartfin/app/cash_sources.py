@@ -6,8 +6,9 @@ They live here, in the wiring layer, because the forecast (``smartfin.cashflow``
 
 - ``InsuranceLedgerReceivables``: what the fund still owes per insurance type and service month at a day, from
   the append-only ``ins_receivable`` entries booked up to that day (the quality deposit, owed until the annual
-  assessment, is left out), and the collections = the bank receipts matched to disbursements (``received``
-  entries, on the receipt's date). The forecast learns each insurance type's collection lag from these.
+  assessment, is left out; what appeals recovered counts until its bank receipt arrives), and the collections =
+  the bank receipts matched to disbursements and to appeal recoveries (``received`` entries, on the receipt's
+  date, each receipt once). The forecast learns each insurance type's collection lag from these.
 - ``ContractEncumbrances``: what each registered contract still holds in the budget journal, expected on its
   open scheduled payments (the earliest payments count as paid first); what a contract holds beyond its open
   schedule, and every other document's encumbrance, by the dated rule. The journal decides how much is open, the
@@ -24,12 +25,15 @@ from sqlmodel import Session, col, select
 from rules.cash.dated import CashPolicy
 from smartfin.cashflow.model import Encumbrance, InsuranceCollection, InsuranceReceivable
 from smartfin.cashflow.sources import by_dated_rule, held_encumbrances
+from smartfin.insurance.runs import RECOVERY
 from smartfin.insurance.tables import ReceivableEntry
 from smartfin.processes.contracts.contracts import DOCUMENT_TYPE as CONTRACT
 from smartfin.processes.contracts.contracts import Contract, ContractPayment
 
 SETTLEMENT = "settlement"
 RECEIVED = "received"
+#: the buckets of money the fund pays into the bank: the month's settlement and what appeals recovered
+COLLECTED = (SETTLEMENT, RECOVERY)
 
 
 def insurance_ledger_exists(session: Session) -> bool:
@@ -44,10 +48,11 @@ class InsuranceLedgerReceivables:
 
     def receivables(self, session: Session, as_of: date) -> list[InsuranceReceivable]:
         """Outstanding (> 0) per insurance type and service month at the end of ``as_of``; ``billed`` is the
-        month's amount before any receipt (declared − refused − deducted − retained)."""
+        month's amount before any receipt (declared − refused − deducted − retained, plus what appeals
+        recovered)."""
         outstanding: dict[tuple[str, str], int] = defaultdict(int)
         billed: dict[tuple[str, str], int] = defaultdict(int)
-        for e in session.exec(select(ReceivableEntry).where(ReceivableEntry.bucket == SETTLEMENT,
+        for e in session.exec(select(ReceivableEntry).where(col(ReceivableEntry.bucket).in_(COLLECTED),
                                                             ReceivableEntry.booked_on <= as_of)).all():
             key = (e.insurance_type, e.month)
             outstanding[key] += e.amount_fen
@@ -57,9 +62,10 @@ class InsuranceLedgerReceivables:
                 for (kind, month), amount in sorted(outstanding.items()) if amount > 0]
 
     def collections(self, session: Session, as_of: date) -> list[InsuranceCollection]:
-        """Each matched bank receipt up to ``as_of``: insurance type, service month, receipt day, amount."""
+        """Each matched bank receipt up to ``as_of``: insurance type, service month, receipt day, amount; an
+        appeal's recovery is a collection of the types and service month of the items it recovered."""
         rows = session.exec(select(ReceivableEntry).where(
-            ReceivableEntry.entry_kind == RECEIVED, ReceivableEntry.bucket == SETTLEMENT,
+            ReceivableEntry.entry_kind == RECEIVED, col(ReceivableEntry.bucket).in_(COLLECTED),
             ReceivableEntry.booked_on <= as_of).order_by(col(ReceivableEntry.booked_on), col(ReceivableEntry.id)))
         return [InsuranceCollection(e.insurance_type, e.month, e.booked_on, -e.amount_fen) for e in rows.all()]
 

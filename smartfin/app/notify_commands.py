@@ -51,6 +51,22 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     return None
 
 
+def document_holders(session: Session, process_key: str, task_key: str, business_key: str) -> list[str]:
+    """The engine users who act for a task of a document now, from the project's records: for an appeal batch's
+    decision, the department's insurance officers (``ins_appeal_officer``) on today's date; else nobody in
+    particular (the task's candidates are told)."""
+    from smartfin.kernel.clock import hospital_today
+    from smartfin.processes.insuranceappeal.appeals import DECIDE_TASK, PROCESS_KEY, batch_by_key, officers_of
+
+    if (process_key, task_key) != (PROCESS_KEY, DECIDE_TASK):
+        return []
+    try:
+        batch = batch_by_key(session, business_key)
+    except LookupError:
+        return []
+    return officers_of(session, batch.department, hospital_today())
+
+
 def uses_demo_sink(settings: Settings) -> bool:
     """The demo (demo users on) without a configured mail server mails into the local sink, when it is installed."""
     from importlib.util import find_spec
@@ -96,7 +112,7 @@ def run() -> None:
         signal.signal(number, lambda *_: stop.set())
     engine = EngineClient.from_settings(settings)
     try:
-        Notifier(settings, engine, document_requester).run(stop)
+        Notifier(settings, engine, document_requester, holders_of=document_holders).run(stop)
     finally:
         engine.close()
 

@@ -9,6 +9,8 @@ Rerunning a period gives the same stored result: entries already booked are not 
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 
 import pandas as pd
@@ -40,8 +42,11 @@ from smartfin.insurance.tables import (
     ReceivableEntry,
     RunStatus,
 )
-from smartfin.kernel.clock import month_days, utc_now
+from smartfin.kernel.clock import hospital_today, month_days, utc_now
 from smartfin.store.audit import record_audit
+
+#: the ledger's bucket and entry kind of what an appeal recovered: owed by the fund until its bank receipt
+RECOVERY = "recovery"
 
 
 def run_daily(session: Session, day: date, *, hospital: str, actor: str) -> tuple[InsuranceRun, DailyResult | None]:
@@ -119,7 +124,8 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
     taken = set(session.exec(select(ReceivableEntry.reference).where(ReceivableEntry.entry_kind == "received")))
     offered = receipts[~receipts["reference"].isin(taken)] if len(receipts) else receipts
     done = {f"{e.month}|{e.insurance_type}" for e in session.exec(select(ReceivableEntry).where(
-        ReceivableEntry.entry_kind == "received", ReceivableEntry.month == month))}
+        ReceivableEntry.entry_kind == "received", ReceivableEntry.bucket == "settlement",
+        ReceivableEntry.month == month))}
     targets = targets[~(targets["target_kind"].eq("disbursement")
                         & (targets["month"] + "|" + targets["insurance_type"].fillna("")).isin(done))]
     matches, unmatched = monthly.match_receipts(targets, offered)
@@ -134,6 +140,7 @@ def run_monthly(session: Session, month: str, *, hospital: str, actor: str, rece
             batch = next(b for b in recoveries if b.business_key == m["target"])
             batch.recovery_reference = m["bank_reference"]
             session.add(batch)
+            received += recovery_receipts(session, batch, m["bank_reference"], m["booked_on"])
     booked += _book(session, pd.DataFrame(received), run.id)
 
     session.execute(GroupResult.__table__.delete().where(  # type: ignore[attr-defined]
@@ -209,11 +216,60 @@ def batch_appeals(session: Session, month: str, *, actor: str) -> list[AppealBat
     return batches
 
 
+def recovery_split(items: list[ClearingItem], recovered_fen: int,
+                   recovered_items: Mapping[int, int] | None = None) -> dict[str, int]:
+    """The recovered amount per insurance type of the batch's items.
+
+    ``recovered_items`` (item id → fen, what finance recorded per item) decides it exactly. Without it the
+    amount is shared over the items' insurance types in proportion to their refused or deducted amounts,
+    whole fen by the largest remainder, so the parts always add up to ``recovered_fen``.
+    """
+    by_type: dict[str, int] = defaultdict(int)
+    if recovered_items is not None:
+        kinds = {i.id: i.insurance_type for i in items}
+        unknown = sorted(set(recovered_items) - set(kinds), key=str)
+        if unknown:
+            raise ValueError(f"recovered items {unknown} are not items of the batch")
+        for item_id, fen in recovered_items.items():
+            if fen:
+                by_type[kinds[item_id]] += fen
+        if sum(by_type.values()) != recovered_fen:
+            raise ValueError(f"the items' recoveries add up to {sum(by_type.values())} fen, not {recovered_fen}")
+        return dict(sorted(by_type.items()))
+    weights: dict[str, int] = defaultdict(int)
+    for item in items:
+        weights[item.insurance_type] += item.amount_fen
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("the batch has no item to share the recovery over")
+    shares = {kind: divmod(recovered_fen * weight, total) for kind, weight in sorted(weights.items())}
+    left = recovered_fen - sum(q for q, _ in shares.values())
+    for kind in sorted(shares, key=lambda k: (-shares[k][1], k))[:left]:
+        by_type[kind] += 1
+    for kind, (whole, _) in shares.items():
+        by_type[kind] += whole
+    return {k: v for k, v in sorted(by_type.items()) if v}
+
+
+def recovery_receipts(session: Session, batch: AppealBatch, reference: str, booked_on: date) -> list[dict[str, object]]:
+    """The ``received`` entries of a recovery matched to the bank receipt ``reference``: one per insurance type
+    of the batch's ``recovery`` entries, so the cash forecast counts the money as that type's collection of the
+    service month, on the receipt's day. The receipt is not booked against the settlement a second time."""
+    due = session.exec(select(ReceivableEntry).where(ReceivableEntry.reference == batch.business_key,
+                                                     ReceivableEntry.bucket == RECOVERY,
+                                                     ReceivableEntry.entry_kind == RECOVERY)).all()
+    return [{"month": e.month, "insurance_type": e.insurance_type, "entry_kind": "received", "bucket": RECOVERY,
+             "amount_fen": -e.amount_fen, "booked_on": booked_on, "reference": reference} for e in due]
+
+
 def record_appeal_outcome(session: Session, business_key: str, *, status: AppealStatus, by: str,
-                          recovered_fen: int = 0, recovered_on: date | None = None) -> AppealBatch:
+                          recovered_fen: int = 0, recovered_on: date | None = None,
+                          recovered_items: Mapping[int, int] | None = None) -> AppealBatch:
     """Record what became of a batch (appealed, accepted, recovered with the amount the fund pays back).
 
-    The recovery cannot exceed the batch's amount; the monthly run then matches it to a bank receipt.
+    The recovery cannot exceed the batch's amount. It is booked as the fund's debt in the receivables ledger's
+    ``recovery`` bucket per insurance type (``recovery_split``; ``recovered_items`` = item id → fen as finance
+    recorded them); the monthly run then matches it to a bank receipt and books it received.
     """
     batch = session.exec(select(AppealBatch).where(AppealBatch.business_key == business_key)).one()
     if recovered_fen < 0 or recovered_fen > batch.amount_fen:
@@ -221,6 +277,16 @@ def record_appeal_outcome(session: Session, business_key: str, *, status: Appeal
                          f"batch's {batch.amount_fen} fen")
     if status == AppealStatus.RECOVERED and recovered_fen == 0:
         raise ValueError(f"{business_key}: a recovery needs the amount recovered")
+    if status == AppealStatus.RECOVERED:
+        booked = session.exec(select(ReceivableEntry.id).where(ReceivableEntry.reference == business_key,
+                                                               ReceivableEntry.bucket == RECOVERY)).first()
+        if booked is not None:
+            raise ValueError(f"{business_key}: its recovery is recorded already")
+        items = list(session.exec(select(ClearingItem).where(ClearingItem.appeal_batch_id == batch.id)).all())
+        day = recovered_on or hospital_today()
+        session.add_all([ReceivableEntry(month=batch.month, insurance_type=kind, entry_kind=RECOVERY,
+                                         bucket=RECOVERY, amount_fen=fen, booked_on=day, reference=business_key)
+                         for kind, fen in recovery_split(items, recovered_fen, recovered_items).items()])
     batch.status = status
     batch.recovered_fen = recovered_fen
     batch.recovered_on = recovered_on

@@ -303,8 +303,10 @@ class ReceivableEntry(SQLModel, table=True):
 
     ``declared`` raises it; ``refused``, ``deducted`` and ``received`` (a matched bank receipt) lower it;
     ``retained`` moves the quality deposit to its own ``retention`` bucket, returned after the annual
-    assessment. An appeal's recovery is tracked on its batch (amount, bank reference), since a department's
-    batch may span insurance types. The same reference is never booked twice.
+    assessment. An appeal's recovery is booked in the ``recovery`` bucket per insurance type (``recovery``,
+    reference = the batch key) and, once matched to a bank receipt, ``received`` there too, so it counts as a
+    collection of its type and service month; the batch keeps the total and the bank reference. The same
+    reference is never booked twice.
     """
 
     __tablename__ = "ins_receivable"

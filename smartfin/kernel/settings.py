@@ -53,12 +53,19 @@ class FlowSettings(BaseSettings):
     bank_accounts: list[BankAccount] = Field(default_factory=list, description="accounts reconciled daily (JSON)")
     settlement_account: str | None = Field(
         default=None, description="account the payment channels settle into (three-way); default: the first")
-    insurance_account: str | None = Field(
+    insurance_income_account: str | None = Field(
         default=None, description="bank account the insurance fund pays into (医保收入户); one of "
         "SMARTFIN_BANK_ACCOUNTS, whose statements insurance-monthly reads")
     statement_source: str = Field(
         default="folder", description="`folder`: statements dropped into the drop folder; `portal`: downloaded "
         "by the bank bot")
+    insurance_source: Literal["folder", "portal"] = Field(
+        default="folder", description="`folder`: the fund's clearing files dropped into the drop folder; "
+        "`portal`: insurance-monthly downloads them from the settlement portal first (SMARTFIN_INSURANCE_URL; "
+        "`smartfin up` with the stand-in portals sets it)")
+    insurance_appeals: bool = Field(
+        default=False, description="insurance-monthly opens the insurance-appeal processes of the month's refused "
+        "and deducted items (needs the engine; `smartfin up` sets it)")
 
     reconciliation_dir: Path | None = Field(default=None, description="drop folders; unset = var/reconciliation/")
     inbox_dir: Path | None = Field(default=None, description="invoice inbox folder; unset = var/inbox/")

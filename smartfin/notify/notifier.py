@@ -20,7 +20,7 @@ from smartfin.kernel.clock import utc_now
 from smartfin.kernel.settings import Settings
 from smartfin.notify.channels import Channels, configured_channels, scrub
 from smartfin.notify.delivery import expand_events, send_digests, send_due
-from smartfin.notify.sources import RequesterLookup, collect_audit, collect_reconciliation, collect_tasks
+from smartfin.notify.sources import HolderLookup, RequesterLookup, collect_audit, collect_reconciliation, collect_tasks
 from smartfin.notify.tables import DAILY, IMMEDIATE, NotificationPreference
 from smartfin.store.db import session_scope
 
@@ -42,10 +42,11 @@ class Notifier:
     """One installation's notifier; any number of rounds, in one process or after a restart, send once."""
 
     def __init__(self, settings: Settings, engine: EngineClient, requester_of: RequesterLookup,
-                 channels: Channels | None = None) -> None:
+                 channels: Channels | None = None, holders_of: HolderLookup | None = None) -> None:
         self.settings = settings
         self.engine = engine
         self.requester_of = requester_of
+        self.holders_of = holders_of
         self.channels = channels or configured_channels(settings)
 
     def _step(self, result: Round, name: str, work: Callable[[Session], int]) -> int:
@@ -61,9 +62,10 @@ class Notifier:
     def run_once(self, now: datetime | None = None, *, force_digest: bool = False) -> Round:
         """One round: new events from every source, their outbox rows, due messages, the digest if due."""
         result = Round()
-        result.events += self._step(result, "tasks", lambda s: collect_tasks(self.engine, s, self.settings))
+        result.events += self._step(result, "tasks", lambda s: collect_tasks(self.engine, s, self.settings,
+                                                                                 self.holders_of))
         result.events += self._step(result, "audit log", lambda s: collect_audit(self.engine, s, self.settings,
-                                                                                 self.requester_of))
+                                                                                 self.requester_of, self.holders_of))
         result.events += self._step(result, "reconciliation", lambda s: collect_reconciliation(s, self.settings))
         result.queued += self._step(result, "recipients", lambda s: expand_events(self.engine, s, self.channels))
         for delivery in (send_due(self.settings, self.channels, now),

@@ -27,12 +27,18 @@ from smartfin.store.audit import AuditEntry
 
 #: (session, document type, document number) → the engine user the document belongs to, from its table
 RequesterLookup = Callable[[Session, str, str], str | None]
+#: (session, process definition key, task definition key, business key) → the engine users who act for that task
+#: of that document now (e.g. the department's insurance officers of an appeal batch), from the project's records;
+#: empty = the task's candidates as the engine holds them
+HolderLookup = Callable[[Session, str, str, str], list[str]]
 
 ENGINE_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 #: tasks created this long before the mark are read again: the engine's clock and commit order are not ours
 TASK_OVERLAP = timedelta(minutes=2)
 AUDIT_BATCH = 500
 ESCALATIONS = ("approval-escalated", "cost-review-escalated")
+APPEAL_ESCALATED = "insurance-appeal-escalated"
+APPEAL_PROCESS, APPEAL_TASK = "insurance-appeal", "decideAppeal"
 OUTCOME_WORDS = {"approved": "已批准 / approved", "rejected": "未批准 / rejected", "withdrawn": "已撤回 / withdrawn",
                  "cancelled": "已取消 / cancelled", "paid": "已支付 / paid"}
 
@@ -93,8 +99,13 @@ class BusinessKeys:
         return self.known[process_instance_id]
 
 
-def collect_tasks(engine: EngineClient, session: Session, settings: Settings) -> int:
-    """A ``task`` event for every task created since the mark; returns how many were new."""
+def collect_tasks(engine: EngineClient, session: Session, settings: Settings,
+                  holders_of: HolderLookup | None = None) -> int:
+    """A ``task`` event for every task created since the mark; returns how many were new.
+
+    A task whose document names the people who act for it (``holders_of``, e.g. an appeal batch's department
+    officers while the task is offered to every insurance officer) goes to them and its assignee only.
+    """
     mark = read_mark(session, "engine-tasks")
     since = (parse_engine_time(mark) - TASK_OVERLAP if mark
              else utc_now() - timedelta(hours=settings.notify.lookback_hours))
@@ -110,6 +121,10 @@ def collect_tasks(engine: EngineClient, session: Session, settings: Settings) ->
             key = f"task:{task['id']}"
             if not event_exists(session, key):
                 subject = business_key(task.get("processInstanceId"))
+                holders = holders_of(session, str(task.get("processDefinitionId") or "").partition(":")[0],
+                                     str(task.get("taskDefinitionKey") or ""), subject) if holders_of else []
+                if holders:
+                    groups, users = [], [*holders, *([task["assignee"]] if task.get("assignee") else [])]
                 name = task.get("name") or "任务 task"
                 raise_event(session, key=key, kind=EventKind.TASK, subject=subject,
                             title=f"待办：{name} {subject} / New task: {name} {subject}",
@@ -180,8 +195,28 @@ def _cost_alert(session: Session, settings: Settings, entry: AuditEntry) -> dict
             "link": None}
 
 
-def collect_audit(engine: EngineClient, session: Session, settings: Settings, requester_of: RequesterLookup) -> int:
-    """Escalations, decisions, send-backs and published cost months from the audit log since its mark."""
+def _appeal_escalation(engine: EngineClient, settings: Settings, entry: AuditEntry,
+                       officers: list[str]) -> dict[str, Any] | None:
+    """An appeal batch whose window is closing, for the department's insurance officers of record (the task is
+    offered to every insurance officer); without an officer on record, for the task's candidates."""
+    if not officers:
+        return _escalation(engine, settings, entry)
+    details = entry.details_dict
+    due = details.get("dueOn") or "—"
+    tasks = [str(t) for t in details.get("tasks", [])]
+    return {"kind": EventKind.ESCALATION, "groups": set(), "users": set(officers),
+            "title": f"催办：医保申诉 {entry.subject_id} 即将超过申诉期限 / Escalated: insurance appeal "
+                     f"{entry.subject_id} is due {due}",
+            "body": (f"申诉批次 / Appeal batch: {entry.subject_id}\n截止日期 / Due: {due}\n拒付扣款项目尚未答复，"
+                     f"请在申诉期限前处理。 / The refused and deducted items are not answered yet; decide them "
+                     f"before the appeal window closes."),
+            "link": tasklist_link(settings, tasks[0] if tasks else None)}
+
+
+def collect_audit(engine: EngineClient, session: Session, settings: Settings, requester_of: RequesterLookup,
+                  holders_of: HolderLookup | None = None) -> int:
+    """Escalations, decisions, send-backs and published cost months from the audit log since its mark; an
+    insurance appeal's escalation goes to the officers ``holders_of`` names for its decision task."""
     mark = int(read_mark(session, "audit-log") or 0)
     if mark == 0 and read_mark(session, "audit-log") is None:
         # first start: what was audited before the notifier existed is history, not news
@@ -199,6 +234,9 @@ def collect_audit(engine: EngineClient, session: Session, settings: Settings, re
             found = _decision(entry, requester_of, session, settings)
         elif entry.action == "cost.month.published":
             found = _cost_alert(session, settings, entry)
+        elif entry.action == APPEAL_ESCALATED and holders_of is not None:
+            found = _appeal_escalation(engine, settings, entry,
+                                       holders_of(session, APPEAL_PROCESS, APPEAL_TASK, entry.subject_id))
         if found is not None and (found["groups"] or found["users"]):
             raise_event(session, key=f"audit:{entry.id}", kind=found["kind"], subject=entry.subject_id,
                         title=found["title"], body=found["body"], link=found["link"], groups=found["groups"],

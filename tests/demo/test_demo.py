@@ -502,6 +502,28 @@ def test_the_cash_forecast_alerts_the_chief_accountant_once(demo: DemoInstall) -
     assert any(key in line and str(page) in line for line in liu), liu
 
 
+@pytest.mark.skipif(not _flows_plugin_installed(),
+                    reason="the flows' demo step (entry point smartfin.demo: flows = flows.demo:step) is not installed")
+def test_the_insurance_month_is_fetched_once_and_its_appeals_wait_for_the_officers(demo: DemoInstall) -> None:
+    """Officers recorded once, yesterday and last month each run once (the month's three files fetched by the
+    bot), one appeal per demo department waiting in Tasklist, and gao.yan told where hers is."""
+    with demo.db.connect() as connection:
+        officers = connection.exec_driver_sql("SELECT department, user_id FROM ins_appeal_officer").fetchall()
+        runs = connection.exec_driver_sql("SELECT kind, run_count FROM ins_run").fetchall()
+        fetched = connection.exec_driver_sql(
+            "SELECT subject_id FROM audit_entry WHERE action = 'insurance-file-fetched'").fetchall()
+        batches = connection.exec_driver_sql("SELECT department, business_key FROM ins_appeal_batch").fetchall()
+    assert sorted(officers) == [("CARD", "gao.yan"), ("MED", "tang.bo")]
+    assert sorted(runs) == [("daily", 1), ("monthly", 1)]
+    assert len(fetched) == 3, "the month's clearing, items and group files fetched and imported once"
+    keys = dict(batches)
+    assert sorted(keys) == ["CARD", "MED"]
+    for key in keys.values():
+        assert len(demo.instances(key)) == 1
+        assert [t["taskDefinitionKey"] for t in demo.open_tasks(key)] == ["decideAppeal"]
+    assert any(keys["CARD"] in line for line in _block(demo.outputs[1], "gao.yan"))
+
+
 def test_the_dashboard_shows_the_demo_hospital_to_each_person_as_far_as_she_may_see(demo: DemoInstall) -> None:
     base = f"http://127.0.0.1:{demo.settings.dashboard_port}"
 

@@ -215,9 +215,18 @@ def demo_env(flow_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("SMARTFIN_HOSPITAL", HOSPITAL)
     get_settings.cache_clear()
     codes = {line.split(",")[0] for line in DEPARTMENTS_FILE.read_text(encoding="utf-8").splitlines()[1:]}
+    # the insurance step publishes last month on the stand-in settlement portal with its admin token, kept
+    # where `smartfin up`'s stand-ins keep theirs
+    from flows.demo.insurance import ADMIN_TOKEN_FILE
+    from tests.conftest import STAND_IN_ADMIN_TOKEN
+
+    token = get_settings().var_dir / "portals" / ADMIN_TOKEN_FILE
+    token.parent.mkdir(parents=True, exist_ok=True)
+    token.write_text(STAND_IN_ADMIN_TOKEN, encoding="utf-8")
     try:
         yield flow_env
     finally:
+        token.unlink(missing_ok=True)
         with session_scope() as session:
             for row in session.exec(select(Department).where(col(Department.code).in_(codes))).all():
                 session.delete(row)
@@ -293,6 +302,7 @@ def test_the_step_twice_adds_each_day_review_and_voucher_once(camunda, workers, 
         assert any(user == "wang.fang" and number in text and "voucher/search" in text for user, text in guidance)
     assert sorted(first) == sorted(second), "a re-run says the same"
     assert not any("no approved voucher" in line for line in said)
+    assert any("fetched by the portal bot" in line for line in said), "the insurance month came from the portal"
 
     # last month's cost accounting of the demo departments: published once, with its pages and workbook
     from flows.cost import last_closed_month, report_folder

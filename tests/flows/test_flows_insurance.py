@@ -83,7 +83,7 @@ def test_insurance_monthly_matches_the_bank_and_reports_aging(flow_env: Path,
     from smartfin.kernel.settings import get_settings
 
     monkeypatch.setenv("SMARTFIN_BANK_ACCOUNTS", json.dumps([{"account": ACCOUNT, "bank": "icbc"}]))
-    monkeypatch.setenv("SMARTFIN_INSURANCE_ACCOUNT", ACCOUNT)
+    monkeypatch.setenv("SMARTFIN_INSURANCE_INCOME_ACCOUNT", ACCOUNT)
     get_settings.cache_clear()
     sample = generate_clearing(MONTH, HOSPITAL, late="resident")
     write_month_files(sample, insurance_dir(flow_env, HOSPITAL, MONTH))
@@ -126,3 +126,14 @@ def test_an_unbalanced_statement_with_its_month_named_in_the_file(flow_env: Path
     assert result["status"] == "exceptions"
     stored = _stored_exceptions(result["run_id"])
     assert "statement_unbalanced" in set(stored["type"])
+
+
+def test_smartfin_up_fetches_from_the_stand_in_and_opens_appeals_unless_configured() -> None:
+    from flows.services import stack_flow_environment
+    from smartfin.kernel.settings import Settings
+
+    assert stack_flow_environment(Settings(stand_in_portals=True), {}) == {
+        "SMARTFIN_INSURANCE_APPEALS": "true", "SMARTFIN_INSURANCE_SOURCE": "portal"}
+    assert stack_flow_environment(Settings(stand_in_portals=False), {}) == {"SMARTFIN_INSURANCE_APPEALS": "true"}
+    assert stack_flow_environment(Settings(stand_in_portals=True), {"SMARTFIN_INSURANCE_SOURCE": "folder",
+                                                                    "SMARTFIN_INSURANCE_APPEALS": "false"}) == {}

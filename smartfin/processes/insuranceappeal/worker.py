@@ -155,7 +155,7 @@ def record_appeal_recovery(job: Job) -> dict[str, Any]:
             session.add(row)
         if total:
             record_appeal_outcome(session, key, status=AppealStatus.RECOVERED, by=task.user, recovered_fen=total,
-                                  recovered_on=day)
+                                  recovered_on=day, recovered_items={r.item_id: r.recovered_fen for r in recoveries})
         record_audit(session, actor=task.user, action="insurance-appeal-recovery-recorded",
                      subject_type=DOCUMENT_TYPE, subject_id=key,
                      details={"task": task.task_id, "recoveredFen": total, "recoveredOn": day.isoformat(),
