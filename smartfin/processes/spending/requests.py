@@ -271,7 +271,8 @@ WITHDRAW_ATTEMPTS = 5
 
 
 def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = None) -> None:
-    """Withdraw a request still in approval, for its requester or the proxy who entered it.
+    """Withdraw a request still in approval or sent back for revision, for its requester or the proxy who
+    entered it (in Tasklist the requester can also withdraw from the revision task).
 
     ``by`` is the authenticated user (the caller checked the login). Requesters hold no right to change
     process instances in the engine, so the service account correlates the withdrawal after this check,
