@@ -130,7 +130,8 @@ def test_sent_back_request_is_revised_resubmitted_and_routed_again_as_a_new_roun
                                                                  "chief-accountant"]
     assert {s.amount for s in steps if s.round == 2} == {Decimal("8000.00")}
     first = [(d.step, d.user_id, d.outcome, d.comment) for d in decisions if d.round == 1]
-    assert first == [(1, "li.na", "approve", "同意"), (2, "chen.jie", "sendBack", "请写明耗材规格 name the items")]
+    assert first == [(1, "li.na", "approve", "同意"), (2, "chen.jie", "sendBack", "请写明耗材规格 name the items"),
+                     (None, "zhang.wei", "resubmit", None)]
     second = [(d.step, d.user_id, d.outcome) for d in decisions if d.round == 2]
     assert [s for s, _, _ in second] == [1, 2, 3, 4, 5, 6] and all(o == "approve" for _, _, o in second)
     assert all(d.decided_at for d in decisions)
@@ -146,6 +147,9 @@ def test_requester_withdraws_a_sent_back_request_and_nothing_stays_reserved(camu
     assert wait_for(lambda: record(number).status == "withdrawn", message="withdrawn status")
     assert held(number) == Decimal("0.00")
     assert [e.actor for e in audit(number, "withdrawal-requested")] == ["zhang.wei"]
+    with session_scope() as session:
+        answers = [(d.round, d.user_id, d.outcome) for d in recorded_decisions(session, DOC, number)]
+    assert answers == [(1, "li.na", "sendBack"), (1, "zhang.wei", "withdraw")]
 
 
 def test_an_invalid_revision_goes_back_to_the_requester_with_the_reason_and_the_record_unchanged(

@@ -7,6 +7,7 @@ are (registration and closing by request number, reservations by document).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -19,6 +20,7 @@ from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.processes.approvals import (
     APPROVE,
     SEND_BACK,
+    SignedTask,
     audit_verification,
     chain_problems,
     chain_started,
@@ -454,6 +456,7 @@ def resubmit_request(job: Job) -> dict[str, Any]:
     assert task is not None and task.user
     if task.values.get("revisionAction") == WITHDRAW:
         with session_scope() as session:
+            _record_answer(session, request.request_no, task, WITHDRAW)
             record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
                          subject_id=request.request_no, details={"task": task.task_id})
         return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
@@ -470,6 +473,7 @@ def resubmit_request(job: Job) -> dict[str, Any]:
             return {**again, "revisionProblem": f"预算指标不可用 / no usable budget line: {check.message}"}
         changes = apply_revision(row, draft)
         session.add(row)
+        _record_answer(session, row.request_no, task, RESUBMIT)
         if not _resubmission_recorded(session, row.request_no, task.task_id):
             record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
                          subject_id=row.request_no, details={"task": task.task_id, "changes": changes})
@@ -479,6 +483,14 @@ def resubmit_request(job: Job) -> dict[str, Any]:
         session.expunge(row)
     return _checked_and_routed(job, row, draft, warnings, result,
                                {"revisionOutcome": RESUBMIT, "revisionProblem": "", "sendBackReason": ""})
+
+
+def _record_answer(session: Any, request_no: str, task: SignedTask, action: str) -> None:
+    """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
+    chain = current_chain(session, DOCUMENT_TYPE, request_no)
+    if chain:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=request_no, round_no=chain[0].round,
+                      chain=chain, approvals=[], others=[replace(task, outcome=action)])
 
 
 def _resubmission_recorded(session: Any, request_no: str, task_id: str) -> bool:
