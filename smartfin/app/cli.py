@@ -203,7 +203,7 @@ def submit_request(
 
 @app.command()
 def withdraw(request_no: Annotated[str, typer.Argument(help="the request number")]) -> None:
-    """Withdraw your request (or one you entered as proxy) while it is still in approval."""
+    """Withdraw your request (or one you entered as proxy) while it is in approval or sent back for revision."""
     from smartfin.processes.spending.requests import withdraw_request
 
     with _friendly_errors():

@@ -420,9 +420,10 @@ def chain_problems(chain: Sequence[ApprovalChainStep], approvals: Sequence[Signe
 
 
 def signature_problems(task: SignedTask, group: str, excluded: set[str],
-                       is_member: Callable[[str, str], bool], deputies: DeputyCheck | None = None) -> list[str]:
+                       is_member: Callable[[str, str], bool], deputies: DeputyCheck | None = None,
+                       outcome: str = APPROVE) -> list[str]:
     """Why ``task`` is not a valid signature for ``group`` (candidate group, authenticated member or a
-    deputy ``deputies`` accepts, not excluded, the assignee herself, ``approve``); empty when it is."""
+    deputy ``deputies`` accepts, not excluded, the assignee herself, ``outcome``); empty when it is."""
     problems = []
     if task.groups != {group}:
         problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task's candidate groups were "
@@ -440,9 +441,33 @@ def signature_problems(task: SignedTask, group: str, excluded: set[str],
         if why_not is not None:
             problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}"
                             + (f" ({why_not})" if why_not else ""))
-    if task.outcome != APPROVE:
-        problems.append(f"意见为 {task.outcome!r} / the decision was {task.outcome!r}, not approve")
+    if task.outcome != outcome:
+        problems.append(f"意见为 {task.outcome!r} / the decision was {task.outcome!r}, not {outcome}")
     return problems
+
+
+SEND_BACK = "sendBack"
+
+
+def send_back_problems(task: SignedTask | None, group: str, excluded: set[str],
+                       is_member: Callable[[str, str], bool], deputies: DeputyCheck | None = None) -> list[str]:
+    """Why ``task`` cannot stand as a send-back for revision (退回修改) of the step offered to ``group``.
+
+    A send-back ends the round as surely as a rejection, so it needs what a signature needs — the step's
+    group, an authenticated member (or covered deputy) who is not the requester — and a reason, which the
+    requester is shown. Empty when it holds.
+    """
+    if task is None or not task.completed:
+        return ["没有完成的退回记录 / the engine has no completed send-back"]
+    problems = signature_problems(task, group, excluded, is_member, deputies, outcome=SEND_BACK)
+    if not (task.comment or "").strip():
+        problems.append("退回修改须说明理由 / a send-back needs a reason in the comment")
+    return problems
+
+
+def round_signatures(approvals: Sequence[SignedTask]) -> list[SignedTask]:
+    """The round's approval tasks that count as signatures: a send-back the control refused is not one."""
+    return [task for task in approvals if task.outcome != SEND_BACK]
 
 
 def record_signed(session: Session, *, document_type: str, document_no: str, round_no: int,

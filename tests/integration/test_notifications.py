@@ -245,3 +245,20 @@ def test_the_notifier_service_sends_once_across_a_restart_of_its_process(camunda
     logged = log_path.read_text(encoding="utf-8")
     assert "notifier started: mail on, webhook on" in logged
     assert not any(secret in logged for secret in (SMTP_PASSWORD, ROBOT_TOKEN, ROBOT_SECRET))
+
+
+def test_a_send_back_is_mailed_to_the_recorded_requester_with_its_reason(camunda, workers, budget, notify_setup):
+    sink, _stub, settings = notify_setup
+    number, pid = submit(camunda, "640.00")
+    notifier = Notifier(settings, camunda, document_requester)
+    notifier.run_once()  # the audit log's mark is set before the send-back
+    task = open_task(camunda, pid)
+    camunda.as_user("li.na", "smartfin-demo").complete_task(task["id"], {"decision": "sendBack",
+                                                                         "comment": "请附报价单 attach the quote"})
+    address = {u["id"]: u.get("email") for u in camunda.get("/user", id="zhang.wei")}["zhang.wei"]
+    assert address, "the demo requester has an e-mail address"
+    [mail] = rounds(notifier, lambda: [m for m in sink.to(address, number) if "退回修改" in str(m["Subject"])],
+                    "the send-back mailed to the requester")
+    assert "请附报价单 attach the quote" in mail.get_content()
+    camunda.correlate("SpendingRequestWithdrawn", number)
+    process_ended(camunda, pid)

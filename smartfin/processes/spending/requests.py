@@ -169,6 +169,38 @@ def record_request(session: Session, request_no: str, draft: RequestDraft,
     return row
 
 
+#: the start form's fields a requester may change when a request is sent back for revision (退回修改)
+REVISABLE_FIELDS = ("department", "category", "fundingSource", "project", "amount", "payee", "purpose")
+
+
+def revision_values(row: SpendingRequest, edit: dict[str, Any]) -> dict[str, Any]:
+    """What a resubmission says: the record, with the revisable fields the requester wrote replaced.
+
+    The requester stays the recorded one whatever the edit holds; the economic code is kept only while the
+    category is, else the new category gives it (as at intake).
+    """
+    values: dict[str, Any] = {"requester": row.requester, "department": row.department, "category": row.category,
+                              "fundingSource": row.funding_source, "project": row.project,
+                              "fiscalYear": row.fiscal_year, "amount": format_yuan(row.amount), "payee": row.payee,
+                              "purpose": row.purpose}
+    values.update({name: edit[name] for name in REVISABLE_FIELDS if edit.get(name) is not None})
+    if str(values["category"]).strip() == row.category:
+        values["economicCode"] = row.economic_code
+    return values
+
+
+def apply_revision(row: SpendingRequest, draft: RequestDraft) -> dict[str, list[str]]:
+    """Write a validated revision into the record; returns each changed column as [before, after]."""
+    new = {"department": draft.department, "category": draft.category, "economic_code": draft.economic_code,
+           "funding_source": draft.funding_source, "project": draft.project, "fiscal_year": draft.fiscal_year,
+           "amount_fen": to_fen(draft.amount), "payee": draft.payee, "purpose": draft.purpose}
+    changes = {name: [str(getattr(row, name)), str(value)] for name, value in new.items()
+               if getattr(row, name) != value}
+    for name, value in new.items():
+        setattr(row, name, value)
+    return changes
+
+
 def split_suspicions(session: Session, request: SpendingRequest,
                      window: timedelta = timedelta(days=30)) -> list[SplitSuspicion]:
     """Earlier requests of the same requester or payee that, with this one, straddle a tier."""
@@ -239,7 +271,8 @@ WITHDRAW_ATTEMPTS = 5
 
 
 def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = None) -> None:
-    """Withdraw a request still in approval, for its requester or the proxy who entered it.
+    """Withdraw a request still in approval or sent back for revision, for its requester or the proxy who
+    entered it (in Tasklist the requester can also withdraw from the revision task).
 
     ``by`` is the authenticated user (the caller checked the login). Requesters hold no right to change
     process instances in the engine, so the service account correlates the withdrawal after this check,

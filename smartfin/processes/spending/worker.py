@@ -7,6 +7,7 @@ are (registration and closing by request number, reservations by document).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -15,8 +16,11 @@ from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import BudgetCheck, BudgetExceeded, CheckOutcome, Override, check_budget, pre_encumber
+from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.processes.approvals import (
     APPROVE,
+    SEND_BACK,
+    SignedTask,
     audit_verification,
     chain_problems,
     chain_started,
@@ -26,7 +30,9 @@ from smartfin.processes.approvals import (
     record_signed,
     recorded_decisions,
     refuse_if_broken,
+    round_signatures,
     route_document,
+    send_back_problems,
     signed_tasks,
 )
 from smartfin.processes.delegations import deputies_of_signers
@@ -39,16 +45,20 @@ from smartfin.processes.documents import (
 )
 from smartfin.processes.spending.requests import (
     DOCUMENT_TYPE,
+    REVISABLE_FIELDS,
     InvalidRequest,
+    RequestDraft,
     RequestStatus,
     SpendingRequest,
+    apply_revision,
     close_request,
     next_request_no,
     record_request,
+    revision_values,
     split_suspicions,
     validate_request,
 )
-from smartfin.store.audit import record_audit
+from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -164,13 +174,21 @@ def register_request(job: Job) -> dict[str, Any]:
                          subject_id=request_no, details={"warnings": warnings})
         result = check_budget(session, row.budget_key, row.amount)
         session.expunge(row)
+    return _checked_and_routed(job, row, draft, warnings, result)
+
+
+def _checked_and_routed(job: Job, row: SpendingRequest, draft: RequestDraft, warnings: list[str],
+                        result: BudgetCheck, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After (re)registration: the form copies of the recorded request, then the budget check's outcome —
+    within plan the chain is fixed now (a new round), over plan or without a line the BPMN error says so."""
     registered = {
-        **draft.process_variables(request_no),
+        **draft.process_variables(row.request_no),
         "departmentName": draft.department_name or draft.department,  # display only (Tasklist)
         "escalationAfter": job.var("escalationAfter", get_settings().approval_escalation_after),
         "splitWarning": "；".join(warnings),
         "budgetOutcome": result.outcome.value, "budgetMessage": result.message,
         "budgetAvailable": format_yuan(result.available) if result.available is not None else "",
+        **(extra or {}),
     }
     refusal = budget_refusal(result, LINE_OR_EXCEEDED)
     if refusal is not None:
@@ -225,7 +243,8 @@ def _signatures(job: Job, request: SpendingRequest) -> tuple[list[Any], Any, set
     approvals = signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since)
     consents = [t for t in signed_tasks(engine, job.process_instance_id, CONSENT_TASK) if t.completed]
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
-    return approvals, (consents[-1] if consents else None), {request.requester, starter or ""}
+    # a send-back the control refused stays in the history but signs nothing
+    return round_signatures(approvals), (consents[-1] if consents else None), {request.requester, starter or ""}
 
 
 @registry.topic("verify-approvals")
@@ -335,6 +354,151 @@ def close_spending_request(job: Job) -> dict[str, Any]:
         record_audit(session, actor="system", action=f"closed-{outcome}", subject_type=DOCUMENT_TYPE,
                      subject_id=number, details={"reason": reason})
     return {"requestStatus": outcome}
+
+
+@registry.topic("send-back-request")
+def send_back_request(job: Job) -> dict[str, Any]:
+    """An approver sent the request back for revision (退回修改): check the send-back against the stored chain
+    and the engine's history, keep the round's decisions, tell the requester (audit ``sent-back``).
+
+    A send-back that does not hold (no reason, not the step's group or one of its members, the requester)
+    is refused with SEND_BACK_REFUSED: the same step is asked again and the task shows why. Nothing was
+    reserved during approval, so nothing moves; the record waits for the requester's revision.
+    """
+    assert job.worker is not None
+    engine = job.worker.engine
+    with session_scope() as session:
+        request = _request(session, job)
+        chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
+        session.expunge_all()
+    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
+    completed = [t for t in signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since) if t.completed]
+    task = completed[-1] if completed and completed[-1].outcome == SEND_BACK else None
+    signatures = round_signatures(completed[:-1]) if task else []
+    step = len(signatures) + 1
+    starter = engine.historic_process(job.process_instance_id).get("startUserId")
+    is_member = members_of(engine)
+    if not chain or step > len(chain):
+        problems = [f"退回不对应审批链的任何一级 / the send-back matches no step of the stored chain (step {step})"]
+    else:
+        deputies = deputies_of_signers([task.user] if task and task.user else [], is_member)
+        problems = send_back_problems(task, chain[step - 1].candidate_group, {request.requester, starter or ""},
+                                      is_member, deputies)
+    if problems:
+        text = "\n".join(problems)
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else "system", action="send-back-refused",
+                         subject_type=DOCUMENT_TYPE, subject_id=request.request_no,
+                         details={"task": task.task_id if task else None, "step": step, "problems": problems})
+        raise BusinessError("SEND_BACK_REFUSED", f"退回未被接受 / send-back refused: {text}"[:600])
+    assert task is not None and task.user
+    reason = (task.comment or "").strip()[:1000]
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
+                      round_no=chain[0].round, chain=chain, approvals=[*signatures, task])
+        record_audit(session, actor=task.user, action="sent-back", subject_type=DOCUMENT_TYPE,
+                     subject_id=request.request_no, details={
+                         "reason": reason, "round": chain[0].round, "step": step,
+                         "group": chain[step - 1].candidate_group, "task": task.task_id})
+    log.info("request %s sent back by %s at step %s of round %s", request.request_no, task.user, step,
+             chain[0].round)
+    # the requester of the record owns the revision task, whatever a variable said before
+    return {"sendBackReason": reason, "sendBackProblem": "", "revisionProblem": "", "requester": request.requester}
+
+
+REVISION_TASK = "reviseRequest"
+RESUBMIT, WITHDRAW = "resubmit", "withdraw"
+
+
+def revision_problems(task: Any, requester: str) -> list[str]:
+    """Why a completed revision task cannot stand as the requester's resubmission or withdrawal."""
+    if task is None or not task.completed:
+        return ["没有完成的修改记录 / the engine has no completed revision"]
+    problems = []
+    if task.user != requester:
+        problems.append(f"修改由 {task.user or '(未认证)'} 提交，只有申请人 {requester} 可以重新提交或撤回 / "
+                        f"the revision was completed by {task.user or '(unauthenticated)'}; only the requester "
+                        f"{requester} may resubmit or withdraw")
+    if task.values.get("revisionAction") not in (RESUBMIT, WITHDRAW):
+        problems.append(f"处理方式为 {task.values.get('revisionAction')!r} / the action was "
+                        f"{task.values.get('revisionAction')!r}, not {RESUBMIT} or {WITHDRAW}")
+    return problems
+
+
+@registry.topic("resubmit-request")
+def resubmit_request(job: Job) -> dict[str, Any]:
+    """The requester's answer to a send-back, read from the engine's history of the revision task (who
+    completed it, the values that completion wrote), never from the process variables.
+
+    Withdraw closes the request. Resubmit validates the edited request exactly like intake (the department
+    against the master data too) and, when it holds, writes it into the record (audited as ``resubmitted``,
+    with each change), checks its budget and fixes a new round of the chain from the new amount: the old
+    round's signatures never count again. A revision that does not hold goes back to the requester with the
+    reasons, the record unchanged.
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        request = _find_request(session, job)
+        if request.process_instance_id != job.process_instance_id:
+            raise RecordMismatch(record_problems(request, job))
+        session.expunge(request)
+    revisions = [t for t in signed_tasks(job.worker.engine, job.process_instance_id, REVISION_TASK,
+                                         value_names=(*REVISABLE_FIELDS, "revisionAction")) if t.completed]
+    task = revisions[-1] if revisions else None
+    problems = revision_problems(task, request.requester)
+    again = {"revisionOutcome": "revise", "requester": request.requester}
+    if problems:
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else "system", action="revision-refused",
+                         subject_type=DOCUMENT_TYPE, subject_id=request.request_no,
+                         details={"task": task.task_id if task else None, "problems": problems})
+        return {**again, "revisionProblem": "\n".join(problems)}
+    assert task is not None and task.user
+    if task.values.get("revisionAction") == WITHDRAW:
+        with session_scope() as session:
+            _record_answer(session, request.request_no, task, WITHDRAW)
+            record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
+                         subject_id=request.request_no, details={"task": task.task_id})
+        return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
+    try:
+        with session_scope() as session:
+            draft = validate_request(revision_values(request, task.values), session=session)
+    except InvalidRequest as exc:
+        return {**again, "revisionProblem": str(exc)}
+    with session_scope() as session:
+        row = session.get(SpendingRequest, request.request_no)
+        assert row is not None
+        check = check_budget(session, draft.budget_key, draft.amount)
+        if check.outcome in ALWAYS_BLOCKING:
+            return {**again, "revisionProblem": f"预算指标不可用 / no usable budget line: {check.message}"}
+        changes = apply_revision(row, draft)
+        session.add(row)
+        _record_answer(session, row.request_no, task, RESUBMIT)
+        if not _resubmission_recorded(session, row.request_no, task.task_id):
+            record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
+                         subject_id=row.request_no, details={"task": task.task_id, "changes": changes})
+        warnings = [s.message() for s in split_suspicions(session, row)]
+        result = check_budget(session, row.budget_key, row.amount)
+        session.flush()
+        session.expunge(row)
+    return _checked_and_routed(job, row, draft, warnings, result,
+                               {"revisionOutcome": RESUBMIT, "revisionProblem": "", "sendBackReason": ""})
+
+
+def _record_answer(session: Any, request_no: str, task: SignedTask, action: str) -> None:
+    """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
+    chain = current_chain(session, DOCUMENT_TYPE, request_no)
+    if chain:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=request_no, round_no=chain[0].round,
+                      chain=chain, approvals=[], others=[replace(task, outcome=action)])
+
+
+def _resubmission_recorded(session: Any, request_no: str, task_id: str) -> bool:
+    """Whether this revision task's resubmission is audited already (the engine delivers a task at least once)."""
+    rows = session.exec(select(AuditEntry).where(AuditEntry.subject_type == DOCUMENT_TYPE,
+                                                 AuditEntry.subject_id == request_no,
+                                                 AuditEntry.action == "resubmitted")).all()
+    return any(row.details_dict.get("task") == task_id for row in rows)
 
 
 @registry.topic("escalate-approval")
