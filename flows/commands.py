@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from smartfin.kernel.exits import ExitCode
+
 flows_app = typer.Typer(no_args_is_help=True, help="Scheduled flows (Prefect): reconciliation, inbox, posting, "
                                                      "budget monitor, cost accounting.")
 
@@ -15,9 +17,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(flows_app, name="flows")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 @flows_app.command("list")
@@ -59,7 +61,7 @@ def run_flow(
             parameters["month"] = parse_month(month)
         chosen, state = run_now(name, day, open_reviews=review, **parameters)
     except (LookupError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(str(exc), ExitCode.USAGE)
         return
     typer.echo(f"{chosen.name}: {state.name}")
     if state.is_failed():

@@ -17,6 +17,7 @@ import typer
 from bots.config import CredentialsMissing
 from bots.errors import BotError
 from smartfin.app.implementations import voucher_sources
+from smartfin.kernel.exits import ExitCode
 from smartfin.ports.vouchers import InvalidVoucher, Voucher
 from smartfin.posting.journal import VoucherRejected, find_entry
 from smartfin.posting.sources import VoucherRefused, voucher_as_recorded
@@ -28,7 +29,7 @@ class BotCommandError(Exception):
 
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2) from None
+    raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ import typer
 
 from smartfin.app.exports import BUDGET_BUCKETS, budget_lines_export
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.spreadsheet import (
     ExportExists,
@@ -100,10 +101,10 @@ def export(
         write_export(output, budget_lines_export(rows, fmt, lambda row: _name(row, names)), fmt, replace=force)
     except ExportExists as exc:
         typer.secho(f"error: {exc} (add --force to replace it)", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except ExportRefused as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(f"{len(rows)} budget lines of {year}" + (f" in {department}" if department else "")
                + f" written to {output}")
 
@@ -151,7 +152,7 @@ def adjust_command(
         change = parse_amount(amount, field="amount", allow_negative=True)
     except (BudgetError, InvalidAmount, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     why = " ".join(reason.replace(";", ",").replace("；", "，").split())  # one movement line, five fields
     movement = (f"increase; ; {key}; {format_yuan(change)}; {why}" if change > 0
                 else f"decrease; {key}; ; {format_yuan(-change)}; {why}")
@@ -216,10 +217,10 @@ def close_command(
         typer.secho(f"error: {year} cannot be closed / 不能结账:", fg=typer.colors.RED, err=True)
         for reason in refused.reasons:
             typer.echo(f"  {reason}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except (BudgetError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(summary)
     for item in carried:  # type: ignore[attr-defined]
         typer.echo(f"    {item['from']} → {item['to']}: {item['amount']}")

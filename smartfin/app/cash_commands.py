@@ -20,6 +20,7 @@ from smartfin.cashflow.report import backtest_html, backtest_workbook
 from smartfin.cashflow.runs import ScenarioRefused, scenario_from_options
 from smartfin.cashflow.samples import generate_hospital
 from smartfin.cashflow.tables import CashAlert
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
 from smartfin.store.db import session_scope
@@ -32,9 +33,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cash_app, name="cash")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _day(text: str | None) -> date | None:
@@ -43,7 +44,7 @@ def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--as-of {text!r} is not a YYYY-MM-DD date") from None
+        raise _fail(f"--as-of {text!r} is not a YYYY-MM-DD date", ExitCode.USAGE) from None
 
 
 @cash_app.command("import")
@@ -55,7 +56,7 @@ def import_command(
     """Import daily history (patient receipts, insurance collections, payroll), an insurance aging snapshot or
     supplier payables; the whole file or nothing."""
     if kind not in FORMATS:
-        raise _fail(f"unknown kind {kind!r}: one of {', '.join(FORMATS)}")
+        raise _fail(f"unknown kind {kind!r}: one of {', '.join(FORMATS)}", ExitCode.USAGE)
     if not path.is_file():
         raise _fail(f"{path}: no such file")
     try:

@@ -27,6 +27,7 @@ from smartfin.budgeting.rounds import (
     set_template_version,
 )
 from smartfin.budgeting.workbook import template_workbook
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen
 from smartfin.ledger import BudgetError
 from smartfin.store.db import session_scope
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(message: object) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.REFUSED)
 
 
 # ------------------------------------------------------------------------------------------ project pool
@@ -73,7 +74,7 @@ def projects_import(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK
         typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{report.source}: {report.rows} rows, {report.projects_created} projects created, "
                f"{report.projects_updated} updated, {report.targets} performance targets")
 
@@ -216,7 +217,7 @@ def draft_upload(
         typer.secho(f"{len(exc.problems)} problems; the draft was not accepted:", fg=typer.colors.RED, err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except CompilationError as exc:
         raise _fail(exc) from None
     typer.echo(f"draft of {draft.department} for {draft.fiscal_year}, round {draft.round}, revision {draft.revision}: "
@@ -290,7 +291,7 @@ def controls_import(
         typer.secho(f"{len(report.errors)} problems; nothing was set:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{report.set} control numbers set for {year}")
 
 

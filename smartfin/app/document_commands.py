@@ -20,6 +20,7 @@ import typer
 from sqlmodel import Session
 
 from smartfin.kernel.clock import hospital_day
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.ledger import Bucket, department_name, document_holdings, links_of
 from smartfin.ledger.report import document_entries
@@ -109,7 +110,7 @@ def show(
         report = document_report(session, number)
     if report is None:
         typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -223,7 +224,7 @@ def chain(
         report = chain_report(session, number)
     if report is None:
         typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

@@ -17,6 +17,7 @@ from smartfin.insurance.runs import aging_report, batch_appeals, run_daily
 from smartfin.insurance.store import run_exceptions
 from smartfin.insurance.tables import AppealBatch, InsuranceRun
 from smartfin.kernel.clock import hospital_today, month_days
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import get_settings
 from smartfin.store.db import session_scope
 
@@ -31,9 +32,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(insurance_app, name="insurance")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 DAY_KINDS = ("his", "platform", "platform_total")
@@ -48,7 +49,7 @@ def _period(kind: str, period: str) -> str:
         return period
     except ValueError:
         expected = "day YYYY-MM-DD" if daily else "month YYYY-MM"
-        raise _fail(f"{period!r} is not a {expected} (a {kind} file is for one)") from None
+        raise _fail(f"{period!r} is not a {expected} (a {kind} file is for one)", ExitCode.USAGE) from None
 
 
 @insurance_app.command("import")
@@ -63,7 +64,7 @@ def import_command(
     from smartfin.insurance.store import import_file
 
     if kind not in KINDS:
-        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})", ExitCode.USAGE)
     if not path.exists():
         raise _fail(f"{path}: no such file")
     chosen = _period(kind, period)
@@ -76,7 +77,7 @@ def import_command(
         typer.secho(f"{path.name}: refused, nothing was imported:", fg=typer.colors.RED, err=True)
         for problem in exc.problems[:MAX_LISTED]:
             typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(f"{path.name}: {rows} rows of {kind} for {chosen}")
 
 

@@ -109,12 +109,12 @@ def test_budget_export_xlsx_has_no_formula_and_numbers_to_the_fen(ledger: Path) 
 def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year(ledger: Path) -> None:
     wrong = ledger / "lines.csv"
     code, output = _export("--format", "xlsx", "--output", str(wrong))
-    assert code == 2 and "must be written to a file ending in .xlsx" in output and not wrong.exists()
+    assert code == 3 and "must be written to a file ending in .xlsx" in output and not wrong.exists()
 
     taken = ledger / "taken.csv"
     taken.write_text("a colleague's file", encoding="utf-8")
     code, output = _export("--format", "csv", "--output", str(taken))
-    assert code == 2 and "already exists" in output and "--force" in output
+    assert code == 3 and "already exists" in output and "--force" in output
     assert taken.read_text(encoding="utf-8") == "a colleague's file"
     code, output = _export("--format", "csv", "--output", str(taken), "--force")
     assert code == 0, output
@@ -122,7 +122,7 @@ def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year
 
     nothing = ledger / "2030.csv"
     result = runner.invoke(app, ["budget", "export", "--year", "2030", "--format", "csv", "--output", str(nothing)])
-    assert result.exit_code == 2 and "no budget lines for 2030" in result.output and not nothing.exists()
+    assert result.exit_code == 3 and "no budget lines for 2030" in result.output and not nothing.exists()
 
 
 def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_empty(ledger: Path) -> None:

@@ -17,6 +17,7 @@ from smartfin.budgeting import CompilationError, get_round
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.login import logged_in_client
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import get_settings
 from smartfin.processes.approvals import members_of
 from smartfin.processes.compilation.records import (
@@ -43,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(message: object) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.REFUSED)
 
 
 def _finance_user(service: EngineClient) -> str:

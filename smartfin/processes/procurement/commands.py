@@ -17,6 +17,7 @@ import yaml
 
 from rules.equipment import parse_his_charge_export
 from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.kernel.exits import ExitCode
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.documents import Refused
 from smartfin.processes.procurement.proposals import (
@@ -55,10 +56,10 @@ def _refusals() -> Iterator[None]:
     except ProposalRefused as refused:
         typer.secho("error: the proposal was refused / 申请未通过校验:", fg=typer.colors.RED, err=True)
         typer.echo(describe_problems(refused.problems), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except (ProcurementCommandError, DocumentsInvalid, EngineError, LookupError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def load_document(path: Path) -> dict[str, Any]:
@@ -210,7 +211,7 @@ def import_his_command(
         for error in result.errors:
             typer.echo(f"  not read: {error}", err=True)
         if result.errors:
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.REFUSED)
 
 
 @group.command("show")
