@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.spreadsheet import SpreadsheetFormat, check_export_target, write_export
 
 flows_app = typer.Typer(no_args_is_help=True, help="Scheduled flows (Prefect): reconciliation, inbox, posting, "
                                                      "budget monitor, cost accounting.")
@@ -46,12 +48,18 @@ def run_flow(
                                               "indicators off target (cost)")] = True,
     month: Annotated[str | None, typer.Option("--month", help="month YYYY-MM (cost-monthly, insurance-monthly; "
                                                               "default: the month just closed)")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also hand out the run's Excel workbook at this path "
+                                                             "(bank-daily: the 余额调节表; three-way-daily: the "
+                                                             "exceptions; the monthly and forecast reports)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
 ) -> None:
     """Run one flow now, in this process, against the configured Prefect API."""
     from flows.cost import FLOW_NAME as COST_FLOW
     from flows.cost import parse_month
-    from flows.deployments import flow_by_name, run_now
+    from flows.deployments import flow_by_name, run_now, run_workbook
 
+    if xlsx is not None:
+        check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)  # before the run, not after it
     try:
         day = date.fromisoformat(business_date) if business_date else None
         parameters: dict[str, str] = {}
@@ -70,7 +78,15 @@ def run_flow(
         except Exception as exc:
             _fail(str(exc))
     else:
-        typer.echo(f"{state.result()}")
+        result = state.result()
+        typer.echo(f"{result}")
+        if xlsx is not None:
+            workbook = run_workbook(chosen.name, result)
+            if workbook is None or not workbook.is_file():
+                _fail(f"{chosen.name} wrote no workbook for this run; nothing written to {xlsx}")
+                return
+            write_export(xlsx, workbook.read_bytes(), SpreadsheetFormat.XLSX, replace=force)
+            typer.echo(f"workbook written to {xlsx}")
 
 
 @flows_app.command("serve")
