@@ -25,12 +25,19 @@ def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> None:
 
 
 @flows_app.command("list")
-def list_flows() -> None:
+def list_flows(as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+               ) -> None:
     """Each flow's deployment name, schedule and purpose."""
     from flows.deployments import scheduled_flows
+    from smartfin.kernel.jsontext import to_json
     from smartfin.kernel.settings import get_settings
 
     settings = get_settings().flows
+    if as_json:
+        typer.echo(to_json({"prefect_api": settings.effective_prefect_api_url, "timezone": settings.timezone,
+                            "flows": [{"name": item.name, "cron": item.cron, "description": item.description}
+                                      for item in scheduled_flows(settings)]}))
+        return
     typer.echo(f"Prefect API: {settings.effective_prefect_api_url}   time zone: {settings.timezone}")
     for item in scheduled_flows(settings):
         typer.echo(f"{item.name:16} {item.cron:16} {item.description}")

@@ -21,6 +21,7 @@ from smartfin.cashflow.runs import ScenarioRefused, scenario_from_options
 from smartfin.cashflow.samples import generate_hospital
 from smartfin.cashflow.tables import CashAlert
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
 from smartfin.store.db import session_scope
@@ -126,10 +127,15 @@ def report_command(
 
 
 @cash_app.command("alerts")
-def alerts_command() -> None:
+def alerts_command(as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")]
+                   = False) -> None:
     """The minimum-balance alerts and what the chief accountant decided."""
     with session_scope() as session:
-        for a in session.exec(select(CashAlert).order_by(col(CashAlert.id))).all():
+        found = session.exec(select(CashAlert).order_by(col(CashAlert.id))).all()
+        if as_json:
+            typer.echo(to_json({"alerts": [a.model_dump() for a in found]}))
+            return
+        for a in found:
             typer.echo(f"{a.business_key}  {a.status}  {a.decision or ''} {a.decided_by or ''} {a.measure or ''}")
 
 

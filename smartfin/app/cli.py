@@ -26,6 +26,7 @@ from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.deploy import ModelError, deploy
 from smartfin.kernel.background import ServiceError
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import InvalidAmount
 from smartfin.kernel.settings import get_settings
 from smartfin.kernel.spreadsheet import ExportExists, ExportRefused
@@ -124,10 +125,14 @@ def down() -> None:
 
 
 @app.command()
-def status() -> None:
+def status(as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+           ) -> None:
     """Show what runs, whether the engine answers, and what is deployed."""
     with _friendly_errors():
         settings = get_settings()
+        if as_json:
+            typer.echo(to_json(_status_document(settings)))
+            return
         for service in stack.stack_services(settings):
             pid = service.pid()
             state = f"running (pid {pid})" if pid else "stopped"
@@ -139,6 +144,21 @@ def status() -> None:
                 typer.echo(f"  process {definition['key']} v{definition['version']}")
         except EngineError as exc:
             typer.echo(f"engine   not answering: {exc}")
+
+
+def _status_document(settings: Any) -> dict[str, Any]:
+    """`status --json`: each service with its pid and log, and the engine's version and deployed processes."""
+    services = [{"name": s.name, "running": s.pid() is not None, "pid": s.pid(), "log": str(s.log_file)}
+                for s in stack.stack_services(settings)]
+    try:
+        engine = EngineClient.from_settings(settings)
+        answer: dict[str, Any] = {
+            "url": settings.engine_rest_url, "version": engine.version(),
+            "processes": [{"key": d["key"], "version": d["version"]}
+                          for d in engine.get("/process-definition", latestVersion="true")]}
+    except EngineError as exc:
+        answer = {"url": settings.engine_rest_url, "error": str(exc)}
+    return {"services": services, "engine": answer}
 
 
 @app.command()

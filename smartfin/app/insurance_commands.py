@@ -15,9 +15,11 @@ from extractors.insurance import KINDS, InsuranceFileError
 from smartfin.insurance.report import EXCEPTION_LABELS, yuan
 from smartfin.insurance.runs import aging_report, batch_appeals, run_daily
 from smartfin.insurance.store import run_exceptions
-from smartfin.insurance.tables import AppealBatch, InsuranceRun
+from smartfin.insurance.tables import AppealBatch, InsuranceException, InsuranceRun
 from smartfin.kernel.clock import hospital_today, month_days
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
+from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import get_settings
 from smartfin.store.db import session_scope
 
@@ -94,7 +96,9 @@ def daily_command(day: Annotated[str, typer.Option("--date", help="the day YYYY-
 
 
 @insurance_app.command("exceptions")
-def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-DD or a month YYYY-MM")]) -> None:
+def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-DD or a month YYYY-MM")],
+                       as_json: Annotated[bool, typer.Option("--json", help="every exception as one JSON document")]
+                       = False) -> None:
     """List a day's or a month's exceptions with their status."""
     kind = "daily" if len(period) == 10 else "monthly"
     with session_scope() as session:
@@ -103,6 +107,16 @@ def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-D
                            ).first()
         if run is None:
             raise _fail(f"no {kind} insurance run for {period}")
+        if as_json:
+            rows = session.exec(select(InsuranceException).where(InsuranceException.run_id == run.id)
+                                .order_by(col(InsuranceException.id))).all()
+            typer.echo(to_json({"kind": kind, "period": period, "status": run.status, "exceptions": [
+                {"id": e.id, "type": e.type, "label": EXCEPTION_LABELS.get(e.type, e.type),
+                 "settlement_id": e.settlement_id, "insurance_type": e.insurance_type, "component": e.component,
+                 "his": None if e.his_fen is None else from_fen(e.his_fen),
+                 "other": None if e.other_fen is None else from_fen(e.other_fen), "detail": e.detail,
+                 "status": e.status, "resolution": e.resolution, "resolved_by": e.resolved_by} for e in rows]}))
+            return
         frame = run_exceptions(session, run.id or 0)
     typer.echo(f"insurance {kind} {period}: {run.status}, {len(frame)} exceptions")
     for r in frame.head(MAX_LISTED).to_dict("records"):
@@ -113,11 +127,20 @@ def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-D
 
 
 @insurance_app.command("aging")
-def aging_command(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None) -> None:
+def aging_command(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                  ) -> None:
     """Outstanding insurance receivables per insurance type and age (0–30, 31–60, 61–90, > 90 days)."""
     day = date.fromisoformat(as_of) if as_of else hospital_today()
     with session_scope() as session:
         table = aging_report(session, day)
+    if as_json:
+        typer.echo(to_json({"as_of": day, "receivables": [
+            {"insurance_type": r["insurance_type"],
+             **{b: from_fen(int(r[b])) for b in ("0-30", "31-60", "61-90", ">90")},
+             "outstanding": from_fen(int(r["outstanding_fen"])), "retention": from_fen(int(r["retention_fen"]))}
+            for r in table.to_dict("records")]}))
+        return
     typer.echo(f"insurance receivables on {day}")
     for r in table.to_dict("records"):
         buckets = "  ".join(f"{b}: {yuan(r[b])}" for b in ("0-30", "31-60", "61-90", ">90"))
@@ -139,12 +162,20 @@ def appeals_batch(month: Annotated[str, typer.Option(help="YYYY-MM")],
 
 
 @appeals_app.command("list")
-def appeals_list(month: Annotated[str | None, typer.Option(help="YYYY-MM (default: all)")] = None) -> None:
+def appeals_list(month: Annotated[str | None, typer.Option(help="YYYY-MM (default: all)")] = None,
+                 as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                 ) -> None:
     """Appeal batches with their status and what was recovered."""
     with session_scope() as session:
         query = select(AppealBatch).order_by(col(AppealBatch.month), col(AppealBatch.department))
         if month:
             query = query.where(AppealBatch.month == month)
+        if as_json:
+            typer.echo(to_json({"batches": [
+                {"business_key": b.business_key, "month": b.month, "department": b.department, "status": b.status,
+                 "items": b.item_count, "amount": from_fen(b.amount_fen), "recovered": from_fen(b.recovered_fen),
+                 "recovery_reference": b.recovery_reference} for b in session.exec(query)]}))
+            return
         for b in session.exec(query):
             bank = f" (bank {b.recovery_reference})" if b.recovery_reference else ""
             typer.echo(f"{b.business_key}: {b.status}, {b.item_count} items {yuan(b.amount_fen)}, recovered "

@@ -18,6 +18,7 @@ from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.login import logged_in_client
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.settings import get_settings
 from smartfin.processes.approvals import members_of
 from smartfin.processes.compilation.records import (
@@ -91,11 +92,16 @@ def contact(department: Annotated[str, typer.Option(help="department code")],
 
 
 @compilation_app.command("contacts")
-def contacts_list() -> None:
+def contacts_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON object: department → user")]
+                  = False) -> None:
     """The budget contact in force of each department."""
     with session_scope() as session:
-        for department, user in contacts(session).items():
-            typer.echo(f"{department}\t{user}")
+        found = contacts(session)
+    if as_json:
+        typer.echo(to_json(dict(found)))
+        return
+    for department, user in found.items():
+        typer.echo(f"{department}\t{user}")
 
 
 @compilation_app.command("minutes")
