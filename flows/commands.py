@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from smartfin.app.progress import working
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, check_export_target, write_export
 
@@ -74,7 +75,8 @@ def run_flow(
             if flow_by_name(name).name not in (COST_FLOW, "insurance-monthly"):
                 raise ValueError(f"--month is a parameter of {COST_FLOW} and insurance-monthly only, not of {name}")
             parameters["month"] = parse_month(month)
-        chosen, state = run_now(name, day, open_reviews=review, **parameters)
+        with working(f"运行 Running {name}"):
+            chosen, state = run_now(name, day, open_reviews=review, **parameters)
     except (LookupError, ValueError) as exc:
         _fail(str(exc), ExitCode.USAGE)
         return

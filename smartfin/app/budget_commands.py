@@ -23,6 +23,7 @@ from smartfin.app.exports import (
     budget_lines_export,
     line_journal_xlsx,
 )
+from smartfin.app.progress import working
 from smartfin.kernel.clock import hospital_today, stored_instant
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.jsontext import to_json
@@ -70,8 +71,10 @@ def show(
         names = {y: department_names(session, _names_day(y)) for y in {row.line.fiscal_year for row in rows}}
     scheduled = sum((row.scheduled for row in rows), Decimal("0.00"))
     if xlsx is not None:
-        write_export(xlsx, budget_execution_xlsx(rows, lambda row: _name(row, names), year=year, department=department,
-                                                 as_of=hospital_today()), SpreadsheetFormat.XLSX, replace=force)
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, budget_execution_xlsx(rows, lambda row: _name(row, names), year=year,
+                                                     department=department, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
         typer.echo(f"{len(rows)} budget lines written to {xlsx}", err=as_json)
     if as_json:
         typer.echo(json.dumps({"lines": [{**row.as_json(), "department_name": _name(row, names)} for row in rows],
@@ -148,8 +151,9 @@ def journal(
         name = found.name if found is not None else ""
         department_name = department_names(session, _names_day(key.fiscal_year))[key.department]
     if xlsx is not None:
-        write_export(xlsx, line_journal_xlsx(key, name, department_name, entries, as_of=hospital_today()),
-                     SpreadsheetFormat.XLSX, replace=force)
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, line_journal_xlsx(key, name, department_name, entries, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
     totals = {bucket: sum((e.amount for e in entries if e.bucket == bucket), Decimal("0.00"))
               for bucket in BUCKET_LABELS}
     if as_json:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from rules.cash.dated import CashRuleError
 from smartfin.app.cash import forecast_day, runs_of_day, write_forecast_report
+from smartfin.app.progress import working
 from smartfin.cashflow.backtest import run_backtest, weekly_origins
 from smartfin.cashflow.imports import FORMATS, CashImportRefused, import_cash_file
 from smartfin.cashflow.model import ForecastRefused
@@ -61,7 +62,7 @@ def import_command(
     if not path.is_file():
         raise _fail(f"{path}: no such file")
     try:
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             result = import_cash_file(session, kind, path, actor=actor)
     except CashImportRefused as exc:
         raise _fail(str(exc)) from None

@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from smartfin.app import stack, wiring
+from smartfin.app.progress import working
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.deploy import ModelError, deploy
 from smartfin.kernel.background import ServiceError
@@ -110,10 +111,11 @@ def _progress(message: str) -> None:
 @app.command()
 def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
     """Build the engine if needed, start the services in the background, deploy the models."""
-    with _friendly_errors():
+    with _friendly_errors(), working("启动 Starting SmartFin (engine build, services, models)",
+                                     unwatched=_progress) as progress:
         settings = get_settings()
-        stack.bring_up(settings, typer.echo, _progress, workers=workers)
-        typer.echo(f"Tasklist: {settings.tasklist_url}")
+        stack.bring_up(settings, typer.echo, progress, workers=workers)
+    typer.echo(f"Tasklist: {settings.tasklist_url}")
 
 
 @app.command()
@@ -304,7 +306,7 @@ def import_budget_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 
     with _friendly_errors():
         if not path.exists():
             raise Refused(f"{path}: no such file")
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             report = import_budget(session, path, actor=actor)
         _print_import(report)
         if not report.ok:

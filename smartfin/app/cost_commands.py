@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smartfin.app.progress import working
 from smartfin.costing.imports import KINDS, MONTHLY_KINDS, CostImportReport, import_cost_file
 from smartfin.costing.month import last_run, run_month, stored_indicators, stored_result
 from smartfin.kernel.clock import month_days
@@ -47,7 +48,7 @@ def _import(kind: str, path: Path, month: str | None, actor: str) -> None:
         raise _fail(f"{path}: no such file")
     if month is not None:
         _check_month(month)
-    with session_scope() as session:
+    with working(f"导入 Importing {path.name}"), session_scope() as session:
         report = import_cost_file(session, kind, path.read_bytes(), month=month, filename=path.name, actor=actor)
     _print_report(report)
 
@@ -108,7 +109,8 @@ def run_command(month: Annotated[str, typer.Option(help="YYYY-MM")],
                 actor: Annotated[str, typer.Option(help="who runs it")] = "finance") -> None:
     """Work the month out and publish it (replacing an earlier run); a failure publishes nothing."""
     _check_month(month)
-    summary = run_month(month, actor=actor)
+    with working(f"核算 Working out {month}"):
+        summary = run_month(month, actor=actor)
     for note in summary.notes:
         typer.echo(f"note: {note}")
     if not summary.ok:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from smartfin.app.progress import working
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.exits import ExitCode
 from smartfin.ledger import Department, import_departments
@@ -30,7 +31,7 @@ def import_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK)
     if not path.exists():
         typer.secho(f"error: {path}: no such file", fg=typer.colors.RED, err=True)
         raise typer.Exit(ExitCode.REFUSED)
-    with session_scope() as session:
+    with working(f"导入 Importing {path.name}"), session_scope() as session:
         report = import_departments(session, path, actor=actor)
     if not report.ok:
         typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)

@@ -22,6 +22,7 @@ import typer
 from sqlmodel import Session
 
 from smartfin.app.exports import CLAIM_HEADER, REQUEST_HEADER, claim_rows, document_list_xlsx, request_rows
+from smartfin.app.progress import working
 from smartfin.kernel.clock import hospital_day, hospital_today, stored_instant
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.jsontext import to_json
@@ -260,8 +261,9 @@ def _print_list(kind: str, header: tuple[str, ...], rows: list[Row], *, xlsx: Pa
                 scope: str, as_json: bool, records: list[dict[str, Any]]) -> None:
     """What both lists do with their rows: a workbook when asked, then JSON or a table on screen."""
     if xlsx is not None:
-        write_export(xlsx, document_list_xlsx(kind, header, rows, scope=scope, as_of=hospital_today()),
-                     SpreadsheetFormat.XLSX, replace=force)
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, document_list_xlsx(kind, header, rows, scope=scope, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
         typer.echo(f"{len(records)} {kind} written to {xlsx}", err=as_json)
     if as_json:
         typer.echo(to_json({kind: records, "scope": scope}))

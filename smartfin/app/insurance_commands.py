@@ -12,6 +12,7 @@ import typer
 from sqlmodel import col, select
 
 from extractors.insurance import KINDS, InsuranceFileError
+from smartfin.app.progress import working
 from smartfin.insurance.report import EXCEPTION_LABELS, yuan
 from smartfin.insurance.runs import aging_report, batch_appeals, run_daily
 from smartfin.insurance.store import run_exceptions
@@ -71,7 +72,7 @@ def import_command(
         raise _fail(f"{path}: no such file")
     chosen = _period(kind, period)
     try:
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             record = import_file(session, kind, path.read_bytes(), file=path.name, period=chosen,
                                  hospital=get_settings().flows.hospital, actor=actor)
             rows = record.row_count
