@@ -122,3 +122,22 @@ def test_three_way_day_workbook_lists_the_stored_exceptions_by_type(flow_env: Pa
     assert [(row[1], _yuan(row[5]), row[7]) for row in detail] == [
         (e.id, from_fen(e.amount_fen), e.detail) for e in exceptions]
     assert book["差异明细 Exceptions"]["K2"].value == UNIT_YUAN
+
+
+def test_each_report_flow_names_the_workbook_its_run_wrote(tmp_path: Path, monkeypatch) -> None:
+    """`flows run --xlsx` hands out what the run returned as its workbook; the bank flow's is found by its day."""
+    from flows.deployments import run_workbook
+    from smartfin.kernel.settings import get_settings
+
+    monkeypatch.setenv("SMARTFIN_REPORTS_DIR", str(tmp_path / "reports"))
+    get_settings.cache_clear()
+    try:
+        assert run_workbook("bank-daily", [{"business_date": "2024-05-06", "account": "A"}]) == (
+            tmp_path / "reports" / "bank" / "2024-05-06" / "bank-reconciliation-2024-05-06.xlsx")
+        for name in ("three-way-daily", "budget-monthly", "cost-monthly", "insurance-daily", "insurance-monthly",
+                     "cash-forecast"):
+            assert run_workbook(name, {"workbook": str(tmp_path / f"{name}.xlsx")}) == tmp_path / f"{name}.xlsx"
+        assert run_workbook("insurance-daily", {"refused": {"his.csv": "bad"}}) is None
+        assert run_workbook("bank-daily", []) is None
+    finally:
+        get_settings.cache_clear()
