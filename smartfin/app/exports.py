@@ -128,10 +128,16 @@ def _cell(value: Any, kind: str) -> CellValue:
     return str(value)
 
 
-def _frame_sheet(title: str, frame: pd.DataFrame, columns: Sequence[Column]) -> Sheet:
+def _report_notes(report: ExecutionReport) -> list[str]:
+    return [f"{report.fiscal_year} 年度 fiscal year {report.fiscal_year}；截至 as of {report.as_of.isoformat()}"]
+
+
+def _frame_sheet(name: str, title: str, frame: pd.DataFrame, columns: Sequence[Column],
+                 report: ExecutionReport) -> Sheet:
     records = frame.to_dict("records")
-    return (title, [heading for _, heading, _ in columns],
-            [[_cell(record.get(field), kind) for field, _, kind in columns] for record in records])
+    return TitledSheet(name, title, [heading for _, heading, _ in columns],
+                       [[_cell(record.get(field), kind) for field, _, kind in columns] for record in records],
+                       _report_notes(report))
 
 
 def _summary_sheet(report: ExecutionReport) -> Sheet:
@@ -144,20 +150,24 @@ def _summary_sheet(report: ExecutionReport) -> Sheet:
              [f"低于 {LOW_EXECUTION}% 的项目 Lines under {LOW_EXECUTION}%", len(report.low_lines)],
              [f"预计结余率超 {BALANCE_TARGET}% 的项目 Lines over the balance target",
               int(report.lines["balance_over_target"].sum())]]
-    return ("汇总 Summary", ["指标 Measure", "数值 Value"], rows)
+    return TitledSheet("汇总 Summary", "预算执行情况汇总 Budget execution summary", ["指标 Measure", "数值 Value"],
+                       rows, _report_notes(report))
 
 
 def execution_report_xlsx(report: ExecutionReport) -> bytes:
     """The monthly execution report as a workbook: summary, lines, departments and projects, one sheet each.
 
-    For the finance director who filters and sums in Excel what the HTML report shows: amounts are numbers
-    (``#,##0.00``), rates are percentages (``0.00%``), a rate that cannot be computed is an empty cell.
+    For the finance director who filters and sums in Excel what the HTML report shows: each sheet titled with
+    the year and the as-of day, amounts in yuan as numbers (``#,##0.00``), rates as percentages (``0.00%``), a
+    rate that cannot be computed as an empty cell, the header frozen beneath the title.
     """
     return xlsx_bytes([
         _summary_sheet(report),
-        _frame_sheet("预算项目 Lines", report.lines, LINE_COLUMNS),
-        _frame_sheet("科室 Departments", report.departments, DEPARTMENT_COLUMNS),
-        _frame_sheet("项目 Projects", report.projects, PROJECT_COLUMNS),
+        _frame_sheet("预算项目 Lines", "预算项目执行情况 Execution by budget line", report.lines, LINE_COLUMNS, report),
+        _frame_sheet("科室 Departments", "科室预算执行情况 Execution by department", report.departments,
+                     DEPARTMENT_COLUMNS, report),
+        _frame_sheet("项目 Projects", "项目预算执行情况 Execution by project", report.projects, PROJECT_COLUMNS,
+                     report),
     ])
 
 
