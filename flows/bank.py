@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,9 @@ from flows.review import open_review
 from flows.sources import bank_day_dir, statement_files
 from smartfin.kernel.clock import hospital_yesterday, utc_now
 from smartfin.kernel.settings import BankAccount, get_settings
-from smartfin.reconciliation import MatchSettings, balance_statement_for, match_bank
-from smartfin.reconciliation.models import Match, ReconciliationRun, StatementImport
+from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
+from smartfin.reconciliation import BalanceStatement, MatchSettings, balance_statement_for, match_bank
+from smartfin.reconciliation.models import Match, ReconciliationRun, ReconException, StatementImport
 from smartfin.reconciliation.store import (
     bank_open_item_exceptions,
     import_statement,
@@ -47,6 +49,7 @@ from smartfin.reconciliation.store import (
     supersede_imports,
 )
 from smartfin.reconciliation.threeway import ExceptionType
+from smartfin.reconciliation.workbook import AccountDay, bank_reconciliation_xlsx
 from smartfin.store.db import session_scope
 
 #: (account, business day, folder to save into) → the files saved; by default the online-bank bot
@@ -279,6 +282,30 @@ def balance_markdown(outcomes: list[AccountOutcome]) -> str:
     return "\n".join(parts)
 
 
+def bank_workbook_path(day: date) -> Path:
+    """Where the day's bank reconciliation workbook is written: ``<reports>/bank/<day>/``."""
+    return get_settings().flows.reports_root / "bank" / day.isoformat() / f"bank-reconciliation-{day.isoformat()}.xlsx"
+
+
+def write_bank_workbook(day: date, outcomes: list[AccountOutcome]) -> Path:
+    """The day's 余额调节表 per account with the stored matches and exceptions of its runs, as one workbook (a rerun
+    of the day replaces it); ``smartfin flows run bank-daily --xlsx`` hands the same file out."""
+    run_ids = [o.run_id for o in outcomes if o.run_id is not None]
+    with session_scope() as session:
+        runs = {run_id: session.get(ReconciliationRun, run_id) for run_id in run_ids}
+        matches = session.exec(select(Match).where(Match.run_id.in_(run_ids))  # type: ignore[attr-defined]
+                               .order_by(Match.run_id, Match.id)).all()  # type: ignore[arg-type]
+        exceptions = session.exec(select(ReconException).where(ReconException.run_id.in_(run_ids))  # type: ignore[attr-defined]
+                                  .order_by(ReconException.run_id, ReconException.id)).all()  # type: ignore[arg-type]
+        accounts = [AccountDay(o.account, runs.get(o.run_id) if o.run_id is not None else None,
+                               BalanceStatement(**{k: Decimal(v) for k, v in o.balance_statement.items()})
+                               if o.balance_statement else None, o.problem) for o in outcomes]
+        data = bank_reconciliation_xlsx(day, accounts, matches, exceptions)
+    path = bank_workbook_path(day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_export(path, data, SpreadsheetFormat.XLSX, replace=True)
+
+
 @flow(name="daily-bank-reconciliation", log_prints=True, timeout_seconds=3600)
 def daily_bank_reconciliation(business_date: date | None = None, accounts: list[str] | None = None,
                               open_reviews: bool = True, downloader: StatementDownloader | None = None,
@@ -316,6 +343,7 @@ def daily_bank_reconciliation(business_date: date | None = None, accounts: list[
                           description=f"银行对账 Bank reconciliation {day}")
     create_markdown_artifact(balance_markdown(outcomes), key="bank-balance-statement",
                              description=f"余额调节表 {day}")
+    write_bank_workbook(day, outcomes)
     refused = [o for o in outcomes if o.outcome == "input_rejected"]
     if refused:
         raise ReconciliationInputRejected(

@@ -109,6 +109,18 @@ def run_now(name: str, business_date: date | None = None, open_reviews: bool = T
     return chosen, state
 
 
+def run_workbook(name: str, result: Any) -> Path | None:
+    """The Excel workbook a finished run wrote under the reports folder, which ``smartfin flows run NAME --xlsx``
+    hands out; None for a flow that writes none. Each report-writing flow returns its workbook's path, except the
+    bank flow, whose rows (one per account) name the day its workbook belongs to."""
+    if flow_by_name(name).name == "bank-daily":
+        from flows.bank import bank_workbook_path
+
+        return bank_workbook_path(date.fromisoformat(result[0]["business_date"])) if result else None
+    workbook = result.get("workbook") if isinstance(result, dict) else None
+    return Path(workbook) if workbook else None
+
+
 def prefect_environment(settings: FlowSettings | None = None) -> dict[str, str]:
     """Prefect's settings for every SmartFin process that talks to it: explicit API URL, own home,
     no analytics. The local server's own database URL is added for the server process."""

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from sqlmodel import select
 
 from extractors.exports.reconciliation import read_cash_export, read_his_export, read_prepayment
 from extractors.statements import (
@@ -36,9 +38,12 @@ from flows.sources import bank_day_dir, channel_files, statement_files, three_wa
 from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import BankAccount, FlowSettings, get_settings
+from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
 from smartfin.reconciliation import ThreeWaySettings, close_prepayment_days, reconcile_three_way
+from smartfin.reconciliation.models import ReconciliationRun, ReconException
 from smartfin.reconciliation.store import exceptions_frame, save_input_problem, save_three_way_run
 from smartfin.reconciliation.threeway import ExceptionType
+from smartfin.reconciliation.workbook import three_way_exceptions_xlsx
 from smartfin.store.db import session_scope
 
 PRIOR_PAYMENT_DAYS = 30
@@ -199,6 +204,26 @@ def reconcile_day(day: date, settings: ThreeWaySettings | None = None) -> ThreeW
     return outcome
 
 
+def three_way_workbook_path(day: date) -> Path:
+    """Where the day's three-way exceptions workbook is written: ``<reports>/three-way/<day>/``."""
+    return get_settings().flows.reports_root / "three-way" / day.isoformat() / f"three-way-{day.isoformat()}.xlsx"
+
+
+def write_three_way_workbook(day: date, run_id: int) -> Path:
+    """The run's exceptions by type and status and one by one, as one workbook (a rerun of the day replaces it);
+    ``smartfin flows run three-way-daily --xlsx`` hands the same file out."""
+    with session_scope() as session:
+        run = session.get(ReconciliationRun, run_id)
+        if run is None:
+            raise LookupError(f"no reconciliation run {run_id}")
+        exceptions = session.exec(select(ReconException).where(ReconException.run_id == run_id)
+                                  .order_by(ReconException.id)).all()  # type: ignore[arg-type]
+        data = three_way_exceptions_xlsx(run, exceptions)
+    path = three_way_workbook_path(day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_export(path, data, SpreadsheetFormat.XLSX, replace=True)
+
+
 @flow(name="daily-three-way-reconciliation", log_prints=True, timeout_seconds=3600)
 def daily_three_way_reconciliation(business_date: date | None = None, open_reviews: bool = True,
                                    settings: ThreeWaySettings | None = None) -> dict[str, Any]:
@@ -210,6 +235,7 @@ def daily_three_way_reconciliation(business_date: date | None = None, open_revie
         outcome.review_key = open_review_task(outcome.run_id)
     create_table_artifact([asdict(outcome)], key="three-way-reconciliation",
                           description=f"三方对账 Three-way reconciliation {day}")
+    workbook = write_three_way_workbook(day, outcome.run_id) if outcome.run_id is not None else None
     if outcome.exceptions:
         with session_scope() as session:
             frame = exceptions_frame(session, outcome.run_id or 0)
@@ -220,5 +246,5 @@ def daily_three_way_reconciliation(business_date: date | None = None, open_revie
             key="three-way-exceptions")
     if outcome.outcome == "input_rejected":
         raise ReconciliationInputRejected(f"三方对账输入被拒收 / three-way inputs refused for {day}: {outcome.problem}")
-    return asdict(outcome)
+    return {**asdict(outcome), "workbook": str(workbook) if workbook else None}
 

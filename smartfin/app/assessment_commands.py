@@ -15,6 +15,7 @@ import typer
 from rules.budget.assessment import AssessmentRuleError
 from smartfin.budgeting.assessment import ActualValuesRefused, assess, enter_actual_values, read_value_file
 from smartfin.budgeting.assessment_report import assessment_html, assessment_workbook
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.spreadsheet import (
     ExportExists,
     ExportRefused,
@@ -40,9 +41,9 @@ def register(app: typer.Typer) -> None:
     group.command("actuals")(actuals_import)
 
 
-def _fail(message: object) -> typer.Exit:
+def _fail(message: object, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def assess_command(
@@ -103,7 +104,7 @@ def assess_open(
     for item in head:
         department, sep, user = item.partition("=")
         if not sep or not department.strip() or not user.strip():
-            raise _fail(f"--head {item!r}: write DEPARTMENT=USER, e.g. CARD=li.na")
+            raise _fail(f"--head {item!r}: write DEPARTMENT=USER, e.g. CARD=li.na", ExitCode.USAGE)
         heads[department.strip()] = user.strip()
     try:
         opened = open_entries(year, heads, actor=actor)
@@ -133,5 +134,5 @@ def actuals_import(
         typer.secho(f"{len(issues)} problems; nothing was entered:", fg=typer.colors.RED, err=True)
         for issue in issues:
             typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{count} actual values of {department} ({year}) entered from {path.name}")

@@ -12,6 +12,7 @@ import typer
 
 from smartfin.app.backup import BackupError, backup, restore, summary
 from smartfin.kernel.background import ServiceError
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import get_settings
 
 
@@ -37,7 +38,7 @@ def backup_command(
                         progress=_progress)
     except (BackupError, ServiceError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     manifest = result.manifest
     typer.echo(f"backup: {result.path}")
     typer.echo(f"  product {manifest['versions']['product']}, schema revision "
@@ -60,7 +61,7 @@ def restore_command(
         result = restore(settings, archive, force=force, progress=_progress)
     except (BackupError, ServiceError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     for line in summary(result):
         typer.echo(line)
 

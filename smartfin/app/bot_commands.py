@@ -17,6 +17,8 @@ import typer
 from bots.config import CredentialsMissing
 from bots.errors import BotError
 from smartfin.app.implementations import voucher_sources
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.ports.vouchers import InvalidVoucher, Voucher
 from smartfin.posting.journal import VoucherRejected, find_entry
 from smartfin.posting.sources import VoucherRefused, voucher_as_recorded
@@ -28,7 +30,7 @@ class BotCommandError(Exception):
 
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2) from None
+    raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -61,11 +63,16 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{voucher.external_ref}: {how} as {result.voucher_no} at {result.posted_at_local}")
 
     @app.command(name="posting-status")
-    def posting_status(reference: Annotated[str, typer.Argument(help="external reference, e.g. claim:CLM-1")]) -> None:
+    def posting_status(reference: Annotated[str, typer.Argument(help="external reference, e.g. claim:CLM-1")],
+                       as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")]
+                       = False) -> None:
         """Show the posting journal entry of one voucher reference."""
         entry = find_entry(reference)
         if entry is None:
             _fail(BotCommandError(f"no posting recorded for {reference}"))
+            return
+        if as_json:
+            typer.echo(to_json({k: v for k, v in entry.model_dump().items() if k != "voucher_json"}))
             return
         typer.echo(f"{entry.external_ref}: {entry.state} voucher={entry.voucher_no or '-'} attempts={entry.attempts}"
                    f" evidence={entry.evidence_path or '-'}")

@@ -1,6 +1,6 @@
-"""``smartfin budget show|export|adjust|lapse|close``: every budget line with its buckets and what is available, as
-finance reads it, on screen or as a CSV / Excel file; a one-line budget adjustment asked for through the
-budget-adjustment process; the release of lapsed reservations; the year-end close.
+"""``smartfin budget show|export|journal|adjust|lapse|close``: every budget line with its buckets and what is
+available, as finance reads it, on screen, as JSON or as a CSV / Excel file; one line's journal; a one-line budget
+adjustment asked for through the budget-adjustment process; the release of lapsed reservations; the year-end close.
 
 Each line shows its department's name beside the code: the name in force at the end of the line's fiscal
 year, or today while that year runs (the code itself until department master data is loaded).
@@ -16,8 +16,17 @@ from typing import Annotated
 
 import typer
 
-from smartfin.app.exports import BUDGET_BUCKETS, budget_lines_export
-from smartfin.kernel.clock import hospital_today
+from smartfin.app.exports import (
+    BUCKET_LABELS,
+    BUDGET_BUCKETS,
+    budget_execution_xlsx,
+    budget_lines_export,
+    line_journal_xlsx,
+)
+from smartfin.app.progress import working
+from smartfin.kernel.clock import hospital_today, stored_instant
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
 from smartfin.kernel.spreadsheet import (
     ExportExists,
@@ -28,6 +37,9 @@ from smartfin.kernel.spreadsheet import (
 )
 from smartfin.kernel.text import fit_columns
 from smartfin.ledger import BudgetError, BudgetLineKey, DepartmentNames, Lapse, department_names, lapse
+from smartfin.ledger.control import find_line
+from smartfin.ledger.journal import line_journal
+from smartfin.ledger.keys import parse_key
 from smartfin.ledger.report import LineRow, budget_rows, total
 from smartfin.store.db import session_scope
 
@@ -48,12 +60,22 @@ def show(
     year: Annotated[int | None, typer.Option(help="fiscal year (default: all years)")] = None,
     department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of a table")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the lines as a titled Excel workbook")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
 ) -> None:
     """Every line with budget, adjustments, pre-encumbrance, encumbrance, actual and available."""
+    if xlsx is not None:
+        check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)  # before the database is read
     with session_scope() as session:
         rows = budget_rows(session, year=year, department=department)
         names = {y: department_names(session, _names_day(y)) for y in {row.line.fiscal_year for row in rows}}
     scheduled = sum((row.scheduled for row in rows), Decimal("0.00"))
+    if xlsx is not None:
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, budget_execution_xlsx(rows, lambda row: _name(row, names), year=year,
+                                                     department=department, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
+        typer.echo(f"{len(rows)} budget lines written to {xlsx}", err=as_json)
     if as_json:
         typer.echo(json.dumps({"lines": [{**row.as_json(), "department_name": _name(row, names)} for row in rows],
                                "totals": {**{b: format_yuan(total(rows, b)) for b in BUCKETS},
@@ -100,12 +122,55 @@ def export(
         write_export(output, budget_lines_export(rows, fmt, lambda row: _name(row, names)), fmt, replace=force)
     except ExportExists as exc:
         typer.secho(f"error: {exc} (add --force to replace it)", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except ExportRefused as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(f"{len(rows)} budget lines of {year}" + (f" in {department}" if department else "")
                + f" written to {output}")
+
+
+@budget_app.command("journal")
+def journal(
+    line: Annotated[str, typer.Argument(help="the line as messages print it: YEAR/DEPT/CODE/FUNDING[/PROJECT]")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of a table")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the journal as an Excel workbook")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
+) -> None:
+    """One line's journal (预算明细账): every entry in posting order — bucket, amount, document, who, why — and the
+    total of each bucket. The journal is append-only: a correction is a reversing entry, listed too."""
+    try:
+        key = parse_key(line)
+    except BudgetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="LINE") from None
+    if xlsx is not None:
+        check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)
+    with session_scope() as session:
+        entries = list(line_journal(session, key))
+        found = find_line(session, key)
+        name = found.name if found is not None else ""
+        department_name = department_names(session, _names_day(key.fiscal_year))[key.department]
+    if xlsx is not None:
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, line_journal_xlsx(key, name, department_name, entries, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
+    totals = {bucket: sum((e.amount for e in entries if e.bucket == bucket), Decimal("0.00"))
+              for bucket in BUCKET_LABELS}
+    if as_json:
+        typer.echo(to_json({"line": str(key), "name": name, "department_name": department_name, "entries": [
+            {"id": e.id, "effective_on": e.effective_on, "posted_at": stored_instant(e.created_at), "bucket": e.bucket,
+             "amount": e.amount, "document_type": e.document_type, "document_no": e.document_no,
+             "reference": e.reference, "reverses": e.reverses, "actor": e.actor, "reason": e.reason}
+            for e in entries], "totals": totals}))
+        return
+    typer.echo(f"{key}  {name}  ({department_name})")
+    for e in entries:
+        typer.echo(f"{e.id:>7} {e.effective_on} {BUCKET_LABELS[e.bucket]:24} {format_yuan(e.amount):>15}  "
+                   f"{e.document_no}  {e.actor}" + (f"  reverses {e.reverses}" if e.reverses else ""))
+    for bucket, label in BUCKET_LABELS.items():
+        typer.echo(f"{'合计 total':>7} {label:35} {format_yuan(totals[bucket]):>15}")
+    if xlsx is not None:
+        typer.echo(f"{len(entries)} entries written to {xlsx}")
 
 
 def _names_day(fiscal_year: int) -> date:
@@ -151,7 +216,7 @@ def adjust_command(
         change = parse_amount(amount, field="amount", allow_negative=True)
     except (BudgetError, InvalidAmount, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     why = " ".join(reason.replace(";", ",").replace("；", "，").split())  # one movement line, five fields
     movement = (f"increase; ; {key}; {format_yuan(change)}; {why}" if change > 0
                 else f"decrease; {key}; ; {format_yuan(-change)}; {why}")
@@ -216,10 +281,10 @@ def close_command(
         typer.secho(f"error: {year} cannot be closed / 不能结账:", fg=typer.colors.RED, err=True)
         for reason in refused.reasons:
             typer.echo(f"  {reason}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except (BudgetError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(summary)
     for item in carried:  # type: ignore[attr-defined]
         typer.echo(f"    {item['from']} → {item['to']}: {item['amount']}")

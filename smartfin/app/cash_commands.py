@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from rules.cash.dated import CashRuleError
 from smartfin.app.cash import forecast_day, runs_of_day, write_forecast_report
+from smartfin.app.progress import working
 from smartfin.cashflow.backtest import run_backtest, weekly_origins
 from smartfin.cashflow.imports import FORMATS, CashImportRefused, import_cash_file
 from smartfin.cashflow.model import ForecastRefused
@@ -20,6 +21,8 @@ from smartfin.cashflow.report import backtest_html, backtest_workbook
 from smartfin.cashflow.runs import ScenarioRefused, scenario_from_options
 from smartfin.cashflow.samples import generate_hospital
 from smartfin.cashflow.tables import CashAlert
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
 from smartfin.store.db import session_scope
@@ -32,9 +35,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cash_app, name="cash")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _day(text: str | None) -> date | None:
@@ -43,7 +46,7 @@ def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--as-of {text!r} is not a YYYY-MM-DD date") from None
+        raise _fail(f"--as-of {text!r} is not a YYYY-MM-DD date", ExitCode.USAGE) from None
 
 
 @cash_app.command("import")
@@ -55,11 +58,11 @@ def import_command(
     """Import daily history (patient receipts, insurance collections, payroll), an insurance aging snapshot or
     supplier payables; the whole file or nothing."""
     if kind not in FORMATS:
-        raise _fail(f"unknown kind {kind!r}: one of {', '.join(FORMATS)}")
+        raise _fail(f"unknown kind {kind!r}: one of {', '.join(FORMATS)}", ExitCode.USAGE)
     if not path.is_file():
         raise _fail(f"{path}: no such file")
     try:
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             result = import_cash_file(session, kind, path, actor=actor)
     except CashImportRefused as exc:
         raise _fail(str(exc)) from None
@@ -125,10 +128,15 @@ def report_command(
 
 
 @cash_app.command("alerts")
-def alerts_command() -> None:
+def alerts_command(as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")]
+                   = False) -> None:
     """The minimum-balance alerts and what the chief accountant decided."""
     with session_scope() as session:
-        for a in session.exec(select(CashAlert).order_by(col(CashAlert.id))).all():
+        found = session.exec(select(CashAlert).order_by(col(CashAlert.id))).all()
+        if as_json:
+            typer.echo(to_json({"alerts": [a.model_dump() for a in found]}))
+            return
+        for a in found:
             typer.echo(f"{a.business_key}  {a.status}  {a.decision or ''} {a.decided_by or ''} {a.measure or ''}")
 
 

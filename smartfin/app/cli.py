@@ -1,7 +1,9 @@
 """The ``smartfin`` command: run the engine and workers, deploy models, submit and follow requests.
 
 Every command fails with one readable line saying what went wrong and where to look (a log file, a
-field name), and exit code 2; tracebacks are for bugs, not for bad input or a stopped engine.
+field name); tracebacks are for bugs, not for bad input or a stopped engine. The exit status says which
+kind of failure it was (``smartfin.kernel.exits.ExitCode``): this module is the one place that maps the
+exceptions escaping a command onto it — see ``SmartfinGroup``.
 """
 
 from __future__ import annotations
@@ -11,26 +13,86 @@ import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from smartfin.app import stack, wiring
+from smartfin.app.progress import working
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.deploy import ModelError, deploy
 from smartfin.kernel.background import ServiceError
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
+from smartfin.kernel.money import InvalidAmount
 from smartfin.kernel.settings import get_settings
+from smartfin.kernel.spreadsheet import ExportExists, ExportRefused
 from smartfin.ledger import BudgetError, import_budget
-from smartfin.processes.documents import Refused
+from smartfin.processes.documents import Refused, SubmissionRefused
 from smartfin.processes.spending.requests import InvalidRequest, submit_spending_request
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+#: failures that are the situation, not a bug: one line, no traceback, exit ``ExitCode.REFUSED``
+EXPECTED_ERRORS = (Refused, SubmissionRefused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError,
+                   ExportRefused, InvalidAmount)
+
+
+def refusal_message(exc: BaseException) -> str:
+    """The one line a refusal prints; an export in the way says how to replace it."""
+    hint = " (add --force to replace it)" if isinstance(exc, ExportExists) and "--force" not in str(exc) else ""
+    return f"error: {exc}{hint}"
+
+
+class SmartfinGroup(TyperGroup):
+    """The root command group: every command and subgroup runs inside its ``invoke``, so what escapes a
+    command is turned into an exit status here, once.
+
+    Usage errors (typer's own checks, ``typer.BadParameter``) and explicit exits pass through unchanged
+    (exit 2 and the command's own code); an expected refusal (``EXPECTED_ERRORS``) prints one line and exits
+    ``REFUSED``; anything else is a bug: its traceback is printed and the exit status is ``INTERNAL``.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except EXPECTED_ERRORS as exc:
+            typer.secho(refusal_message(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(ExitCode.REFUSED) from None
+        except Exception as exc:
+            traceback.print_exception(exc)
+            typer.secho(f"internal error: {type(exc).__name__}: {exc} (a bug: please report the traceback above)",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def installed_version() -> str:
+    """The version of the installed ``smartfin`` distribution (its package metadata), as `--version` prints it."""
+    try:
+        return version("smartfin")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"smartfin {installed_version()}")
+        raise typer.Exit()
+
+
+app = typer.Typer(cls=SmartfinGroup, no_args_is_help=True,
                   help="SmartFin: finance workflows for public hospitals on a Camunda 7 engine.")
 
 
-#: failures that are the situation, not a bug: one line, no traceback
-EXPECTED_ERRORS = (Refused, EngineError, ServiceError, ModelError, InvalidRequest, BudgetError)
+@app.callback()
+def _root(version_flag: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="print the installed version and exit")] = False) -> None:
+    """SmartFin: finance workflows for public hospitals on a Camunda 7 engine."""
 
 
 @contextmanager
@@ -38,8 +100,8 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except EXPECTED_ERRORS as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        typer.secho(refusal_message(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def _progress(message: str) -> None:
@@ -49,10 +111,11 @@ def _progress(message: str) -> None:
 @app.command()
 def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
     """Build the engine if needed, start the services in the background, deploy the models."""
-    with _friendly_errors():
+    with _friendly_errors(), working("启动 Starting SmartFin (engine build, services, models)",
+                                     unwatched=_progress) as progress:
         settings = get_settings()
-        stack.bring_up(settings, typer.echo, _progress, workers=workers)
-        typer.echo(f"Tasklist: {settings.tasklist_url}")
+        stack.bring_up(settings, typer.echo, progress, workers=workers)
+    typer.echo(f"Tasklist: {settings.tasklist_url}")
 
 
 @app.command()
@@ -64,10 +127,14 @@ def down() -> None:
 
 
 @app.command()
-def status() -> None:
+def status(as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+           ) -> None:
     """Show what runs, whether the engine answers, and what is deployed."""
     with _friendly_errors():
         settings = get_settings()
+        if as_json:
+            typer.echo(to_json(_status_document(settings)))
+            return
         for service in stack.stack_services(settings):
             pid = service.pid()
             state = f"running (pid {pid})" if pid else "stopped"
@@ -81,6 +148,21 @@ def status() -> None:
             typer.echo(f"engine   not answering: {exc}")
 
 
+def _status_document(settings: Any) -> dict[str, Any]:
+    """`status --json`: each service with its pid and log, and the engine's version and deployed processes."""
+    services = [{"name": s.name, "running": s.pid() is not None, "pid": s.pid(), "log": str(s.log_file)}
+                for s in stack.stack_services(settings)]
+    try:
+        engine = EngineClient.from_settings(settings)
+        answer: dict[str, Any] = {
+            "url": settings.engine_rest_url, "version": engine.version(),
+            "processes": [{"key": d["key"], "version": d["version"]}
+                          for d in engine.get("/process-definition", latestVersion="true")]}
+    except EngineError as exc:
+        answer = {"url": settings.engine_rest_url, "error": str(exc)}
+    return {"services": services, "engine": answer}
+
+
 @app.command()
 def logs(service: Annotated[str, typer.Argument(help="a service named by `smartfin status`")] = "engine",
          lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
@@ -88,7 +170,7 @@ def logs(service: Annotated[str, typer.Argument(help="a service named by `smartf
     services = {s.name: s for s in stack.stack_services(get_settings())}
     if service not in services:
         typer.secho(f"error: unknown service {service!r}; use one of {sorted(services)}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     typer.echo(services[service].tail(lines))
 
 
@@ -224,11 +306,11 @@ def import_budget_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 
     with _friendly_errors():
         if not path.exists():
             raise Refused(f"{path}: no such file")
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             report = import_budget(session, path, actor=actor)
         _print_import(report)
         if not report.ok:
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.REFUSED)
 
 
 def _print_import(report: Any) -> None:
@@ -256,7 +338,7 @@ def demo(requests_only: Annotated[bool, typer.Option(
             if exc.__cause__ is not None and not isinstance(exc.__cause__, EXPECTED_ERRORS):
                 traceback.print_exception(exc.__cause__)  # the failing step's own traceback, for whoever fixes it
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(ExitCode.REFUSED) from None
 
 
 wiring.register_commands(app)

@@ -27,6 +27,9 @@ from smartfin.budgeting.rounds import (
     set_template_version,
 )
 from smartfin.budgeting.workbook import template_workbook
+from smartfin.kernel.clock import stored_instant
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen
 from smartfin.ledger import BudgetError
 from smartfin.store.db import session_scope
@@ -56,7 +59,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(message: object) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.REFUSED)
 
 
 # ------------------------------------------------------------------------------------------ project pool
@@ -73,7 +76,7 @@ def projects_import(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK
         typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{report.source}: {report.rows} rows, {report.projects_created} projects created, "
                f"{report.projects_updated} updated, {report.targets} performance targets")
 
@@ -134,13 +137,22 @@ def round_open(
 
 
 @round_app.command("show")
-def round_show(year: Annotated[int, typer.Option(help="fiscal year")]) -> None:
+def round_show(year: Annotated[int, typer.Option(help="fiscal year")],
+               as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+               ) -> None:
     """The round's stage, deadlines, template version and guidance."""
     try:
         with session_scope() as session:
             row = get_round(session, year)
     except CompilationError as exc:
         raise _fail(exc) from None
+    if as_json:
+        typer.echo(to_json({"fiscal_year": row.fiscal_year, "stage": row.stage, "stage_label": Stage(row.stage).label,
+                            "stage_changed_at": stored_instant(row.stage_changed_at),
+                            "stage_changed_by": row.stage_changed_by, "template_version": row.template_version,
+                            "first_deadline": row.first_deadline, "second_deadline": row.second_deadline,
+                            "guidance": row.guidance}))
+        return
     typer.echo(f"{row.fiscal_year}: {Stage(row.stage).label} (since {row.stage_changed_at:%Y-%m-%d}, "
                f"{row.stage_changed_by}); template {row.template_version}; 一上 by {row.first_deadline}; "
                f"二上 by {row.second_deadline}")
@@ -216,7 +228,7 @@ def draft_upload(
         typer.secho(f"{len(exc.problems)} problems; the draft was not accepted:", fg=typer.colors.RED, err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except CompilationError as exc:
         raise _fail(exc) from None
     typer.echo(f"draft of {draft.department} for {draft.fiscal_year}, round {draft.round}, revision {draft.revision}: "
@@ -225,10 +237,18 @@ def draft_upload(
 
 @draft_app.command("list")
 def draft_list(year: Annotated[int, typer.Option(help="fiscal year")],
-               department: Annotated[str, typer.Option(help="department code")]) -> None:
+               department: Annotated[str, typer.Option(help="department code")],
+               as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+               ) -> None:
     """Every upload of a department's drafts, both rounds, with the one in force marked."""
     with session_scope() as session:
         drafts = draft_history(session, year, department)
+    if as_json:
+        typer.echo(to_json({"fiscal_year": year, "department": department, "drafts": [
+            {"round": d.round, "revision": d.revision, "status": d.status, "total": from_fen(d.total_fen),
+             "uploaded_at": stored_instant(d.uploaded_at), "uploaded_by": d.uploaded_by, "filename": d.filename}
+            for d in drafts]}))
+        return
     if not drafts:
         typer.echo(f"no drafts of {department} for {year}")
     for d in drafts:
@@ -290,15 +310,22 @@ def controls_import(
         typer.secho(f"{len(report.errors)} problems; nothing was set:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{report.set} control numbers set for {year}")
 
 
 @controls_app.command("list")
-def controls_list(year: Annotated[int, typer.Option(help="fiscal year")]) -> None:
+def controls_list(year: Annotated[int, typer.Option(help="fiscal year")],
+                  as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                  ) -> None:
     """The control numbers in force."""
     with session_scope() as session:
         found = control_numbers(session, year)
+    if as_json:
+        typer.echo(to_json({"fiscal_year": year, "controls": [
+            {"department": department, "funding_source": source, "amount": from_fen(fen)}
+            for (department, source), fen in sorted(found.items())]}))
+        return
     if not found:
         typer.echo(f"no control numbers for {year}")
     for (department, source), fen in sorted(found.items()):

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from smartfin.app.progress import working
 from smartfin.costing.imports import KINDS, MONTHLY_KINDS, CostImportReport, import_cost_file
 from smartfin.costing.month import last_run, run_month, stored_indicators, stored_result
 from smartfin.kernel.clock import month_days
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.ledger.departments import department_names
 from smartfin.store.db import session_scope
@@ -29,16 +31,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cost_app, name="cost")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _check_month(month: str) -> None:
     try:
         month_days(month)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), ExitCode.USAGE) from None
 
 
 def _import(kind: str, path: Path, month: str | None, actor: str) -> None:
@@ -46,7 +48,7 @@ def _import(kind: str, path: Path, month: str | None, actor: str) -> None:
         raise _fail(f"{path}: no such file")
     if month is not None:
         _check_month(month)
-    with session_scope() as session:
+    with working(f"导入 Importing {path.name}"), session_scope() as session:
         report = import_cost_file(session, kind, path.read_bytes(), month=month, filename=path.name, actor=actor)
     _print_report(report)
 
@@ -59,7 +61,7 @@ def _print_report(report: CostImportReport) -> None:
             typer.echo(f"  {issue}", err=True)
         if len(report.errors) > MAX_LISTED:
             typer.echo(f"  … and {len(report.errors) - MAX_LISTED} more", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.REFUSED)
     if report.unchanged:
         typer.echo(f"{report.source}: the same file is already imported for {report.month} {report.kind}; "
                    "nothing changed")
@@ -79,9 +81,9 @@ def import_command(
 ) -> None:
     """Import one of the month's files (replacing that kind's earlier file of the month) or the HIS map."""
     if kind not in KINDS:
-        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})", ExitCode.USAGE)
     if KINDS[kind].monthly and month is None:
-        raise _fail(f"{kind} is a month's file: give --month YYYY-MM")
+        raise _fail(f"{kind} is a month's file: give --month YYYY-MM", ExitCode.USAGE)
     _import(kind, path, month, actor)
 
 
@@ -107,7 +109,8 @@ def run_command(month: Annotated[str, typer.Option(help="YYYY-MM")],
                 actor: Annotated[str, typer.Option(help="who runs it")] = "finance") -> None:
     """Work the month out and publish it (replacing an earlier run); a failure publishes nothing."""
     _check_month(month)
-    summary = run_month(month, actor=actor)
+    with working(f"核算 Working out {month}"):
+        summary = run_month(month, actor=actor)
     for note in summary.notes:
         typer.echo(f"note: {note}")
     if not summary.ok:
@@ -115,7 +118,7 @@ def run_command(month: Annotated[str, typer.Option(help="YYYY-MM")],
                     fg=typer.colors.RED, err=True)
         for where, what in summary.problems:
             typer.echo(f"  {where}: {what}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"cost month {month} published (run {summary.run_id}): {summary.centres} centres, direct "
                f"¥{format_yuan(from_fen(summary.direct_fen))}, after allocation "
                f"¥{format_yuan(from_fen(summary.total_fen))}, {summary.indicators} indicator values")

@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import get_settings
 from smartfin.store.db import make_engine
 from smartfin.store.migrations import (
@@ -39,7 +40,7 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except (MigrationError, CommandError, SQLAlchemyError, OSError) as exc:
         typer.secho(f"error: {_first_line(exc)}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -90,7 +91,7 @@ def current() -> None:
             typer.echo("current:  none (no database file yet)")
             typer.echo(f"head:     {head}")
             typer.echo("behind: run `smartfin db upgrade` (or any command that uses the database)")
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.REFUSED)
         engine = make_engine(url)
         try:
             revision = _revision_of(engine)
@@ -105,7 +106,7 @@ def current() -> None:
             raise MigrationError(f"the database is at revision {revision}, which this version of SmartFin does "
                                  "not know: was it migrated by a newer release?")
         typer.echo("behind: run `smartfin db upgrade`")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
 
 
 @db_app.command("upgrade")

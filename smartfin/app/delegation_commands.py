@@ -16,6 +16,7 @@ import typer
 
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.login import groups_of, logged_in_client
+from smartfin.kernel.exits import ExitCode
 from smartfin.processes.delegations import (
     ADMIN_GROUP,
     DelegationRefused,
@@ -45,7 +46,7 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except (DelegationRefused, EngineError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def _acting_user(service: EngineClient) -> tuple[str, bool]:

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from smartfin.app.progress import working
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.exits import ExitCode
 from smartfin.ledger import Department, import_departments
 from smartfin.ledger.departments import departments_on
 from smartfin.store.db import session_scope
@@ -28,14 +30,14 @@ def import_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK)
     """Import department versions; a file with any bad row changes nothing and every bad row is listed."""
     if not path.exists():
         typer.secho(f"error: {path}: no such file", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
-    with session_scope() as session:
+        raise typer.Exit(ExitCode.REFUSED)
+    with working(f"导入 Importing {path.name}"), session_scope() as session:
         report = import_departments(session, path, actor=actor)
     if not report.ok:
         typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  row {issue.row}, column {issue.column}: {issue.reason}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     typer.echo(f"{report.source}: {report.rows} rows, {report.opened} versions opened, {report.closed} closed, "
                f"{report.unchanged} unchanged")
 

@@ -1,5 +1,6 @@
 """``smartfin document show NUMBER`` and ``smartfin document chain NUMBER`` (request → contract → claim →
-voucher → bank payment, from the ledger's document links).
+voucher → bank payment, from the ledger's document links); ``document requests`` and ``document claims``, the
+lists, on screen, as JSON or as an Excel workbook.
 
 ``document show``: one document with its stored approval chain, every recorded decision
 and its journal entries — what a finance officer (or an auditor) reads to see who did what with the money.
@@ -14,22 +15,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
 
-from smartfin.kernel.clock import hospital_day
+from smartfin.app.exports import CLAIM_HEADER, REQUEST_HEADER, claim_rows, document_list_xlsx, request_rows
+from smartfin.app.progress import working
+from smartfin.kernel.clock import hospital_day, hospital_today, stored_instant
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import format_yuan, from_fen
-from smartfin.ledger import Bucket, department_name, document_holdings, links_of
+from smartfin.kernel.spreadsheet import Row, SpreadsheetFormat, check_export_target, write_export
+from smartfin.ledger import Bucket, department_name, department_names, document_holdings, links_of
 from smartfin.ledger.report import document_entries
 from smartfin.posting.journal import VoucherPosting
 from smartfin.processes.approvals import all_steps, recorded_decisions
 from smartfin.processes.contracts.contracts import Contract, contract_payments
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
-from smartfin.processes.reimbursement.claims import Claim
+from smartfin.processes.reimbursement.claims import Claim, list_claims
 from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
-from smartfin.processes.spending.requests import SpendingRequest
+from smartfin.processes.spending.requests import SpendingRequest, list_requests
 from smartfin.reconciliation.store import bank_matches_of_entry
 from smartfin.store.db import session_scope
 
@@ -109,7 +116,7 @@ def show(
         report = document_report(session, number)
     if report is None:
         typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -223,7 +230,7 @@ def chain(
         report = chain_report(session, number)
     if report is None:
         typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -241,3 +248,83 @@ def chain(
         typer.echo(f"{link['cited']} → {link['citing']}: consumed {link['consumed']}, posted {link['posted']}"
                    + (f", over-run {link['excess']}" if link["excess"] != "0.00" else "")
                    + f" ({link['by']}, {link['at']})")
+
+
+# ------------------------------------------------------------------------------ lists of requests and claims
+
+def _list_options_scope(year: int | None, department: str | None, status: str | None) -> str:
+    return (f"年度 year {year or '全部 all'}；科室 department {department or '全部 all'}；"
+            f"状态 status {status or '全部 all'}")
+
+
+def _print_list(kind: str, header: tuple[str, ...], rows: list[Row], *, xlsx: Path | None, force: bool,
+                scope: str, as_json: bool, records: list[dict[str, Any]]) -> None:
+    """What both lists do with their rows: a workbook when asked, then JSON or a table on screen."""
+    if xlsx is not None:
+        with working(f"写入 Writing {xlsx.name}", quiet=as_json):
+            write_export(xlsx, document_list_xlsx(kind, header, rows, scope=scope, as_of=hospital_today()),
+                         SpreadsheetFormat.XLSX, replace=force)
+        typer.echo(f"{len(records)} {kind} written to {xlsx}", err=as_json)
+    if as_json:
+        typer.echo(to_json({kind: records, "scope": scope}))
+        return
+    if not records:
+        typer.echo(f"no {kind} ({scope})")
+    for record in records:
+        typer.echo("  ".join(str(record[field]) for field in LIST_FIELDS[kind] if record[field] is not None))
+
+
+LIST_FIELDS = {"requests": ("request_no", "status", "department", "budget_line", "amount", "payee"),
+               "claims": ("claim_no", "status", "department", "budget_line", "claimed", "payable", "voucher_no")}
+
+
+@document_app.command("requests")
+def requests_list(
+    year: Annotated[int | None, typer.Option(help="fiscal year")] = None,
+    department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
+    status: Annotated[str | None, typer.Option(help="submitted, approved, rejected, withdrawn, …")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the list as an Excel workbook")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
+) -> None:
+    """The spending requests (支出申请) with requester, department (today's name), line, amount, payee and status."""
+    if xlsx is not None:
+        check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)
+    with session_scope() as session:
+        found = list_requests(session, year=year, department=department, status=status)
+        names = department_names(session, hospital_today())
+        rows = request_rows(found, lambda code: names[code])
+        records = [{"request_no": r.request_no, "requester": r.requester, "department": r.department,
+                    "department_name": names[r.department], "category": r.category, "budget_line": str(r.budget_key),
+                    "amount": r.amount, "payee": r.payee, "purpose": r.purpose, "status": r.status,
+                    "submitted_at": stored_instant(r.submitted_at),
+                    "closed_at": stored_instant(r.closed_at) if r.closed_at else None} for r in found]
+    _print_list("requests", REQUEST_HEADER, rows, xlsx=xlsx, force=force, as_json=as_json, records=records,
+                scope=_list_options_scope(year, department, status))
+
+
+@document_app.command("claims")
+def claims_list(
+    year: Annotated[int | None, typer.Option(help="fiscal year")] = None,
+    department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
+    status: Annotated[str | None, typer.Option(help="submitted, approved, paid, rejected, invalid")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the list as an Excel workbook")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
+) -> None:
+    """The reimbursement claims (报销单) with claimant, department (today's name), line, claimed and payable amounts,
+    status and voucher."""
+    if xlsx is not None:
+        check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)
+    with session_scope() as session:
+        found = list_claims(session, year=year, department=department, status=status)
+        names = department_names(session, hospital_today())
+        rows = claim_rows(found, lambda code: names[code])
+        records = [{"claim_no": c.claim_no, "claimant": c.claimant, "department": c.department,
+                    "department_name": names[c.department], "category": c.category, "budget_line": str(c.budget_key),
+                    "claimed": None if c.claimed_total_fen is None else from_fen(c.claimed_total_fen),
+                    "payable": c.payable, "payment_method": c.payment_method, "status": c.status,
+                    "voucher_no": c.voucher_no, "submitted_at": stored_instant(c.submitted_at),
+                    "closed_at": stored_instant(c.closed_at) if c.closed_at else None} for c in found]
+    _print_list("claims", CLAIM_HEADER, rows, xlsx=xlsx, force=force, as_json=as_json, records=records,
+                scope=_list_options_scope(year, department, status))

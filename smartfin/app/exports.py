@@ -1,6 +1,8 @@
-"""What finance takes away in Excel: the budget lines (``smartfin budget export``) and the monthly execution
-report (the ``budget-monthly`` flow), both written by ``smartfin.kernel.spreadsheet``, which neutralises every
-text cell so that imported text such as a line named ``=cmd|...`` is shown, never run.
+"""What finance takes away in Excel: the budget lines (``smartfin budget export``, ``budget show --xlsx``), the
+monthly execution report (the ``budget-monthly`` flow), one line's journal (``budget journal --xlsx``) and the
+lists of spending requests and claims (``request list --xlsx``, ``claim list --xlsx``), all written by
+``smartfin.kernel.spreadsheet``, which neutralises every text cell so that imported text such as a line named
+``=cmd|...`` is shown, never run.
 
 This module only chooses the columns and the type of each value (money as Decimal, rates as ``Percent``,
 a missing rate as an empty cell); how a value becomes a cell is the kernel's job.
@@ -10,14 +12,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from smartfin.kernel.spreadsheet import CellValue, Percent, Row, Sheet, SpreadsheetFormat, csv_bytes, xlsx_bytes
+from smartfin.kernel.clock import stored_instant
+from smartfin.kernel.money import from_fen
+from smartfin.kernel.spreadsheet import (
+    CellValue,
+    Percent,
+    Row,
+    Sheet,
+    SpreadsheetFormat,
+    TitledSheet,
+    csv_bytes,
+    xlsx_bytes,
+)
+from smartfin.ledger.keys import BudgetLineKey
+from smartfin.ledger.models import JournalEntry
 from smartfin.ledger.monitor import BALANCE_TARGET, LOW_EXECUTION, ExecutionReport
 from smartfin.ledger.report import LineRow, total
+from smartfin.processes.reimbursement.claims import Claim
+from smartfin.processes.spending.requests import SpendingRequest
 
 # ------------------------------------------------------------------------------------------- budget lines
 
@@ -110,10 +128,16 @@ def _cell(value: Any, kind: str) -> CellValue:
     return str(value)
 
 
-def _frame_sheet(title: str, frame: pd.DataFrame, columns: Sequence[Column]) -> Sheet:
+def _report_notes(report: ExecutionReport) -> list[str]:
+    return [f"{report.fiscal_year} 年度 fiscal year {report.fiscal_year}；截至 as of {report.as_of.isoformat()}"]
+
+
+def _frame_sheet(name: str, title: str, frame: pd.DataFrame, columns: Sequence[Column],
+                 report: ExecutionReport) -> Sheet:
     records = frame.to_dict("records")
-    return (title, [heading for _, heading, _ in columns],
-            [[_cell(record.get(field), kind) for field, _, kind in columns] for record in records])
+    return TitledSheet(name, title, [heading for _, heading, _ in columns],
+                       [[_cell(record.get(field), kind) for field, _, kind in columns] for record in records],
+                       _report_notes(report))
 
 
 def _summary_sheet(report: ExecutionReport) -> Sheet:
@@ -126,18 +150,115 @@ def _summary_sheet(report: ExecutionReport) -> Sheet:
              [f"低于 {LOW_EXECUTION}% 的项目 Lines under {LOW_EXECUTION}%", len(report.low_lines)],
              [f"预计结余率超 {BALANCE_TARGET}% 的项目 Lines over the balance target",
               int(report.lines["balance_over_target"].sum())]]
-    return ("汇总 Summary", ["指标 Measure", "数值 Value"], rows)
+    return TitledSheet("汇总 Summary", "预算执行情况汇总 Budget execution summary", ["指标 Measure", "数值 Value"],
+                       rows, _report_notes(report))
 
 
 def execution_report_xlsx(report: ExecutionReport) -> bytes:
     """The monthly execution report as a workbook: summary, lines, departments and projects, one sheet each.
 
-    For the finance director who filters and sums in Excel what the HTML report shows: amounts are numbers
-    (``#,##0.00``), rates are percentages (``0.00%``), a rate that cannot be computed is an empty cell.
+    For the finance director who filters and sums in Excel what the HTML report shows: each sheet titled with
+    the year and the as-of day, amounts in yuan as numbers (``#,##0.00``), rates as percentages (``0.00%``), a
+    rate that cannot be computed as an empty cell, the header frozen beneath the title.
     """
     return xlsx_bytes([
         _summary_sheet(report),
-        _frame_sheet("预算项目 Lines", report.lines, LINE_COLUMNS),
-        _frame_sheet("科室 Departments", report.departments, DEPARTMENT_COLUMNS),
-        _frame_sheet("项目 Projects", report.projects, PROJECT_COLUMNS),
+        _frame_sheet("预算项目 Lines", "预算项目执行情况 Execution by budget line", report.lines, LINE_COLUMNS, report),
+        _frame_sheet("科室 Departments", "科室预算执行情况 Execution by department", report.departments,
+                     DEPARTMENT_COLUMNS, report),
+        _frame_sheet("项目 Projects", "项目预算执行情况 Execution by project", report.projects, PROJECT_COLUMNS,
+                     report),
     ])
+
+
+# --------------------------------------------------------------------------- titled workbooks of the CLI
+
+def budget_execution_xlsx(rows: Sequence[LineRow], department_name: Callable[[LineRow], str], *,
+                          year: int | None, department: str | None, as_of: date) -> bytes:
+    """``smartfin budget show --xlsx``: the lines of `budget show` under a title saying what they cover and when.
+
+    The same columns and total row as ``budget export`` (so the two files agree cell for cell), with the
+    title, the scope and the as-of day above them and the unit in yuan.
+    """
+    header, table = budget_lines_table(rows, department_name)
+    scope = f"{year} 年度 fiscal year {year}" if year else "全部年度 all fiscal years"
+    notes = [f"{scope}；科室 department: {department or '全部 all'}；截至 as of {as_of.isoformat()}"]
+    return xlsx_bytes([TitledSheet(BUDGET_SHEET, "预算执行情况表 Budget execution", header, table, notes)])
+
+
+BUCKET_LABELS = {"budget": "预算 Budget", "adjustment": "调整 Adjustment", "pre_encumbrance": "预占 Pre-encumbrance",
+                 "encumbrance": "占用 Encumbrance", "actual": "执行 Actual"}
+JOURNAL_HEADER = ("分录 Entry", "生效日期 Effective", "记账时间 Posted", "金额栏 Bucket", "金额 Amount",
+                  "单据类型 Document type", "单据号 Document", "参考 Reference", "冲销分录 Reverses", "经办 Actor",
+                  "事由 Reason")
+
+
+def line_journal_rows(entries: Sequence[JournalEntry]) -> list[Row]:
+    """Every entry in posting order, then the total of every bucket over all the entries listed (an adjustment
+    that takes effect later is in its total, as in the journal; ``budget show`` counts it once in force)."""
+    rows: list[Row] = [[entry.id, entry.effective_on, stored_instant(entry.created_at),
+                        BUCKET_LABELS.get(entry.bucket, entry.bucket), from_fen(entry.amount_fen), entry.document_type,
+                        entry.document_no, entry.reference or None,
+                        entry.reverses, entry.actor, entry.reason or None] for entry in entries]
+    for bucket, label in BUCKET_LABELS.items():
+        held = sum(entry.amount_fen for entry in entries if entry.bucket == bucket)
+        rows.append([None, None, None, f"{TOTAL_LABEL}: {label}", from_fen(held), None, None, None, None, None, None])
+    return rows
+
+
+def line_journal_xlsx(key: BudgetLineKey, name: str, department_name: str, entries: Sequence[JournalEntry],
+                      *, as_of: date) -> bytes:
+    """``smartfin budget journal LINE --xlsx``: one line's append-only journal, as the auditor asks for it."""
+    notes = [f"预算项目 line {key}  {name}".rstrip(), f"科室 department {key.department} {department_name}；"
+             f"截至 as of {as_of.isoformat()}；{len(entries)} 笔分录 entries"]
+    return xlsx_bytes([TitledSheet("预算明细账 Line journal", "预算项目明细账 Budget line journal", JOURNAL_HEADER,
+                                   line_journal_rows(entries), notes)])
+
+
+REQUEST_HEADER = ("申请单号 Request", "申请人 Requester", "科室 Department", "科室名称 Department name",
+                  "类别 Category", "预算项目 Budget line", "金额 Amount", "收款人 Payee", "用途 Purpose",
+                  "状态 Status", "提交时间 Submitted", "结束时间 Closed")
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    return None if value is None else stored_instant(value)
+
+
+def request_rows(requests: Sequence[SpendingRequest], department_name: Callable[[str], str]) -> list[Row]:
+    """One row per request and a total of the amounts."""
+    rows: list[Row] = [[r.request_no, r.requester, r.department, department_name(r.department), r.category,
+                        str(r.budget_key), r.amount, r.payee, r.purpose, r.status, _instant(r.submitted_at),
+                        _instant(r.closed_at)]
+                       for r in requests]
+    rows.append([TOTAL_LABEL, None, None, None, None, None, sum((r.amount for r in requests), Decimal("0.00")),
+                 None, None, None, None, None])
+    return rows
+
+
+CLAIM_HEADER = ("报销单号 Claim", "报销人 Claimant", "科室 Department", "科室名称 Department name", "类别 Category",
+                "预算项目 Budget line", "申报金额 Claimed", "应付金额 Payable", "支付方式 Payment", "状态 Status",
+                "凭证号 Voucher", "提交时间 Submitted", "结束时间 Closed")
+
+
+def claim_rows(claims: Sequence[Claim], department_name: Callable[[str], str]) -> list[Row]:
+    """One row per claim and the totals of what was claimed and what is payable (a claim not yet audited has
+    no payable amount: an empty cell, counted as nothing)."""
+    def money(fen: int | None) -> Decimal | None:
+        return None if fen is None else from_fen(fen)
+
+    rows: list[Row] = [[c.claim_no, c.claimant, c.department, department_name(c.department), c.category,
+                        str(c.budget_key), money(c.claimed_total_fen), money(c.payable_fen), c.payment_method,
+                        c.status, c.voucher_no, _instant(c.submitted_at), _instant(c.closed_at)] for c in claims]
+    rows.append([TOTAL_LABEL, None, None, None, None, None, from_fen(sum(c.claimed_total_fen or 0 for c in claims)),
+                 from_fen(sum(c.payable_fen or 0 for c in claims)), None, None, None, None, None])
+    return rows
+
+
+def document_list_xlsx(kind: str, header: Sequence[str], rows: Sequence[Row], *, scope: str, as_of: date) -> bytes:
+    """A list of documents (``request list``, ``claim list``) as one titled sheet: ``kind`` is
+    ``"requests"`` or ``"claims"``."""
+    titles = {"requests": ("支出申请 Requests", "支出申请清单 Spending requests"),
+              "claims": ("报销单 Claims", "报销单清单 Reimbursement claims")}
+    name, title = titles[kind]
+    notes = [f"{scope}；截至 as of {as_of.isoformat()}；{len(rows) - 1} 张单据 documents"]
+    return xlsx_bytes([TitledSheet(name, title, header, rows, notes)])

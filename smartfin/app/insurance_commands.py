@@ -12,11 +12,15 @@ import typer
 from sqlmodel import col, select
 
 from extractors.insurance import KINDS, InsuranceFileError
+from smartfin.app.progress import working
 from smartfin.insurance.report import EXCEPTION_LABELS, yuan
 from smartfin.insurance.runs import aging_report, batch_appeals, run_daily
 from smartfin.insurance.store import run_exceptions
-from smartfin.insurance.tables import AppealBatch, InsuranceRun
+from smartfin.insurance.tables import AppealBatch, InsuranceException, InsuranceRun
 from smartfin.kernel.clock import hospital_today, month_days
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
+from smartfin.kernel.money import from_fen
 from smartfin.kernel.settings import get_settings
 from smartfin.store.db import session_scope
 
@@ -31,9 +35,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(insurance_app, name="insurance")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 DAY_KINDS = ("his", "platform", "platform_total")
@@ -48,7 +52,7 @@ def _period(kind: str, period: str) -> str:
         return period
     except ValueError:
         expected = "day YYYY-MM-DD" if daily else "month YYYY-MM"
-        raise _fail(f"{period!r} is not a {expected} (a {kind} file is for one)") from None
+        raise _fail(f"{period!r} is not a {expected} (a {kind} file is for one)", ExitCode.USAGE) from None
 
 
 @insurance_app.command("import")
@@ -63,12 +67,12 @@ def import_command(
     from smartfin.insurance.store import import_file
 
     if kind not in KINDS:
-        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+        raise _fail(f"unknown kind {kind!r} (use {', '.join(KINDS)})", ExitCode.USAGE)
     if not path.exists():
         raise _fail(f"{path}: no such file")
     chosen = _period(kind, period)
     try:
-        with session_scope() as session:
+        with working(f"导入 Importing {path.name}"), session_scope() as session:
             record = import_file(session, kind, path.read_bytes(), file=path.name, period=chosen,
                                  hospital=get_settings().flows.hospital, actor=actor)
             rows = record.row_count
@@ -76,7 +80,7 @@ def import_command(
         typer.secho(f"{path.name}: refused, nothing was imported:", fg=typer.colors.RED, err=True)
         for problem in exc.problems[:MAX_LISTED]:
             typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(f"{path.name}: {rows} rows of {kind} for {chosen}")
 
 
@@ -93,7 +97,9 @@ def daily_command(day: Annotated[str, typer.Option("--date", help="the day YYYY-
 
 
 @insurance_app.command("exceptions")
-def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-DD or a month YYYY-MM")]) -> None:
+def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-DD or a month YYYY-MM")],
+                       as_json: Annotated[bool, typer.Option("--json", help="every exception as one JSON document")]
+                       = False) -> None:
     """List a day's or a month's exceptions with their status."""
     kind = "daily" if len(period) == 10 else "monthly"
     with session_scope() as session:
@@ -102,6 +108,16 @@ def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-D
                            ).first()
         if run is None:
             raise _fail(f"no {kind} insurance run for {period}")
+        if as_json:
+            rows = session.exec(select(InsuranceException).where(InsuranceException.run_id == run.id)
+                                .order_by(col(InsuranceException.id))).all()
+            typer.echo(to_json({"kind": kind, "period": period, "status": run.status, "exceptions": [
+                {"id": e.id, "type": e.type, "label": EXCEPTION_LABELS.get(e.type, e.type),
+                 "settlement_id": e.settlement_id, "insurance_type": e.insurance_type, "component": e.component,
+                 "his": None if e.his_fen is None else from_fen(e.his_fen),
+                 "other": None if e.other_fen is None else from_fen(e.other_fen), "detail": e.detail,
+                 "status": e.status, "resolution": e.resolution, "resolved_by": e.resolved_by} for e in rows]}))
+            return
         frame = run_exceptions(session, run.id or 0)
     typer.echo(f"insurance {kind} {period}: {run.status}, {len(frame)} exceptions")
     for r in frame.head(MAX_LISTED).to_dict("records"):
@@ -112,11 +128,20 @@ def exceptions_command(period: Annotated[str, typer.Option(help="a day YYYY-MM-D
 
 
 @insurance_app.command("aging")
-def aging_command(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None) -> None:
+def aging_command(as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                  ) -> None:
     """Outstanding insurance receivables per insurance type and age (0–30, 31–60, 61–90, > 90 days)."""
     day = date.fromisoformat(as_of) if as_of else hospital_today()
     with session_scope() as session:
         table = aging_report(session, day)
+    if as_json:
+        typer.echo(to_json({"as_of": day, "receivables": [
+            {"insurance_type": r["insurance_type"],
+             **{b: from_fen(int(r[b])) for b in ("0-30", "31-60", "61-90", ">90")},
+             "outstanding": from_fen(int(r["outstanding_fen"])), "retention": from_fen(int(r["retention_fen"]))}
+            for r in table.to_dict("records")]}))
+        return
     typer.echo(f"insurance receivables on {day}")
     for r in table.to_dict("records"):
         buckets = "  ".join(f"{b}: {yuan(r[b])}" for b in ("0-30", "31-60", "61-90", ">90"))
@@ -138,12 +163,20 @@ def appeals_batch(month: Annotated[str, typer.Option(help="YYYY-MM")],
 
 
 @appeals_app.command("list")
-def appeals_list(month: Annotated[str | None, typer.Option(help="YYYY-MM (default: all)")] = None) -> None:
+def appeals_list(month: Annotated[str | None, typer.Option(help="YYYY-MM (default: all)")] = None,
+                 as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                 ) -> None:
     """Appeal batches with their status and what was recovered."""
     with session_scope() as session:
         query = select(AppealBatch).order_by(col(AppealBatch.month), col(AppealBatch.department))
         if month:
             query = query.where(AppealBatch.month == month)
+        if as_json:
+            typer.echo(to_json({"batches": [
+                {"business_key": b.business_key, "month": b.month, "department": b.department, "status": b.status,
+                 "items": b.item_count, "amount": from_fen(b.amount_fen), "recovered": from_fen(b.recovered_fen),
+                 "recovery_reference": b.recovery_reference} for b in session.exec(query)]}))
+            return
         for b in session.exec(query):
             bank = f" (bank {b.recovery_reference})" if b.recovery_reference else ""
             typer.echo(f"{b.business_key}: {b.status}, {b.item_count} items {yuan(b.amount_fen)}, recovered "

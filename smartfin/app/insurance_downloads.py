@@ -16,6 +16,7 @@ import typer
 
 from bots.errors import BotError
 from smartfin.insurance.store import current_import, import_file
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import get_settings
 from smartfin.store.archive import archive_file
 from smartfin.store.audit import record_audit
@@ -72,7 +73,7 @@ def fetch(month: Annotated[str, typer.Argument(help="service month of the cleari
         fetched = fetch_clearing_month(month, hospital=hospital)
     except (ValueError, BotError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     for f in fetched:
         typer.echo(f"{month} {f.kind}: {'imported' if f.imported else 'already imported'} ({f.sha256[:12]})")
 

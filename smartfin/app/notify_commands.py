@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from smartfin.kernel.background import ManagedService
 from smartfin.kernel.clock import utc_now
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.settings import Settings, get_settings
 from smartfin.store.db import session_scope
 
@@ -139,7 +140,7 @@ def prefs(
 
     if webhook is not None and webhook not in ("on", "off"):
         typer.secho(f"error: --webhook must be on or off, not {webhook!r}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     service = EngineClient.from_settings()
     try:
         client = logged_in_client()
@@ -148,10 +149,10 @@ def prefs(
         if acting != user and not any(g["id"] == ADMIN_GROUP for g in groups_of(service, acting)):
             typer.secho(f"error: {acting} may set only their own notification preferences, not {user}'s",
                         fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.REFUSED)
         if not service.get("/user", id=user):
             typer.secho(f"error: no engine user {user!r}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.REFUSED)
         with session_scope() as session:
             if email is None and webhook is None and digest is None:
                 row = session.get(NotificationPreference, user)
@@ -165,7 +166,7 @@ def prefs(
                      "digest": row.digest if row else "immediate"}
     except (PreferenceRefused, EngineError, LoginError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     finally:
         service.close()
     if as_json:
@@ -211,7 +212,7 @@ def digest() -> None:
     done = send_digests(settings, configured_channels(settings), force=True)
     typer.echo(f"digest: {done.sent} mails sent, {len(done.failed)} failed")
     if done.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
 
 
 @notify_app.command("sink")
@@ -222,7 +223,7 @@ def sink(port: Annotated[int | None, typer.Option(help="default SMARTFIN_NOTIFY_
     except ImportError:
         typer.secho("error: the mail sink needs aiosmtpd (a development dependency: pip install -e '.[dev]')",
                     fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     settings = get_settings()
     folder = mailbox(settings)
     folder.mkdir(parents=True, exist_ok=True)

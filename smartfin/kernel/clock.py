@@ -43,11 +43,16 @@ def hospital_yesterday() -> date:
     return hospital_today() - timedelta(days=1)
 
 
+def stored_instant(instant: datetime) -> datetime:
+    """A stored instant made aware: one a database gave back without its offset is UTC (that is how the tables
+    store them), so reports and JSON can show it on the hospital's clock."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
 def hospital_day(instant: datetime) -> date:
     """The hospital's business date of a stored instant; an instant a database gave back without its offset
     is UTC (that is how the tables store them)."""
-    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
-    return aware.astimezone(HOSPITAL_TZ).date()
+    return stored_instant(instant).astimezone(HOSPITAL_TZ).date()
 
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")

@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -50,7 +51,31 @@ class Percent:
 
 CellValue = str | int | bool | Decimal | Percent | date | datetime | None
 Row = Sequence[CellValue]
-Sheet = tuple[str, Sequence[str], Iterable[Row]]  # (title, header, rows)
+UNIT_YUAN = "单位：元"
+
+
+@dataclass(frozen=True)
+class TitledSheet:
+    """A report sheet as finance prints it: a title line, notes (period, account, as-of), the unit of its
+    amounts (``单位：元``) above the table's right edge, then the table with its header frozen beneath them.
+
+    ``name`` is the sheet's tab; ``unit`` is None for a sheet without amounts.
+    """
+
+    name: str
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Row]
+    notes: Sequence[str] = ()
+    unit: str | None = UNIT_YUAN
+
+    @property
+    def header_row(self) -> int:
+        """The worksheet row of the header: after the title, the notes and (when it has its own line) the unit."""
+        return 2 + len(self.notes) + (1 if self.unit and not self.notes else 0)
+
+
+Sheet = tuple[str, Sequence[str], Iterable[Row]] | TitledSheet  # (title, header, rows), or a titled report sheet
 
 
 class SpreadsheetFormat(StrEnum):
@@ -85,6 +110,7 @@ EXCEL_CELL_CHARS = 32767
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_TITLE_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
 _BOLD = Font(bold=True)
+_TITLE_FONT = Font(bold=True, size=14)
 
 
 def _insignificant(char: str) -> bool:
@@ -260,36 +286,64 @@ def _check_title(title: str, seen: set[str]) -> None:
     seen.add(title.casefold())
 
 
+def _as_titled(spec: Sheet) -> TitledSheet:
+    """A plain ``(title, header, rows)`` is a sheet without title lines: its header is row 1."""
+    if isinstance(spec, TitledSheet):
+        return spec
+    name, header, rows = spec
+    return TitledSheet(name=name, title="", header=header, rows=rows, unit=None)
+
+
+def _write_heading_lines(sheet: Any, spec: TitledSheet) -> None:
+    """The title (large, bold), one note per line, and the unit right-aligned above the last column."""
+    if not spec.title:
+        return
+    where = f"sheet {spec.name!r}, title"
+    _put(sheet.cell(row=1, column=1), spec.title, where)
+    sheet.cell(row=1, column=1).font = _TITLE_FONT
+    for offset, note in enumerate(spec.notes):
+        _put(sheet.cell(row=2 + offset, column=1), note, f"sheet {spec.name!r}, note {offset + 1}")
+    if spec.unit:
+        unit = sheet.cell(row=spec.header_row - 1, column=max(len(spec.header), 1))
+        if unit.value is not None:  # a one-column table: the unit goes beside its note
+            unit = sheet.cell(row=spec.header_row - 1, column=2)
+        _put(unit, spec.unit, f"sheet {spec.name!r}, unit")
+        unit.alignment = Alignment(horizontal="right")
+
+
 def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
-    """An Excel workbook of one sheet per ``(title, header, rows)``, every text cell neutralised.
+    """An Excel workbook of one sheet per ``(title, header, rows)`` or ``TitledSheet``, every text cell neutralised.
 
     The header is bold, frozen and filterable; money is a number formatted ``#,##0.00`` holding its
     exact digits (see ``_exact_number``); a ``Percent`` is a number formatted ``0.00%``; dates and times
-    are date cells; columns are as wide as their widest cell (Chinese characters count two), capped.
+    are date cells; columns are as wide as their widest cell (Chinese characters count two), capped. A
+    ``TitledSheet`` starts with its title, notes and unit, and its header stays frozen beneath them.
     """
     if not sheets:
         raise ValueError("a workbook needs at least one sheet")
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     seen: set[str] = set()
-    for title, header, rows in sheets:
+    for spec in map(_as_titled, sheets):
+        title, header, first = spec.name, spec.header, spec.header_row if spec.title else 1
         _check_title(title, seen)
         sheet = book.create_sheet(title)
+        _write_heading_lines(sheet, spec)
         widths = []
         for column, heading in enumerate(header, start=1):
-            cell = sheet.cell(row=1, column=column)
-            widths.append(_display_width(_put(cell, heading, _where(title, 1, heading))))
+            cell = sheet.cell(row=first, column=column)
+            widths.append(_display_width(_put(cell, heading, _where(title, first, heading))))
             cell.font = _BOLD
-        for number, row in enumerate(rows, start=2):
+        for number, row in enumerate(spec.rows, start=first + 1):
             _check_row(header, row, number, title)
             for column, (heading, value) in enumerate(zip(header, row, strict=True), start=1):
                 shown = _put(sheet.cell(row=number, column=column), value, _where(title, number, heading))
                 widths[column - 1] = max(widths[column - 1], _display_width(shown))
         for column, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(column)].width = min(max(width, 6) + 2, 60)
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = f"A{first + 1}"
         if header:
-            sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(sheet.max_row, 1)}"
+            sheet.auto_filter.ref = f"A{first}:{get_column_letter(len(header))}{max(sheet.max_row, first)}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -307,7 +361,10 @@ def xlsx_stream_bytes(sheets: Sequence[Sheet]) -> bytes:
         raise ValueError("a workbook needs at least one sheet")
     book = Workbook(write_only=True)
     seen: set[str] = set()
-    for title, header, rows in sheets:
+    for spec in sheets:
+        if isinstance(spec, TitledSheet):
+            raise ValueError(f"sheet {spec.name!r}: a streamed workbook has no title lines; use xlsx_bytes")
+        title, header, rows = spec
         _check_title(title, seen)
         sheet = book.create_sheet(title)
         for column, heading in enumerate(header, start=1):

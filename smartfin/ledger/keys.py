@@ -143,3 +143,12 @@ class BudgetLineKey:
         if self.project:
             parts.append(self.project)
         return "/".join(parts)
+
+
+def parse_key(text: str) -> BudgetLineKey:
+    """``2026/CARD/30218/fiscal[/project]``, as every message prints a line, to a key."""
+    parts = [p.strip() for p in text.strip().split("/")]
+    if len(parts) not in (4, 5):
+        raise InvalidBudgetKey("line", "must read year/department/economic code/funding source[/project]", text)
+    return BudgetLineKey(int(parts[0]) if parts[0].isdigit() else parts[0], parts[1], parts[2],  # type: ignore[arg-type]
+                         parts[3], parts[4] if len(parts) == 5 else "")  # type: ignore[arg-type]

@@ -75,6 +75,6 @@ def test_budget_close_on_the_command_line_refuses_while_an_adjustment_is_in_appr
         record_adjustment(session, f"ADJ-{year}-000001", draft, tier="president")
     runner = CliRunner()
     held = runner.invoke(app, ["budget", "close", "--year", str(year), "--actor", "liu.yang"])
-    assert held.exit_code == 2 and f"ADJ-{year}-000001" in held.output and "still in approval" in held.output
+    assert held.exit_code == 3 and f"ADJ-{year}-000001" in held.output and "still in approval" in held.output
     with session_scope() as session:
         assert session.get(BudgetYearClosing, year) is None

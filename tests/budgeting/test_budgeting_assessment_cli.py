@@ -47,7 +47,7 @@ def test_actual_values_from_a_workbook_then_the_report(var_dir: Path) -> None:
     bad.write_text("项目编码,指标名称,实际值\nP2025-01,设备台数,8\nP2025-01,满意度,很好\n", encoding="utf-8")
     refused = runner.invoke(app, ["budget", "actuals", str(bad), "--year", str(YEAR), "--department", "CARD",
                                   "--actor", "li.na"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3
     assert "row 3, column actual: '很好' is not a number" in refused.output
     good = var_dir / "good.xlsx"
     book = openpyxl.Workbook()
@@ -74,4 +74,4 @@ def test_actual_values_from_a_workbook_then_the_report(var_dir: Path) -> None:
     assert [(row[0], Decimal(str(row[-3]))) for row in departments[1:]] == [("CARD", D("66.37")),
                                                                             ("RADI", D("98.67"))]
     again = runner.invoke(app, ["budget", "assess", "--year", str(YEAR), "--html", str(html)])
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 3 and "--force" in again.output

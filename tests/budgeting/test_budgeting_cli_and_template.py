@@ -60,7 +60,7 @@ def test_a_year_through_the_commands(var_dir: Path) -> None:
     book[BASIC]["H4"] = "=2*3"
     book.save(var_dir / "bad.xlsx")
     refused = runner.invoke(app, ["budget", "draft", "upload", str(var_dir / "bad.xlsx"), "--by", "card-head"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3
     assert "基本支出!H4: 公式而非数值" in refused.output
     book[BASIC]["H4"] = 1200
     book.save(var_dir / "good.xlsx")

@@ -159,12 +159,12 @@ def test_cost_cli_imports_runs_and_shows_a_centre(var_dir: Path, simple_calculat
     no_month = runner.invoke(app, ["cost", "import", "payroll", str(var_dir / "payroll.csv")])
     assert no_month.exit_code == 2 and "give --month YYYY-MM" in no_month.output
     bad = runner.invoke(app, ["cost", "import", "payroll", str(var_dir / "bad.csv"), "--month", MONTH])
-    assert bad.exit_code == 2 and "row 2, column centre: cost centre 'NOPE' is not a department" in bad.output
+    assert bad.exit_code == 3 and "row 2, column centre: cost centre 'NOPE' is not a department" in bad.output
     ok = runner.invoke(app, ["cost", "import", "payroll", str(var_dir / "payroll.csv"), "--month", MONTH])
     assert ok.exit_code == 0 and "2 rows of payroll for 2026-10" in ok.output
 
     not_run = runner.invoke(app, ["cost", "show", "CARD", "--month", MONTH])
-    assert not_run.exit_code == 2 and "no published cost run for 2026-10" in not_run.output
+    assert not_run.exit_code == 3 and "no published cost run for 2026-10" in not_run.output
     ran = runner.invoke(app, ["cost", "run", "--month", MONTH])
     assert ran.exit_code == 0, ran.output
     assert "published" in ran.output and "direct ¥5210.00, after allocation ¥5210.00" in ran.output

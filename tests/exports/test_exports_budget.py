@@ -109,12 +109,12 @@ def test_budget_export_xlsx_has_no_formula_and_numbers_to_the_fen(ledger: Path) 
 def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year(ledger: Path) -> None:
     wrong = ledger / "lines.csv"
     code, output = _export("--format", "xlsx", "--output", str(wrong))
-    assert code == 2 and "must be written to a file ending in .xlsx" in output and not wrong.exists()
+    assert code == 3 and "must be written to a file ending in .xlsx" in output and not wrong.exists()
 
     taken = ledger / "taken.csv"
     taken.write_text("a colleague's file", encoding="utf-8")
     code, output = _export("--format", "csv", "--output", str(taken))
-    assert code == 2 and "already exists" in output and "--force" in output
+    assert code == 3 and "already exists" in output and "--force" in output
     assert taken.read_text(encoding="utf-8") == "a colleague's file"
     code, output = _export("--format", "csv", "--output", str(taken), "--force")
     assert code == 0, output
@@ -122,7 +122,7 @@ def test_budget_export_refuses_a_wrong_suffix_an_existing_file_and_an_empty_year
 
     nothing = ledger / "2030.csv"
     result = runner.invoke(app, ["budget", "export", "--year", "2030", "--format", "csv", "--output", str(nothing)])
-    assert result.exit_code == 2 and "no budget lines for 2030" in result.output and not nothing.exists()
+    assert result.exit_code == 3 and "no budget lines for 2030" in result.output and not nothing.exists()
 
 
 def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_empty(ledger: Path) -> None:
@@ -137,8 +137,9 @@ def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_em
         assert not re.search(r"<t[^>]*>(None|nan|NaN)</t>", xml)
 
     lines = book["预算项目 Lines"]
-    heading = {cell.value: cell.column - 1 for cell in lines[1]}
-    rows = {row[0].value: row for row in lines.iter_rows(min_row=2)}
+    assert lines["A1"].value == "预算项目执行情况 Execution by budget line" and lines.freeze_panes == "A4"
+    heading = {cell.value: cell.column - 1 for cell in lines[3]}
+    rows = {row[0].value: row for row in lines.iter_rows(min_row=4)}
     card = rows[f"{YEAR}/CARD/30218/fiscal"]
     assert (card[heading["名称 Name"]].data_type, card[heading["名称 Name"]].value) == ("s", "'" + EVIL)
     assert rows[f"{YEAR}/RAD/30213/own/PRJ-CT"][heading["名称 Name"]].value == "'@SUM(1+1) 放射科"
@@ -152,12 +153,13 @@ def test_execution_report_workbook_neutralises_names_and_leaves_missing_rates_em
     for rate in ("执行率 Execution", "与序时进度差 vs time", "结余率 Balance rate", "预计年末结余率 Projected balance"):
         assert lab[heading[rate]].value is None, rate  # nothing authorised: an empty cell, not "None"
 
-    departments = {row[0].value: row for row in book["科室 Departments"].iter_rows(min_row=2)}
+    departments = {row[0].value: row for row in book["科室 Departments"].iter_rows(min_row=4)}
     assert set(departments) == {"CARD", "LAB", "RAD"}
     assert departments["LAB"][3].value == 0 and departments["LAB"][7].value is None
-    projects = [row[0].value for row in book["项目 Projects"].iter_rows(min_row=2)]
+    projects = [row[0].value for row in book["项目 Projects"].iter_rows(min_row=4)]
     assert projects == ["PRJ-CT"]
-    summary = {row[0].value: row[1] for row in book["汇总 Summary"].iter_rows(min_row=2)}
+    summary = {row[0].value: row[1] for row in book["汇总 Summary"].iter_rows(min_row=4)}
+    assert book["汇总 Summary"]["B2"].value == "单位：元"
     assert summary["年度 Fiscal year"].value == YEAR
     assert summary["预算数 Budget"].value == 1350000 and summary["预算数 Budget"].number_format == "#,##0.00"
     assert summary["执行数 Spent"].value == 3000.07

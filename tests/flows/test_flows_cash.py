@@ -80,12 +80,12 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     runner = CliRunner()
     # no statement yet: the forecast names the account it cannot start from
     refused = runner.invoke(app, ["cash", "forecast"])
-    assert refused.exit_code == 2 and f"without statements: {ACCOUNT}" in refused.output
+    assert refused.exit_code == 3 and f"without statements: {ACCOUNT}" in refused.output
     for kind, path in _files(hospital, cash_db):
         done = runner.invoke(app, ["cash", "import", kind, str(path)])
         assert done.exit_code == 0, done.output
     again = runner.invoke(app, ["cash", "import", "history", str(cash_db / "history.csv")])
-    assert again.exit_code == 2 and "imported before" in again.output
+    assert again.exit_code == 3 and "imported before" in again.output
     with session_scope() as session:
         session.add(StatementImport(account=ACCOUNT, fingerprint="f" * 64, source="camt053", period_start=AS_OF,
                                     period_end=AS_OF, line_count=12,
@@ -125,4 +125,4 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     assert ct["scenario"] == "ct-scanner"
     assert base_json["weeks"][1]["closingFen"] - ct["weeks"][1]["closingFen"] == 60_000_000_00
     bad = runner.invoke(app, ["cash", "forecast", "--scenario", "x", "--payment", "2026-02-30:1"])
-    assert bad.exit_code == 2 and "is not YYYY-MM-DD" in bad.output
+    assert bad.exit_code == 3 and "is not YYYY-MM-DD" in bad.output

@@ -233,7 +233,7 @@ def test_budget_monitor_names_departments_and_writes_the_workbook(flow_env: Path
             assert not any("<f>" in book.read(n).decode() or "<f " in book.read(n).decode()
                            for n in book.namelist() if n.startswith("xl/worksheets/"))
         sheet = openpyxl.load_workbook(io.BytesIO(data))["科室 Departments"]
-        names = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=2)}
+        names = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=4)}  # below title, year and header
         assert names == {"T-DN-CARD": "心血管内科", "T-DN-RAD": "'=1+2 放射科"}
     finally:
         with session_scope() as session:  # the suite's other tests run without department master data

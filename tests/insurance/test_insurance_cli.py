@@ -34,7 +34,7 @@ def test_import_reconcile_list_and_batch(database: Path, sample_day: SampleDays)
         result = runner.invoke(app, ["insurance", "import", kind, str(path), "--period", DAY.isoformat()])
         assert result.exit_code == 0, result.output
     again = runner.invoke(app, ["insurance", "import", "his", str(paths["his"]), "--period", DAY.isoformat()])
-    assert again.exit_code == 2 and "is the same file as 'his.csv'" in again.output
+    assert again.exit_code == 3 and "is the same file as 'his.csv'" in again.output
     daily = runner.invoke(app, ["insurance", "daily", "--date", DAY.isoformat()])
     assert daily.exit_code == 0 and f"{len(sample_day.truth)} exceptions" in daily.output
     listed = runner.invoke(app, ["insurance", "exceptions", "--period", DAY.isoformat()])
@@ -55,5 +55,5 @@ def test_a_bad_file_is_refused_with_its_rows(database: Path) -> None:
                    "大病保险支付,医疗救助支付\n2026-11-03,JS1,I1,职工,门诊,1O0.00,60.00,10.00,30.00,0,0\n",
                    encoding="utf-8")
     result = CliRunner().invoke(app, ["insurance", "import", "platform", str(bad), "--period", "2026-11-03"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "platform.csv, row 2, column '医疗费总额': '1O0.00' is not an amount" in result.output

@@ -151,7 +151,7 @@ def test_budget_adjust_on_the_command_line_goes_through_the_process(camunda, wor
         assert asked.output.startswith("submitted ADJ-") and "decides: finance-head" in asked.output
         number = asked.output.split()[1]
         too_much = cli.invoke(app, [*options, "--amount", "-20000.00", "--reason", "压减"])
-    assert too_much.exit_code == 2 and "below its commitments" in too_much.output, too_much.output
+    assert too_much.exit_code == 3 and "below its commitments" in too_much.output, too_much.output
     row = adjustment(number)
     assert (row.requester, row.tier, row.effective_on, row.total) == (
         "li.na", "finance-head", hospital_today(), Decimal("2500.00"))

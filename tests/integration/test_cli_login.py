@@ -107,7 +107,7 @@ def test_login_keeps_a_private_file_refuses_a_wrong_password_and_logout_forgets(
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
         refused = login(cli, name, "wrong-pass")
-        assert refused.exit_code == 2
+        assert refused.exit_code == 3
         assert "refused the login" in refused.output and "wrong-pass" not in refused.output
         assert '"Right-pass-1"' in path.read_text(), "a refused login leaves the kept one alone"
 
@@ -135,7 +135,7 @@ def test_a_kept_login_the_engine_refuses_says_to_log_in_again(camunda, cli):
     # a user removed since the login (a changed password would also start the engine's login delay)
     path.write_text(path.read_text().replace("zhang.wei", "gone.since"))
     out = submit(cli)
-    assert out.exit_code == 2
+    assert out.exit_code == 3
     assert "run `smartfin login` again" in out.output
 
 
@@ -162,7 +162,7 @@ def test_submit_request_after_login_is_started_by_that_user(camunda, workers, lo
 def test_requester_naming_someone_else_is_refused_without_the_proxy_role(camunda, login_budget, cli):
     assert login(cli, "zhang.wei").exit_code == 0
     out = submit(cli, "--requester", "li.na")
-    assert out.exit_code == 2
+    assert out.exit_code == 3
     assert "proxy-entry" in out.output and "li.na" in out.output
     with session_scope() as session:
         assert not session.exec(select(SpendingRequest).where(SpendingRequest.department == DEPARTMENT,
@@ -175,7 +175,7 @@ def test_only_the_requester_or_her_proxy_may_withdraw(camunda, workers, login_bu
     in_approval(camunda, row(number).process_instance_id)
     assert login(cli, "li.na").exit_code == 0
     out = cli.invoke(app, ["withdraw", number])
-    assert out.exit_code == 2 and "only the requester" in out.output
+    assert out.exit_code == 3 and "only the requester" in out.output
     assert row(number).status == "submitted"
     assert login(cli, "zhang.wei").exit_code == 0
     assert cli.invoke(app, ["withdraw", number]).exit_code == 0
@@ -202,7 +202,7 @@ def test_proxy_entry_is_accepted_for_the_proxy_group_and_recorded(camunda, worke
 def test_a_proxy_entry_for_an_unknown_user_is_refused(camunda, login_budget, cli):
     assert login(cli, "ma.lin").exit_code == 0
     out = submit(cli, "--requester", "no.such.person")
-    assert out.exit_code == 2
+    assert out.exit_code == 3
     assert "no.such.person" in out.output and "not a user of the engine" in out.output
 
 
@@ -244,7 +244,7 @@ def test_claim_submitted_after_login_is_the_users_and_started_by_her(camunda, lo
 def test_claim_for_someone_else_needs_the_proxy_role(camunda, login_budget, cli, tmp_path):
     assert login(cli, "zhang.wei").exit_code == 0
     refused = submit_claim_cli(cli, tmp_path, "login-foreign", "--claimant", "li.na")
-    assert refused.exit_code == 2 and "proxy-entry" in refused.output
+    assert refused.exit_code == 3 and "proxy-entry" in refused.output
     with session_scope() as session:
         assert not session.exec(select(Claim).where(Claim.department == DEPARTMENT,
                                                     Claim.claimant == "li.na")).all()

@@ -78,7 +78,7 @@ def test_register_as_finance_officer_only_with_every_bad_field_named_then_partia
     number = new_no()
     as_user(cli, REQUESTER)
     refused = register(cli, request, number, "900.00")
-    assert refused.exit_code == 2 and "error: user:" in refused.output and "finance-officer" in refused.output
+    assert refused.exit_code == 3 and "error: user:" in refused.output and "finance-officer" in refused.output
 
     as_user(cli, OFFICER)
     cases = [
@@ -93,7 +93,7 @@ def test_register_as_finance_officer_only_with_every_bad_field_named_then_partia
     ]
     for kwargs, field in cases:
         result = register(cli, kwargs.pop("request"), number, kwargs.pop("amount"), **kwargs)  # type: ignore[arg-type]
-        assert result.exit_code == 2 and f"error: {field}:" in result.output, (kwargs, field, result.output)
+        assert result.exit_code == 3 and f"error: {field}:" in result.output, (kwargs, field, result.output)
         assert contract(number) is None and held("spending-request", request) == Decimal("1000.00"), \
             "nothing half-done"
 
@@ -110,7 +110,7 @@ def test_register_as_finance_officer_only_with_every_bad_field_named_then_partia
     verify_by_hand(camunda, pid)
     task_of(camunda, pid, "approveClaim")
     busy = cli.invoke(app, ["contract", "complete", number])
-    assert busy.exit_code == 2 and claim in busy.output, "not closed under a claim in flight"
+    assert busy.exit_code == 3 and claim in busy.output, "not closed under a claim in flight"
     approve_all(camunda, pid)
     complete(camunda, OFFICER, task_of(camunda, pid, "financeAudit"), {"decision": "approve", "comment": "ok"})
     process_ended(camunda, pid, timeout=90)
@@ -119,7 +119,7 @@ def test_register_as_finance_officer_only_with_every_bad_field_named_then_partia
     assert held("contract", number, Bucket.ENCUMBRANCE) == Decimal("500.00"), "the rest stays encumbered"
 
     as_user(cli, REQUESTER)
-    assert cli.invoke(app, ["contract", "complete", number]).exit_code == 2
+    assert cli.invoke(app, ["contract", "complete", number]).exit_code == 3
     as_user(cli, OFFICER)
     done = cli.invoke(app, ["contract", "complete", number])
     assert done.exit_code == 0 and "500.00" in done.output, done.output
@@ -128,7 +128,7 @@ def test_register_as_finance_officer_only_with_every_bad_field_named_then_partia
     [completed] = audits("contract.completed", number)
     assert completed.actor == OFFICER and completed.details_dict["saving_released"] == "500.00"
     again = cli.invoke(app, ["contract", "complete", number])
-    assert again.exit_code == 2 and "complete" in again.output
+    assert again.exit_code == 3 and "complete" in again.output
     assert held("contract", number, Bucket.ENCUMBRANCE) == Decimal("0.00")
 
 
@@ -146,7 +146,7 @@ def test_an_overrun_beyond_the_tolerance_waits_for_the_standards_group_and_not_t
         held("contract", number, Bucket.ENCUMBRANCE) == Decimal("0.00"), "nothing moves before the approval"
 
     refused = cli.invoke(app, ["contract", "approve-overrun", number])
-    assert refused.exit_code == 2 and "error: user:" in refused.output and group in refused.output
+    assert refused.exit_code == 3 and "error: user:" in refused.output and group in refused.output
     as_user(cli, CHIEF)
     approved = cli.invoke(app, ["contract", "approve-overrun", number, "--comment", "设备涨价 price rise"])
     assert approved.exit_code == 0, approved.output
@@ -160,7 +160,7 @@ def test_an_overrun_beyond_the_tolerance_waits_for_the_standards_group_and_not_t
     shown = next(d for d in chain["documents"] if d["number"] == number)
     assert (shown["status"], shown["overrun_approved_by"], shown["encumbrance"]) == ("registered", CHIEF, "1200.00")
     twice = cli.invoke(app, ["contract", "approve-overrun", number])
-    assert twice.exit_code == 2 and held("contract", number, Bucket.ENCUMBRANCE) == Decimal("1200.00")
+    assert twice.exit_code == 3 and held("contract", number, Bucket.ENCUMBRANCE) == Decimal("1200.00")
 
     # the approver may not approve an over-run she registered herself
     other_request = approved_request(camunda, "100.00")
@@ -170,7 +170,7 @@ def test_an_overrun_beyond_the_tolerance_waits_for_the_standards_group_and_not_t
     with session_scope() as session:
         assert register_contract(session, draft, registrar=CHIEF).status == ContractStatus.PENDING_OVERRUN
     self_approved = cli.invoke(app, ["contract", "approve-overrun", own])
-    assert self_approved.exit_code == 2 and "registered" in self_approved.output
+    assert self_approved.exit_code == 3 and "registered" in self_approved.output
     assert held("contract", own, Bucket.ENCUMBRANCE) == Decimal("0.00")
 
 
@@ -180,14 +180,14 @@ def test_a_cancelled_contract_gives_its_reservation_back_to_the_request(camunda,
     as_user(cli, OFFICER)
     assert register(cli, request, number, "800.00").exit_code == 0
     assert held("spending-request", request) == Decimal("0.00")
-    assert cli.invoke(app, ["contract", "cancel", number, "--reason", " "]).exit_code == 2
+    assert cli.invoke(app, ["contract", "cancel", number, "--reason", " "]).exit_code == 3
     cancelled = cli.invoke(app, ["contract", "cancel", number, "--reason", "供应商违约 supplier default"])
     assert cancelled.exit_code == 0 and "800.00" in cancelled.output, cancelled.output
     assert held("spending-request", request) == Decimal("800.00"), "the request holds it again"
     assert held("contract", number, Bucket.ENCUMBRANCE) == Decimal("0.00")
     assert contract(number).status == ContractStatus.CANCELLED  # type: ignore[union-attr]
     assert [a.actor for a in audits("contract.cancelled", number)] == [OFFICER]
-    assert cli.invoke(app, ["contract", "cancel", number, "--reason", "again"]).exit_code == 2
+    assert cli.invoke(app, ["contract", "cancel", number, "--reason", "again"]).exit_code == 3
     assert held("spending-request", request) == Decimal("800.00"), "idempotent"
 
     second = new_no()

@@ -179,4 +179,4 @@ def test_document_show_tells_chain_decisions_and_journal(camunda, workers, lines
     assert shown["journal"] == [{**shown["journal"][0], "bucket": "pre_encumbrance", "amount_fen": 80000}]
     text = CliRunner().invoke(app, ["document", "show", number])
     assert text.exit_code == 0 and "li.na" in text.output and "pre_encumbrance" in text.output
-    assert CliRunner().invoke(app, ["document", "show", "REQ-0000-999999"]).exit_code == 1
+    assert CliRunner().invoke(app, ["document", "show", "REQ-0000-999999"]).exit_code == 3

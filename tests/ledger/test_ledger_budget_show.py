@@ -108,7 +108,7 @@ def test_budget_adjust_without_a_login_posts_nothing(tmp_path: Path) -> None:
             create_line(session, card, actor="finance", budget="800000.00", document_no="B-1")
         line = ["budget", "adjust", "--year", str(YEAR), "--department", "CARD", "--economic-code", "30218"]
         refused = runner.invoke(app, [*line, "--amount", "-50000.00", "--reason", "院长办公会 第7次"])
-        assert refused.exit_code == 2 and "smartfin login" in refused.output, refused.output
+        assert refused.exit_code == 3 and "smartfin login" in refused.output, refused.output
         not_a_date = runner.invoke(app, [*line, "--amount", "1.00", "--reason", "x", "--effective", f"{YEAR}-13-01"])
         assert not_a_date.exit_code == 2 and "YYYY-MM-DD" in not_a_date.output, not_a_date.output
         with session_scope() as session:

@@ -24,4 +24,4 @@ def test_budget_close_carries_reports_and_answers_again_with_the_first_close() -
     again = runner.invoke(app, ["budget", "close", "--year", str(YEAR), "--actor", "someone"])
     assert again.exit_code == 0 and "closed by liu.yang" in again.output
     early = runner.invoke(app, ["budget", "close", "--year", "2099"])
-    assert early.exit_code == 2 and "has not ended" in early.output
+    assert early.exit_code == 3 and "has not ended" in early.output

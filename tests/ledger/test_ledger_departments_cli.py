@@ -62,12 +62,12 @@ def test_a_bad_file_lists_every_problem_and_imports_nothing(var_dir: Path) -> No
     path = var_dir / "bad.csv"
     path.write_text("code,name,class,parent\nMED,,clinical,\nCARD,心内科,surgical,NOPE\n", encoding="utf-8")
     result = runner.invoke(app, ["departments", "import", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "nothing was imported" in result.output
     assert "row 2, column name: is missing" in result.output
     assert "row 3, column class: is unknown" in result.output
     assert runner.invoke(app, ["departments", "list", "--json"]).output.count('"code"') == 0
-    assert runner.invoke(app, ["departments", "import", str(var_dir / "missing.csv")]).exit_code == 2
+    assert runner.invoke(app, ["departments", "import", str(var_dir / "missing.csv")]).exit_code == 3
 
 
 def test_budget_show_and_document_show_name_the_department(var_dir: Path) -> None:

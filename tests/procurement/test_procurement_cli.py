@@ -66,7 +66,7 @@ def test_bad_file_is_refused_naming_each_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
     result = runner.invoke(app, ["procurement", "submit", str(path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     for field in ("monthlyVolume", "economicLifeYears", "pricePerExam", "fundingSource"):
         assert field in result.output
 
@@ -79,7 +79,7 @@ def test_unreadable_files_are_refused(tmp_path: Path, content: str, name: str, w
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     result = runner.invoke(app, ["procurement", "submit", str(path)])
-    assert result.exit_code == 2 and words in result.output
+    assert result.exit_code == 3 and words in result.output
     assert "no such file" in runner.invoke(app, ["procurement", "submit", str(tmp_path / "nope.yaml")]).output
 
 
@@ -87,4 +87,4 @@ def test_his_import_for_an_unknown_proposal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "his.csv"
     path.write_text("date,charge_code,charge_name,quantity,amount\n", encoding="utf-8")
     result = runner.invoke(app, ["procurement", "import-his", "EQ-NOPE", str(path)])
-    assert result.exit_code == 2 and "EQ-NOPE" in result.output
+    assert result.exit_code == 3 and "EQ-NOPE" in result.output

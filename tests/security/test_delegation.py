@@ -256,13 +256,13 @@ def test_the_command_grants_lists_and_revokes_as_the_logged_in_user(camunda, cli
     too_long = cli.invoke(app, ["delegation", "grant", "--deputy", "sun.li", "--group", "dept-head",
                                 "--from", start.isoformat(), "--to", (start + timedelta(days=396)).isoformat(),
                                 "--reason", "进修 training"])
-    assert too_long.exit_code == 2, too_long.output
+    assert too_long.exit_code == 3, too_long.output
     assert "at most one year" in too_long.output
 
     for_other = cli.invoke(app, ["delegation", "grant", "--deputy", "sun.li", "--group", "finance-officer",
                                  "--delegator", "wang.fang", "--to", (start + timedelta(days=3)).isoformat(),
                                  "--reason", "x"])
-    assert for_other.exit_code == 2 and "only their own" in for_other.output, for_other.output
+    assert for_other.exit_code == 3 and "only their own" in for_other.output, for_other.output
 
     granted = cli.invoke(app, ["delegation", "grant", "--deputy", "sun.li", "--group", "dept-head",
                                "--to", (start + timedelta(days=3)).isoformat(), "--reason", "休假 leave"])

@@ -33,17 +33,17 @@ def as_zhang_wei(camunda, tmp_path: Path) -> Iterator[CliRunner]:  # type: ignor
 
 def test_a_user_cannot_redirect_a_colleagues_notifications(as_zhang_wei: CliRunner) -> None:
     stolen = as_zhang_wei.invoke(app, ["notify", "prefs", "li.na", "--email", "zhang.private@example.test"])
-    assert stolen.exit_code == 2, stolen.output
+    assert stolen.exit_code == 3, stolen.output
     assert "only their own" in stolen.output
     peek = as_zhang_wei.invoke(app, ["notify", "prefs", "li.na", "--json"])
-    assert peek.exit_code == 2, "nor read them"
+    assert peek.exit_code == 3, "nor read them"
     with session_scope() as session:
         assert session.get(NotificationPreference, "li.na") is None
 
 
 def test_a_user_sets_their_own_preferences_and_the_change_is_audited(as_zhang_wei: CliRunner) -> None:
     refused = as_zhang_wei.invoke(app, ["notify", "prefs", "zhang.wei", "--digest", "weekly"])
-    assert refused.exit_code == 2 and "immediate or daily" in refused.output
+    assert refused.exit_code == 3 and "immediate or daily" in refused.output
     done = as_zhang_wei.invoke(app, ["notify", "prefs", "zhang.wei", "--email", "zw@hospital.test", "--webhook", "off",
                                      "--digest", "daily", "--json"])
     assert done.exit_code == 0, done.output

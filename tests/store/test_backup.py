@@ -241,7 +241,7 @@ def test_cli_backup_and_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert "document archive: 3 files" in done.output
         assert stat.S_IMODE(os.stat(tmp_path / "new" / "secrets.env").st_mode) == 0o600
         again = runner.invoke(app, ["restore", str(archive), "--var", str(tmp_path / "new")])
-        assert again.exit_code == 2 and "not empty" in again.output
+        assert again.exit_code == 3 and "not empty" in again.output
     finally:
         get_settings.cache_clear()
 

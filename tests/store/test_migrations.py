@@ -500,7 +500,7 @@ def test_db_current_and_upgrade_on_a_new_var_dir(var_dir: Path) -> None:
     head = head_revision()
 
     result = _run("db", "current")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert "current:  none (no database file yet)" in result.stdout
     assert f"head:     {head}" in result.stdout
     assert not database.exists(), "`db current` must not create the database"
@@ -527,7 +527,7 @@ def test_db_commands_on_a_database_made_by_create_all(var_dir: Path, engine_for:
     before = fingerprints(engine, columns_of(engine))
 
     result = _run("db", "current")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     assert f"tables made before migrations; adopted at {BASELINE}" in result.stdout
     assert "behind: run `smartfin db upgrade`" in result.stdout
 
@@ -542,7 +542,7 @@ def test_db_commands_fail_with_one_line(var_dir: Path, engine_for: Callable[[str
     with environment({"SMARTFIN_DATABASE_URL": UNREACHABLE_POSTGRES}):
         for command_name in ("current", "upgrade"):
             result = _run("db", command_name)
-            assert result.exit_code == 2, result.output
+            assert result.exit_code == 3, result.output
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
             assert result.stderr.startswith("error: OperationalError: "), result.stderr
 
@@ -551,7 +551,7 @@ def test_db_commands_fail_with_one_line(var_dir: Path, engine_for: Callable[[str
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_a_newer_release'")
     for command_name in ("current", "upgrade"):
         result = _run("db", command_name)
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 3, result.output
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert result.stderr.startswith("error: MigrationError: the database is at revision "
                                         "9999_from_a_newer_release, which this version of SmartFin does not know")

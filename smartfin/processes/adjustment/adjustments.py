@@ -48,6 +48,7 @@ from smartfin.ledger import (
     department_problem,
 )
 from smartfin.ledger.control import find_line, line_balances
+from smartfin.ledger.keys import parse_key
 from smartfin.ledger.models import BudgetLine
 from smartfin.processes.documents import SubmissionRefused, next_document_no
 from smartfin.processes.submitters import named_or_self, record_entry, resolve_submitter, start
@@ -164,15 +165,6 @@ class AdjustmentDraft:
 
 class AdjustmentRefused(SubmissionRefused):
     label = "预算调整不予受理 / adjustment refused"
-
-
-def parse_key(text: str) -> BudgetLineKey:
-    """``2026/CARD/30218/fiscal[/project]``, as every message prints a line, to a key."""
-    parts = [p.strip() for p in text.strip().split("/")]
-    if len(parts) not in (4, 5):
-        raise InvalidBudgetKey("line", "must read year/department/economic code/funding source[/project]", text)
-    return BudgetLineKey(int(parts[0]) if parts[0].isdigit() else parts[0], parts[1], parts[2],  # type: ignore[arg-type]
-                         parts[3], parts[4] if len(parts) == 5 else "")  # type: ignore[arg-type]
 
 
 def parse_movements(text: str, problems: list[tuple[str, str]]) -> list[Movement]:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from smartfin.camunda.client import EngineError
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan
 from smartfin.processes.adjustment.adjustments import (
     AdjustmentRefused,
@@ -65,10 +66,10 @@ def submit_as_logged_in(values: dict[str, str]) -> str:
         typer.secho("error: the adjustment was refused / 调整未通过校验:", fg=typer.colors.RED, err=True)
         for field, why in refused.problems:
             typer.echo(f"  {field}: {why}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except (Refused, EngineError, LookupError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     typer.echo(f"submitted {number} (decides: {tier}); it moves the budget once approved, see "
                f"`smartfin adjustment show {number}`")
     return number
@@ -92,7 +93,7 @@ def show_command(
                      "decisions": [[d.task_key, d.user_id, d.outcome] for d in decisions]}
     except LookupError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return

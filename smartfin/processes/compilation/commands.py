@@ -17,6 +17,8 @@ from smartfin.budgeting import CompilationError, get_round
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.login import logged_in_client
 from smartfin.kernel.clock import hospital_today
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.settings import get_settings
 from smartfin.processes.approvals import members_of
 from smartfin.processes.compilation.records import (
@@ -43,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(message: object) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.REFUSED)
 
 
 def _finance_user(service: EngineClient) -> str:
@@ -90,11 +92,16 @@ def contact(department: Annotated[str, typer.Option(help="department code")],
 
 
 @compilation_app.command("contacts")
-def contacts_list() -> None:
+def contacts_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON object: department → user")]
+                  = False) -> None:
     """The budget contact in force of each department."""
     with session_scope() as session:
-        for department, user in contacts(session).items():
-            typer.echo(f"{department}\t{user}")
+        found = contacts(session)
+    if as_json:
+        typer.echo(to_json(dict(found)))
+        return
+    for department, user in found.items():
+        typer.echo(f"{department}\t{user}")
 
 
 @compilation_app.command("minutes")

@@ -16,6 +16,7 @@ import typer
 
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.login import groups_of, logged_in_client
+from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.contracts.contracts import (
@@ -70,10 +71,10 @@ def _as_logged_in(group: str, action: str, work: Callable[[str], T]) -> T:
     except ContractRefused as exc:
         for name, why in exc.problems:
             typer.secho(f"error: {name}: {why}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except EngineError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 @contract_app.command("register")
@@ -104,10 +105,10 @@ def register_command(
     except ContractRefused as exc:
         for name, why in exc.problems:
             typer.secho(f"error: {name}: {why}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except EngineError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     if row.status == ContractStatus.PENDING_OVERRUN:
         typer.echo(f"contract {row.contract_no} recorded for {row.request_no}, pending over-run approval by "
                    f"{overrun_approver_group()} (`smartfin contract approve-overrun {row.contract_no}`); nothing moved")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from smartfin.kernel.exits import ExitCode
 from smartfin.processes.costreview.reviews import describe, list_reviews, rounds_of
 from smartfin.store.db import session_scope
 
@@ -25,7 +26,7 @@ def reviews(month: Annotated[str | None, typer.Option(help="only this month, YYY
             found = [describe(review, rounds_of(session, review)) for review in list_reviews(session, month)]
     except ValueError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from smartfin.insurance.tables import AppealBatch
 from smartfin.kernel.clock import hospital_today, month_days
+from smartfin.kernel.exits import ExitCode
 from smartfin.processes.insuranceappeal.appeals import assign_officer, describe, end_officer, open_appeals
 from smartfin.store.db import session_scope
 
@@ -22,9 +23,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(appeal_app, name="insurance-appeal")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: ExitCode = ExitCode.REFUSED) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _day(text: str | None, name: str) -> date:
@@ -33,7 +34,7 @@ def _day(text: str | None, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{name}: {text!r} is not a YYYY-MM-DD date") from None
+        raise _fail(f"{name}: {text!r} is not a YYYY-MM-DD date", ExitCode.USAGE) from None
 
 
 @appeal_app.command("officer")

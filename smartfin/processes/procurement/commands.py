@@ -17,6 +17,9 @@ import yaml
 
 from rules.equipment import parse_his_charge_export
 from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
+from smartfin.kernel.money import from_fen
 from smartfin.ledger import Bucket, document_holdings
 from smartfin.processes.documents import Refused
 from smartfin.processes.procurement.proposals import (
@@ -55,10 +58,10 @@ def _refusals() -> Iterator[None]:
     except ProposalRefused as refused:
         typer.secho("error: the proposal was refused / 申请未通过校验:", fg=typer.colors.RED, err=True)
         typer.echo(describe_problems(refused.problems), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
     except (ProcurementCommandError, DocumentsInvalid, EngineError, LookupError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def load_document(path: Path) -> dict[str, Any]:
@@ -210,15 +213,32 @@ def import_his_command(
         for error in result.errors:
             typer.echo(f"  not read: {error}", err=True)
         if result.errors:
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.REFUSED)
 
 
 @group.command("show")
-def show_command(proposal_no: Annotated[str, typer.Argument(help="the proposal number")]) -> None:
+def show_command(proposal_no: Annotated[str, typer.Argument(help="the proposal number")],
+                 as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
+                 ) -> None:
     """Status, figures, votes, what the proposal holds on the ledger, and its reviews."""
     with _refusals(), session_scope() as session:
         row = get_proposal(session, proposal_no)
         report = row.report
+        if as_json:
+            held = document_holdings(session, DOCUMENT_TYPE, proposal_no)
+            typer.echo(to_json({
+                "proposal_no": row.proposal_no, "device_name": row.device_name, "department": row.department,
+                "proposer": row.proposer, "status": row.status, "budget_line": str(row.budget_key),
+                "price": from_fen(row.price_fen), "total_investment": from_fen(row.total_investment_fen),
+                "summary_zh": (report or {}).get("summaryZh", ""), "summary_en": (report or {}).get("summaryEn", ""),
+                "committee_outcome": row.committee_outcome, "committee_summary": row.committee_summary,
+                "votes": [{"member": v.member, "vote": v.vote, "comment": v.comment, "voted_at": v.voted_at}
+                          for v in votes_of(session, proposal_no)],
+                "ledger": {"pre_encumbrance": held[Bucket.PRE_ENCUMBRANCE], "encumbrance": held[Bucket.ENCUMBRANCE]},
+                "contract_no": row.contract_no,
+                "reviews": [{"review_no": r.review_no, "first_period": r.first_period, "last_period": r.last_period,
+                             "summary": r.summary} for r in reviews_of(session, proposal_no)]}))
+            return
         typer.echo(f"{row.proposal_no} {row.device_name} ({row.department}, {row.proposer}): {row.status}")
         if report:
             typer.echo(f"  {report.get('summaryZh', '')}\n  {report.get('summaryEn', '')}")

@@ -751,3 +751,17 @@ def claim_summary(session: Session, claim_no: str) -> dict[str, Any]:
             "status": claim.status, "payable": format_yuan(claim.payable) if claim.payable is not None else None,
             "voucher_no": claim.voucher_no, "closing_reason": claim.closing_reason, "files": files,
             "findings": claim.findings_list}
+
+
+def list_claims(session: Session, *, year: int | None = None, department: str | None = None,
+                status: str | None = None) -> list[Claim]:
+    """The stored claims, oldest first, narrowed by fiscal year, department and status when given: what
+    ``smartfin document claims`` lists and writes to Excel."""
+    query = select(Claim)
+    if year is not None:
+        query = query.where(Claim.fiscal_year == year)
+    if department is not None:
+        query = query.where(Claim.department == department)
+    if status is not None:
+        query = query.where(Claim.status == status)
+    return list(session.exec(query.order_by(Claim.submitted_at, Claim.claim_no)).all())  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.kernel.exits import ExitCode
 from smartfin.processes.documents import Refused
 from smartfin.processes.reimbursement.claims import (
     Claim,
@@ -37,7 +38,7 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except (ClaimRefused, Refused, EngineError, ArchiveError, LookupError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.REFUSED) from None
 
 
 def _travel(destination: str | None, province: str, departed: str | None, returned: str | None, grade: str,

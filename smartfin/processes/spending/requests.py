@@ -301,3 +301,17 @@ def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = 
                 time.sleep(0.2 * (attempt + 1))
             except EngineError as exc:
                 raise Refused(f"request {request_no} cannot be withdrawn (not in approval?): {exc}") from exc
+
+
+def list_requests(session: Session, *, year: int | None = None, department: str | None = None,
+                  status: str | None = None) -> list[SpendingRequest]:
+    """The stored requests, oldest first, narrowed by fiscal year, department and status when given: what
+    ``smartfin document requests`` lists and writes to Excel."""
+    query = select(SpendingRequest)
+    if year is not None:
+        query = query.where(SpendingRequest.fiscal_year == year)
+    if department is not None:
+        query = query.where(SpendingRequest.department == department)
+    if status is not None:
+        query = query.where(SpendingRequest.status == status)
+    return list(session.exec(query.order_by(SpendingRequest.submitted_at, SpendingRequest.request_no)).all())  # type: ignore[arg-type]
