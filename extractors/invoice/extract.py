@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from extractors.invoice.model import (
     ExtractionResult,
@@ -103,7 +104,14 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
         if fmt is SourceFormat.PDF:
             outcome = read_pdf(data, password=settings.pdf_password)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
+            if outcome.receipt is not None:
+                return _finish_receipt(outcome.receipt, fmt, findings, today)
         elif fmt is SourceFormat.OFD:
+            from extractors.receipts.fiscal import read_fiscal_ofd  # builds on this package; see pdf.py
+
+            receipt, findings = read_fiscal_ofd(data)
+            if receipt is not None:
+                return _finish_receipt(receipt, fmt, findings, today)
             record, findings = read_ofd(data)
             reason = None if record is not None else _reason(findings, "OFD could not be read")
         elif fmt is SourceFormat.XML:
@@ -142,3 +150,13 @@ def _finish(record: InvoiceRecord | None, fmt: SourceFormat, findings: list[Find
     unreadable = [name for name in _KEY_FIELDS if getattr(record, name).value is None]
     reason = f"key fields not read: {', '.join(unreadable)}" if unreadable else None
     return ExtractionResult(record, fmt, tuple(findings), reason)
+
+
+def _finish_receipt(receipt: Any, fmt: SourceFormat, findings: list[Finding], today: date | None) -> ExtractionResult:
+    """A fiscal e-receipt: its own checks (code, number, check code, items, 大写, signature), not the VAT rules."""
+    from extractors.receipts.fiscal import as_invoice_record, check_receipt
+
+    findings = findings + check_receipt(receipt, today)
+    blocking = [f for f in findings if f.severity is Severity.BLOCK]
+    reason = blocking[0].message if blocking else None
+    return ExtractionResult(as_invoice_record(receipt), fmt, tuple(findings), reason, receipt=receipt)

@@ -24,6 +24,7 @@ class InvoiceKind(StrEnum):
     ELECTRONIC_SPECIAL = "electronic-special"  # pre-2024 增值税电子专用发票
     DIGITAL = "digital"  # fully digitalised 数电票, one 20-digit number
     FOREIGN = "foreign"  # any non-Chinese invoice
+    FISCAL_RECEIPT = "fiscal-receipt"  # 财政电子票据, full receipt in ExtractionResult.receipt
 
 
 class Source(StrEnum):
@@ -149,6 +150,7 @@ class ExtractionResult:
     source_format: SourceFormat
     findings: tuple[Finding, ...] = ()
     needs_manual_entry: str | None = None  # why a clerk must type this invoice by hand
+    receipt: Any = None  # a fiscal e-receipt: extractors.receipts.FiscalReceipt with its verification data
 
     @property
     def blocked(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -35,6 +36,7 @@ class PdfOutcome:
     record: InvoiceRecord | None
     findings: list[Finding]
     needs_manual_entry: str | None = None
+    receipt: Any = None  # a fiscal e-receipt (extractors.receipts.FiscalReceipt) when the page is one
 
 
 def page_glyphs(page: pdfplumber.page.Page) -> list[Glyph]:
@@ -76,6 +78,12 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
                             "image-only scan, no OCR")
         return _refused("NOT_AN_INVOICE", "the page has no text", "blank page, not an invoice")
 
+    # imported here: the receipts package builds on this one (layout, model), so not at module load
+    from extractors.receipts.fiscal import as_invoice_record, pdf_is_signed, read_fiscal_receipt
+
+    receipt, receipt_findings = read_fiscal_receipt(glyphs, Source.PDF_POSITION, signed=pdf_is_signed(data))
+    if receipt is not None:
+        return PdfOutcome(as_invoice_record(receipt), findings + receipt_findings, receipt=receipt)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         return PdfOutcome(record, findings + chinese_findings)
