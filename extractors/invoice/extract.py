@@ -8,7 +8,8 @@ manual entry, so a claim never stops on an unreadable attachment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,15 @@ from extractors.invoice.model import (
     SourceFormat,
 )
 from extractors.invoice.ofd import is_ofd, read_ofd
-from extractors.invoice.pdf import read_pdf
+from extractors.invoice.pdf import pdf_is_signed, read_pdf
 from extractors.invoice.validation import validate_record
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
+
+# Whole-file readers of OFD documents with a layout of their own (fiscal e-receipts), tried before the invoice
+# reader: (document, its record, findings) or None. Their packages register them (extractors/__init__.py).
+OfdReader = Callable[[bytes], "tuple[Any, InvoiceRecord | None, list[Finding]] | None"]
+OFD_READERS: list[OfdReader] = []
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
 _KEY_FIELDS = ("number", "total_with_tax")
@@ -105,13 +111,13 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             outcome = read_pdf(data, password=settings.pdf_password)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
             if outcome.receipt is not None:
-                return _finish_receipt(outcome.receipt, fmt, findings, today)
+                receipt = replace(outcome.receipt, signed=pdf_is_signed(data))
+                return _finish_receipt(receipt, record, findings, fmt=fmt, today=today)
         elif fmt is SourceFormat.OFD:
-            from extractors.receipts.fiscal import read_fiscal_ofd  # builds on this package; see pdf.py
-
-            receipt, findings = read_fiscal_ofd(data)
-            if receipt is not None:
-                return _finish_receipt(receipt, fmt, findings, today)
+            for reader in OFD_READERS:
+                special = reader(data)
+                if special is not None:
+                    return _finish_receipt(*special, fmt=fmt, today=today)
             record, findings = read_ofd(data)
             reason = None if record is not None else _reason(findings, "OFD could not be read")
         elif fmt is SourceFormat.XML:
@@ -152,11 +158,10 @@ def _finish(record: InvoiceRecord | None, fmt: SourceFormat, findings: list[Find
     return ExtractionResult(record, fmt, tuple(findings), reason)
 
 
-def _finish_receipt(receipt: Any, fmt: SourceFormat, findings: list[Finding], today: date | None) -> ExtractionResult:
+def _finish_receipt(receipt: Any, record: InvoiceRecord | None, findings: list[Finding], *, fmt: SourceFormat,
+                    today: date | None) -> ExtractionResult:
     """A fiscal e-receipt: its own checks (code, number, check code, items, 大写, signature), not the VAT rules."""
-    from extractors.receipts.fiscal import as_invoice_record, check_receipt
-
-    findings = findings + check_receipt(receipt, today)
+    findings = findings + receipt.checks(today)
     blocking = [f for f in findings if f.severity is Severity.BLOCK]
     reason = blocking[0].message if blocking else None
-    return ExtractionResult(as_invoice_record(receipt), fmt, tuple(findings), reason, receipt=receipt)
+    return ExtractionResult(record, fmt, tuple(findings), reason, receipt=receipt)

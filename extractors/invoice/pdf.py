@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pdfplumber
@@ -36,7 +38,20 @@ class PdfOutcome:
     record: InvoiceRecord | None
     findings: list[Finding]
     needs_manual_entry: str | None = None
-    receipt: Any = None  # a fiscal e-receipt (extractors.receipts.FiscalReceipt) when the page is one
+    receipt: Any = None  # a fiscal e-receipt (extractors.receipts.FiscalReceipt) when a page reader found one
+
+
+# Readers of documents with a layout of their own (fiscal e-receipts), tried before the invoice reader;
+# each returns None for a page that is not its kind. Their packages register them (extractors/__init__.py),
+# so this module does not import them.
+PageReader = Callable[[list[Glyph]], "PdfOutcome | None"]
+PAGE_READERS: list[PageReader] = []
+
+
+def pdf_is_signed(data: bytes) -> bool:
+    """A PDF signature dictionary (/Type /Sig with a /ByteRange) is present; its validity is the issuer's
+    platform's to confirm."""
+    return b"/ByteRange" in data and re.search(rb"/Type\s*/Sig\b", data) is not None
 
 
 def page_glyphs(page: pdfplumber.page.Page) -> list[Glyph]:
@@ -78,12 +93,10 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
                             "image-only scan, no OCR")
         return _refused("NOT_AN_INVOICE", "the page has no text", "blank page, not an invoice")
 
-    # imported here: the receipts package builds on this one (layout, model), so not at module load
-    from extractors.receipts.fiscal import as_invoice_record, pdf_is_signed, read_fiscal_receipt
-
-    receipt, receipt_findings = read_fiscal_receipt(glyphs, Source.PDF_POSITION, signed=pdf_is_signed(data))
-    if receipt is not None:
-        return PdfOutcome(as_invoice_record(receipt), findings + receipt_findings, receipt=receipt)
+    for reader in PAGE_READERS:
+        special = reader(glyphs)
+        if special is not None:
+            return replace(special, findings=findings + special.findings)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         return PdfOutcome(record, findings + chinese_findings)

@@ -35,6 +35,7 @@ from extractors.invoice.model import (
 )
 from extractors.invoice.ofd import MAX_MEMBER_BYTES
 from extractors.invoice.ofd import page_glyphs as ofd_page_glyphs
+from extractors.invoice.pdf import PdfOutcome
 from extractors.invoice.uppercase import UppercaseAmountError, parse_uppercase_amount
 from extractors.invoice.validation import check_tax_id
 from smartfin.kernel.clock import hospital_today
@@ -126,6 +127,10 @@ class FiscalReceipt:
             else:
                 out[key] = value
         return out
+
+    def checks(self, today: date | None = None) -> list[Finding]:
+        """The receipt's own rules (see ``check_receipt``); the invoice dispatcher calls this."""
+        return check_receipt(self, today)
 
 
 # ---------------------------------------------------------------- recognising and reading the page
@@ -386,11 +391,6 @@ def as_invoice_record(receipt: FiscalReceipt) -> InvoiceRecord:
 
 # ---------------------------------------------------------------- files
 
-def pdf_is_signed(data: bytes) -> bool:
-    """A PDF signature dictionary (/Type /Sig with a /ByteRange) is present; its validity is the platform's."""
-    return b"/ByteRange" in data and re.search(rb"/Type\s*/Sig\b", data) is not None
-
-
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -486,3 +486,19 @@ def read_fiscal_ofd(data: bytes) -> tuple[FiscalReceipt | None, list[Finding]]:
     if page is None or not page.glyphs:
         return None, []
     return read_fiscal_receipt(page.glyphs, Source.OFD, signed=page.signed, verify_text=page.tags_text)
+
+
+def fiscal_page_reader(glyphs: list[Glyph]) -> PdfOutcome | None:
+    """The PDF page reader registered with the invoice dispatcher; the signature is judged on the file."""
+    receipt, findings = read_fiscal_receipt(glyphs, Source.PDF_POSITION, signed=False)
+    if receipt is None:
+        return None
+    return PdfOutcome(as_invoice_record(receipt), findings, receipt=receipt)
+
+
+def fiscal_ofd_reader(data: bytes) -> tuple[FiscalReceipt, InvoiceRecord, list[Finding]] | None:
+    """The OFD reader registered with the invoice dispatcher."""
+    receipt, findings = read_fiscal_ofd(data)
+    if receipt is None:
+        return None
+    return receipt, as_invoice_record(receipt), findings
