@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pdfplumber
 
+from bench.bench_extract_receipts import receipts_section
 from extractors.invoice import extract_invoice
 from extractors.invoice.pdf import silence_pdfminer
 from extractors.invoice.samples import Sample
@@ -111,7 +112,8 @@ def main() -> int:
             print(f"  … {len(mismatches) - 50} more")
     else:
         print("mismatched fields: none")
-    return 0 if ratio <= 1.5 and accuracy >= 0.99 else 1
+    receipts_ok = receipts_section(max(20, count // 4), args.repeat, plain_text, timed)
+    return 0 if ratio <= 1.5 and accuracy >= 0.99 and receipts_ok else 1
 
 
 if __name__ == "__main__":

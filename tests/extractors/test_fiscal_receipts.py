@@ -134,3 +134,16 @@ def test_a_damaged_receipt_file_becomes_a_finding_not_a_crash() -> None:
     sample = receipt_corpus(1, seed=9)[0]
     result = extract_invoice(sample.data[: len(sample.data) // 3], filename=sample.filename, today=LATE)
     assert result.record is None and result.needs_manual_entry
+
+
+def test_the_invoice_rules_applied_to_a_corrected_receipt_use_the_receipt_formats(
+        corpus: list[ReceiptSample]) -> None:
+    from dataclasses import replace
+
+    from extractors.invoice import Extracted, validate_record
+
+    record = extract_invoice(corpus[0].data, filename=corpus[0].filename, today=LATE).record
+    assert record is not None
+    assert [f.code for f in validate_record(record, today=LATE)] == []
+    broken = replace(record, check_code=Extracted("12", 1.0, record.check_code.source))
+    assert [f.code for f in validate_record(broken, today=LATE)] == ["CHECK_CODE_FORMAT"]
