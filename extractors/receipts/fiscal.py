@@ -128,6 +128,15 @@ class FiscalReceipt:
                 out[key] = value
         return out
 
+    def verification(self) -> dict[str, Any]:
+        """What the national fiscal e-receipt platform is asked with, and the file's signature, as JSON data."""
+        issued = self.issue_date.value
+        return {"kind": self.kind.value.value if self.kind.value else None, "title": self.title.value,
+                "code": self.code.value, "number": self.number.value, "check_code": self.check_code.value,
+                "issue_date": issued.isoformat() if issued else None,
+                "total": f"{self.total.value:.2f}" if self.total.value is not None else None,
+                "signed": self.signed, "verify_url": self.verify_url.value}
+
     def checks(self, today: date | None = None) -> list[Finding]:
         """The receipt's own rules (see ``check_receipt``); the invoice dispatcher calls this."""
         return check_receipt(self, today)

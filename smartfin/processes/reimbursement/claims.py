@@ -452,7 +452,8 @@ def _apply_record(row: ClaimInvoice, record: InvoiceRecord) -> None:
     total = values["total_with_tax"]
     row.total_with_tax_fen = None if total is None else to_fen(Decimal(total).quantize(Decimal("0.01")))
     row.invoice_key = invoice_key(row.kind, row.code, row.number)
-    row.values = json.dumps(record_to_stored(record), ensure_ascii=False)
+    kept = {"verification": row.values_dict["verification"]} if row.values and "verification" in row.values_dict else {}
+    row.values = json.dumps({**record_to_stored(record), **kept}, ensure_ascii=False)  # a correction keeps it
 
 
 def store_extraction(session: Session, claim_file: ClaimFile, result: ExtractionResult) -> ClaimInvoice:
@@ -465,6 +466,8 @@ def store_extraction(session: Session, claim_file: ClaimFile, result: Extraction
                        filename=claim_file.filename, source_format=result.source_format.value)
     if result.record is not None:
         _apply_record(row, result.record)
+    if result.receipt is not None:  # a finance-bureau receipt keeps its verification data with the record
+        row.values = json.dumps({**row.values_dict, "verification": result.receipt.verification()}, ensure_ascii=False)
     if result.record is None or result.needs_manual_entry:
         row.state = InvoiceState.MANUAL
         row.manual_reason = (result.needs_manual_entry or "not read")[:500]
