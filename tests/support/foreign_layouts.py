@@ -371,11 +371,76 @@ def ee_hosting(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, 
     return texts, {"number": number, "issue_date": issued, "total_with_tax": net + tax, "currency": "EUR"}, False
 
 
+def au_saas(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"INV-{rng.randint(1000, 99999)}"
+    items = _items(rng, ["Team plan (25 seats)", "Extra storage 1 TB", "Onboarding session", "API calls overage"],
+                   20, 900)
+    net = sum((a for _, a in items), Decimal("0"))
+    gst = _vat(net, "0.10")
+    texts: list[Text] = [
+        (50, 790, "Koala Software Pty Ltd", 15, "b"), (50, 775, "Level 3, 88 George St, Sydney NSW 2000", 8, "l"),
+        (50, 763, "ABN 51 824 753 556", 8, "l"), (50, 730, "TAX INVOICE", 14, "b"),
+        (360, 740, "Invoice Number", 9, "l"), (470, 740, number, 9, "l"),
+        (360, 726, "Issue Date", 9, "l"), (470, 726, f"{issued.day} {issued:%b} {issued.year}", 9, "l"),
+        (360, 712, "Due Date", 9, "l"), (470, 712, f"{(issued + timedelta(days=14)).day} "
+                                                   f"{issued + timedelta(days=14):%b %Y}", 9, "l"),
+        (80, 660, "Description", 9, "b"), (400, 660, "Qty", 9, "b"), (550, 660, "Amount AUD", 9, "rb")]
+    y = 642.0
+    for name, amount in items:
+        texts += [(80, y, name, 9, "l"), (400, y, "1", 9, "l"), (550, y, en(amount), 9, "r")]
+        y -= 16
+    texts += [(380, y - 10, "Subtotal", 9, "l"), (550, y - 10, en(net), 9, "r"),
+              (380, y - 24, "Total GST 10%", 9, "l"), (550, y - 24, en(gst), 9, "r"),
+              (380, y - 38, "Invoice Total AUD", 9, "l"), (550, y - 38, en(net + gst), 9, "r"),
+              (380, y - 52, "Less Amount Paid", 9, "l"), (550, y - 52, "0.00", 9, "r"),
+              (380, y - 68, "AMOUNT DUE AUD", 10, "b"), (550, y - 68, en(net + gst), 10, "rb")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": net + gst, "currency": "AUD"}, False
+
+
+def de_service(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"{rng.randint(100, 999)}/{issued.year}"
+    net = _money(rng, 200, 9000)
+    tax = _vat(net, "0.19")
+    paid = (net / 2).quantize(CENT)
+    served = issued - timedelta(days=rng.randint(3, 20))
+    texts: list[Text] = [
+        (50, 790, "Medizintechnik Service Ruhr GmbH & Co. KG", 13, "b"),
+        (50, 776, "Westfalendamm 87, 44141 Dortmund", 8, "l"),
+        (50, 730, f"Leistungsdatum: {served:%d.%m.%Y}", 9, "l"),
+        (50, 716, f"Kunden-Nr.: {rng.randint(10000, 99999)}", 9, "l"),
+        (330, 730, f"Rechnungs-Nr.: {number}", 9, "l"), (330, 716, f"Rechnungsdatum: {issued:%d.%m.%Y}", 9, "l"),
+        (50, 680, "Rechnung", 14, "b"),
+        (80, 640, "Wartung Beatmungsgerät inkl. Sicherheitstechnischer Kontrolle", 9, "l"),
+        (550, 640, de(net) + " EUR", 9, "r"),
+        (360, 590, "Nettobetrag", 9, "l"), (550, 590, de(net) + " EUR", 9, "r"),
+        (360, 576, "Umsatzsteuer 19 %", 9, "l"), (550, 576, de(tax) + " EUR", 9, "r"),
+        (360, 560, "Rechnungsbetrag", 10, "b"), (550, 560, de(net + tax) + " EUR", 10, "rb"),
+        (360, 546, "Anzahlung bereits bezahlt", 9, "l"), (550, 546, de(paid) + " EUR", 9, "r"),
+        (50, 500, "Bitte überweisen Sie den Rechnungsbetrag abzüglich der Anzahlung.", 8, "l")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": net + tax, "currency": "EUR"}, True
+
+
+def us_telecom(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"PW-{rng.randint(100000, 999999)}"
+    charges = _money(rng, 30, 700)
+    texts: list[Text] = [
+        (50, 790, "Pacific Wireless", 16, "b"), (50, 775, "PO Box 4410, Portland, OR 97208", 8, "l"),
+        (50, 730, "Your monthly bill", 14, "b"),
+        (50, 710, f"Bill Number: {number}", 9, "l"),
+        (50, 696, f"Bill Date: {issued:%B} {issued.day}, {issued.year}", 9, "l"),
+        (50, 682, f"Account: {rng.randint(10000000, 99999999)}", 9, "l"),
+        (360, 640, "Previous balance", 9, "l"), (550, 640, "$0.00", 9, "r"),
+        (360, 626, "New charges", 9, "l"), (550, 626, "$" + en(charges), 9, "r"),
+        (360, 610, "Total Amount Due", 10, "b"), (550, 610, "$" + en(charges), 10, "rb"),
+        (50, 560, f"AutoPay will charge your card on {issued + timedelta(days=21):%m/%d/%Y}.", 8, "l")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": charges, "currency": "USD"}, False
+
+
 LAYOUTS: dict[str, Callable[[random.Random, date], tuple[list[Text], dict[str, Any], bool]]] = {
     "de-hosting": de_hosting, "de-retail": de_retail, "fr-telecom": fr_telecom, "fr-cloud": fr_cloud,
     "nl-hosting": nl_hosting, "nl-retail": nl_retail, "us-cloud": us_cloud, "gb-telecom": gb_telecom,
     "in-gst": in_gst, "es-retail": es_retail, "it-telecom": it_telecom, "ch-retail": ch_retail,
-    "ee-hosting": ee_hosting,
+    "ee-hosting": ee_hosting, "au-saas": au_saas, "de-service": de_service, "us-telecom": us_telecom,
 }
 
 
