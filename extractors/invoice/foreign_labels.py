@@ -51,6 +51,8 @@ DATE_LABELS = (
 DUE_LABELS = (
     "amount due", "total due", "balance due", "total amount due", "amount payable", "total payable",
     "grand total", "invoice total", "total incl. vat", "total including vat", "total (incl. vat)",
+    "total incl vat", "total inc. vat", "total inc vat", "total vat included", "total (vat included)",
+    "total incl. gst", "total inc. gst", "total inc gst",
     "gesamtbetrag", "rechnungsbetrag", "zu zahlender betrag", "zahlbetrag", "endbetrag", "gesamtsumme",
     "bruttobetrag", "summe brutto", "total ttc", "montant ttc", "net à payer", "montant à payer",
     "total à payer", "te betalen", "totaal te betalen", "totaalbedrag", "totaal incl. btw",
@@ -202,15 +204,16 @@ def parse_date(text: str, *, day_first: bool | None) -> tuple[date | None, bool,
     month can be swapped is uncertain unless the locale decides.
     """
     lower = text.lower()
-    m = re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", lower)
+    m = re.search(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)", lower)
     if m:
-        return _safe(int(m[1]), int(m[2]), int(m[3])), True, m[0]
-    m = re.search(r"(\d{1,2})(?:er|\.)?[\s\-/]*(?:de\s+)?" + _MONTH_WORD + r"[\s\-/,]*(?:de\s+)?(\d{4}|\d{2})\b", lower)
-    if m and m[2] in MONTHS:
-        return _safe(_year(m[3]), MONTHS[m[2]], int(m[1])), True, m[0]
-    m = re.search(_MONTH_WORD + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", lower)
-    if m and m[1] in MONTHS:
-        return _safe(int(m[3]), MONTHS[m[1]], int(m[2])), True, m[0]
+        return _safe(int(m[1]), int(m[3]), int(m[4])), True, m[0]
+    for m in re.finditer(r"(\d{1,2})(?:er|st|nd|rd|th|\.)?[\s\-/]*(?:de\s+)?" + _MONTH_WORD
+                         + r"[\s\-/,]*(?:de\s+)?(\d{4}|\d{2})\b", lower):
+        if m[2] in MONTHS:
+            return _safe(_year(m[3]), MONTHS[m[2]], int(m[1])), True, m[0]
+    for m in re.finditer(_MONTH_WORD + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", lower):
+        if m[1] in MONTHS:
+            return _safe(int(m[3]), MONTHS[m[1]], int(m[2])), True, m[0]
     m = re.search(r"(\d{1,2})([./\-])(\d{1,2})\2(\d{4}|\d{2})\b", lower)
     if m:
         first, second, year = int(m[1]), int(m[3]), _year(m[4])

@@ -82,7 +82,8 @@ def test_a_lone_separator_before_three_digits_follows_the_invoice_s_decimal_mark
     ("5. März 2024", date(2024, 3, 5)), ("3 avril 2024", date(2024, 4, 3)), ("1er août 2024", date(2024, 8, 1)),
     ("12 maart 2024", date(2024, 3, 12)), ("21 marzo 2024", date(2024, 3, 21)),
     ("15 de enero de 2024", date(2024, 1, 15)), ("05-Apr-2024", date(2024, 4, 5)),
-    ("March 4, 2024", date(2024, 3, 4)), ("2024-03-04", date(2024, 3, 4)),
+    ("March 4, 2024", date(2024, 3, 4)), ("2024-03-04", date(2024, 3, 4)), ("2024/03/04", date(2024, 3, 4)),
+    ("4th March 2024", date(2024, 3, 4)), ("for 1 month, 4-Mar-24", date(2024, 3, 4)),
     ("04.03.2024", date(2024, 3, 4)), ("31/12/2024", date(2024, 12, 31)),
 ])
 def test_dates_with_month_names_in_several_languages(text: str, want: date) -> None:
@@ -126,6 +127,13 @@ def test_the_amount_due_wins_over_subtotals_net_and_tax_lines() -> None:
         "Polder Hosting B.V.", "Factuur", "Factuurnummer: 2024-00871", "Te betalen € 121,00",
         "Subtotaal € 100,00", "BTW 21% € 21,00"))
     assert record is not None and record.total_with_tax.value == Decimal("121.00")
+
+
+def test_a_total_with_vat_included_is_the_total_not_a_tax_line() -> None:
+    record, _ = read_foreign_invoice(_lines(
+        "Liffey Events Ltd", "Invoice no. LE-2024-77", "Date: 04/03/2024", "VAT 23% EUR 18.70",
+        "Total (VAT included) EUR 100.00"))
+    assert record is not None and record.total_with_tax.value == Decimal("100.00")
 
 
 def test_a_bill_without_the_word_invoice_but_with_a_number_and_a_total_is_read() -> None:
