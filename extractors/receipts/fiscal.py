@@ -18,7 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -242,6 +242,11 @@ def _read_items(lines: Sequence[Line], start: int, end: int, centres: dict[str, 
             column = min(centres, key=lambda name: abs(centres[name] - (x0 + x1) / 2))
             cells[column] = cells.get(column, "") + text
         if not cells.get("name") and not cells.get("amount"):
+            continue
+        if items and set(cells) == {"name"}:  # a long name wrapped onto the next line
+            previous = items[-1]
+            name = (previous.name.value or "") + cells["name"]
+            items[-1] = replace(previous, name=Extracted(name, previous.name.confidence, source))
             continue
         amount = parse_amount(cells.get("amount", ""))
         if amount is None:

@@ -40,6 +40,7 @@ _KINDS: dict[ReceiptKind, tuple[list[str], str, list[str], list[_Item]]] = {
         ["{c}市卫生健康委员会", "{p}卫生健康委员会干部培训中心", "{c}市继续医学教育委员会办公室",
          "{p}医学会", "{c}市财政局会计人员培训中心"],
         [("103040101", "会议费", "人", (30000, 160000), (1, 6)), ("103040102", "培训费", "人", (50000, 280000), (1, 8)),
+         ("103040103", "住院医师规范化培训结业考核考务费", "人", (20000, 60000), (1, 3)),
          ("103049901", "资料费", "套", (5000, 30000), (1, 10)),
          ("103040199", "继续医学教育学分证书费", "份", (2000, 10000), (1, 10))]),
     ReceiptKind.MEDICAL: (
@@ -120,6 +121,7 @@ class ReceiptStyle:
     separate: bool = False
     qr: bool = True
     unmapped_check_code: bool = False  # the check code drawn with a font without a character map
+    wrap: int = 0  # item names longer than this many characters continue on a second line
 
 
 def _amount(value: Decimal) -> str:
@@ -158,11 +160,17 @@ def draw_receipt(labels: Painter, values: Painter, v: dict[str, Any], style: Rec
         labels.text(x - labels.width(_HEAD[name], 9) / 2, 255, _HEAD[name], 9)
     y = 235.0
     for item in v["items"]:
-        cells = {"project_code": item["project_code"], "name": item["name"], "unit": item["unit"],
-                 "quantity": _quantity(item["quantity"]), "standard": _amount(item["standard"]),
-                 "amount": _amount(item["amount"])}
-        for name, text in cells.items():
-            values.text(_COLS[name] - values.width(text, 9) / 2, y, text, 9)
+        name = item["name"]
+        wrapped = style.wrap > 0 and len(name) > style.wrap
+        cells = {"project_code": item["project_code"], "name": name[:style.wrap] if wrapped else name,
+                 "unit": item["unit"], "quantity": _quantity(item["quantity"]),
+                 "standard": _amount(item["standard"]), "amount": _amount(item["amount"])}
+        for column, text in cells.items():
+            values.text(_COLS[column] - values.width(text, 9) / 2, y, text, 9)
+        if wrapped:  # the issuing system wraps a long name inside its cell
+            rest = name[style.wrap:]
+            y -= 11
+            values.text(_COLS["name"] - values.width(name[:style.wrap], 9) / 2, y, rest, 9)
         y -= 18
     y = min(y, 160) - 8
     field(30, y, "金额合计（大写）", v["total_uppercase"])
@@ -263,7 +271,8 @@ def ofd_receipt(v: dict[str, Any], style: ReceiptStyle, rng: random.Random, *, t
     return out.getvalue()
 
 
-RECEIPT_LAYOUTS = ("fiscal-pdf", "fiscal-pdf-separate", "fiscal-pdf-ascii", "fiscal-ofd", "fiscal-ofd-flat")
+RECEIPT_LAYOUTS = ("fiscal-pdf", "fiscal-pdf-separate", "fiscal-pdf-ascii", "fiscal-pdf-wrapped", "fiscal-ofd",
+                   "fiscal-ofd-flat")
 
 
 def truth_of(v: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +291,7 @@ def receipt_sample(layout: str, seed: int) -> ReceiptSample:
     v = receipt_values(rng)
     if layout.startswith("fiscal-pdf"):
         style = ReceiptStyle(fullwidth=layout != "fiscal-pdf-ascii", separate=layout.endswith("separate"),
-                             qr=seed % 3 != 0)
+                             qr=seed % 3 != 0, wrap=8 if layout.endswith("wrapped") else 0)
         data, ext = pdf_receipt(v, style, rng), "pdf"
     else:
         data, ext = ofd_receipt(v, ReceiptStyle(), rng, template=layout == "fiscal-ofd"), "ofd"

@@ -61,6 +61,8 @@ def test_the_corpus_covers_every_kind_both_formats_and_organisation_and_personal
     assert {s.truth["kind"] for s in corpus} == set(ReceiptKind) - {ReceiptKind.OTHER}
     assert {s.filename.rsplit(".", 1)[1] for s in corpus} == {"pdf", "ofd"}
     assert any(s.truth["payer_tax_id"] is None for s in corpus)
+    assert any(len(value) > 8 for s in corpus if s.layout == "fiscal-pdf-wrapped"  # names over two lines
+               for key, value in s.truth.items() if key.endswith(".name"))
     assert any(s.truth["payer_tax_id"] for s in corpus)
 
 
