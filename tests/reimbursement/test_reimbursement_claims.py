@@ -197,6 +197,10 @@ def test_a_fiscal_receipt_is_stored_with_its_verification_data_and_its_own_ident
         assert verification["signed"] is True and verification["verify_url"] == sample.truth["verify_url"]
         assert verification["check_code"] == sample.truth["check_code"]
         assert row.total_with_tax == sample.truth["total"]
+        from smartfin.processes.reimbursement.worker import query_or_reason
+
+        query, reason = query_or_reason(row)  # never sent to the tax invoice platform
+        assert query is None and "fiscal e-receipt platform" in reason
         corrected = correct_invoice(session, "BX-FIS-1", 0, {"buyer_name": sample.truth["payer_name"]},
                                     actor="wang.fang")
         assert corrected.values_dict["verification"] == verification
