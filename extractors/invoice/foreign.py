@@ -27,6 +27,7 @@ from extractors.invoice.foreign_labels import (
     find_date,
     find_number,
     find_total,
+    find_unlabelled_date,
     looks_like_invoice,
     parse_amount,
     parse_date,
@@ -157,9 +158,15 @@ def _fallback(text: str, lines: Sequence[Line], rows: Sequence[Row]) -> tuple[In
     if currency:
         values["currency"] = Extracted(currency, CONF_FALLBACK, Source.FALLBACK)
     issued, certain, raw = find_date(rows, day_first=day_first_of(text, language, currency))
+    if issued is None:
+        issued, raw = find_unlabelled_date(rows, day_first=day_first_of(text, language, currency))
+        certain = False
+        if issued is not None:
+            findings.append(Finding("DATE_UNLABELLED", Severity.WARN,
+                                    f"no issue date label; {raw!r} is the first date printed", field="issue_date"))
     if issued is not None:
         values["issue_date"] = Extracted(issued, CONF_FALLBACK if certain else CONF_GUESS, Source.FALLBACK)
-        if not certain:
+        if not certain and not any(f.code == "DATE_UNLABELLED" for f in findings):
             findings.append(Finding("DATE_AMBIGUOUS", Severity.WARN,
                                     f"date {raw!r} may be day/month or month/day", field="issue_date"))
     m = _VAT.search(text) or _GSTIN.search(text)

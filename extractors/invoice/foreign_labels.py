@@ -321,6 +321,9 @@ def find_date(rows: Sequence[Row], *, day_first: bool | None) -> tuple[date | No
             if re.search(r"(due|fällig|échéance|verval|scadenza|vencimiento|leistung|delivery|livraison)\W*$",
                          row.lower[:m.start()]):
                 continue
+            if re.match(r"\W*(d['’]échéance|de livraison|de vencimiento|de entrega|di scadenza|di consegna)",
+                        row.lower[m.end():]):  # "Date d'échéance": a due date, not the issue date
+                continue
             hit = value_for(rows, index, m.start(), m.end())
             if hit is None:
                 continue
@@ -328,6 +331,21 @@ def find_date(rows: Sequence[Row], *, day_first: bool | None) -> tuple[date | No
             if found is not None:
                 return found, certain, raw
     return None, False, None
+
+
+_NOT_ISSUE = re.compile(r"due|fällig|échéance|verval|scadenza|vencimiento|leistung|delivery|livraison|period|"
+                        r"période|zeitraum|periode|until|bis|au\s|charge|autopay|collect", re.IGNORECASE)
+
+
+def find_unlabelled_date(rows: Sequence[Row], *, day_first: bool | None) -> tuple[date | None, str | None]:
+    """The first date printed without a label ("Lyon, le 5 mars 2024"), skipping due, service and period dates."""
+    for row in rows:
+        if _NOT_ISSUE.search(row.text):
+            continue
+        found, certain, raw = parse_date(row.text, day_first=day_first)
+        if found is not None and certain:
+            return found, raw
+    return None, None
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,14 @@ def test_a_total_with_vat_included_is_the_total_not_a_tax_line() -> None:
     assert record is not None and record.total_with_tax.value == Decimal("100.00")
 
 
+def test_a_date_printed_without_a_label_is_taken_with_low_confidence_and_said_so() -> None:
+    record, findings = read_foreign_invoice(_lines(
+        "Pharmacie du Marché", "Facture N° : 2024-0042", "Lyon, le 5 mars 2024", "Montant total TTC 59,90 €",
+        "Date d'échéance : 5 avril 2024"))
+    assert record is not None and record.issue_date.value == date(2024, 3, 5)
+    assert record.issue_date.confidence < 0.6 and "DATE_UNLABELLED" in [f.code for f in findings]
+
+
 def test_a_bill_without_the_word_invoice_but_with_a_number_and_a_total_is_read() -> None:
     record, _ = read_foreign_invoice(_lines(
         "Harbour Parking Ltd", "Bill No.: HP-55812", "Date of issue: 02/05/2024", "Total payable: GBP 38.50"))

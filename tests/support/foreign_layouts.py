@@ -436,11 +436,78 @@ def us_telecom(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, 
     return texts, {"number": number, "issue_date": issued, "total_with_tax": charges, "currency": "USD"}, False
 
 
+def fr_retail(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"{issued.year}-{rng.randint(1, 9999):04d}"
+    gross = _money(rng, 20, 3000)
+    net = (gross / Decimal("1.2")).quantize(CENT, rounding=ROUND_HALF_UP)
+    texts: list[Text] = [
+        (50, 790, "Pharmacie du Marché", 15, "b"), (50, 775, "3 place du Marché, 69002 Lyon", 8, "l"),
+        (50, 740, f"Facture N° : {number}", 11, "b"),
+        (50, 722, f"Lyon, le {issued.day} {_FR_MONTHS[issued.month - 1]} {issued.year}", 9, "l"),
+        (80, 680, "Désignation", 9, "b"), (420, 680, "Qté", 9, "b"), (550, 680, "Montant TTC", 9, "rb"),
+        (80, 664, "Tensiomètre électronique bras", 9, "l"), (420, 664, "1", 9, "l"), (550, 664, fr(gross), 9, "r"),
+        (360, 620, "Montant HT", 9, "l"), (550, 620, fr(net) + " €", 9, "r"),
+        (360, 606, "dont TVA 20 %", 9, "l"), (550, 606, fr(gross - net) + " €", 9, "r"),
+        (360, 590, "Montant total TTC", 10, "b"), (550, 590, fr(gross) + " €", 10, "rb"),
+        (50, 540, "Réglé par carte bancaire", 8, "l")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": gross, "currency": "EUR"}, True
+
+
+def es_hosting(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"A{rng.randint(100000, 999999)}"
+    net = _money(rng, 10, 1500)
+    tax = _vat(net, "0.21")
+    texts: list[Text] = [
+        (50, 790, "Nube Mediterránea S.L.", 15, "b"), (50, 775, "Avinguda Diagonal 200, 08018 Barcelona", 8, "l"),
+        (50, 740, "Factura", 16, "b"), (50, 720, f"Número de factura: {number}", 9, "l"),
+        (50, 706, f"Fecha de emisión: {issued.day} de {_ES_MONTHS[issued.month - 1]} de {issued.year}", 9, "l"),
+        (80, 660, "Servidor virtual 4 vCPU / 8 GB - mensual", 9, "l"), (550, 660, de(net) + " €", 9, "r"),
+        (380, 610, "Base imponible", 9, "l"), (550, 610, de(net) + " €", 9, "r"),
+        (380, 596, "IVA (21%)", 9, "l"), (550, 596, de(tax) + " €", 9, "r"),
+        (380, 580, "Importe total", 10, "b"), (550, 580, de(net + tax) + " €", 10, "rb")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": net + tax, "currency": "EUR"}, False
+
+
+def in_retail(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"MM{rng.randint(1000, 99999)}"
+    net = Decimal(rng.randint(500, 90000))
+    tax = _vat(net, "0.18")
+    texts: list[Text] = [
+        (50, 790, "Mumbai Medicals & Surgicals", 15, "b"), (50, 775, "Shop 4, Linking Road, Bandra West, Mumbai 400050",
+                                                             8, "l"),
+        (50, 763, "GSTIN: 27AABCM1234D1Z2", 8, "l"), (240, 730, "Tax Invoice", 14, "b"),
+        (50, 700, f"Invoice No: {number}", 9, "l"), (330, 700, f"Date: {issued:%d/%m/%Y}", 9, "l"),
+        (130, 650, "Pulse oximeter (HSN 9018)", 9, "l"), (550, 650, "Rs. " + indian(net), 9, "r"),
+        (360, 600, "IGST @ 18%", 9, "l"), (550, 600, "Rs. " + indian(tax), 9, "r"),
+        (360, 584, "Total Amount (Rs.)", 10, "b"), (550, 584, indian(net + tax), 10, "rb")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": net + tax, "currency": "INR"}, False
+
+
+def sg_cloud(rng: random.Random, issued: date) -> tuple[list[Text], dict[str, Any], bool]:
+    number = f"SG{issued:%y%m}-{rng.randint(100, 999)}"
+    net = _money(rng, 50, 5000)
+    tax = _vat(net, "0.09")
+    texts: list[Text] = [
+        (50, 790, "Merlion Cloud Pte. Ltd.", 15, "b"), (50, 775, "71 Robinson Road, Singapore 068895", 8, "l"),
+        (50, 763, "GST Reg No: 201912345K", 8, "l"), (420, 790, "TAX INVOICE", 14, "b"),
+        (360, 740, f"Invoice No    {number}", 9, "l"), (360, 726, f"Invoice Date    {issued:%d/%m/%Y}", 9, "l"),
+        (80, 660, "Object storage and CDN, monthly", 9, "l"), (550, 660, "S$ " + en(net), 9, "r"),
+        (380, 610, "Sub Total", 9, "l"), (550, 610, "S$ " + en(net), 9, "r"),
+        (380, 596, "GST 9%", 9, "l"), (550, 596, "S$ " + en(tax), 9, "r"),
+        (380, 580, "Total Payable", 10, "b"), (550, 580, "S$ " + en(net + tax), 10, "rb")]
+    return texts, {"number": number, "issue_date": issued, "total_with_tax": net + tax, "currency": "SGD"}, False
+
+
+_ES_MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+              "noviembre", "diciembre"]
+
+
 LAYOUTS: dict[str, Callable[[random.Random, date], tuple[list[Text], dict[str, Any], bool]]] = {
     "de-hosting": de_hosting, "de-retail": de_retail, "fr-telecom": fr_telecom, "fr-cloud": fr_cloud,
     "nl-hosting": nl_hosting, "nl-retail": nl_retail, "us-cloud": us_cloud, "gb-telecom": gb_telecom,
     "in-gst": in_gst, "es-retail": es_retail, "it-telecom": it_telecom, "ch-retail": ch_retail,
     "ee-hosting": ee_hosting, "au-saas": au_saas, "de-service": de_service, "us-telecom": us_telecom,
+    "fr-retail": fr_retail, "es-hosting": es_hosting, "in-retail": in_retail, "sg-cloud": sg_cloud,
 }
 
 
