@@ -8,9 +8,11 @@ manual entry, so a claim never stops on an unreadable attachment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from extractors.invoice.model import (
     ExtractionResult,
@@ -18,11 +20,16 @@ from extractors.invoice.model import (
     SourceFormat,
 )
 from extractors.invoice.ofd import is_ofd, read_ofd
-from extractors.invoice.pdf import read_pdf
+from extractors.invoice.pdf import pdf_is_signed, read_pdf
 from extractors.invoice.scanned import DEFAULT_MIN_CONFIDENCE, read_image_invoice, read_scanned_pdf
 from extractors.invoice.validation import check_issue_date, validate_record
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
+
+# Whole-file readers of OFD documents with a layout of their own (fiscal e-receipts), tried before the invoice
+# reader: (document, its record, findings) or None. Their packages register them (extractors/__init__.py).
+OfdReader = Callable[[bytes], "tuple[Any, InvoiceRecord | None, list[Finding]] | None"]
+OFD_READERS: list[OfdReader] = []
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
 _KEY_FIELDS = ("number", "total_with_tax")
@@ -109,7 +116,14 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
             if outcome.ticket is not None:
                 return _finish_ticket(outcome.ticket, record, findings, today)
+            if outcome.receipt is not None:
+                receipt = replace(outcome.receipt, signed=pdf_is_signed(data))
+                return _finish_receipt(receipt, record, findings, fmt=fmt, today=today)
         elif fmt is SourceFormat.OFD:
+            for reader in OFD_READERS:
+                special = reader(data)
+                if special is not None:
+                    return _finish_receipt(*special, fmt=fmt, today=today)
             record, findings = read_ofd(data)
             reason = None if record is not None else _reason(findings, "OFD could not be read")
         elif fmt is SourceFormat.XML:
@@ -158,3 +172,10 @@ def _finish_ticket(ticket: object, record: InvoiceRecord | None, findings: list[
     blocking = [f for f in findings if f.severity is Severity.BLOCK]
     reason = blocking[0].message if blocking else None
     return ExtractionResult(record, SourceFormat.PDF, tuple(findings), reason, ticket=ticket)
+def _finish_receipt(receipt: Any, record: InvoiceRecord | None, findings: list[Finding], *, fmt: SourceFormat,
+                    today: date | None) -> ExtractionResult:
+    """A fiscal e-receipt: its own checks (code, number, check code, items, 大写, signature), not the VAT rules."""
+    findings = findings + receipt.checks(today)
+    blocking = [f for f in findings if f.severity is Severity.BLOCK]
+    reason = blocking[0].message if blocking else None
+    return ExtractionResult(record, fmt, tuple(findings), reason, receipt=receipt)

@@ -12,11 +12,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from extractors.invoice.foreign_labels import (
+    INVOICE_WORDS,
+    Row,
+    currency_in,
+    day_first_of,
+    decimal_comma_of,
+    detect_language,
+    find_date,
+    find_number,
+    find_total,
+    find_unlabelled_date,
+    looks_like_invoice,
+    parse_amount,
+    parse_date,
+    rows_of,
+)
 from extractors.invoice.layout import Line
 from extractors.invoice.model import (
     Extracted,
@@ -32,20 +48,10 @@ CONF_TEMPLATE = 0.9
 CONF_FALLBACK = 0.6
 CONF_GUESS = 0.4
 
-_CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD", "¥": "JPY", "CHF": "CHF"}
-_CURRENCY_CODES = ("EUR", "USD", "GBP", "CHF", "JPY", "HKD", "SGD", "AUD", "CAD", "SEK", "DKK", "NOK")
-_NUMBER = re.compile(r"(?:invoice|inv\.?|bill)\s*(?:no\.?|number|num\.?|nr\.?|#)\s*[:#.]?\s*"
-                     r"([A-Z0-9][A-Z0-9\-/]{2,})", re.IGNORECASE)
-_DATE_LABEL = re.compile(r"(?:invoice\s*date|date\s*of\s*issue|issue\s*date|issued(?:\s*on)?|date)"
-                         r"\s*[:.]?\s*(.{6,20})", re.IGNORECASE)
-_TOTAL = re.compile(r"(?<![a-z])(grand\s*total|total\s*(?:amount\s*)?(?:due|payable)|amount\s*due|total)\b"
-                    r"[^\d\n]{0,12}?([A-Z]{3}|[€£$])?\s*(\d[\d,.' ]*\d)", re.IGNORECASE)
-_VAT = re.compile(r"(?:VAT\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|id|number)|USt-?IdNr\.?|TVA|IVA|P\.?\s*IVA"
-                  r"|Tax\s*ID|GST\s*(?:no\.?|reg(?:istration)?\.?)|ABN)\s*[:.]?\s*([A-Z]{2}\s?[A-Z0-9]{7,13})\b",
-                  re.IGNORECASE)
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
-
+_VAT = re.compile(r"(?:VAT\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|id|number)|USt-?IdNr\.?|N°\s*TVA|TVA"
+                  r"|BTW(?:-?nr\.?|-?id)?|IVA|P\.?\s*IVA|NIF|CIF|MWST-?Nr\.?|UID|Tax\s*ID|ABN)\s*[:.]?\s*"
+                  r"([A-Z]{2}\s?[A-Z0-9 ]{7,14}[A-Z0-9])\b", re.IGNORECASE)
+_GSTIN = re.compile(r"GSTIN\s*[:.]?\s*(\d{2}[A-Z]{5}\d{4}[A-Z][1-9A-Z]Z[0-9A-Z])\b")
 
 @dataclass(frozen=True, slots=True)
 class Template:
@@ -73,63 +79,36 @@ def load_templates(path: Path = TEMPLATES_PATH) -> tuple[Template, ...]:
 
 def parse_foreign_amount(text: str, decimal_comma: bool | None = None) -> Decimal | None:
     """``1,234.56``, ``1.234,56``, ``1 234,56`` or ``1'234.56`` as Decimal; None when not an amount."""
-    text = text.strip().replace(" ", "").replace("'", "").replace("\u00a0", "")
-    if decimal_comma is None:
-        decimal_comma = bool(re.search(r",\d{2}$", text))
-    text = text.replace(".", "").replace(",", ".") if decimal_comma else text.replace(",", "")
-    try:
-        return Decimal(text).quantize(Decimal("0.01")) if re.fullmatch(r"\d+(\.\d+)?", text) else None
-    except InvalidOperation:
-        return None
+    return parse_amount(text, decimal_comma)
 
 
 def _parse_date(text: str, formats: Sequence[str] = ()) -> tuple[date | None, bool]:
-    """A date from common spellings; the flag is False when day and month could be swapped."""
+    """A date in one of a template's formats, else any spelling the label reader knows."""
     text = text.strip()
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt).date(), True
         except ValueError:
             continue
-    m = re.search(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if m:
-        return _safe_date(int(m[1]), int(m[2]), int(m[3])), True
-    m = re.search(r"(\d{1,2})\s+([A-Z][a-z]+)\.?\s+(\d{4})", text)
-    if m and m[2][:3] in [name[:3] for name in _MONTHS]:
-        return _safe_date(int(m[3]), [n[:3] for n in _MONTHS].index(m[2][:3]) + 1, int(m[1])), True
-    m = re.search(r"([A-Z][a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", text)
-    if m and m[1][:3] in [name[:3] for name in _MONTHS]:
-        return _safe_date(int(m[3]), [n[:3] for n in _MONTHS].index(m[1][:3]) + 1, int(m[2])), True
-    m = re.search(r"(\d{1,2})([./])(\d{1,2})\2(\d{4})", text)
-    if m:
-        first, second = int(m[1]), int(m[3])
-        if m[2] == "." or first > 12:  # dotted dates are day-first in Europe
-            return _safe_date(int(m[4]), second, first), True
-        return _safe_date(int(m[4]), second, first), second > 12
-    return None, False
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
+    found, certain, _raw = parse_date(text, day_first=None)
+    return found, certain
 
 
 def looks_like_foreign_invoice(text: str) -> bool:
-    """The word invoice (or a common translation) appears in the text."""
-    return re.search(r"\b(invoice|rechnung|facture|fattura|factura)\b", text, re.IGNORECASE) is not None
+    """The word invoice in one of the languages read (Rechnung, facture, factuur, fattura, factura …)."""
+    return INVOICE_WORDS.search(text) is not None
 
 
 def read_foreign_invoice(lines: Sequence[Line]) -> tuple[InvoiceRecord | None, list[Finding]]:
     """Read a non-Chinese invoice from positioned lines: a matching template first, else the fallback."""
     text = "\n".join(line.spaced_text() for line in lines)
-    if not looks_like_foreign_invoice(text):
+    rows = rows_of(lines)
+    if not looks_like_invoice(rows):
         return None, []
     for template in load_templates():
         if all(k.lower() in text.lower() for k in template.keywords):
             return _apply_template(template, text)
-    return _fallback(text, lines)
+    return _fallback(text, lines, rows)
 
 
 def _apply_template(template: Template, text: str) -> tuple[InvoiceRecord, list[Finding]]:
@@ -158,42 +137,39 @@ def _apply_template(template: Template, text: str) -> tuple[InvoiceRecord, list[
     return _record(values, Source.TEMPLATE), findings
 
 
-def _fallback(text: str, lines: Sequence[Line]) -> tuple[InvoiceRecord, list[Finding]]:
+def _fallback(text: str, lines: Sequence[Line], rows: Sequence[Row]) -> tuple[InvoiceRecord, list[Finding]]:
+    """Labels in the invoice's language, amounts and dates in its locale, the amount due over subtotals."""
+    language = detect_language(text)
     values: dict[str, Extracted] = {}  # type: ignore[type-arg]
     findings = [Finding("TEMPLATE_NONE", Severity.INFO,
-                        "no issuer template matched; number, date, total, currency and VAT id read by pattern")]
-    m = _NUMBER.search(text)
-    if m:
-        values["number"] = Extracted(m[1], CONF_FALLBACK, Source.FALLBACK)
-    for m in _DATE_LABEL.finditer(text):
-        issued, certain = _parse_date(m[1])
-        if issued is not None:
-            values["issue_date"] = Extracted(issued, CONF_FALLBACK if certain else CONF_GUESS, Source.FALLBACK)
-            if not certain:
-                findings.append(Finding("DATE_AMBIGUOUS", Severity.WARN,
-                                        f"date {m[1].strip()!r} may be day/month or month/day", field="issue_date"))
-            break
-    best: tuple[int, Decimal, str | None] | None = None
-    for m in _TOTAL.finditer(text):
-        label = m[1].lower()
-        rank = 2 if ("due" in label or "grand" in label or "payable" in label) else 1
-        amount = parse_foreign_amount(m[3])
-        if amount is None:
-            continue
-        if best is None or rank >= best[0]:
-            best = (rank, amount, m[2])
-    currency: str | None = None
-    if best is not None:
-        values["total_with_tax"] = Extracted(best[1], CONF_FALLBACK, Source.FALLBACK)
-        if best[2]:
-            currency = _CURRENCY_SYMBOLS.get(best[2], best[2].upper())
+                        f"no issuer template matched; number, date, total, currency and VAT id read by the "
+                        f"{language} labels")]
+    number = find_number(rows)
+    if number:
+        values["number"] = Extracted(number, CONF_FALLBACK, Source.FALLBACK)
+    decimal_comma = decimal_comma_of(text)
+    total = find_total(rows, decimal_comma=decimal_comma)
+    currency = total.currency if total else None
+    if total is not None:
+        values["total_with_tax"] = Extracted(total.amount, CONF_FALLBACK if total.rank == 2 else CONF_GUESS,
+                                             Source.FALLBACK)
     if currency is None:
-        codes = [c for c in _CURRENCY_CODES if re.search(rf"\b{c}\b", text)]
-        symbols = [v for k, v in _CURRENCY_SYMBOLS.items() if k in text and k != "¥"]
-        currency = (codes or symbols or [None])[0]
+        currency = currency_in(text)
     if currency:
         values["currency"] = Extracted(currency, CONF_FALLBACK, Source.FALLBACK)
-    m = _VAT.search(text)
+    issued, certain, raw = find_date(rows, day_first=day_first_of(text, language, currency))
+    if issued is None:
+        issued, raw = find_unlabelled_date(rows, day_first=day_first_of(text, language, currency))
+        certain = False
+        if issued is not None:
+            findings.append(Finding("DATE_UNLABELLED", Severity.WARN,
+                                    f"no issue date label; {raw!r} is the first date printed", field="issue_date"))
+    if issued is not None:
+        values["issue_date"] = Extracted(issued, CONF_FALLBACK if certain else CONF_GUESS, Source.FALLBACK)
+        if not certain and not any(f.code == "DATE_UNLABELLED" for f in findings):
+            findings.append(Finding("DATE_AMBIGUOUS", Severity.WARN,
+                                    f"date {raw!r} may be day/month or month/day", field="issue_date"))
+    m = _VAT.search(text) or _GSTIN.search(text)
     if m:
         values["seller_tax_id"] = Extracted(m[1].replace(" ", "").upper(), CONF_FALLBACK, Source.FALLBACK)
     first = next((line.spaced_text() for line in lines if line.spaced_text()

@@ -26,6 +26,7 @@ class InvoiceKind(StrEnum):
     FOREIGN = "foreign"  # any non-Chinese invoice
     RAIL_TICKET = "rail-ticket"  # 电子发票（铁路电子客票）, journey in ExtractionResult.ticket
     AIR_ITINERARY = "air-itinerary"  # 电子发票（航空运输电子客票行程单）
+    FISCAL_RECEIPT = "fiscal-receipt"  # 财政电子票据, full receipt in ExtractionResult.receipt
 
 
 class Source(StrEnum):
@@ -164,6 +165,7 @@ class ExtractionResult:
     findings: tuple[Finding, ...] = ()
     needs_manual_entry: str | None = None  # why a clerk must type this invoice by hand
     ticket: Any = None  # a rail e-ticket or air itinerary: extractors.travel.TravelTicket with the journey
+    receipt: Any = None  # a fiscal e-receipt: extractors.receipts.FiscalReceipt with its verification data
 
     @property
     def blocked(self) -> bool:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pdfplumber
@@ -41,13 +42,20 @@ class PdfOutcome:
     findings: list[Finding]
     needs_manual_entry: str | None = None
     ticket: Any = None  # the travel document (extractors.travel.TravelTicket) when a page reader found one
+    receipt: Any = None  # a fiscal e-receipt (extractors.receipts.FiscalReceipt) when a page reader found one
 
 
-# Readers of documents with a layout of their own (rail and air tickets), tried before the invoice
-# reader; each returns None for a page that is not its kind. Their packages register them (extractors/
-# __init__.py), so this module does not import them.
+# Readers of documents with a layout of their own (rail and air tickets, fiscal e-receipts), tried before the
+# invoice reader; each returns None for a page that is not its kind. Their packages register them
+# (extractors/__init__.py), so this module does not import them.
 PageReader = Callable[[list[Glyph]], "PdfOutcome | None"]
 PAGE_READERS: list[PageReader] = []
+
+
+def pdf_is_signed(data: bytes) -> bool:
+    """A PDF signature dictionary (/Type /Sig with a /ByteRange) is present; its validity is the issuer's
+    platform's to confirm."""
+    return b"/ByteRange" in data and re.search(rb"/Type\s*/Sig\b", data) is not None
 
 
 def page_glyphs(page: pdfplumber.page.Page) -> list[Glyph]:
@@ -92,8 +100,7 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
     for reader in PAGE_READERS:
         special = reader(glyphs)
         if special is not None:
-            return PdfOutcome(special.record, findings + special.findings, special.needs_manual_entry,
-                              special.ticket)
+            return replace(special, findings=findings + special.findings)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         if later or any(is_list_reference(i.name.value or "") for i in record.items):

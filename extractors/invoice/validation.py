@@ -51,6 +51,14 @@ def check_identifiers(record: InvoiceRecord) -> list[Finding]:
     number = record.number.value
     if kind is InvoiceKind.FOREIGN:
         return out
+    if kind is InvoiceKind.FISCAL_RECEIPT:  # a corrected receipt: 8-digit code, 10-digit number, 6-character check code
+        for field, pattern, label in (("code", r"\d{8}", "receipt code"), ("number", r"\d{10}", "receipt number"),
+                                      ("check_code", r"[0-9A-Za-z]{6}", "check code")):
+            value = getattr(record, field).value
+            if value is None or not re.fullmatch(pattern, value):
+                out.append(Finding(f"{field.upper()}_FORMAT", Severity.BLOCK if value is None else Severity.WARN,
+                                   f"{label} {value!r} is not {pattern}", field=field))
+        return out
     if number is None:
         out.append(Finding("NUMBER_MISSING", Severity.BLOCK, "invoice number not found", field="number"))
     elif kind in _TWENTY_DIGITS and not _DIGITS[20].fullmatch(number):

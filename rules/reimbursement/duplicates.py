@@ -18,7 +18,8 @@ _SPACES = re.compile(r"\s+")
 
 
 def invoice_key(kind: str | None, code: str | None, number: str | None) -> str | None:
-    """``digital:<20 digits>`` or ``vat:<code>:<number>`` (foreign: ``foreign:<number>``); None if unread.
+    """``digital:<20 digits>`` or ``vat:<code>:<number>`` (foreign: ``foreign:<number>``, finance-bureau
+    receipt: ``fiscal:<code>:<number>``); None if unread.
 
     A 20-digit number identifies a digitalised invoice on its own, whatever kind was read.
     """
@@ -32,6 +33,8 @@ def invoice_key(kind: str | None, code: str | None, number: str | None) -> str |
         return f"foreign:{number.upper()}"
     if not code:
         return None
+    if kind == "fiscal-receipt":
+        return f"fiscal:{code}:{number}"
     return f"vat:{code}:{number}"
 
 

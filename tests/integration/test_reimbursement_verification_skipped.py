@@ -64,3 +64,22 @@ def test_an_invoice_without_a_query_goes_to_manual_verification(camunda, workers
     with session_scope() as session:
         held = document_holdings(session, DOCUMENT_TYPE, number)
     assert held[Bucket.PRE_ENCUMBRANCE] == Decimal("0.00"), "nothing is reserved before verification"
+
+
+def test_a_fiscal_receipt_is_read_and_checked_by_hand_not_on_the_tax_platform(camunda, workers, budget, platform):
+    from extractors.receipts.samples import receipt_sample
+
+    receipt = receipt_sample("fiscal-ofd", 7)
+    invoice_name, invoice, checkable = xml_invoice("fiscal-beside", total=Decimal("60.00"))
+    number, pid = submit(camunda, [(receipt.filename, receipt.data), (invoice_name, invoice)],
+                         payment_method="transfer")
+    task_of(camunda, pid, "verifyManually", timeout=60)
+    with session_scope() as session:
+        row = claim_invoices(session, number)[0]
+        assert row.kind == "fiscal-receipt" and row.number == receipt.truth["number"]
+        assert row.values_dict["verification"]["signed"] is True
+    variables = camunda.process_variables(pid)
+    assert variables["verification"] == "manual"
+    assert [(s["invoice"], "fiscal e-receipt platform" in s["reason"]) for s in variables["verificationSkipped"]] \
+        == [(1, True)]
+    assert platform == [checkable["number"]], "only the VAT invoice went to the tax platform"

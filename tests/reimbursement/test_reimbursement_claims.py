@@ -180,3 +180,42 @@ def test_a_correction_is_validated_again(sqlite_db: Engine) -> None:
         assert [f["code"] for f in row.findings_list if f["severity"] == "block"] == []
         assert row.values_dict["fields"]["total_amount"]["confidence"] == 1.0
         assert row.number == values["number"]
+
+
+def test_a_fiscal_receipt_is_stored_with_its_verification_data_and_its_own_identity(sqlite_db: Engine) -> None:
+    from extractors.receipts.samples import receipt_sample
+
+    sample = receipt_sample("fiscal-ofd", 1)
+    result = extract_invoice(sample.data, filename=sample.filename)
+    with session_scope(sqlite_db) as session:
+        record_claim(session, "BX-FIS-1", draft())
+        row = store_extraction(session, ClaimFile(claim_no="BX-FIS-1", position=0, filename=sample.filename,
+                                                  sha256="0" * 64, size=len(sample.data)), result)
+        assert row.state != "manual" and row.kind == "fiscal-receipt"
+        assert row.invoice_key == f"fiscal:{sample.truth['code']}:{sample.truth['number']}"
+        verification = row.values_dict["verification"]
+        assert verification["signed"] is True and verification["verify_url"] == sample.truth["verify_url"]
+        assert verification["check_code"] == sample.truth["check_code"]
+        assert row.total_with_tax == sample.truth["total"]
+        from smartfin.processes.reimbursement.worker import query_or_reason
+
+        query, reason = query_or_reason(row)  # never sent to the tax invoice platform
+        assert query is None and "fiscal e-receipt platform" in reason
+        corrected = correct_invoice(session, "BX-FIS-1", 0, {"buyer_name": sample.truth["payer_name"]},
+                                    actor="wang.fang")
+        assert corrected.values_dict["verification"] == verification
+        assert [f["code"] for f in corrected.findings_list if f["severity"] == "block"] == []
+
+
+def test_a_receipt_with_an_unreadable_check_code_goes_to_manual_entry_with_what_was_read(sqlite_db: Engine) -> None:
+    from extractors.receipts.samples import unreadable_check_code_sample
+
+    sample = unreadable_check_code_sample()
+    result = extract_invoice(sample.data, filename=sample.filename)
+    with session_scope(sqlite_db) as session:
+        record_claim(session, "BX-FIS-2", draft())
+        row = store_extraction(session, ClaimFile(claim_no="BX-FIS-2", position=0, filename=sample.filename,
+                                                  sha256="0" * 64, size=len(sample.data)), result)
+        assert row.state == "manual" and "check code" in (row.manual_reason or "")
+        assert "FISCAL_CHECK_CODE_UNREADABLE" in [f["code"] for f in row.findings_list]
+        assert row.number == sample.truth["number"] and row.total_with_tax == sample.truth["total"]

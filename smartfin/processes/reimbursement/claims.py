@@ -457,9 +457,9 @@ def _apply_record(row: ClaimInvoice, record: InvoiceRecord) -> None:
     row.total_with_tax_fen = None if total is None else to_fen(Decimal(total).quantize(Decimal("0.01")))
     row.invoice_key = invoice_key(row.kind, row.code, row.number)
     stored = record_to_stored(record)
-    ticket = row.values_dict.get("ticket") if row.values else None
-    if ticket:  # a correction keeps the journey of a rail or air ticket
-        stored["ticket"] = ticket
+    for kept in ("ticket", "verification"):  # a correction keeps a ticket's journey and a receipt's verification
+        if row.values and row.values_dict.get(kept):
+            stored[kept] = row.values_dict[kept]
     row.values = json.dumps(stored, ensure_ascii=False)
 
 
@@ -475,6 +475,8 @@ def store_extraction(session: Session, claim_file: ClaimFile, result: Extraction
         if result.ticket is not None:  # a rail or air ticket keeps its journey for the trip checks
             row.values = json.dumps({"ticket": ticket_to_stored(result.ticket)}, ensure_ascii=False)
         _apply_record(row, result.record)
+    if result.receipt is not None:  # a finance-bureau receipt keeps its verification data with the record
+        row.values = json.dumps({**row.values_dict, "verification": result.receipt.verification()}, ensure_ascii=False)
     if result.record is None or result.needs_manual_entry:
         row.state = InvoiceState.MANUAL
         row.manual_reason = (result.needs_manual_entry or "not read")[:500]

@@ -508,6 +508,9 @@ def query_or_reason(row: ClaimInvoice) -> tuple[VerificationQuery | None, str]:
         return None, "发票种类未识别 / the invoice kind is unknown"
     if row.kind == "foreign":
         return None, "境外票据，平台不能查验 / a foreign invoice: the national platform cannot check it"
+    if row.kind == "fiscal-receipt":  # its verification data is kept in the row for the person who checks it
+        return None, ("财政电子票据，须在全国财政电子票据查验平台查验 / a finance-bureau e-receipt: check it on the "
+                      "national fiscal e-receipt platform, not the tax invoice platform")
     if not row.number:
         return None, "缺少发票号码 / the invoice number is missing"
     if row.issue_date is None:
