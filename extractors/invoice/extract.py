@@ -110,15 +110,16 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             return refused or _refuse("FILE_EMPTY", "no data", "empty file")
         fmt = sniff_format(data, filename)
         if fmt is SourceFormat.PDF:
-            outcome = read_pdf(data, password=settings.pdf_password)
-            if outcome.record is None and [f.code for f in outcome.findings] == ["IMAGE_ONLY"]:
+            read = read_pdf(data, password=settings.pdf_password)
+            if read.ticket is not None:
+                return _finish_ticket(read.ticket, read.record, read.findings, today)
+            if read.receipt is not None:
+                receipt = replace(read.receipt, signed=pdf_is_signed(data))
+                return _finish_receipt(receipt, read.record, read.findings, fmt=fmt, today=today)
+            outcome = read
+            if read.record is None and [f.code for f in read.findings] == ["IMAGE_ONLY"]:
                 outcome = read_scanned_pdf(data, min_confidence=settings.ocr_min_confidence)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
-            if outcome.ticket is not None:
-                return _finish_ticket(outcome.ticket, record, findings, today)
-            if outcome.receipt is not None:
-                receipt = replace(outcome.receipt, signed=pdf_is_signed(data))
-                return _finish_receipt(receipt, record, findings, fmt=fmt, today=today)
         elif fmt is SourceFormat.OFD:
             for reader in OFD_READERS:
                 special = reader(data)

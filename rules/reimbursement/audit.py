@@ -27,7 +27,7 @@ LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
 REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "TRAVEL_CLASS_OVER_STANDARD", "TRAVEL_CLASS_UNREAD",
                           "TRIP_TICKET_OUTSIDE_DATES", "TRIP_CITIES_BROKEN", "TRIP_DESTINATION_MISMATCH",
                           "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE",
-                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING"})
+                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING", "TRAVEL_GRADE_UNRECORDED"})
 
 
 @dataclass(frozen=True)

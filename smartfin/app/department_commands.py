@@ -12,16 +12,19 @@ import typer
 from smartfin.app.progress import working
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.exits import ExitCode
+from smartfin.kernel.jsontext import to_json
 from smartfin.ledger import Department, import_departments
 from smartfin.ledger.departments import departments_on
+from smartfin.ledger.staff import import_staff_grades, staff_grades
 from smartfin.store.db import session_scope
 
 departments_app = typer.Typer(no_args_is_help=True, help="Department master data (科室主数据).")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``departments`` command group to the ``smartfin`` CLI."""
+    """Add the ``departments`` and ``staff`` command groups (master data) to the ``smartfin`` CLI."""
     app.add_typer(departments_app, name="departments")
+    app.add_typer(staff_app, name="staff")
 
 
 @departments_app.command("import")
@@ -89,3 +92,41 @@ def _tree(rows: list[Department]) -> list[tuple[int, Department]]:
 
     walk(None, 0)
     return ordered
+
+
+# ------------------------------------------------------------------------------------- staff grades
+
+staff_app = typer.Typer(no_args_is_help=True, help="The staff grade register (人员职级) the travel standards read.")
+
+
+@staff_app.command("import")
+def staff_import(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx: person, grade, valid_from")],
+                 actor: Annotated[str, typer.Option(help="who imports")] = "finance") -> None:
+    """Record travel grades from personnel's list; a file with any bad row changes nothing."""
+    if not path.exists():
+        typer.secho(f"error: {path}: no such file", fg=typer.colors.RED, err=True)
+        raise typer.Exit(ExitCode.REFUSED)
+    with working(f"导入 Importing {path.name}"), session_scope() as session:
+        report = import_staff_grades(session, path, actor=actor)
+    if not report.ok:
+        typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
+        for issue in report.errors:
+            typer.echo(f"  {issue}", err=True)
+        raise typer.Exit(ExitCode.REFUSED)
+    typer.echo(f"{report.source}: {report.rows} rows, {report.added} grades recorded, {report.unchanged} unchanged")
+
+
+@staff_app.command("list")
+def staff_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False) -> None:
+    """Every recorded grade version, by person and day."""
+    with session_scope() as session:
+        rows = [{"person": r.person, "grade": r.grade, "valid_from": r.valid_from, "recorded_by": r.recorded_by}
+                for r in staff_grades(session)]
+    if as_json:
+        typer.echo(to_json({"staff": rows}))
+        return
+    if not rows:
+        typer.echo("no grades recorded (load them with: smartfin staff import FILE)")
+        return
+    for row in rows:
+        typer.echo(f"{row['person']:20} {row['grade']:10} from {row['valid_from']}  (recorded by {row['recorded_by']})")

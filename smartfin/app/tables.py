@@ -14,6 +14,7 @@ import smartfin.insurance.tables
 import smartfin.ledger.closing
 import smartfin.ledger.departments
 import smartfin.ledger.models
+import smartfin.ledger.staff
 import smartfin.notify.tables
 import smartfin.posting.journal
 import smartfin.processes.adjustment.adjustments
@@ -35,6 +36,7 @@ TABLE_MODULES = (
     smartfin.store.audit,
     smartfin.ledger.models,
     smartfin.ledger.departments,
+    smartfin.ledger.staff,
     smartfin.processes.approvals,
     smartfin.processes.delegations,
     smartfin.processes.spending.requests,

@@ -30,6 +30,7 @@ from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, hospital_today, utc
 from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger import department_problem
+from smartfin.ledger.staff import grade_on, register_loaded
 from smartfin.processes.approvals import on_the_chain
 from smartfin.processes.documents import BudgetLineDocument, FieldReader, SubmissionRefused, next_document_no
 from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
@@ -638,16 +639,44 @@ def open_claim_file(session: Session, engine: EngineClient, claim_no: str, posit
     return found, read_archived(found.sha256)
 
 
-def claim_facts(claim: Claim, on: date | None = None) -> ClaimFacts:
-    """The claim as the audit rules see it."""
+def claim_facts(claim: Claim, on: date | None = None, *, grade: str | None = None) -> ClaimFacts:
+    """The claim as the audit rules see it; ``grade`` (from the staff register) replaces the typed one."""
     travel = claim.travel_dict
     submitted = claim.submitted_at.astimezone(HOSPITAL_TZ).date()
+    trip = TravelFacts.from_dict(travel) if travel else None
+    if trip is not None and grade is not None:
+        trip = replace(trip, grade=grade)
     return ClaimFacts(
         claim_no=claim.claim_no, claimant=claim.claimant, category=claim.category, submitted_on=on or submitted,
         payment_method=claim.payment_method,
         claimed_total=None if claim.claimed_total_fen is None else from_fen(claim.claimed_total_fen),
-        references=claim.references_dict, travel=TravelFacts.from_dict(travel) if travel else None,
-        explanation=claim.explanation)
+        references=claim.references_dict, travel=trip, explanation=claim.explanation)
+
+
+def traveller_grade(session: Session, claim: Claim) -> tuple[str | None, list[Finding]]:
+    """The claimant's grade on the day she departed, as the staff register records it, and what to tell.
+
+    Without a register (the hospital keeps none) the claim keeps its typed grade (None, no finding). With one,
+    the recorded grade applies — a typed grade that differs is named (INFO) — and a claimant the register does
+    not know goes to review (``TRAVEL_GRADE_UNRECORDED``), since lodging caps and ticket classes depend on it.
+    """
+    travel = claim.travel_dict
+    if not travel or not register_loaded(session):
+        return None, []
+    trip = TravelFacts.from_dict(travel)
+    recorded = grade_on(session, claim.claimant, trip.departed)
+    if recorded is None:
+        return None, [Finding("TRAVEL_GRADE_UNRECORDED", Severity.WARN,
+                              f"{claim.claimant} 在人员职级登记中无 {trip.departed} 的记录 / the staff register has no "
+                              f"grade for {claim.claimant} on {trip.departed}; the typed grade {trip.grade} is "
+                              "unchecked",
+                              evidence={"typed": trip.grade}, field="grade")]
+    if recorded == trip.grade:
+        return recorded, []
+    return recorded, [Finding("TRAVEL_GRADE_FROM_REGISTER", Severity.INFO,
+                              f"职级按人员登记 {recorded}（填报 {trip.grade}）/ the recorded grade {recorded} applies, "
+                              f"not the typed {trip.grade}", evidence={"typed": trip.grade, "recorded": recorded},
+                              field="grade")]
 
 
 def invoice_facts(row: ClaimInvoice) -> InvoiceFacts:

@@ -97,6 +97,7 @@ from smartfin.processes.reimbursement.claims import (
     registered_key,
     release_invoices,
     store_extraction,
+    traveller_grade,
     validate_claim,
 )
 from smartfin.processes.reimbursement.verification import CheckedVerifier, ManualVerifier
@@ -394,12 +395,14 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
             findings += _duplicates(session, claim, row, standards)
             findings += buyer_title_findings(row, claim, standards)
         facts = [invoice_facts(r) for r in rows if r.state != InvoiceState.MANUAL]
-        findings += audit_claim(claim_facts(claim, today), facts, standards)
+        grade, grade_findings = traveller_grade(session, claim)
+        findings += grade_findings
+        findings += audit_claim(claim_facts(claim, today, grade=grade), facts, standards)
         findings += carried
         if correction_error:
             findings.append(Finding("CORRECTION_INVALID", Severity.BLOCK,
                                     f"更正无效 / the correction was not applied: {correction_error}"))
-        allowances = travel_allowances(claim_facts(claim, today), standards)
+        allowances = travel_allowances(claim_facts(claim, today, grade=grade), standards)
         invoices_sum = invoice_total(facts)
         payable = invoices_sum + allowances.total
         review = needs_review(findings)
