@@ -29,7 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.camunda.variables import encode_variables
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import HOSPITAL_TZ, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
@@ -236,6 +236,32 @@ class SignedTask:
 
 
 SIGNATURE_VALUES = ("decision", "comment")
+
+
+OUTCOME_LABELS = {"approve": "同意 approved", "reject": "驳回 rejected", "sendBack": "退回修改 sent back",
+                  "resubmit": "重新提交 resubmitted", "withdraw": "撤回 withdrawn"}
+
+
+def decision_history_text(engine: EngineClient, process_instance_id: str, task_keys: Sequence[str],
+                          outcome_names: Sequence[str] = ()) -> str:
+    """Every decision taken on the instance so far, oldest first, one line each: when (hospital time), the
+    group it was taken for, who, the outcome and the comment — what an approver reads before deciding.
+
+    A task whose form records its outcome under another name (a requester's ``revisionAction``) names it in
+    ``outcome_names``. Read from the engine's history like the control steps read signatures; a text for
+    people, never an input.
+    """
+    found = signed_tasks_by_key(engine, process_instance_id, task_keys, value_names=(*SIGNATURE_VALUES,
+                                                                                       *outcome_names))
+    done = sorted((t for tasks in found.values() for t in tasks if t.completed), key=lambda t: t.ended or "")
+    lines = []
+    for task in done:
+        when = _instant(task.ended).astimezone(HOSPITAL_TZ).strftime("%Y-%m-%d %H:%M") if task.ended else ""
+        raw = task.outcome or next((task.values[n] for n in outcome_names if task.values.get(n)), None) or ""
+        outcome = OUTCOME_LABELS.get(raw, raw)
+        comment = f"：{task.comment}" if task.comment else ""
+        lines.append(f"{when} {task.group_label or '-'} {task.user or '?'} {outcome}{comment}")
+    return "\n".join(lines) or "尚无审批记录 no decisions yet"
 
 
 def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
-from smartfin.camunda.client import EngineClient, EngineRequestError
+from smartfin.camunda.client import EngineAuthError, EngineClient, EngineRequestError
 from smartfin.ledger import Bucket, BudgetLineKey, balances, document_holdings
 from smartfin.processes.documents import Refused
 from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
@@ -224,3 +225,26 @@ def test_routing_table_tiers(camunda, amount, category, funding, within, expecte
         "variables": encode_variables({"amount": amount, "category": category, "fundingSource": funding,
                                        "withinPlan": within})})
     assert [row["approverGroup"]["value"] for row in result] == expected
+
+
+def test_each_approver_reads_the_budget_line_before_and_after_and_the_decisions_so_far(camunda, workers, budget):
+    _, pid = submit(camunda, "T-CARD", "1234.50")
+    first = open_task(camunda, pid)
+    shown = camunda.process_variables(pid)
+    line = str(BudgetLineKey(budget, "T-CARD", "30218", "fiscal"))
+    assert shown["budgetLineText"].startswith(line), shown["budgetLineText"]
+    now, after = (Decimal(a) for a in re.findall(r"(-?\d+\.\d{2})", shown["budgetLineText"].split("\n", 1)[1]))
+    assert now - after == Decimal("1234.50")
+    assert shown["approvalHistoryText"] == "尚无审批记录 no decisions yet"
+
+    as_user(camunda, "li.na").complete_task(first["id"], {"decision": "approve", "comment": "符合预算 within plan"})
+    second = wait_for(lambda: next((t for t in camunda.tasks(processInstanceId=pid) if t["id"] != first["id"]), None),
+                      30, message="the second approval step")
+    assert second["taskDefinitionKey"] == "approveRequest"
+    history = camunda.process_variables(pid)["approvalHistoryText"].splitlines()
+    assert len(history) == 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} dept-head li\.na 同意 approved：符合预算 "
+                                              r"within plan", history[0]), history
+    # a text to read: the approver's own write to it is refused by the engine, and the next step rewrites it
+    with pytest.raises(EngineAuthError, match="WRITE_GUARD: field 'approvalHistoryText'"):
+        as_user(camunda, "chen.jie").complete_task(second["id"], {"decision": "approve", "approvalHistoryText": "x"})
+    camunda.delete(f"/process-instance/{pid}")

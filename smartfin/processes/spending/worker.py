@@ -26,6 +26,7 @@ from smartfin.processes.approvals import (
     chain_started,
     chain_variables,
     current_chain,
+    decision_history_text,
     members_of,
     record_signed,
     recorded_decisions,
@@ -245,6 +246,29 @@ def _signatures(job: Job, request: SpendingRequest) -> tuple[list[Any], Any, set
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
     # a send-back the control refused stays in the history but signs nothing
     return round_signatures(approvals), (consents[-1] if consents else None), {request.requester, starter or ""}
+
+
+@registry.topic("show-approval-step")
+def show_approval_step(job: Job) -> dict[str, Any]:
+    """What the next approver reads beside the request: its budget line now and after it, and every decision
+    taken on it so far (earlier rounds too), from the ledger and the engine's history.
+
+    Texts for people only: the control steps check the signatures and the budget from the same sources again
+    and never read these variables, so a hostile write to them changes nothing but what is shown.
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        request = _find_request(session, job)
+        check = check_budget(session, request.budget_key, request.amount)
+        line = str(request.budget_key)
+    if check.available is None:
+        budget = f"{line}: {check.message}"
+    else:
+        budget = (f"{line}\n可用 available {format_yuan(check.available)} → 本单后 after this request "
+                  f"{format_yuan(check.available - request.amount)}")
+    history = decision_history_text(job.worker.engine, job.process_instance_id,
+                                    [CONSENT_TASK, APPROVAL_TASK, REVISION_TASK], outcome_names=("revisionAction",))
+    return {"budgetLineText": budget, "approvalHistoryText": history}
 
 
 @registry.topic("verify-approvals")
