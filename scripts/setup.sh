@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(chromium chromium-headless-shell fonts-noto-cjk fonts-wqy-zenhei postgresql openjdk-17-jdk-headless maven)
+DEBIAN_PACKAGES=(chromium chromium-headless-shell fonts-noto-cjk fonts-wqy-zenhei postgresql openjdk-17-jdk-headless maven haproxy)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

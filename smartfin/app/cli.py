@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from smartfin.app import stack, wiring
+from smartfin.app import cluster_stack, stack, wiring
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.deploy import ModelError, deploy
 from smartfin.kernel.background import ServiceError
@@ -47,10 +47,19 @@ def _progress(message: str) -> None:
 
 
 @app.command()
-def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
+def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True,
+       profile: Annotated[str, typer.Option(help="`single` (embedded databases, one engine) or `cluster` "
+                                            "(PostgreSQL, engine nodes, HAProxy; README: production form)")]
+       = "single") -> None:
     """Build the engine if needed, start the services in the background, deploy the models."""
     with _friendly_errors():
         settings = get_settings()
+        if profile == "cluster":
+            cluster_stack.bring_up_cluster(settings, typer.echo, _progress, workers=workers)
+            typer.echo(f"Tasklist: {cluster_stack.client_settings(settings).tasklist_url}")
+            return
+        if profile != "single":
+            raise typer.BadParameter(f"unknown profile {profile!r}: use single or cluster", param_hint="--profile")
         stack.bring_up(settings, typer.echo, _progress, workers=workers)
         typer.echo(f"Tasklist: {settings.tasklist_url}")
 
@@ -58,6 +67,10 @@ def up(workers: Annotated[bool, typer.Option(help="also start the workers in the
 @app.command()
 def down() -> None:
     """Stop every service started by `up`, workers first."""
+    if cluster_stack.cluster_active(get_settings()):
+        for name, stopped in cluster_stack.take_down(get_settings()):
+            typer.echo(f"{name}: {'stopped' if stopped else 'was not running'}")
+        return
     for service in reversed(stack.stack_services(get_settings())):
         stopped = service.stop()
         typer.echo(f"{service.name}: {'stopped' if stopped else 'was not running'}")
@@ -68,6 +81,11 @@ def status() -> None:
     """Show what runs, whether the engine answers, and what is deployed."""
     with _friendly_errors():
         settings = get_settings()
+        if cluster_stack.cluster_active(settings):
+            typer.echo("profile  cluster")
+            for name, state, address in cluster_stack.health(settings):
+                typer.echo(f"{name:10} {state:34} {address}")
+            return
         for service in stack.stack_services(settings):
             pid = service.pid()
             state = f"running (pid {pid})" if pid else "stopped"
