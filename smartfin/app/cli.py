@@ -103,7 +103,9 @@ def status() -> None:
 def logs(service: Annotated[str, typer.Argument(help="a service named by `smartfin status`")] = "engine",
          lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
     """Print the last lines of a service's log."""
-    services = {s.name: s for s in stack.stack_services(get_settings())}
+    settings = get_settings()
+    services = ({p.service.name: p.service for p in cluster_stack.pieces(settings)}
+                if cluster_stack.cluster_active(settings) else {s.name: s for s in stack.stack_services(settings)})
     if service not in services:
         typer.secho(f"error: unknown service {service!r}; use one of {sorted(services)}", err=True)
         raise typer.Exit(2)
