@@ -13,6 +13,7 @@ On a 2-core machine a cluster cannot be faster; the ratios show what clustering 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -72,7 +73,12 @@ def main() -> None:
 
     times = {"cluster": 0.0, "single": 0.0}
     waits: dict[str, list[float]] = {"cluster": [], "single": []}
-    with isolated_cluster([str(BENCH_DIR / "throughput.bpmn")]) as (_settings, balanced, single):
+    with isolated_cluster([str(BENCH_DIR / "throughput.bpmn")]) as (settings, balanced, single):
+        # both sides poll as the cluster profile's workers do (SMARTFIN_CLUSTER_WORKER_LONG_POLL_MS)
+        os.environ["SMARTFIN_WORKER_LONG_POLL_MS"] = str(settings.cluster.worker_long_poll_ms)
+        from smartfin.kernel.settings import get_settings
+
+        get_settings.cache_clear()
         clients = {"cluster": balanced, "single": single}
         for number in range(rounds):
             order = ["cluster", "single"] if number % 2 == 0 else ["single", "cluster"]

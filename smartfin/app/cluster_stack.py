@@ -45,9 +45,16 @@ def client_settings(settings: Settings) -> Settings:
 
 
 def cluster_worker_service(settings: Settings) -> ManagedService:
-    """All external-task workers as one process, talking to the engine only through the balancer."""
+    """All external-task workers as one process, talking to the engine only through the balancer.
+
+    Their long poll is short (SMARTFIN_CLUSTER_WORKER_LONG_POLL_MS): the engine wakes a waiting
+    fetchAndLock only for tasks created on the node that holds it, so a task started through the other
+    node would otherwise wait for the poll to run out.
+    """
+    env = {**client_environment(settings),
+           "SMARTFIN_WORKER_LONG_POLL_MS": str(settings.cluster.worker_long_poll_ms)}
     return ManagedService(name="worker", argv=[sys.executable, "-m", "smartfin.app.cli", "worker"],
-                          settings=settings, healthy=lambda: True, env=client_environment(settings))
+                          settings=settings, healthy=lambda: True, env=env)
 
 
 @dataclass(frozen=True)

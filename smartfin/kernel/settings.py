@@ -222,6 +222,8 @@ class ClusterSettings(BaseSettings):
     balancer_host: str = Field(default="127.0.0.1", description="address the balancer (HAProxy) binds to; "
                                "0.0.0.0 to serve other hosts")
     balancer_port: int = Field(default=8090, description="its port: the engine URL of workers, CLI and Tasklist")
+    worker_long_poll_ms: int = Field(default=500, description="long poll of the cluster's workers: a poll is woken "
+                                     "only by tasks created on its own node, so it is kept short")
     engine_database: str = Field(default="smartfin_engine", description="engine database (role of the same name)")
     project_database: str = Field(default="smartfin", description="database of the project's tables (role "
                                   "of the same name)")
