@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -114,3 +115,4 @@ def isolated_cluster(models: list[str] | None = None) -> Iterator[tuple[object, 
             single.close()
     finally:
         cluster_stack.take_down(settings)
+        shutil.rmtree(var_dir, ignore_errors=True)
