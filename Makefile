@@ -22,6 +22,7 @@ bench: setup
 	.venv/bin/python bench/bench_cost.py
 	.venv/bin/python bench/bench_compilation.py
 	.venv/bin/python bench/bench_insurance.py
+	.venv/bin/python bench/bench_cluster.py
 
 lint:
 	.venv/bin/ruff check .

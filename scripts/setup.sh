@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(chromium chromium-headless-shell fonts-noto-cjk fonts-wqy-zenhei postgresql openjdk-17-jdk-headless maven
-                 libgl1)
+                 haproxy libgl1)
 # opencv-python (the OCR's image library) links libGL and GLib; GLib's package was renamed in Debian 13
 debian_release=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID%%.*}")
 if [ "${debian_release:-13}" -ge 13 ] 2>/dev/null; then DEBIAN_PACKAGES+=(libglib2.0-0t64); else DEBIAN_PACKAGES+=(libglib2.0-0); fi

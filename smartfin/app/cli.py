@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from smartfin.app import stack, wiring
+from smartfin.app import cluster_stack, stack, wiring
 from smartfin.app.progress import working
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.deploy import ModelError, deploy
@@ -109,18 +109,32 @@ def _progress(message: str) -> None:
 
 
 @app.command()
-def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True) -> None:
+def up(workers: Annotated[bool, typer.Option(help="also start the workers in the background")] = True,
+       profile: Annotated[str, typer.Option(help="`single` (embedded databases, one engine) or `cluster` "
+                                            "(PostgreSQL, engine nodes, HAProxy; README: production form)")]
+       = "single") -> None:
     """Build the engine if needed, start the services in the background, deploy the models."""
     with _friendly_errors(), working("启动 Starting SmartFin (engine build, services, models)",
                                      unwatched=_progress) as progress:
         settings = get_settings()
-        stack.bring_up(settings, typer.echo, progress, workers=workers)
-    typer.echo(f"Tasklist: {settings.tasklist_url}")
+        if profile not in ("single", "cluster"):
+            raise typer.BadParameter(f"unknown profile {profile!r}: use single or cluster", param_hint="--profile")
+        if profile == "cluster":
+            cluster_stack.bring_up_cluster(settings, typer.echo, progress, workers=workers)
+            tasklist = cluster_stack.client_settings(settings).tasklist_url
+        else:
+            stack.bring_up(settings, typer.echo, progress, workers=workers)
+            tasklist = settings.tasklist_url
+    typer.echo(f"Tasklist: {tasklist}")
 
 
 @app.command()
 def down() -> None:
     """Stop every service started by `up`, workers first."""
+    if cluster_stack.cluster_active(get_settings()):
+        for name, stopped in cluster_stack.take_down(get_settings()):
+            typer.echo(f"{name}: {'stopped' if stopped else 'was not running'}")
+        return
     for service in reversed(stack.stack_services(get_settings())):
         stopped = service.stop()
         typer.echo(f"{service.name}: {'stopped' if stopped else 'was not running'}")
@@ -132,6 +146,16 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="one JSON docume
     """Show what runs, whether the engine answers, and what is deployed."""
     with _friendly_errors():
         settings = get_settings()
+        if cluster_stack.cluster_active(settings):
+            pieces = cluster_stack.health(settings)
+            if as_json:
+                typer.echo(to_json({"profile": "cluster", "pieces": [
+                    {"name": name, "state": state, "address": address} for name, state, address in pieces]}))
+                return
+            typer.echo("profile  cluster")
+            for name, state, address in pieces:
+                typer.echo(f"{name:10} {state:34} {address}")
+            return
         if as_json:
             typer.echo(to_json(_status_document(settings)))
             return
@@ -167,7 +191,9 @@ def _status_document(settings: Any) -> dict[str, Any]:
 def logs(service: Annotated[str, typer.Argument(help="a service named by `smartfin status`")] = "engine",
          lines: Annotated[int, typer.Option("-n", help="how many lines")] = 50) -> None:
     """Print the last lines of a service's log."""
-    services = {s.name: s for s in stack.stack_services(get_settings())}
+    settings = get_settings()
+    services = ({p.service.name: p.service for p in cluster_stack.pieces(settings)}
+                if cluster_stack.cluster_active(settings) else {s.name: s for s in stack.stack_services(settings)})
     if service not in services:
         typer.secho(f"error: unknown service {service!r}; use one of {sorted(services)}", err=True)
         raise typer.Exit(ExitCode.USAGE)

@@ -70,7 +70,15 @@ def audit_sample_salt(settings: Settings) -> str:
     """
     if settings.audit_sample_salt is not None:
         return settings.audit_sample_salt.get_secret_value()
-    known = read_secrets(settings).get(AUDIT_SAMPLE_SALT)
+    return generated_secret(settings, AUDIT_SAMPLE_SALT)
+
+
+def generated_secret(settings: Settings, key: str) -> str:
+    """The value of ``key`` in var/secrets.env, generated once (under a lock, so concurrent starts agree).
+
+    Used for the installation's own passwords (the cluster's database roles), which exist nowhere else.
+    """
+    known = read_secrets(settings).get(key)
     if known:
         return known
     path = secrets_path(settings)
@@ -79,10 +87,10 @@ def audit_sample_salt(settings: Settings) -> str:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         values = read_secrets(settings)
-        if not values.get(AUDIT_SAMPLE_SALT):
-            values[AUDIT_SAMPLE_SALT] = secrets.token_urlsafe(32)
+        if not values.get(key):
+            values[key] = secrets.token_urlsafe(32)
             _write(path, values)
-        return values[AUDIT_SAMPLE_SALT]
+        return values[key]
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)

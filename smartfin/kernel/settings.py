@@ -209,6 +209,50 @@ class NotifySettings(BaseSettings):
         return [g.strip() for g in self.alert_groups.split(",") if g.strip()]
 
 
+class ClusterSettings(BaseSettings):
+    """The production form rehearsed on one machine (`smartfin up --profile cluster`), prefix ``SMARTFIN_CLUSTER_``.
+
+    PostgreSQL, the engine nodes and the balancer are found by address only, so the same values describe a
+    single machine (all on 127.0.0.1) or several hosts (each address another host). Passwords are generated
+    into var/secrets.env (mode 0600) and reach the services only through their environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SMARTFIN_CLUSTER_", env_file=None, extra="ignore")
+
+    pg_host: str = Field(default="127.0.0.1", description="address PostgreSQL listens on and clients use")
+    pg_port: int = Field(default=5433, description="its port")
+    pg_dir: Path | None = Field(default=None, description="its data directory; unset = var/cluster/pg/")
+    pg_bin: Path | None = Field(default=None, description="PostgreSQL server binaries; unset = the newest "
+                                "/usr/lib/postgresql/*/bin")
+    engine_nodes: str = Field(default="127.0.0.1:8081,127.0.0.1:8082", description="host:port of each engine "
+                              "node (comma-separated); all share the engine database")
+    balancer_host: str = Field(default="127.0.0.1", description="address the balancer (HAProxy) binds to; "
+                               "0.0.0.0 to serve other hosts")
+    balancer_port: int = Field(default=8090, description="its port: the engine URL of workers, CLI and Tasklist")
+    worker_long_poll_ms: int = Field(default=500, description="long poll of the cluster's workers: a poll is woken "
+                                     "only by tasks created on its own node, so it is kept short")
+    engine_database: str = Field(default="smartfin_engine", description="engine database (role of the same name)")
+    project_database: str = Field(default="smartfin", description="database of the project's tables (role "
+                                  "of the same name)")
+    prefect_database: str = Field(default="smartfin_prefect", description="database of the Prefect server "
+                                  "(role of the same name)")
+
+    @property
+    def nodes(self) -> list[tuple[str, int]]:
+        found = []
+        for item in self.engine_nodes.split(","):
+            host, _, port = item.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"SMARTFIN_CLUSTER_ENGINE_NODES: {item!r} is not host:port")
+            found.append((host, int(port)))
+        return found
+
+    @property
+    def balancer_url(self) -> str:
+        host = "127.0.0.1" if self.balancer_host in ("0.0.0.0", "::") else self.balancer_host
+        return f"http://{host}:{self.balancer_port}"
+
+
 class Settings(BaseSettings):
     """Runtime configuration; see the README's configuration table for each variable."""
 
@@ -290,6 +334,8 @@ class Settings(BaseSettings):
                                              description="procurement evaluation (SMARTFIN_PROCUREMENT_…)")
     notify: NotifySettings = Field(default_factory=lambda: NotifySettings(),
                                    description="notifications (SMARTFIN_NOTIFY_…)")
+    cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings(),
+                                     description="the cluster profile (SMARTFIN_CLUSTER_…)")
 
     approval_escalation_after: str = Field(
         default="P2D", description="ISO-8601 duration after which an idle approval task is escalated"
@@ -355,7 +401,7 @@ def settings_table() -> str:
             meaning = (field.description or "").replace("|", "\\|")
             rows.append(f"| `{prefix}{name.upper()}` | `{_shown_default(field)}` | {meaning} |")
 
-    for section in (Settings, FlowSettings, BotSettings, ProcurementSettings, NotifySettings):
+    for section in (Settings, FlowSettings, BotSettings, ProcurementSettings, NotifySettings, ClusterSettings):
         walk(section)
     return "\n".join(rows) + "\n"
 
