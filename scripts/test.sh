@@ -2,9 +2,10 @@
 # The test command (`make test`, and CI): lint, then every test — unit, integration against the real
 # engine started once for the session, PostgreSQL started by the tests, and real Chromium.
 #
-# Without arguments the suite runs as two pytest processes at the same time: the tests marked `engine`
-# (one engine for that session; they mostly wait on the engine and its workers) and all the others (which
-# refuse to start an engine, so a missing marker is a failure, not a second engine). Each process has its
+# Without arguments the suite runs as two pytest processes at the same time: the tests that use the session's
+# engine (marked `engine`; they mostly wait on the engine and its workers) and all the others, including the
+# tests that start engines of their own (`own_engine`: the demo, backup, cluster). The second process refuses
+# to start the session's engine, so a missing marker is a failure, not a second engine. Each process has its
 # own var/, ports and Prefect home. With arguments (`bash scripts/test.sh tests/ledger -k lock`) pytest
 # runs once with them, as before.
 set -uo pipefail
@@ -32,12 +33,12 @@ if [ $# -gt 0 ]; then
 fi
 
 others_log=$(mktemp -t smartfin-tests-XXXXXX.log)
-SMARTFIN_TEST_WITHOUT_ENGINE=1 "${PYTEST[@]}" -m "not engine" >"$others_log" 2>&1 &
+SMARTFIN_TEST_WITHOUT_ENGINE=1 "${PYTEST[@]}" -m "not engine or own_engine" >"$others_log" 2>&1 &
 others=$!
 trap 'kill "$others" 2>/dev/null; rm -f "$others_log"' EXIT
 
-echo "test: the tests marked engine (the other tests run at the same time; their output follows)"
-"${PYTEST[@]}" -m engine
+echo "test: the tests on the session's engine (the others run at the same time; their output follows)"
+"${PYTEST[@]}" -m "engine and not own_engine"
 checked $? "engine tests"
 engine_status=$?
 
@@ -45,7 +46,7 @@ wait "$others"
 checked $? "tests without the engine"
 others_status=$?
 echo
-echo "test: the tests without the engine"
+echo "test: the other tests (no session engine; demo, backup and cluster start their own)"
 cat "$others_log"
 
 echo

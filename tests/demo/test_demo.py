@@ -44,7 +44,7 @@ from smartfin.processes.reimbursement.claims import Claim, ClaimFile, InvoiceReg
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import make_engine
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.own_engine]
 
 ROOT = Path(__file__).resolve().parents[2]
 YEAR = hospital_now().year

@@ -20,7 +20,7 @@ from smartfin.kernel.settings import Settings
 from smartfin.store.archive import read_archived
 from tests.store.test_backup import FILES, counts, populate
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.own_engine]
 
 
 def _free_port() -> int:

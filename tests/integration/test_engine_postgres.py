@@ -13,7 +13,7 @@ from smartfin.camunda.launcher import start_engine
 from smartfin.kernel.settings import Settings
 from tests.support.localpg import LocalPostgres
 
-pytestmark = [pytest.mark.engine, pytest.mark.postgres]
+pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres]
 
 
 def _free_port() -> int:
