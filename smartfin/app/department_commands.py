@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,18 +32,25 @@ def register(app: typer.Typer) -> None:
 def import_command(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx")],
                    actor: Annotated[str, typer.Option(help="who imports")] = "finance") -> None:
     """Import department versions; a file with any bad row changes nothing and every bad row is listed."""
+    report = _imported(path, lambda session: import_departments(session, path, actor=actor))
+    typer.echo(f"{report.source}: {report.rows} rows, {report.opened} versions opened, {report.closed} closed, "
+               f"{report.unchanged} unchanged")
+
+
+def _imported(path: Path, run: Callable[[Any], Any]) -> Any:
+    """Run one master-data import of ``path`` in one transaction; a missing file or any bad row is refused
+    (exit 3) with every problem listed and nothing imported."""
     if not path.exists():
         typer.secho(f"error: {path}: no such file", fg=typer.colors.RED, err=True)
         raise typer.Exit(ExitCode.REFUSED)
     with working(f"导入 Importing {path.name}"), session_scope() as session:
-        report = import_departments(session, path, actor=actor)
+        report = run(session)
     if not report.ok:
         typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
         for issue in report.errors:
             typer.echo(f"  row {issue.row}, column {issue.column}: {issue.reason}", err=True)
         raise typer.Exit(ExitCode.REFUSED)
-    typer.echo(f"{report.source}: {report.rows} rows, {report.opened} versions opened, {report.closed} closed, "
-               f"{report.unchanged} unchanged")
+    return report
 
 
 @departments_app.command("list")
@@ -103,16 +111,7 @@ staff_app = typer.Typer(no_args_is_help=True, help="The staff grade register (�
 def staff_import(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx: person, grade, valid_from")],
                  actor: Annotated[str, typer.Option(help="who imports")] = "finance") -> None:
     """Record travel grades from personnel's list; a file with any bad row changes nothing."""
-    if not path.exists():
-        typer.secho(f"error: {path}: no such file", fg=typer.colors.RED, err=True)
-        raise typer.Exit(ExitCode.REFUSED)
-    with working(f"导入 Importing {path.name}"), session_scope() as session:
-        report = import_staff_grades(session, path, actor=actor)
-    if not report.ok:
-        typer.secho(f"{len(report.errors)} problems; nothing was imported:", fg=typer.colors.RED, err=True)
-        for issue in report.errors:
-            typer.echo(f"  {issue}", err=True)
-        raise typer.Exit(ExitCode.REFUSED)
+    report = _imported(path, lambda session: import_staff_grades(session, path, actor=actor))
     typer.echo(f"{report.source}: {report.rows} rows, {report.added} grades recorded, {report.unchanged} unchanged")
 
 
