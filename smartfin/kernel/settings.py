@@ -297,6 +297,8 @@ class Settings(BaseSettings):
     upload_page_port: int = Field(default=8110, description="port of the budget upload page (`smartfin up`)")
     dashboard_host: str = Field(default="127.0.0.1", description="address the finance dashboard binds to")
     dashboard_port: int = Field(default=8111, description="port of the finance dashboard (`smartfin up`)")
+    dashboard_public_url: str | None = Field(default=None, description="the dashboard's address as approvers' "
+                                             "browsers reach it (links in approval forms); unset = host and port")
     upload_page_max_bytes: int = Field(default=10 * 1024 * 1024, description="largest draft workbook the upload "
                                        "page takes")
     insurance_url: str = Field(default="http://127.0.0.1:8104", description="medical-insurance settlement portal "
@@ -366,6 +368,11 @@ class Settings(BaseSettings):
     @property
     def engine_rest_url(self) -> str:
         return self.engine_url.rstrip("/") + self.engine_rest_path
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where approvers' browsers reach the dashboard (and a claim's original files)."""
+        return (self.dashboard_public_url or f"http://{self.dashboard_host}:{self.dashboard_port}").rstrip("/")
 
     @property
     def tasklist_url(self) -> str:

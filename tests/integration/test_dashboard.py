@@ -226,6 +226,9 @@ def waiting_claim(camunda: Any, workers: Any, dashboard: str) -> tuple[str, byte
     task = wait_for(lambda: waiting("verifyManually"), 60, message="the manual verification")
     as_user(camunda, "wang.fang").complete_task(task["id"], {"decision": "consistent", "comment": "查验一致"})
     wait_for(lambda: waiting("approveClaim"), 60, message="the first approval")
+    # the approver's form lists the original with the address that opens it (the configured dashboard's)
+    shown = camunda.process_variables(pid)["documentsText"]
+    assert shown == f"1. {name}: {get_settings().dashboard_url}/documents/claim/{number}/0", shown
     return number, data
 
 

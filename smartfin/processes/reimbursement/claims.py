@@ -639,6 +639,13 @@ def open_claim_file(session: Session, engine: EngineClient, claim_no: str, posit
     return found, read_archived(found.sha256)
 
 
+def original_links(dashboard_url: str, claim_no: str, files: list[ClaimFile]) -> str:
+    """One line per original file with the address that opens it for the people on the claim's chain
+    (the dashboard's authenticated document endpoint); what the approval forms show under the invoices."""
+    return "\n".join(f"{f.position + 1}. {f.filename}: {dashboard_url}/documents/claim/{claim_no}/{f.position}"
+                     for f in files) or "无原件 no files"
+
+
 def claim_facts(claim: Claim, on: date | None = None, *, grade: str | None = None) -> ClaimFacts:
     """The claim as the audit rules see it; ``grade`` (from the staff register) replaces the typed one."""
     travel = claim.travel_dict

@@ -91,6 +91,7 @@ from smartfin.processes.reimbursement.claims import (
     exclude_invoice,
     invoice_facts,
     next_claim_no,
+    original_links,
     record_claim,
     record_from_stored,
     register_invoice,
@@ -412,6 +413,7 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
         claim.payable_fen = to_fen(payable)
         session.add(claim)
         summary = "\n".join(_invoice_line(r) for r in rows)
+        documents = original_links(get_settings().dashboard_url, claim.claim_no, claim_files(session, claim.claim_no))
     if allowances.total:
         summary += (f"\n补助 allowances: 伙食 meals {format_yuan(allowances.meals)} · 市内交通 city transport "
                     f"{format_yuan(allowances.transport)}")
@@ -419,7 +421,8 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
         "needsReview": review, "findings": [f.as_dict() for f in findings],
         "findingsText": _findings_text(findings, severities=(Severity.BLOCK, Severity.WARN, Severity.INFO)),
         "warningsText": _findings_text(findings, severities=(Severity.WARN,)) or "无 none",
-        "reviewSummary": summary, "amount": format_yuan(payable), "invoiceTotal": format_yuan(invoices_sum),
+        "reviewSummary": summary, "documentsText": documents, "amount": format_yuan(payable),
+        "invoiceTotal": format_yuan(invoices_sum),
         "allowanceTotal": format_yuan(allowances.total), "auditSampled": sampled,
         "auditSampleText": "抽中，须核对原件 / drawn: check the originals" if sampled else "未抽中 / not drawn",
     }
