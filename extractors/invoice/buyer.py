@@ -27,10 +27,11 @@ def check_buyer_title(record: InvoiceRecord, *, hospital_name: str, hospital_usc
     """Findings when the buyer is not the hospital; a wrong tax id blocks, a wrong name goes to review.
 
     ``personal_title_allowed`` says whether the standards accept a person as buyer for this claim's
-    category and amount. Foreign invoices have no Chinese buyer title and are not checked.
+    category and amount. Foreign invoices and fiscal e-receipts (交款人, a payer) carry no VAT buyer title and
+    are not checked.
     """
-    if record.kind.value is InvoiceKind.FOREIGN:
-        return []
+    if record.kind.value in (InvoiceKind.FOREIGN, InvoiceKind.FISCAL_RECEIPT):
+        return []  # no Chinese VAT buyer title: a foreign invoice has none, a fiscal receipt names a payer
     where = f"第 {invoice + 1} 张发票 / invoice {invoice + 1}: " if invoice is not None else ""
     name = record.buyer_name.value
     tax_id = record.buyer_tax_id.value

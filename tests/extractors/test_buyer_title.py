@@ -131,3 +131,18 @@ def test_the_claim_audit_step_sends_a_wrong_buyer_to_review() -> None:
     out = handlers.audit_claim_task(Job(task, {}))
     assert "BUYER_NOT_HOSPITAL" in [f["code"] for f in out["findings"]]
     assert out["needsReview"] is True
+
+
+
+def test_a_fiscal_receipt_names_a_payer_not_a_buyer_and_is_not_checked() -> None:
+    from datetime import date
+
+    from extractors.invoice import InvoiceKind, extract_invoice
+    from extractors.invoice.buyer import check_buyer_title
+    from extractors.receipts.samples import receipt_sample
+
+    sample = receipt_sample("fiscal-ofd", 7)
+    record = extract_invoice(sample.data, filename=sample.filename, today=date(2100, 1, 1)).record
+    assert record is not None and record.kind.value is InvoiceKind.FISCAL_RECEIPT
+    assert check_buyer_title(record, hospital_name="滨江市第一人民医院", hospital_uscc="12330100427703821M",
+                             personal_title_allowed=False) == []

@@ -36,6 +36,7 @@ class Consistent:
 
 @pytest.fixture
 def platform():
+    Consistent.asked.clear()  # each test sees only its own queries
     reimbursement_worker.use_verifier(Consistent)
     yield Consistent.asked
     reimbursement_worker.use_verifier(configured_verifier)
