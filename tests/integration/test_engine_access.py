@@ -48,8 +48,11 @@ def test_only_changed_units_get_new_versions(camunda, tmp_path):
     shutil.copytree(PROJECT_ROOT / "bpmn" / "spending", tmp_path / "bpmn" / "spending")
     shutil.copytree(PROJECT_ROOT / "rules" / "spending", tmp_path / "rules" / "spending")
     name = "smartfin-deploy-test"
-    first = deploy(camunda, collect_models(tmp_path), name=name)
-    assert first.deployment_id and len(first.deployed) == 6
+    models = collect_models(tmp_path)
+    first = deploy(camunda, models, name=name)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.suffix in (".bpmn", ".form",
+                                                                                                   ".dmn"))
+    assert first.deployment_id and sorted(first.deployed) == files and len(files) >= 6
     again = deploy(camunda, collect_models(tmp_path), name=name)
     assert again.deployment_id is None and again.deployed == []
     form = tmp_path / "bpmn" / "spending" / "spending-decision.form"
