@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import html
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -191,6 +192,10 @@ def document_response(filename: str, data: bytes) -> Response:
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}"})
 
 
+def _bad_year() -> Response:
+    return _page("年度无效 Bad year", "<p>year 须为四位年份 / year must be a four-digit year</p>", 400)
+
+
 def _year(request: Request) -> int | None:
     raw = request.query_params.get("year", "")
     if not raw:
@@ -232,13 +237,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 f"<form class='inline' method='post' action='/logout'><input type='hidden' name='csrf' "
                 f"value='{token}'><button>退出 Log out</button></form></nav>")
 
-    async def overview(request: Request) -> Response:
-        who = viewer(request)
-        if who is None:
-            return RedirectResponse("/login", status_code=303)
+    def logged_in(page: Callable[[Request, Viewer], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """A page for logged-in people only: anyone else is sent to the login page."""
+        async def guarded(request: Request) -> Response:
+            who = viewer(request)
+            if who is None:
+                return RedirectResponse("/login", status_code=303)
+            return await page(request, who)
+        return guarded
+
+    @logged_in
+    async def overview(request: Request, who: Viewer) -> Response:
         year = _year(request)
         if year is None:
-            return _page("年度无效 Bad year", "<p>year 须为四位年份 / year must be a four-digit year</p>", 400)
+            return _bad_year()
         parts = [banner(request, who)]
         if who.hospital_wide or who.departments:
             with session_scope() as session:
@@ -257,13 +269,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         parts.append(_money_section(who))
         return _page("财务看板 Finance dashboard", "".join(parts))
 
-    async def department(request: Request) -> Response:
-        who = viewer(request)
-        if who is None:
-            return RedirectResponse("/login", status_code=303)
+    @logged_in
+    async def department(request: Request, who: Viewer) -> Response:
         year, code = _year(request), request.path_params["department"]
         if year is None:
-            return _page("年度无效 Bad year", "<p>year 须为四位年份 / year must be a four-digit year</p>", 400)
+            return _bad_year()
         try:
             with session_scope() as session:
                 name, lines = department_lines(session, who, year, _as_of(year), code)
@@ -283,10 +293,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "<th>已占用 committed</th><th>已支出 actual</th><th>可用 available</th><th>执行率 execution</th></tr>"
             f"{rows}</table>" if lines else "<p>无预算行 no budget lines</p>"))
 
-    async def line(request: Request) -> Response:
-        who = viewer(request)
-        if who is None:
-            return RedirectResponse("/login", status_code=303)
+    @logged_in
+    async def line(request: Request, who: Viewer) -> Response:
         raw = request.path_params["line_id"]
         try:
             with session_scope() as session:
@@ -305,14 +313,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "<table class='journal'><tr><th>时间 time</th><th>栏目 bucket</th><th>金额 amount</th>"
             f"<th>单据类型 type</th><th>单据号 document</th><th>经办 by</th><th>说明 reason</th></tr>{rows}</table>"))
 
-    async def workbook(request: Request) -> Response:
+    @logged_in
+    async def workbook(request: Request, who: Viewer) -> Response:
         """The budget execution report as the monthly workbook: the hospital's, or ``?department=`` one's."""
-        who = viewer(request)
-        if who is None:
-            return RedirectResponse("/login", status_code=303)
         year, code = _year(request), request.query_params.get("department") or None
         if year is None:
-            return _page("年度无效 Bad year", "<p>year 须为四位年份 / year must be a four-digit year</p>", 400)
+            return _bad_year()
         try:
             with session_scope() as session:
                 data = execution_report_xlsx(execution_for(session, who, year, _as_of(year), code))

@@ -13,6 +13,7 @@ The department is shown with its name as it was on the day the document was subm
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -106,19 +107,29 @@ def document_report(session: Session, number: str) -> dict[str, Any] | None:
     }
 
 
+def _report(build: Callable[[Session, str], dict[str, Any] | None], number: str,
+            as_json: bool) -> dict[str, Any] | None:
+    """A document's report for a command: refused (exit 3) when there is no such document, printed as JSON
+    (and None returned) with ``--json``, else returned for the command to print as text."""
+    with session_scope() as session:
+        report = build(session, number)
+    if report is None:
+        typer.echo(f"没有单据 {number} / no document {number}", err=True)
+        raise typer.Exit(ExitCode.REFUSED)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return None
+    return report
+
+
 @document_app.command("show")
 def show(
     number: Annotated[str, typer.Argument(help="request, claim or proposal number, e.g. REQ-2026-000001")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
 ) -> None:
     """A document with its stored approval chain, every decision (who, step, time, outcome) and its journal."""
-    with session_scope() as session:
-        report = document_report(session, number)
+    report = _report(document_report, number, as_json)
     if report is None:
-        typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(ExitCode.REFUSED)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     typer.echo(f"{report['number']}  {report['type']}  {report['status']}")
     typer.echo(f"申请人 requester: {report['requester']}   金额 amount: ¥{report['amount']}   "
@@ -226,13 +237,8 @@ def chain(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
 ) -> None:
     """request → contract → claim → voucher → bank payment, with what each holds per bucket."""
-    with session_scope() as session:
-        report = chain_report(session, number)
+    report = _report(chain_report, number, as_json)
     if report is None:
-        typer.echo(f"没有单据 {number} / no document {number}", err=True)
-        raise typer.Exit(ExitCode.REFUSED)
-    if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     typer.echo(f"{'单据 document':34} {'预占 pre-enc.':>14} {'占用 enc.':>14} {'执行 actual':>14}")
     for item in report["documents"]:
