@@ -1,5 +1,8 @@
 """PDF invoices: one pass over the first page's characters, then label/value matching by position.
 
+Later pages (a continued item table, a sales list of any length) are read one character pass each, up to
+the ceiling of ``extractors.invoice.pages``, and only for an invoice that can have them.
+
 pdfplumber is the slowest step, so the page is parsed once (``page.chars``) and everything else works
 on that list; pdfminer's warnings are silenced because logging them doubled the time on CJK fonts.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,9 +27,8 @@ from extractors.invoice.foreign import read_foreign_invoice
 from extractors.invoice.items import is_list_reference
 from extractors.invoice.layout import Glyph, build_lines
 from extractors.invoice.model import InvoiceRecord, Source
+from extractors.invoice.pages import PAGE_CEILING, over_ceiling
 from smartfin.kernel.findings import Finding, Severity
-
-MAX_PAGES = 20  # an invoice with its item lists; more pages are not an invoice a clerk reads whole
 
 
 def silence_pdfminer() -> None:
@@ -68,14 +70,7 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
     silence_pdfminer()
     try:
         with pdfplumber.open(io.BytesIO(data), password=password) as pdf:
-            pages = pdf.pages
-            if not pages:
-                return _refused("FILE_CORRUPT", "the PDF has no pages", "damaged PDF")
-            page = pages[0]
-            glyphs = page_glyphs(page)
-            has_images = bool(page.images)
-            page_count = len(pages)
-            later = [page_glyphs(p) for p in pages[1:MAX_PAGES]]  # continued items or the 销货清单 list
+            return _read_pages(pdf.pages)
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
         inner = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
         if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
@@ -87,10 +82,24 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
             return _refused("FILE_CORRUPT", f"the PDF structure is damaged: {type(inner).__name__}: {inner}",
                             "damaged PDF")
         raise
+
+
+def later_glyphs(pages: Sequence[pdfplumber.page.Page]) -> list[list[Glyph]]:
+    """The glyphs of pages 2 … ceiling, each page's parse cache dropped once read (memory stays flat)."""
+    out = []
+    for page in pages[1:PAGE_CEILING]:
+        out.append(page_glyphs(page))
+        page.close()
+    return out
+
+
+def _read_pages(pages: Sequence[pdfplumber.page.Page]) -> PdfOutcome:
+    if not pages:
+        return _refused("FILE_CORRUPT", "the PDF has no pages", "damaged PDF")
+    page = pages[0]
+    glyphs = page_glyphs(page)
+    has_images = bool(page.images)
     findings: list[Finding] = []
-    if page_count > MAX_PAGES:
-        findings.append(Finding("PAGES_IGNORED", Severity.INFO,
-                                f"only the first {MAX_PAGES} of {page_count} pages were read"))
     if not any(not g.text.isspace() for g in glyphs):
         if has_images:
             return _refused("IMAGE_ONLY", "the page holds images and no text: a scan or photo",
@@ -103,9 +112,9 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
             return replace(special, findings=findings + special.findings)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
-        if later or any(is_list_reference(i.name.value or "") for i in record.items):
-            record, more = continue_items(record, later, Source.PDF_POSITION)
-            chinese_findings += more
+        if len(pages) > 1 or any(is_list_reference(i.name.value or "") for i in record.items):
+            record, more = continue_items(record, later_glyphs(pages), Source.PDF_POSITION)
+            chinese_findings += more + over_ceiling(len(pages))
         return PdfOutcome(record, findings + chinese_findings)
     record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
     if record is not None:
