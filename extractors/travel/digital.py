@@ -200,8 +200,11 @@ def read_ticket_ofd(data: bytes) -> tuple[TravelTicket | None, list[Finding]]:
                             return ticket, findings
             pages = [p for p in _all(doc_root, "Page") if p.get("BaseLoc")]
             content = _member(archive, posixpath.join(doc_dir, str(pages[0].get("BaseLoc")))) if pages else None
-            if content is None:
-                return None, []
+            templates = [_member(archive, posixpath.join(doc_dir, str(t.get("BaseLoc"))))
+                         for t in _all(doc_root, "TemplatePage")]
+            text = b"".join([content or b"", *(t for t in templates if t)]).decode("utf-8", "replace")
+            if content is None or not set(text) >= _TITLE_CHARS:
+                return None, []  # an invoice or receipt: its page is not parsed a second time
             glyphs = template_glyphs(archive, doc_dir, doc_root, ET.fromstring(content)) + page_glyphs(content)
     except (zipfile.BadZipFile, OSError, ET.ParseError, ValueError, KeyError):
         return None, []
