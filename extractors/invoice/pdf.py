@@ -69,36 +69,56 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
     """Read the invoice on the first page of a PDF; damaged, locked and scanned files become findings."""
     silence_pdfminer()
     try:
-        with pdfplumber.open(io.BytesIO(data), password=password) as pdf:
-            return _read_pages(pdf.pages)
+        pdf = pdfplumber.open(io.BytesIO(data), password=password)
+        try:
+            pages = pdf.pages
+            glyphs = page_glyphs(pages[0]) if pages else []
+            has_images = bool(pages[0].images) if pages else False
+        except BaseException:
+            pdf.close()
+            raise
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
-        inner = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
-        if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
-            return _refused("FILE_ENCRYPTED",
-                            f"the PDF is password-protected and cannot be read ({type(inner).__name__})",
-                            "encrypted PDF, open it and save an unprotected copy")
-        if isinstance(inner, PDFSyntaxError | PSException | ValueError | KeyError | TypeError | AttributeError
-                      | IndexError | AssertionError | EOFError):
-            return _refused("FILE_CORRUPT", f"the PDF structure is damaged: {type(inner).__name__}: {inner}",
-                            "damaged PDF")
-        raise
+        return _damaged(exc)
+    with pdf:  # later pages are read only for an invoice that can have them; a reader's own bug propagates
+        return _read_pages(pages, glyphs, has_images)
 
 
-def later_glyphs(pages: Sequence[pdfplumber.page.Page]) -> list[list[Glyph]]:
-    """The glyphs of pages 2 … ceiling, each page's parse cache dropped once read (memory stays flat)."""
-    out = []
-    for page in pages[1:PAGE_CEILING]:
-        out.append(page_glyphs(page))
+_PARSE_ERRORS = (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError, IndexError,
+                 AssertionError, EOFError)
+
+
+def _damaged(exc: Exception) -> PdfOutcome:
+    inner = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+    if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
+        return _refused("FILE_ENCRYPTED",
+                        f"the PDF is password-protected and cannot be read ({type(inner).__name__})",
+                        "encrypted PDF, open it and save an unprotected copy")
+    if isinstance(inner, _PARSE_ERRORS):
+        return _refused("FILE_CORRUPT", f"the PDF structure is damaged: {type(inner).__name__}: {inner}",
+                        "damaged PDF")
+    raise exc
+
+
+def later_glyphs(pages: Sequence[pdfplumber.page.Page]) -> tuple[list[list[Glyph]], list[Finding]]:
+    """The glyphs of pages 2 … ceiling, each page's parse cache dropped once read (memory stays flat).
+
+    A damaged later page stops the reading there with a finding; the pages before it are kept.
+    """
+    out: list[list[Glyph]] = []
+    for number, page in enumerate(pages[1:PAGE_CEILING], start=2):
+        try:
+            out.append(page_glyphs(page))
+        except (PdfminerException, *_PARSE_ERRORS) as exc:
+            return out, [Finding("PAGE_UNREADABLE", Severity.BLOCK,
+                                 f"page {number} of {len(pages)} cannot be read ({type(exc).__name__}): the items "
+                                 f"from page {number} on are missing, check them by hand", field="items")]
         page.close()
-    return out
+    return out, []
 
 
-def _read_pages(pages: Sequence[pdfplumber.page.Page]) -> PdfOutcome:
+def _read_pages(pages: Sequence[pdfplumber.page.Page], glyphs: list[Glyph], has_images: bool) -> PdfOutcome:
     if not pages:
         return _refused("FILE_CORRUPT", "the PDF has no pages", "damaged PDF")
-    page = pages[0]
-    glyphs = page_glyphs(page)
-    has_images = bool(page.images)
     findings: list[Finding] = []
     if not any(not g.text.isspace() for g in glyphs):
         if has_images:
@@ -113,8 +133,9 @@ def _read_pages(pages: Sequence[pdfplumber.page.Page]) -> PdfOutcome:
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         if len(pages) > 1 or any(is_list_reference(i.name.value or "") for i in record.items):
-            record, more = continue_items(record, later_glyphs(pages), Source.PDF_POSITION)
-            chinese_findings += more + over_ceiling(len(pages))
+            later, unreadable = later_glyphs(pages)
+            record, more = continue_items(record, later, Source.PDF_POSITION)
+            chinese_findings += more + unreadable + over_ceiling(len(pages))
         return PdfOutcome(record, findings + chinese_findings)
     record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
     if record is not None:

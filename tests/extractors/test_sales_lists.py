@@ -90,3 +90,19 @@ def test_a_document_past_the_ceiling_is_read_to_it_and_says_so(monkeypatch: pyte
         assert result.record is not None and len(result.record.items) == 2 * ROWS_PER_PAGE  # pages 2 and 3
         ceiling = next(f for f in result.findings if f.code == "PAGES_OVER_CEILING")
         assert ceiling.evidence == {"pages": 6, "ceiling": 3} and "4–6" in ceiling.message
+
+
+def test_a_damaged_later_page_keeps_the_pages_before_it_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = long_list_sample(3, rows=4 * ROWS_PER_PAGE)  # invoice page + 4 list pages
+    real = pdf.page_glyphs
+
+    def third_page_broken(page):  # type: ignore[no-untyped-def]
+        if page.page_number == 4:
+            raise pdf.PDFSyntaxError("bad content stream")
+        return real(page)
+
+    monkeypatch.setattr(pdf, "page_glyphs", third_page_broken)
+    result = extract_invoice(sample.data, today=LATE)
+    assert result.record is not None and len(result.record.items) == 2 * ROWS_PER_PAGE
+    unreadable = next(f for f in result.findings if f.code == "PAGE_UNREADABLE")
+    assert unreadable.severity.value == "block" and "page 4 of 5" in unreadable.message
