@@ -315,6 +315,9 @@ class Settings(BaseSettings):
                                "title every invoice with a buyer tax id must carry")
     hospital_uscc: str = Field(default="12330100427703821M", description="the hospital's unified social credit "
                                "code (统一社会信用代码), the buyer tax id of its invoices")
+    hospital_city: str | None = Field(default=None, description="the hospital's city (e.g. 杭州): a trip's "
+                                      "tickets must leave from it and return to it (one-way trips where the claim "
+                                      "says so), else review; unset = not checked")
     invoice_verifier: str = Field(default="manual", description="`manual` (a person checks on the national "
                                   "platform) or `tax-portal` (the verification bot)")
     chromium: Path | None = Field(default=None, description="browser the bots launch; unset = Debian's "
