@@ -188,6 +188,15 @@ class NoRoleHolder(RuntimeError):
     """A department-scoped step has nobody to sign it: the department's head is not recorded for today."""
 
 
+def department_group(session: Session, group: str, department: str | None) -> str:
+    """``group`` narrowed to ``department`` when it is a department-scoped role (``dept-head`` →
+    ``dept-head.CARD``) and the hospital records department roles; else ``group`` itself. ``department`` must
+    come from the project's record of the document, never from a process variable."""
+    if not department or not roles_loaded(session):
+        return group
+    return scoped_groups_of([group], department)[0]
+
+
 def department_scoped(session: Session, groups: Sequence[str], department: str | None,
                       on: date | None = None) -> list[str]:
     """The routed groups with each department-scoped role (``dept-head``) narrowed to the document's
@@ -198,9 +207,7 @@ def department_scoped(session: Session, groups: Sequence[str], department: str |
     heads) or for a document without a department. ``NoRoleHolder`` when a scoped step would have nobody
     to sign it: the step would wait forever, so routing stops and says whom to record.
     """
-    if not department or not roles_loaded(session):
-        return list(groups)
-    scoped = scoped_groups_of(list(groups), department)
+    scoped = [department_group(session, group, department) for group in groups]
     day = on or hospital_today()
     for group in scoped:
         found = role_of_group(group)

@@ -25,6 +25,7 @@ from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import import_budget
 from smartfin.ledger.department_roles import DepartmentRole
+from smartfin.processes.costreview.reviews import open_cost_reviews
 from smartfin.processes.department_groups import sync_department_groups
 from smartfin.store.db import session_scope
 from tests.security.engine_users import Actor
@@ -138,3 +139,20 @@ def test_a_head_whose_period_ended_cannot_sign_even_when_the_engine_still_has_he
                           "feng.tao is not a member of dept-head.X-SCOPE-C")
     finally:
         _sync()
+
+
+def test_a_cost_review_goes_to_the_reviewed_department_head_only(camunda, workers, heads):
+    from tests.security.test_cost_review_control import MONTH, breach, discard, instance_of
+
+    [key] = open_cost_reviews(MONTH, [breach(centre="X-SCOPE-A")], engine=camunda)
+    pid = instance_of(camunda, key)
+    try:
+        task = open_task(camunda, pid)
+        assert task["taskDefinitionKey"] == "explainCost"
+        assert candidate_groups(camunda, task["id"]) == ["dept-head.X-SCOPE-A"]
+        assert _visible(camunda, "li.na", task["id"])
+        assert not _visible(camunda, "qian.yu", task["id"])
+        assert _actor(camunda, "qian.yu").call("POST", f"/task/{task['id']}/claim",
+                                               {"userId": "qian.yu"}).status >= 400
+    finally:
+        discard(camunda, pid)
