@@ -21,6 +21,7 @@ from smartfin.ledger.department_roles import (
     scoped_groups_of,
     wanted_memberships,
 )
+from smartfin.ledger.departments import Department
 from smartfin.store.audit import AuditEntry
 
 DEPARTMENTS = ("code,name,class,valid_from,valid_to\n"
@@ -124,3 +125,18 @@ def test_scoped_group_names() -> None:
     assert role_of_group("dept-head") is None
     assert role_of_group("deputy.li.na.dept-head") is None
     assert role_of_group("dept-head.") is None
+
+
+def test_every_demo_department_has_a_demo_head(session: Session) -> None:
+    from smartfin.app.demo import DEPARTMENT_ROLES_FILE, DEPARTMENTS_FILE
+    from smartfin.app.demo_users import demo_users
+
+    assert import_departments(session, DEPARTMENTS_FILE.read_bytes(), actor="demo").ok
+    heads = {user.id for user in demo_users() if "dept-head" in user.groups}
+    report = import_department_roles(session, DEPARTMENT_ROLES_FILE.read_bytes(), actor="demo",
+                                     user_exists=heads.__contains__, filename=DEPARTMENT_ROLES_FILE.name)
+    assert report.ok, report.errors
+    today = date(2026, 12, 1)
+    codes = {d.code for d in session.exec(select(Department)).all()}
+    assert {code: holders_on(session, code, DepartmentRoleKind.HEAD, today) != [] for code in codes} == {
+        code: True for code in codes}
