@@ -156,3 +156,36 @@ def test_a_cost_review_goes_to_the_reviewed_department_head_only(camunda, worker
                                                {"userId": "qian.yu"}).status >= 400
     finally:
         discard(camunda, pid)
+
+
+@pytest.mark.browser
+def test_tasklist_in_chromium_shows_each_head_her_department_only(camunda, workers, heads, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from bots.browser import launch_chromium
+
+    own, pid_a = submit(camunda, "120.00", department="X-SCOPE-A")
+    other, pid_b = submit(camunda, "130.00", department="X-SCOPE-B")
+    for pid in (pid_a, pid_b):
+        open_task(camunda, pid)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                for user, shown, hidden in (("li.na", own, other), ("qian.yu", other, own)):
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+                    page = context.new_page()
+                    page.goto(get_settings().tasklist_url)
+                    page.get_by_placeholder("用户名").fill(user)
+                    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
+                    page.get_by_role("button", name="登录").click()
+                    page.get_by_text("部门负责人待办").click()
+                    expect(page.get_by_text(shown).first).to_be_visible(timeout=20_000)
+                    assert page.get_by_text(hidden).count() == 0, f"{user} sees {hidden}"
+                    page.screenshot(path=str(tmp_path / f"{user}.png"), full_page=True)
+                    context.close()
+            finally:
+                browser.close()
+    finally:
+        for pid in (pid_a, pid_b):
+            camunda.delete(f"/process-instance/{pid}")
