@@ -23,7 +23,7 @@ from smartfin.camunda.client import EngineClient
 from smartfin.camunda.tasklist_filters import MANAGED_KEY, admin_client
 from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.settings import get_settings
-from smartfin.ledger import import_budget
+from smartfin.ledger import import_budget, import_departments
 from smartfin.ledger.department_roles import DepartmentRole
 from smartfin.processes.costreview.reviews import open_cost_reviews
 from smartfin.processes.department_groups import sync_department_groups
@@ -189,3 +189,26 @@ def test_tasklist_in_chromium_shows_each_head_her_department_only(camunda, worke
     finally:
         for pid in (pid_a, pid_b):
             camunda.delete(f"/process-instance/{pid}")
+
+
+def test_an_assessment_entry_goes_to_the_recorded_head_of_its_department_only(camunda, workers, heads):
+    from smartfin.budgeting.projects import import_projects
+    from smartfin.processes.assessment.entries import EntryRefused, open_entries
+    from tests.security.test_assessment_entry import instance_of
+
+    with session_scope() as session:
+        assert import_departments(session, b"code,name,class,valid_from\nX-SCOPE-A,scope A,clinical,2020-01-01\n",
+                                  actor="finance", filename="departments.csv").ok
+        pool = ("年度,项目编码,项目名称,科室,资金来源,优先级,状态,指标类型,指标维度,指标名称,计量单位,方向,目标值\n"
+                f"{YEAR},PSCOPE,胸痛中心,X-SCOPE-A,fiscal,1,入选,产出指标,数量,设备台数,台,>=,10\n")
+        assert import_projects(session, pool.encode(), actor="finance", filename="pool.csv").ok
+    with pytest.raises(EntryRefused, match="not the head recorded for X-SCOPE-A"):
+        open_entries(YEAR, {"X-SCOPE-A": "qian.yu"}, actor="finance", engine=camunda)  # B's head, not A's
+    [key] = open_entries(YEAR, {"X-SCOPE-A": "li.na"}, actor="finance", engine=camunda)
+    pid = instance_of(camunda, key)
+    try:
+        task = open_task(camunda, pid)
+        assert candidate_groups(camunda, task["id"]) == ["dept-head.X-SCOPE-A"]
+        assert _visible(camunda, "li.na", task["id"]) and not _visible(camunda, "qian.yu", task["id"])
+    finally:
+        camunda.delete(f"/process-instance/{pid}")
