@@ -727,9 +727,9 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
             budget_message = check.message
         inputs = {"amount": format_yuan(amount), "category": claim.category,
                   "fundingSource": claim.funding_source, "withinPlan": within_plan}
-        claim_no = claim.claim_no
+        claim_no, department = claim.claim_no, claim.department
     steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE, document_no=claim_no,
-                           amount=amount, within_plan=within_plan, inputs=inputs)
+                           amount=amount, within_plan=within_plan, inputs=inputs, department=department)
     return {**inputs, "budgetMessage": budget_message, **chain_variables(steps)}
 
 
