@@ -24,6 +24,8 @@ from extractors.invoice.foreign import read_foreign_invoice
 from extractors.invoice.items import is_list_reference
 from extractors.invoice.layout import Glyph, build_lines
 from extractors.invoice.model import InvoiceRecord, Source
+from extractors.invoice.text_qr import check_invoice_qr, check_receipt_qr
+from extractors.ocr.pdf_qr import decode_pdf_qr, qr_regions
 from smartfin.kernel.findings import Finding, Severity
 
 MAX_PAGES = 20  # an invoice with its item lists; more pages are not an invoice a clerk reads whole
@@ -74,6 +76,7 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
             page = pages[0]
             glyphs = page_glyphs(page)
             has_images = bool(page.images)
+            qr_places = qr_regions(page)  # only a page with a picture or a drawn code is rendered, there
             page_count = len(pages)
             later = [page_glyphs(p) for p in pages[1:MAX_PAGES]]  # continued items or the 销货清单 list
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
@@ -100,12 +103,18 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
     for reader in PAGE_READERS:
         special = reader(glyphs)
         if special is not None:
+            if special.receipt is not None and qr_places:
+                receipt, checked = check_receipt_qr(special.receipt, decode_pdf_qr(data, qr_places))
+                special = replace(special, receipt=receipt, findings=special.findings + checked)
             return replace(special, findings=findings + special.findings)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
         if later or any(is_list_reference(i.name.value or "") for i in record.items):
             record, more = continue_items(record, later, Source.PDF_POSITION)
             chinese_findings += more
+        if qr_places:
+            record, checked = check_invoice_qr(record, decode_pdf_qr(data, qr_places))
+            chinese_findings += checked
         return PdfOutcome(record, findings + chinese_findings)
     record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
     if record is not None:
