@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pdfplumber
 
 from bench.bench_extract_lists import lists_section
+from bench.bench_extract_qr import qr_section
 from bench.bench_extract_receipts import receipts_section
 from bench.bench_extract_travel import travel_section
 from extractors.invoice import extract_invoice
@@ -158,9 +159,11 @@ def main() -> int:
         print("mismatched fields: none")
     travel_ok = travel_section(max(20, count // 4), args.repeat, plain_text, timed)
     receipts_ok = receipts_section(max(20, count // 4), args.repeat, plain_text, timed)
+    qr_ok = qr_section(max(6, count // 10), args.repeat, plain_text, timed)
     items_ok = item_layouts_section(args.items_per_layout or (4 if args.quick else 10), args.repeat)
     lists_ok = lists_section(8 * 20 if args.quick else 32 * 20, min(args.repeat, 2), plain_text, ofd_plain_text, timed)
-    return 0 if ratio <= 1.5 and accuracy >= 0.99 and travel_ok and receipts_ok and items_ok and lists_ok else 1
+    return 0 if (ratio <= 1.5 and accuracy >= 0.99 and travel_ok and receipts_ok and qr_ok and items_ok
+                 and lists_ok) else 1
 
 
 if __name__ == "__main__":

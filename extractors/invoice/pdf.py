@@ -28,6 +28,8 @@ from extractors.invoice.items import is_list_reference
 from extractors.invoice.layout import Glyph, build_lines
 from extractors.invoice.model import InvoiceRecord, Source
 from extractors.invoice.pages import PAGE_CEILING, over_ceiling
+from extractors.invoice.text_qr import check_invoice_qr, check_receipt_qr
+from extractors.ocr.pdf_qr import Box, decode_pdf_qr, qr_regions
 from smartfin.kernel.findings import Finding, Severity
 
 
@@ -74,13 +76,14 @@ def read_pdf(data: bytes, *, password: str = "") -> PdfOutcome:
             pages = pdf.pages
             glyphs = page_glyphs(pages[0]) if pages else []
             has_images = bool(pages[0].images) if pages else False
+            qr_places = qr_regions(pages[0]) if pages else []  # only a page with a picture or a drawn code is rendered
         except BaseException:
             pdf.close()
             raise
     except Exception as exc:  # pdfplumber wraps pdfminer's errors; look at the original one
         return _damaged(exc)
     with pdf:  # later pages are read only for an invoice that can have them; a reader's own bug propagates
-        return _read_pages(pages, glyphs, has_images)
+        return _read_pages(data, pages, glyphs, has_images, qr_places)
 
 
 _PARSE_ERRORS = (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -116,7 +119,8 @@ def later_glyphs(pages: Sequence[pdfplumber.page.Page]) -> tuple[list[list[Glyph
     return out, []
 
 
-def _read_pages(pages: Sequence[pdfplumber.page.Page], glyphs: list[Glyph], has_images: bool) -> PdfOutcome:
+def _read_pages(data: bytes, pages: Sequence[pdfplumber.page.Page], glyphs: list[Glyph], has_images: bool,
+                qr_places: list[Box]) -> PdfOutcome:
     if not pages:
         return _refused("FILE_CORRUPT", "the PDF has no pages", "damaged PDF")
     findings: list[Finding] = []
@@ -129,6 +133,9 @@ def _read_pages(pages: Sequence[pdfplumber.page.Page], glyphs: list[Glyph], has_
     for reader in PAGE_READERS:
         special = reader(glyphs)
         if special is not None:
+            if special.receipt is not None and qr_places:
+                receipt, checked = check_receipt_qr(special.receipt, decode_pdf_qr(data, qr_places))
+                special = replace(special, receipt=receipt, findings=special.findings + checked)
             return replace(special, findings=findings + special.findings)
     record, chinese_findings = read_chinese_invoice(glyphs, Source.PDF_POSITION, Source.PDF_TEXT)
     if record is not None:
@@ -136,6 +143,9 @@ def _read_pages(pages: Sequence[pdfplumber.page.Page], glyphs: list[Glyph], has_
             later, unreadable = later_glyphs(pages)
             record, more = continue_items(record, later, Source.PDF_POSITION)
             chinese_findings += more + unreadable + over_ceiling(len(pages))
+        if qr_places:
+            record, checked = check_invoice_qr(record, decode_pdf_qr(data, qr_places))
+            chinese_findings += checked
         return PdfOutcome(record, findings + chinese_findings)
     record, foreign_findings = read_foreign_invoice(build_lines(glyphs))
     if record is not None:

@@ -351,7 +351,7 @@ def low_confidence_findings(record: InvoiceRecord, threshold: float) -> list[Fin
 
 # ------------------------------------------------------------------------------ QR cross-check
 
-def _qr_fields(record: InvoiceRecord, qr: InvoiceQr) -> dict[str, Any]:
+def qr_fields(record: InvoiceRecord, qr: InvoiceQr) -> dict[str, Any]:
     values: dict[str, Any] = {"number": qr.number, "issue_date": qr.issue_date,
                               "total_with_tax" if qr.amount_includes_tax else "total_amount": qr.amount}
     if qr.code:
@@ -370,7 +370,7 @@ def apply_qr(record: InvoiceRecord, qr: InvoiceQr) -> tuple[InvoiceRecord, list[
     findings = cross_check_qr(record, qr)
     changes: dict[str, Extracted[Any]] = {}
     filled = []
-    for name, coded in _qr_fields(record, qr).items():
+    for name, coded in qr_fields(record, qr).items():
         value = getattr(record, name)
         if value.value is None:
             changes[name] = Extracted(coded, QR_CONFIDENCE, Source.OCR)
@@ -386,7 +386,7 @@ def apply_qr(record: InvoiceRecord, qr: InvoiceQr) -> tuple[InvoiceRecord, list[
 
 def cross_check_qr(record: InvoiceRecord, qr: InvoiceQr) -> list[Finding]:
     """Findings where the QR code and the printed text disagree; agreement is stated as a remark."""
-    pairs = [(name, getattr(record, name).value, coded) for name, coded in _qr_fields(record, qr).items()]
+    pairs = [(name, getattr(record, name).value, coded) for name, coded in qr_fields(record, qr).items()]
     findings = []
     for name, printed, coded in pairs:
         if printed is None:

@@ -85,3 +85,37 @@ def parse_invoice_qr(text: str) -> InvoiceQr | None:
     if issued is None or not amount.is_finite():
         return None
     return InvoiceQr(kind, code, number, amount, issued, check_code, text)
+
+
+@dataclass(frozen=True, slots=True)
+class FiscalQr:
+    """The fields of a fiscal e-receipt's QR code (财政电子票据): code, number, check code, amount, date."""
+
+    code: str
+    number: str
+    check_code: str
+    amount: Decimal
+    issue_date: date
+    raw: str
+
+
+_FISCAL = re.compile(r"(?<![0-9A-Za-z])(\d{8}),(\d{10}),([0-9A-Za-z]{6}),(-?\d+(?:\.\d{1,2})?),(\d{8})(?![0-9])")
+
+
+def parse_fiscal_qr(text: str) -> FiscalQr | None:
+    """The receipt fields of a fiscal e-receipt's QR payload, or None for any other code.
+
+    The platform's code holds ``code,number,check code,amount,YYYYMMDD``, usually behind the verification
+    address (``https://…?data=…``); the address part is not needed for the cross-check.
+    """
+    m = _FISCAL.search(text.strip())
+    if m is None:
+        return None
+    d = _DATE.fullmatch(m[5])
+    try:
+        issued = date(int(d[1]), int(d[2]), int(d[3])) if d else None
+    except ValueError:
+        return None
+    if issued is None:
+        return None
+    return FiscalQr(m[1], m[2], m[3], Decimal(m[4]), issued, text)

@@ -190,7 +190,7 @@ def _qr(painter: PdfPainter, v: dict[str, Any]) -> None:
 
     payload = ",".join([v["code"], v["number"], v["check_code"], f"{v['total']:.2f}",
                         v["issue_date"].strftime("%Y%m%d")])
-    widget = QrCodeWidget(f"{v['verify_url']}?data={payload}")
+    widget = QrCodeWidget(f"{v['verify_url']}?data={payload}", barWidth=60, barHeight=60)  # inside the page
     drawing = Drawing(60, 60)
     drawing.add(widget)
     renderPDF.draw(drawing, painter.canvas, 600, 320)

@@ -257,3 +257,47 @@ def field_accuracy(pairs: list[tuple[InvoiceRecord | None, InvoiceRecord]]) -> t
             else:
                 misses.append(f"#{index} {key}: read {got.get(key)!r}, expected {want!r}")
     return right, total, misses
+
+
+def text_pdf_with_qr(layout: str, seed: int, *, payload: str | None = None) -> Sample:
+    """A born-digital invoice PDF (text) carrying its QR code as a picture at the top left, as issued.
+
+    ``payload`` replaces the bureau's code (an edited file: the text changed, the code did not).
+    """
+    import zxingcpp
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
+    from extractors.invoice.model import Source
+    from extractors.invoice.samples import (
+        LAYOUT_STYLES,
+        PAGE,
+        PdfPainter,
+        draw_digital,
+        draw_pre2024,
+        ground_truth,
+        invoice_values,
+    )
+
+    kind, style, options = LAYOUT_STYLES[layout]
+    rng = random.Random(f"{layout}:{seed}")
+    values = invoice_values(rng, kind, **options)
+    painter = PdfPainter()
+    (draw_digital if kind is InvoiceKind.DIGITAL else draw_pre2024)(painter, values, style, rng)
+    truth = ground_truth(values, Source.PDF_POSITION)
+    code = zxingcpp.create_barcode(payload or qr_payload(truth), zxingcpp.BarcodeFormat.QRCode)
+    picture = Image.fromarray(np.asarray(code.to_image(scale=4)))
+    painter.canvas.drawImage(ImageReader(picture), 25, PAGE[1] - 50, 47, 47)
+    return Sample(f"{layout}-qr-{seed:04d}", layout, f"{layout}-qr-{seed:04d}.pdf", painter.finish(), truth, None)
+
+
+def fiscal_receipt_with_qr(seed: int, **qr_changes: Any) -> tuple[bytes, dict[str, Any]]:
+    """A fiscal e-receipt PDF with its QR code; ``qr_changes`` alter the code's values only (an edited file)."""
+    from extractors.receipts.samples import PdfPainter as ReceiptPainter
+    from extractors.receipts.samples import ReceiptStyle, _qr, draw_receipt, receipt_values
+
+    values = receipt_values(random.Random(f"fiscal-qr:{seed}"))
+    painter = ReceiptPainter()
+    draw_receipt(painter, painter, values, ReceiptStyle(qr=False))
+    _qr(painter, {**values, **qr_changes})
+    return painter.finish(), values
