@@ -90,10 +90,13 @@ def pieces(settings: Settings) -> list[Piece]:
 
 def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
                      *, workers: bool = True) -> None:
-    """Start every local piece in order; migrations, deployment and Tasklist filters go through the cluster."""
+    """Start every local piece in order; migrations, deployment, Tasklist filters and the department heads'
+    groups go through the cluster."""
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
+    from smartfin.processes.department_groups import sync_department_groups
+    from smartfin.store.db import get_engine, session_scope
 
     cluster = settings.cluster
     # traversable (not listable) so that PostgreSQL's own OS user reaches var/cluster/pg
@@ -125,6 +128,9 @@ def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: 
             echo(f"  models: {len(result.deployed)} deployed, {len(result.unchanged)} unchanged")
             with closing(admin_client(clients)) as admin:
                 prepare_filters(admin)
+                with session_scope(get_engine(clients.database_url)) as session:
+                    departments = sync_department_groups(session, admin)
+            echo(f"  {departments.summary()}")
         elif name == "prefect-server":
             piece.service.start(180.0, progress)
             echo(f"  work pool {cluster.work_pool}: {cluster_prefect.ensure_work_pool(settings)}; recovery "
