@@ -35,7 +35,7 @@ from smartfin.store.audit import AuditEntry
 from smartfin.store.db import get_engine, session_scope
 from tests.integration.conftest import HEADER, YEAR
 
-pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres]
+pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres, pytest.mark.cluster]
 
 #: spending requests of the node-kill load (the benchmark and the issue's figure: 200 + 50 claims)
 LOAD_REQUESTS = 12

@@ -35,7 +35,7 @@ from smartfin.kernel.settings import Settings, get_settings
 from smartfin.reconciliation.models import ReconciliationRun, ReconException, StatementImport
 from smartfin.store.db import get_engine, session_scope
 
-pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres]
+pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres, pytest.mark.cluster]
 
 ACCOUNT = "6222020200099887766"
 DAY = date(2026, 3, 9)
