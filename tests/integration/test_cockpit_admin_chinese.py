@@ -75,10 +75,12 @@ def test_admin_is_translated_completely_and_cockpit_where_people_look(camunda):
     _translated_faithfully(english["labels"], chinese["labels"])
     missing = [k for k in COCKPIT_MENU + COCKPIT_VIEWS if k not in chinese["labels"]]
     assert not missing, missing
-    # every label of the navigation, the dashboard, the process and decision lists and the instance view
+    # every label of the navigation, the dashboard, the process and decision lists and searches, and the
+    # instance views with their tabs (variables, incidents, user and external tasks)
     for prefix in ("COCKPIT_", "DASHBOARD_", "PROCESS_DEFINITION_", "PROCESS_INSTANCE_", "PLUGIN_PROCESS_",
                    "PLUGIN_VARIABLE_", "PLUGIN_INCIDENTS_", "PLUGIN_DECISION_", "DECISION_DEFINITION_",
-                   "PLUGIN_TASK_"):
+                   "DECISION_INSTANCE_", "PLUGIN_TASK_", "PLUGIN_USER_TASKS_", "PLUGIN_EXTERNAL_TASK",
+                   "PLGN_SEDE_"):
         untranslated = [k for k in english["labels"] if k.startswith(prefix) and k not in chinese["labels"]]
         assert not untranslated, (prefix, untranslated)
 
