@@ -135,8 +135,8 @@ def reconcile_insurance_day(day: date, hospital: str, actor: str) -> dict[str, A
         status = str(run.status)
     reports = report_folder(day.isoformat())
     if result is not None:
-        outcome["workbook"] = str(_write(reports, f"insurance-{day.isoformat()}.xlsx",
-                                         report.daily_workbook(exceptions, result.ties), SpreadsheetFormat.XLSX))
+        book = report.daily_workbook(day.isoformat(), exceptions, result.ties)
+        outcome["workbook"] = str(_write(reports, f"insurance-{day.isoformat()}.xlsx", book, SpreadsheetFormat.XLSX))
         ties = result.ties
     else:
         ties = pd.DataFrame(columns=["insurance_type", "component", "his_fen", "platform_detail_fen",
@@ -275,7 +275,7 @@ def reconcile_insurance_month(month: str, hospital: str, as_of: date, actor: str
                    **run.summary}
     reports = report_folder(month)
     outcome["workbook"] = str(_write(reports, f"insurance-{month}.xlsx",
-                                     report.monthly_workbook(statements, exceptions, aging, groups),
+                                     report.monthly_workbook(month, statements, exceptions, aging, groups),
                                      SpreadsheetFormat.XLSX))
     _write(reports, "index.html", report.monthly_page(month, outcome["status"], statements, exceptions, aging,
                                                       groups).encode("utf-8"))

@@ -98,14 +98,26 @@ def runs_of_day(session: Session, as_of: date) -> list[CashForecastRun]:
     return sorted(runs, key=lambda r: (r.scenario != BASE.name, r.id or 0))
 
 
+def _stored_runs(session: Session, as_of: date) -> list[CashForecastRun]:
+    runs = runs_of_day(session, as_of)
+    if not runs:
+        raise LookupError(f"no forecast run stored for {as_of}")
+    return runs
+
+
+def forecast_workbook_of_day(as_of: date) -> bytes:
+    """The titled 13-week forecast workbook of the runs stored for ``as_of`` (``smartfin cash report --xlsx``);
+    LookupError when that day has no run."""
+    with session_scope() as session:
+        return forecast_workbook(_stored_runs(session, as_of))
+
+
 def write_forecast_report(as_of: date, folder: Path | None = None, *, replace: bool = True) -> tuple[Path, Path]:
     """The day's HTML report and Excel workbook, under ``folder`` (default: the reports folder's ``cash/``)."""
     target = folder or get_settings().flows.reports_root / "cash"
     target.mkdir(parents=True, exist_ok=True)
     with session_scope() as session:
-        runs = runs_of_day(session, as_of)
-        if not runs:
-            raise LookupError(f"no forecast run stored for {as_of}")
+        runs = _stored_runs(session, as_of)
         html, book = forecast_html(runs), forecast_workbook(runs)
     page = target / f"cash-forecast-{as_of}.html"
     page.write_text(html, encoding="utf-8")

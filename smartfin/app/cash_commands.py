@@ -12,7 +12,7 @@ import typer
 from sqlmodel import col, select
 
 from rules.cash.dated import CashRuleError
-from smartfin.app.cash import forecast_day, runs_of_day, write_forecast_report
+from smartfin.app.cash import forecast_day, forecast_workbook_of_day, runs_of_day, write_forecast_report
 from smartfin.app.progress import working
 from smartfin.cashflow.backtest import run_backtest, weekly_origins
 from smartfin.cashflow.imports import FORMATS, CashImportRefused, import_cash_file
@@ -24,7 +24,13 @@ from smartfin.cashflow.tables import CashAlert
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import format_yuan, from_fen
-from smartfin.kernel.spreadsheet import SpreadsheetFormat, write_export
+from smartfin.kernel.spreadsheet import (
+    ExportExists,
+    ExportRefused,
+    SpreadsheetFormat,
+    check_export_target,
+    write_export,
+)
 from smartfin.store.db import session_scope
 
 cash_app = typer.Typer(no_args_is_help=True, help="The 13-week cash forecast (资金预测).")
@@ -116,13 +122,30 @@ def forecast_command(
 def report_command(
     as_of: Annotated[str, typer.Option(help="YYYY-MM-DD of stored runs")],
     out: Annotated[Path | None, typer.Option(help="folder; default var/reports/cash")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="write only the titled 13-week forecast workbook, "
+                                              "to this .xlsx file")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
 ) -> None:
-    """Write the day's HTML report (chart of weekly closing balances) and Excel workbook."""
+    """Write the day's HTML report (chart of weekly closing balances) and Excel workbook, or with --xlsx only
+    the workbook (weeks, days and drivers of the base run and each scenario, in yuan) where finance wants it."""
     day = _day(as_of)
     assert day is not None
+    if xlsx is not None and out is not None:
+        raise _fail("--xlsx and --out exclude each other: --xlsx writes one workbook, --out a folder",
+                    ExitCode.USAGE)
     try:
+        if xlsx is not None:
+            check_export_target(xlsx, SpreadsheetFormat.XLSX, replace=force)  # before the database is read
+            with working(f"写入 Writing {xlsx.name}"):
+                written = write_export(xlsx, forecast_workbook_of_day(day), SpreadsheetFormat.XLSX, replace=force)
+            typer.echo(str(written))
+            return
         page, workbook = write_forecast_report(day, out)
     except LookupError as exc:
+        raise _fail(str(exc)) from None
+    except ExportExists as exc:
+        raise _fail(f"{exc} (add --force to replace it)") from None
+    except ExportRefused as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{page}\n{workbook}")
 

@@ -12,7 +12,7 @@ from smartfin.cashflow.model import CATEGORIES, CATEGORY_NAMES, WEEKS
 from smartfin.cashflow.tables import CashForecastRun
 from smartfin.kernel.charts import BLUE, GREEN, SERIES, cards, esc, page, series_chart
 from smartfin.kernel.money import from_fen
-from smartfin.kernel.spreadsheet import CellValue, Percent, Sheet, xlsx_bytes
+from smartfin.kernel.spreadsheet import CellValue, Percent, Sheet, TitledSheet, xlsx_bytes
 
 
 def _yuan_text(fen: int) -> str:
@@ -61,20 +61,32 @@ def forecast_html(runs: Sequence[CashForecastRun]) -> str:
     return page(f"资金预测 {base.as_of}", f"资金预测 13-week cash forecast — {base.as_of}", "".join(body))
 
 
+FORECAST_HEADER = ("周起 From", "至 To", "期初余额 Opening", *[CATEGORY_NAMES[c] for c in CATEGORIES],
+                   "期末余额 Closing", "低于最低余额 Below minimum")
+DRIVER_HEADER = ("日期 Day", "类别 Category", "金额 Amount", "项目 Item")
+
+
 def forecast_workbook(runs: Sequence[CashForecastRun]) -> bytes:
-    """One sheet of weeks and one of days per run, and the drivers; amounts exact in yuan."""
+    """The 13-week forecast as finance prints it: per run (base first, then each scenario) a sheet of weeks,
+    one of days and one of the driver items, each titled with the scenario, the as-of day, the opening and
+    minimum balances and 单位：元 above a frozen header; amounts exact in yuan."""
     sheets: list[Sheet] = []
-    header = ["from", "to", "opening", *[CATEGORY_NAMES[c] for c in CATEGORIES], "closing", "below minimum"]
     for i, run in enumerate(runs):
-        for what, periods in (("weeks", run.weeks), ("days", run.days)):
+        notes = [f"情景 scenario {run.scenario}；预测日 as of {run.as_of.isoformat()}",
+                 f"期初余额 opening {from_fen(run.opening_fen):,.2f}；"
+                 f"最低余额 minimum {from_fen(run.minimum_fen):,.2f}"]
+        for what, title, periods in (("周 weeks", "资金预测（13 周）13-week cash forecast", run.weeks),
+                                     ("日 days", "资金预测（逐日）Daily cash forecast", run.days)):
             rows: list[list[CellValue]] = [
                 [date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), from_fen(p["openingFen"]),
                  *[from_fen(p["byCategory"].get(c, 0)) for c in CATEGORIES], from_fen(p["closingFen"]),
-                 p["closingFen"] < run.minimum_fen] for p in periods]
-            sheets.append((f"{i + 1} {run.scenario}"[:24] + f" {what}", header, rows))
-        sheets.append((f"{i + 1} {run.scenario}"[:23] + " drivers", ["day", "category", "amount", "item"],
-                       [[date.fromisoformat(d["day"]), d["category"], from_fen(d["amountFen"]), d["driver"]]
-                        for d in run.drivers]))
+                 "是 yes" if p["closingFen"] < run.minimum_fen else "否 no"] for p in periods]
+            sheets.append(TitledSheet(f"{i + 1} {run.scenario}"[:19] + f" {what}", title, FORECAST_HEADER, rows,
+                                      notes))
+        sheets.append(TitledSheet(
+            f"{i + 1} {run.scenario}"[:19] + " 驱动 drivers", "首次低于最低余额前的主要驱动项 Drivers up to the breach",
+            DRIVER_HEADER, [[date.fromisoformat(d["day"]), CATEGORY_NAMES.get(d["category"], d["category"]),
+                             from_fen(d["amountFen"]), d["driver"]] for d in run.drivers], notes))
     return xlsx_bytes(sheets)
 
 
@@ -100,5 +112,10 @@ def backtest_workbook(result: Backtest) -> bytes:
         for h in range(1, WEEKS + 1):
             detail.append([o.origin, h, from_fen(o.forecast_fen[h - 1]), from_fen(o.actual_fen[h - 1]),
                            Percent(o.error_pct(h).quantize(Decimal("0.01")))])
-    return xlsx_bytes([("MAPE", ["weeks ahead", "MAPE"], mape),
-                       ("origins", ["origin", "weeks ahead", "forecast", "actual", "error"], detail)])
+    notes = [f"{len(result.origins)} 个预测起点 forecast origins"]
+    return xlsx_bytes([
+        TitledSheet("MAPE", "资金预测回测误差 Forecast error by horizon", ["预测期（周）Weeks ahead", "MAPE"], mape,
+                    notes, unit=None),
+        TitledSheet("起点 Origins", "资金预测回测明细 Forecast and actual closing balance",
+                    ["预测起点 Origin", "预测期（周）Weeks ahead", "预测 Forecast", "实际 Actual", "误差 Error"],
+                    detail, notes)])

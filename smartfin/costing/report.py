@@ -38,7 +38,7 @@ from smartfin.kernel.charts import (
 )
 from smartfin.kernel.clock import shift_month
 from smartfin.kernel.money import CENT, from_fen
-from smartfin.kernel.spreadsheet import CellValue, Percent, Sheet, xlsx_bytes
+from smartfin.kernel.spreadsheet import CellValue, Percent, Sheet, TitledSheet, xlsx_bytes
 from smartfin.ledger.departments import CLASS_LABELS
 
 NO_DATA = "无数据 no data"
@@ -368,49 +368,64 @@ def month_workbook(month: str, result: MonthResult, indicators: pd.DataFrame,
                    breaches: Sequence[Breach] = ()) -> bytes:
     """The month's every table in one Excel workbook: centres, centre costs, the allocation matrix, unit,
     item, case and DRG-group costs, indicators. Money is exact yuan (from fen); every text cell — a
-    department's name included — goes through the spreadsheet writer, which neutralises formulas."""
+    department's name included — goes through the spreadsheet writer, which neutralises formulas. Each sheet
+    has its title, the month, 单位：元 where it holds money, and its header frozen beneath them."""
     names = _names(centres)
     name = lambda code: names.get(str(code), "")  # noqa: E731
     by_key = {d.key: d for d in definitions}
     breached = {(b.centre, b.indicator) for b in breaches}
+    notes = [f"月份 month {month}"]
     sheets: list[Sheet] = [
-        ("成本中心 Centres", ["科室 Centre", "名称 Name", "类别 Class", "服务 Service", "床位 Beds",
-                            "面积 Area m2", "人数 Headcount"],
-         [[c.code, c.name, CLASS_LABELS[c.cost_class], SERVICE_LABELS.get(c.service, str(c.service)), c.beds,
-           c.area_m2, c.headcount] for c in centres]),
-        ("科室成本 Centre costs", ["月份 Month", "科室 Centre", "名称 Name", "成本项目 Cost item", "直接成本 Direct",
-                               "分摊成本 Allocated", "合计 Total"],
-         [[month, str(r["centre"]), name(r["centre"]), _item_label(str(r["cost_item"])), _money(r["direct_fen"]),
-           _money(r["allocated_fen"]), _money(r["total_fen"])] for r in result.centre_costs.to_dict("records")]),
-        ("分摊矩阵 Allocation matrix", ["步骤 Stage", "分摊步骤 Stage name", "来源 From", "来源名称 From name",
-                                    "去向 To", "去向名称 To name", "成本项目 Cost item", "金额 Amount"],
-         [[int(r["stage"]), _stage_label(r["stage"]), str(r["from_centre"]), name(r["from_centre"]),
-           str(r["to_centre"]), name(r["to_centre"]), _item_label(str(r["cost_item"])), _money(r["amount_fen"])]
-          for r in result.matrix.to_dict("records")]),
-        ("单位成本 Unit costs", ["科室 Centre", "名称 Name", "成本对象 Cost object", "成本 Cost", "服务量 Units",
-                             "单位成本 Unit cost"],
-         [[str(r["centre"]), name(r["centre"]), UNIT_LABELS.get(str(r["service"]), str(r["service"])),
-           _money(r["total_fen"]), decimal_or_none(r["units"]), decimal_or_none(r["unit_cost"])]
-          for r in result.unit_costs.to_dict("records")]),
-        ("项目成本 Item costs", ["项目编码 Item", "方法 Method", "数量 Quantity", "成本 Cost", "单位成本 Unit cost",
-                             "收费 Charge"],
-         [[str(r["item_code"]), {"ccr": "成本收入比 cost-to-charge ratio", "rvu": "成本当量 relative value"}
-           .get(str(r["method"]), str(r["method"])), decimal_or_none(r["quantity"]), _money(r["cost_fen"]),
-           decimal_or_none(r["unit_cost"]), _money(r["charge_fen"])] for r in result.item_costs.to_dict("records")]),
-        ("病种成本 Group costs", ["病种组 DRG/DIP group", "科室 Centre", "名称 Name", "病例数 Cases", "成本 Cost",
-                              "收费 Charge", "医保支付 Payment", "结余 Surplus"],
-         [[str(r["drg_group"]), str(r["centre"]), name(r["centre"]), int(r["cases"]), _money(r["cost_fen"]),
-           _money(r["charge_fen"]), _money(r["payment_fen"]), _money(r["surplus_fen"])]
-          for r in result.group_costs.to_dict("records")]),
-        ("病例成本 Case costs", ["病例 Case", "科室 Centre", "名称 Name", "病种组 DRG/DIP group", "成本 Cost",
-                             "收费 Charge", "医保支付 Payment"],
-         [[str(r["case_id"]), str(r["centre"]), name(r["centre"]), str(r["drg_group"]), _money(r["cost_fen"]),
-           _money(r["charge_fen"]), _money(r["payment_fen"])] for r in result.case_costs.to_dict("records")]),
-        ("成本指标 Indicators", ["科室 Centre", "名称 Name", "指标 Indicator", "指标名称 Indicator name", "本月 Value",
-                             "目标 Target", "方向 Direction", "超标 Breach"],
-         [_indicator_row(r, by_key, names, breached) for r in indicators.to_dict("records")]),
+        TitledSheet("成本中心 Centres", "成本中心 Cost centres",
+                    ["科室 Centre", "名称 Name", "类别 Class", "服务 Service", "床位 Beds", "面积 Area m2",
+                     "人数 Headcount"],
+                    [[c.code, c.name, CLASS_LABELS[c.cost_class], SERVICE_LABELS.get(c.service, str(c.service)),
+                      c.beds, c.area_m2, c.headcount] for c in centres], notes, unit=None),
+        TitledSheet("科室成本 Centre costs", "科室成本表 Department costs",
+                    ["月份 Month", "科室 Centre", "名称 Name", "成本项目 Cost item", "直接成本 Direct",
+                     "分摊成本 Allocated", "合计 Total"],
+                    [[month, str(r["centre"]), name(r["centre"]), _item_label(str(r["cost_item"])),
+                      _money(r["direct_fen"]), _money(r["allocated_fen"]), _money(r["total_fen"])]
+                     for r in result.centre_costs.to_dict("records")], notes),
+        TitledSheet("分摊矩阵 Allocation matrix", "成本分摊表 Cost allocation",
+                    ["步骤 Stage", "分摊步骤 Stage name", "来源 From", "来源名称 From name", "去向 To",
+                     "去向名称 To name", "成本项目 Cost item", "金额 Amount"],
+                    [[int(r["stage"]), _stage_label(r["stage"]), str(r["from_centre"]), name(r["from_centre"]),
+                      str(r["to_centre"]), name(r["to_centre"]), _item_label(str(r["cost_item"])),
+                      _money(r["amount_fen"])] for r in result.matrix.to_dict("records")], notes),
+        TitledSheet("单位成本 Unit costs", "服务单元成本 Unit costs",
+                    ["科室 Centre", "名称 Name", "成本对象 Cost object", "成本 Cost", "服务量 Units",
+                     "单位成本 Unit cost"],
+                    [[str(r["centre"]), name(r["centre"]), UNIT_LABELS.get(str(r["service"]), str(r["service"])),
+                      _money(r["total_fen"]), decimal_or_none(r["units"]), decimal_or_none(r["unit_cost"])]
+                     for r in result.unit_costs.to_dict("records")], notes),
+        TitledSheet("项目成本 Item costs", "医疗服务项目成本 Service item costs",
+                    ["项目编码 Item", "方法 Method", "数量 Quantity", "成本 Cost", "单位成本 Unit cost", "收费 Charge"],
+                    [[str(r["item_code"]), METHOD_LABELS.get(str(r["method"]), str(r["method"])),
+                      decimal_or_none(r["quantity"]), _money(r["cost_fen"]), decimal_or_none(r["unit_cost"]),
+                      _money(r["charge_fen"])] for r in result.item_costs.to_dict("records")], notes),
+        TitledSheet("病种成本 Group costs", "病种（DRG/DIP）成本 DRG/DIP group costs",
+                    ["病种组 DRG/DIP group", "科室 Centre", "名称 Name", "病例数 Cases", "成本 Cost", "收费 Charge",
+                     "医保支付 Payment", "结余 Surplus"],
+                    [[str(r["drg_group"]), str(r["centre"]), name(r["centre"]), int(r["cases"]),
+                      _money(r["cost_fen"]), _money(r["charge_fen"]), _money(r["payment_fen"]),
+                      _money(r["surplus_fen"])] for r in result.group_costs.to_dict("records")], notes),
+        TitledSheet("病例成本 Case costs", "病例成本 Case costs",
+                    ["病例 Case", "科室 Centre", "名称 Name", "病种组 DRG/DIP group", "成本 Cost", "收费 Charge",
+                     "医保支付 Payment"],
+                    [[str(r["case_id"]), str(r["centre"]), name(r["centre"]), str(r["drg_group"]),
+                      _money(r["cost_fen"]), _money(r["charge_fen"]), _money(r["payment_fen"])]
+                     for r in result.case_costs.to_dict("records")], notes),
+        TitledSheet("成本指标 Indicators", "成本管控指标 Cost indicators",
+                    ["科室 Centre", "名称 Name", "指标 Indicator", "指标名称 Indicator name", "本月 Value",
+                     "目标 Target", "方向 Direction", "超标 Breach"],
+                    [_indicator_row(r, by_key, names, breached) for r in indicators.to_dict("records")],
+                    [*notes, "金额指标单位：元；比率为百分比 money indicators in yuan, rates in per cent"], unit=None),
     ]
     return xlsx_bytes(sheets)
+
+
+METHOD_LABELS = {"ccr": "成本收入比 cost-to-charge ratio", "rvu": "成本当量 relative value"}
 
 
 def _indicator_row(row: dict[str, Any], by_key: dict[str, IndicatorDefinition], names: dict[str, str],

@@ -15,7 +15,7 @@ import pandas as pd
 from smartfin.insurance.monthly import AGING_BUCKETS
 from smartfin.kernel.charts import AMBER, BLUE, GREEN, RED, SERIES, Bar, bar_chart, cards, esc, legend, page
 from smartfin.kernel.money import from_fen
-from smartfin.kernel.spreadsheet import Row, Sheet, xlsx_bytes
+from smartfin.kernel.spreadsheet import Row, Sheet, TitledSheet, xlsx_bytes
 
 TYPE_LABELS = {"employee": "职工 Employees", "resident": "居民 Residents", "offsite": "异地 Off-site"}
 EXCEPTION_LABELS = {
@@ -53,24 +53,32 @@ def exception_rows(exceptions: pd.DataFrame) -> list[Row]:
             for r in exceptions.to_dict("records")]
 
 
-def daily_workbook(exceptions: pd.DataFrame, ties: pd.DataFrame) -> bytes:
-    """The day's exceptions and the tie-out of its totals per insurance type."""
+TIE_HEADER = ("险种 Insurance", "分项 Component", "HIS", "平台明细 Platform detail", "平台汇总 Platform total",
+              "明细可解释 Explained", "未解释 Residual")
+
+
+def daily_workbook(day: str, exceptions: pd.DataFrame, ties: pd.DataFrame) -> bytes:
+    """The day's exceptions and the tie-out of its totals per insurance type, titled like the other reports
+    (title, day, 单位：元, header frozen beneath), so that finance prints it as it is."""
     tie_rows: list[Row] = [(TYPE_LABELS.get(r["insurance_type"], r["insurance_type"]), r["component"],
                             *(int(r[c]) if r["component"] == "count" else from_fen(int(r[c]))
                               for c in ("his_fen", "platform_detail_fen", "platform_total_fen", "explained_fen",
                                         "residual_fen")))
                            for r in ties.to_dict("records")]
+    notes = [f"结算日 settlement day {day}"]
     sheets: Sequence[Sheet] = [
-        ("异常 Exceptions", EXCEPTION_HEADER, exception_rows(exceptions)),
-        ("汇总核对 Totals", ("险种 Insurance", "分项 Component", "HIS", "平台明细 Platform detail",
-                         "平台汇总 Platform total", "明细可解释 Explained", "未解释 Residual"), tie_rows),
+        TitledSheet("异常 Exceptions", "医保日对账异常 Daily insurance exceptions", EXCEPTION_HEADER,
+                    exception_rows(exceptions), [*notes, f"{len(exceptions)} 项 items"]),
+        TitledSheet("汇总核对 Totals", "医保日结算汇总核对 Daily insurance totals tie-out", TIE_HEADER, tie_rows,
+                    [*notes, "人次行为笔数 rows of component count are numbers of settlements"]),
     ]
     return xlsx_bytes(sheets)
 
 
-def monthly_workbook(statements: pd.DataFrame, exceptions: pd.DataFrame, aging: pd.DataFrame,
+def monthly_workbook(month: str, statements: pd.DataFrame, exceptions: pd.DataFrame, aging: pd.DataFrame,
                      groups: pd.DataFrame) -> bytes:
-    """The month's clearing statements, exceptions, receivables by age and DRG/DIP results."""
+    """The month's clearing statements, exceptions, receivables by age and DRG/DIP results, each sheet titled
+    with the month and 单位：元 above a frozen header."""
     statement_rows: list[Row] = [
         (TYPE_LABELS.get(s["insurance_type"], s["insurance_type"]), s["statement_no"], s["issued_on"],
          *(from_fen(int(s[c])) for c in ("declared_fen", "approved_fen", "refused_fen", "deducted_fen",
@@ -83,16 +91,23 @@ def monthly_workbook(statements: pd.DataFrame, exceptions: pd.DataFrame, aging: 
                               from_fen(int(g["payment_fen"])), from_fen(int(g["charge_fen"])),
                               from_fen(int(g["charge_surplus_fen"])), int(g["costed_cases"]), _money(g["cost_fen"]),
                               _money(g["cost_surplus_fen"])) for g in groups.to_dict("records")]
+    notes = [f"清算月份 month {month}"]
     return xlsx_bytes([
-        ("清算单 Statements", ("险种 Insurance", "清算单号 Statement", "清算日期 Issued", "申报 Declared",
-                            "核定 Approved", "拒付 Refused", "扣款 Deducted", "质保金 Retained", "拨付 Disbursed",
-                            "平衡 Balanced"), statement_rows),
-        ("异常 Exceptions", EXCEPTION_HEADER, exception_rows(exceptions)),
-        ("账龄 Aging", ("险种 Insurance", *(f"{b} 天 days" for b in AGING_BUCKETS), "应收合计 Outstanding",
-                      "质保金 Retention"), aging_rows),
-        ("DRG-DIP", ("方式 Method", "病组 Group", "科室 Department", "例数 Cases", "支付 Payment", "收费 Charges",
-                     "支付−收费 vs charges", "有成本例数 Costed", "成本 Cost", "支付−成本 vs cost"), group_rows),
+        TitledSheet("清算单 Statements", "医保清算单 Insurance clearing statements", STATEMENT_HEADER, statement_rows,
+                    notes),
+        TitledSheet("异常 Exceptions", "医保月度对账异常 Monthly insurance exceptions", EXCEPTION_HEADER,
+                    exception_rows(exceptions), [*notes, f"{len(exceptions)} 项 items"]),
+        TitledSheet("账龄 Aging", "医保应收账龄 Insurance receivables by age", AGING_HEADER, aging_rows, notes),
+        TitledSheet("DRG-DIP", "DRG/DIP 病组盈亏 DRG/DIP results by group", GROUP_HEADER, group_rows, notes),
     ])
+
+
+STATEMENT_HEADER = ("险种 Insurance", "清算单号 Statement", "清算日期 Issued", "申报 Declared", "核定 Approved",
+                    "拒付 Refused", "扣款 Deducted", "质保金 Retained", "拨付 Disbursed", "平衡 Balanced")
+AGING_HEADER = ("险种 Insurance", *(f"{b} 天 days" for b in AGING_BUCKETS), "应收合计 Outstanding",
+                "质保金 Retention")
+GROUP_HEADER = ("方式 Method", "病组 Group", "科室 Department", "例数 Cases", "支付 Payment", "收费 Charges",
+                "支付−收费 vs charges", "有成本例数 Costed", "成本 Cost", "支付−成本 vs cost")
 
 
 def _exception_bars(exceptions: pd.DataFrame) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 from smartfin.costing.model import INDICATOR_COLUMNS, MonthResult
 from smartfin.costing.report import NO_DATA, department_report_html, month_workbook, yuan
 from tests.costing import sample_month as s
+from tests.support.workbooks import table_rows
 
 SHEETS = ["成本中心 Centres", "科室成本 Centre costs", "分摊矩阵 Allocation matrix", "单位成本 Unit costs",
           "项目成本 Item costs", "病种成本 Group costs", "病例成本 Case costs", "成本指标 Indicators"]
@@ -131,7 +132,7 @@ def _workbook() -> openpyxl.Workbook:
 
 
 def _rows(book: openpyxl.Workbook, title: str) -> list[tuple]:
-    return list(book[title].iter_rows(min_row=2, values_only=True))
+    return table_rows(book[title])
 
 
 def test_workbook_has_every_table():
@@ -158,13 +159,13 @@ def test_workbook_money_is_exact_yuan_from_fen():
     assert total == sum(Decimal(v) for v in s.DIRECT.values()) / 100        # conservation shows in the workbook
     surplus = next(r for r in _rows(book, "病种成本 Group costs") if r[0] == "FM19")
     assert Decimal(str(surplus[7])) == Decimal("-1000.00")
-    assert book["科室成本 Centre costs"]["E2"].number_format == "#,##0.00"
+    assert table_rows(book["科室成本 Centre costs"], cells=True)[0][4].number_format == "#,##0.00"
 
 
 def test_workbook_names_and_codes_cannot_run_as_formulas():
     book = _workbook()
     centres = book["成本中心 Centres"]
-    evil = next(row for row in centres.iter_rows(min_row=2) if row[0].value == "EVIL")
+    evil = next(row for row in table_rows(centres, cells=True) if row[0].value == "EVIL")
     assert evil[1].value == "'" + s.FORMULA_NAME and evil[1].data_type == "s"
     for title, column in (("科室成本 Centre costs", 2), ("单位成本 Unit costs", 1), ("病例成本 Case costs", 2),
                           ("成本指标 Indicators", 1)):
@@ -177,7 +178,7 @@ def test_workbook_names_and_codes_cannot_run_as_formulas():
 def test_workbook_indicators_in_their_units_with_breaches_marked():
     book = _workbook()
     sheet = book["成本指标 Indicators"]
-    rows = {(r[0].value, r[2].value): r for r in sheet.iter_rows(min_row=2)}
+    rows = {(r[0].value, r[2].value): r for r in table_rows(sheet, cells=True)}
     share = rows[("全院 hospital", "personnel_share")]
     assert share[4].number_format == "0.00%" and Decimal(str(share[4].value)) == Decimal("0.382")
     card = rows[("CARD", "materials_per_100_revenue")]

@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -21,9 +22,12 @@ from smartfin.app.cash import IMPORTED_RECEIVABLES
 from smartfin.app.cli import app
 from smartfin.cashflow.samples import SampleHospital, generate_hospital
 from smartfin.cashflow.tables import CashAlert, CashForecastRun
+from smartfin.kernel.money import from_fen
+from smartfin.kernel.spreadsheet import UNIT_YUAN
 from smartfin.reconciliation.models import StatementImport
 from smartfin.store.db import get_engine, session_scope
 from tests.flows.conftest import set_accounts
+from tests.support.workbooks import header, header_row, table_rows
 
 ACCOUNT = "6222000000000001"
 START = date(2025, 1, 1)
@@ -106,7 +110,7 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     assert abs(base.weeks[3]["closingFen"] - actual) / actual < 0.10
     page, workbook = Path(result["report"]), Path(result["workbook"])
     assert "<svg" in page.read_text(encoding="utf-8") and "insurance-30-days-late" in page.read_text(encoding="utf-8")
-    assert "1 base weeks" in openpyxl.load_workbook(workbook).sheetnames
+    assert "1 base 周 weeks" in openpyxl.load_workbook(workbook).sheetnames
 
     rerun = cash_forecast(open_alert=False)
     assert rerun["runs"] == result["runs"]
@@ -115,6 +119,7 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     written = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--out", str(cash_db / "out")])
     assert written.exit_code == 0, written.output
     assert (cash_db / "out" / f"cash-forecast-{AS_OF}.xlsx").is_file()
+    _check_forecast_workbook(runner, cash_db / "forecast.xlsx", [base, late])
     listed = runner.invoke(app, ["cash", "alerts"])
     assert listed.exit_code == 0 and listed.output == ""
 
@@ -126,3 +131,35 @@ def test_weekly_cash_forecast_on_a_temporary_database(cash_db: Path) -> None:
     assert base_json["weeks"][1]["closingFen"] - ct["weeks"][1]["closingFen"] == 60_000_000_00
     bad = runner.invoke(app, ["cash", "forecast", "--scenario", "x", "--payment", "2026-02-30:1"])
     assert bad.exit_code == 3 and "is not YYYY-MM-DD" in bad.output
+
+
+def _check_forecast_workbook(runner: CliRunner, target: Path, runs: list[CashForecastRun]) -> None:
+    """`cash report --xlsx`: one titled workbook whose weeks, days and drivers are the stored runs' figures."""
+    written = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--xlsx", str(target)])
+    assert written.exit_code == 0, written.output
+    again = runner.invoke(app, ["cash", "report", "--as-of", AS_OF.isoformat(), "--xlsx", str(target)])
+    assert again.exit_code == 3 and "--force" in again.output
+    none = runner.invoke(app, ["cash", "report", "--as-of", "2020-01-01", "--xlsx", str(target), "--force"])
+    assert none.exit_code == 3 and "no forecast run stored for 2020-01-01" in none.output
+    book = openpyxl.load_workbook(target)
+    assert len(book.sheetnames) == 3 * len(runs)
+    for number, run in enumerate(runs, start=1):
+        weeks = book[f"{number} {run.scenario}"[:19] + " 周 weeks"]
+        assert weeks["A1"].value == "资金预测（13 周）13-week cash forecast"
+        assert AS_OF.isoformat() in weeks["A2"].value and run.scenario in weeks["A2"].value
+        assert header(weeks)[:3] == ["周起 From", "至 To", "期初余额 Opening"]
+        assert header(weeks)[-2:] == ["期末余额 Closing", "低于最低余额 Below minimum"]
+        assert weeks.cell(row=header_row(weeks) - 1, column=len(header(weeks))).value == UNIT_YUAN
+        assert weeks.freeze_panes == f"A{header_row(weeks) + 1}"
+        rows = table_rows(weeks, cells=True)
+        assert len(rows) == len(run.weeks) == 13
+        for row, week in zip(rows, run.weeks, strict=True):
+            assert row[0].value.date() == date.fromisoformat(week["start"])
+            assert Decimal(str(row[2].value)) == from_fen(week["openingFen"])
+            assert Decimal(str(row[-2].value)) == from_fen(week["closingFen"])
+            assert row[-2].number_format == "#,##0.00"
+            assert row[-1].value == ("是 yes" if week["closingFen"] < run.minimum_fen else "否 no")
+        days = table_rows(book[f"{number} {run.scenario}"[:19] + " 日 days"])
+        assert [Decimal(str(r[-2])) for r in days] == [from_fen(d["closingFen"]) for d in run.days]
+        drivers = table_rows(book[f"{number} {run.scenario}"[:19] + " 驱动 drivers"])
+        assert [Decimal(str(r[2])) for r in drivers] == [from_fen(d["amountFen"]) for d in run.drivers]

@@ -30,6 +30,7 @@ from smartfin.costing.model import INDICATOR_COLUMNS, CostInputError, MonthInput
 from tests.costing import sample_month as s
 from tests.costing.test_cost_report import SHEETS
 from tests.flows.test_flows_posting_budget import _artifacts
+from tests.support.workbooks import header, header_row, table_rows
 
 EMPTY = pd.DataFrame()
 
@@ -146,7 +147,7 @@ def test_cost_monthly_runs_each_stage_in_order_and_writes_the_reports(fake: Fake
     assert "心血管内科" in page and "¥524,567.89" in page and "<svg" in page and "超标 breach" in page
     book = openpyxl.load_workbook(io.BytesIO((folder / f"cost-{s.MONTH}.xlsx").read_bytes()))
     assert book.sheetnames == SHEETS
-    marked = [r for r in book["成本指标 Indicators"].iter_rows(min_row=2, values_only=True) if r[7] == "是 yes"]
+    marked = [r for r in table_rows(book["成本指标 Indicators"]) if r[7] == "是 yes"]
     assert len(marked) == 2
 
 
@@ -266,7 +267,10 @@ def _run_and_check(month: str, inputs: Any) -> None:
         assert centre.name in page and "<svg" in page and "None" not in page
     book = openpyxl.load_workbook(io.BytesIO((folder / f"cost-{month}.xlsx").read_bytes()))
     assert book.sheetnames == SHEETS
-    total = sum(Decimal(str(r[6])) for r in book["科室成本 Centre costs"].iter_rows(min_row=2, values_only=True))
+    costs = book["科室成本 Centre costs"]
+    assert costs["A1"].value == "科室成本表 Department costs" and month in costs["A2"].value
+    assert costs.freeze_panes == f"A{header_row(costs) + 1}" and header(costs)[6] == "合计 Total"
+    total = sum(Decimal(str(r[6])) for r in table_rows(costs))
     assert total * 100 == expected_fen
     # a re-run of the month replaces the stored result and the reports
     again = cost_monthly(month=month, open_reviews=False)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -23,6 +25,9 @@ from smartfin.insurance.samples import (
     write_month_files,
     write_table,
 )
+from smartfin.kernel.money import from_fen
+from smartfin.kernel.spreadsheet import UNIT_YUAN
+from tests.support.workbooks import header, header_row, table_rows
 
 HOSPITAL = "H001"
 DAY = date(2031, 11, 3)
@@ -50,7 +55,17 @@ def test_insurance_daily_reconciles_the_drop_folder_and_a_rerun_changes_nothing(
     assert "重复结算 Duplicate" in page and "<svg" in page
     book = openpyxl.load_workbook(io.BytesIO((folder / f"insurance-{DAY.isoformat()}.xlsx").read_bytes()))
     assert book.sheetnames == ["异常 Exceptions", "汇总核对 Totals"]
-    assert book["异常 Exceptions"].max_row == len(sample.truth) + 1
+    sheet = book["异常 Exceptions"]
+    assert sheet["A1"].value == "医保日对账异常 Daily insurance exceptions" and DAY.isoformat() in sheet["A2"].value
+    assert sheet.freeze_panes == f"A{header_row(sheet) + 1}" and header(sheet)[0] == "类型 Type"
+    assert sheet.cell(row=header_row(sheet) - 1, column=len(header(sheet))).value == UNIT_YUAN
+    rows = table_rows(sheet, cells=True)
+    assert len(rows) == len(sample.truth) == len(stored)
+    shown = Counter((r[1].value, None if r[4].value is None else Decimal(str(r[4].value))) for r in rows)
+    assert shown == Counter((None if pd.isna(e["settlement_id"]) else str(e["settlement_id"]),
+                             None if pd.isna(e["his_fen"]) else from_fen(int(e["his_fen"])))
+                            for e in stored.to_dict("records"))
+    assert all(r[4].number_format == "#,##0.00" for r in rows if r[4].value is not None)
     again = insurance_daily(business_date=DAY)
     assert again["run_id"] == first["run_id"] and again["run_count"] == 2
     assert set(again["imports"].values()) == {"unchanged"}
@@ -111,6 +126,12 @@ def test_insurance_monthly_matches_the_bank_and_reports_aging(flow_env: Path,
     folder = Path(result["reports"])
     book = openpyxl.load_workbook(io.BytesIO((folder / f"insurance-{MONTH}.xlsx").read_bytes()))
     assert book.sheetnames == ["清算单 Statements", "异常 Exceptions", "账龄 Aging", "DRG-DIP"]
+    statements = book["清算单 Statements"]
+    assert statements["A1"].value == "医保清算单 Insurance clearing statements" and MONTH in statements["A2"].value
+    assert header(statements)[8] == "拨付 Disbursed" and statements.freeze_panes == f"A{header_row(statements) + 1}"
+    disbursed = {r[1]: Decimal(str(r[8])) for r in table_rows(statements)}
+    assert disbursed == {str(r["statement_no"]): from_fen(int(r["disbursed_fen"]))
+                         for r in sample.statements.to_dict("records")}
     assert "拨付未到账" in (folder / "index.html").read_text(encoding="utf-8")
     again = insurance_monthly(month=MONTH, as_of=as_of)
     assert again["entries_booked"] == 0 and again["run_count"] == 2

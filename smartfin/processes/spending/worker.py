@@ -380,14 +380,41 @@ def close_spending_request(job: Job) -> dict[str, Any]:
     return {"requestStatus": outcome}
 
 
+CONSENT_SEND_BACK = "recordConsentSendBack"
+CONSENT_GROUP = "president"
+
+
+def _sent_back_task(job: Job, chain: list[Any]) -> tuple[SignedTask | None, list[SignedTask], str, int | str]:
+    """The completed task whose send-back this job records, the round's signatures before it, the group that
+    was asked and the step's name — read from the engine's history, never from the variables.
+
+    Which step sent the request back is the engine's own record of the job (the activity the external task
+    belongs to): the unit head's consent, or the next step of the stored chain.
+    """
+    assert job.worker is not None
+    engine = job.worker.engine
+    if job.activity_id == CONSENT_SEND_BACK:
+        consents = [t for t in signed_tasks(engine, job.process_instance_id, CONSENT_TASK) if t.completed]
+        task = consents[-1] if consents and consents[-1].outcome == SEND_BACK else None
+        return task, [], CONSENT_GROUP, "consent"
+    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
+    completed = [t for t in signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since) if t.completed]
+    task = completed[-1] if completed and completed[-1].outcome == SEND_BACK else None
+    signatures = round_signatures(completed[:-1]) if task else []
+    step = len(signatures) + 1
+    group = chain[step - 1].candidate_group if chain and step <= len(chain) else ""
+    return task, signatures, group, step
+
+
 @registry.topic("send-back-request")
 def send_back_request(job: Job) -> dict[str, Any]:
-    """An approver sent the request back for revision (退回修改): check the send-back against the stored chain
-    and the engine's history, keep the round's decisions, tell the requester (audit ``sent-back``).
+    """An approver, or the unit head asked for prior consent to an overspend, sent the request back for
+    revision (退回修改): check the send-back against the stored chain (the consent group for the consent) and
+    the engine's history, keep the round's decisions, tell the requester (audit ``sent-back``).
 
     A send-back that does not hold (no reason, not the step's group or one of its members, the requester)
     is refused with SEND_BACK_REFUSED: the same step is asked again and the task shows why. Nothing was
-    reserved during approval, so nothing moves; the record waits for the requester's revision.
+    reserved during approval or consent, so nothing moves; the record waits for the requester's revision.
     """
     assert job.worker is not None
     engine = job.worker.engine
@@ -395,19 +422,14 @@ def send_back_request(job: Job) -> dict[str, Any]:
         request = _request(session, job)
         chain = current_chain(session, DOCUMENT_TYPE, request.request_no)
         session.expunge_all()
-    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
-    completed = [t for t in signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since) if t.completed]
-    task = completed[-1] if completed and completed[-1].outcome == SEND_BACK else None
-    signatures = round_signatures(completed[:-1]) if task else []
-    step = len(signatures) + 1
+    task, signatures, group, step = _sent_back_task(job, chain)
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
     is_member = members_of(engine)
-    if not chain or step > len(chain):
+    if not group:
         problems = [f"退回不对应审批链的任何一级 / the send-back matches no step of the stored chain (step {step})"]
     else:
         deputies = deputies_of_signers([task.user] if task and task.user else [], is_member)
-        problems = send_back_problems(task, chain[step - 1].candidate_group, {request.requester, starter or ""},
-                                      is_member, deputies)
+        problems = send_back_problems(task, group, {request.requester, starter or ""}, is_member, deputies)
     if problems:
         text = "\n".join(problems)
         with session_scope() as session:
@@ -418,14 +440,18 @@ def send_back_request(job: Job) -> dict[str, Any]:
     assert task is not None and task.user
     reason = (task.comment or "").strip()[:1000]
     with session_scope() as session:
-        record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
-                      round_no=chain[0].round, chain=chain, approvals=[*signatures, task])
+        if chain and job.activity_id == CONSENT_SEND_BACK:
+            # the consent precedes the next round's chain: kept beside the round it answers
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
+                          round_no=chain[0].round, chain=chain, approvals=[], others=[task])
+        elif chain:
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=request.request_no,
+                          round_no=chain[0].round, chain=chain, approvals=[*signatures, task])
         record_audit(session, actor=task.user, action="sent-back", subject_type=DOCUMENT_TYPE,
                      subject_id=request.request_no, details={
-                         "reason": reason, "round": chain[0].round, "step": step,
-                         "group": chain[step - 1].candidate_group, "task": task.task_id})
-    log.info("request %s sent back by %s at step %s of round %s", request.request_no, task.user, step,
-             chain[0].round)
+                         "reason": reason, "round": chain[0].round if chain else None, "step": step,
+                         "group": group, "task": task.task_id})
+    log.info("request %s sent back by %s at step %s", request.request_no, task.user, step)
     # the requester of the record owns the revision task, whatever a variable said before
     return {"sendBackReason": reason, "sendBackProblem": "", "revisionProblem": "", "requester": request.requester}
 

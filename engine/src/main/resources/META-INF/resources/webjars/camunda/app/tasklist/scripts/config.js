@@ -5,19 +5,10 @@
  * and falls back to fallbackLocale otherwise; it has no language menu of its own. Hospital staff work
  * in Simplified Chinese whatever their browser asks for, so the only locale offered is the one the
  * user chose with the language switch (stored in this browser), Chinese when nothing was chosen.
- * The translation is app/tasklist/locales/zh.json in the engine project.
+ * The translation is app/tasklist/locales/zh.json in the engine project; the choice is read in
+ * smartfin/locale.js, shared with Cockpit and Admin.
  */
-const LOCALE_KEY = 'smartfin.locale';
-const SUPPORTED = ['zh', 'en'];
-
-function chosenLocale() {
-  try {
-    const stored = window.localStorage.getItem(LOCALE_KEY);
-    return SUPPORTED.indexOf(stored) > -1 ? stored : 'zh';
-  } catch (e) {
-    return 'zh';
-  }
-}
+import {chosenLocale} from '../smartfin/locale.js';
 
 const locale = chosenLocale();
 

@@ -1,49 +1,47 @@
 /*
- * SmartFin language switch for Tasklist: 中文 | English, kept in this browser (localStorage) and
- * read by scripts/config.js when Tasklist starts. Each language is named in its own language, as
- * language menus are. Switching reloads the page so that every label is rendered again.
+ * SmartFin language switch for Tasklist, Cockpit and Admin: 中文 | English, kept in this browser
+ * (smartfin/locale.js) and read by each webapp's scripts/config.js when it starts. Each language is named
+ * in its own language, as language menus are. Switching reloads the page so that every label is rendered
+ * again. The switch brings its own style so that the three webapps show it alike.
  */
-const LOCALE_KEY = 'smartfin.locale';
+import {LOCALE_KEY, chooseLocale, chosenLocale} from './locale.js';
+
 const LANGUAGES = [['zh', '中文'], ['en', 'English']];
-
-function current() {
-  try {
-    return window.localStorage.getItem(LOCALE_KEY) === 'en' ? 'en' : 'zh';
-  } catch (e) {
-    return 'zh';
-  }
+const STYLE = `
+#smartfin-language {
+  position: fixed; right: 16px; bottom: 8px; z-index: 1000; font-size: 12px;
+  background: rgba(255, 255, 255, 0.9); padding: 2px 8px; border-radius: 3px;
 }
-
-function choose(locale) {
-  try {
-    window.localStorage.setItem(LOCALE_KEY, locale);
-  } catch (e) {
-    return;
-  }
-  window.location.reload();
-}
+#smartfin-language a { cursor: pointer; margin: 0 4px; }
+#smartfin-language a.active { font-weight: bold; color: inherit; cursor: default; text-decoration: none; }
+`;
 
 function addSwitch() {
   if (document.getElementById('smartfin-language')) {
     return;
   }
+  const style = document.createElement('style');
+  style.textContent = STYLE;
+  document.head.appendChild(style);
+  const current = chosenLocale();
   const box = document.createElement('div');
   box.id = 'smartfin-language';
   box.setAttribute('role', 'navigation');
-  box.setAttribute('aria-label', current() === 'zh' ? '界面语言' : 'Language');
+  box.setAttribute('aria-label', current === 'zh' ? '界面语言' : 'Language');
+  box.setAttribute('data-storage-key', LOCALE_KEY);
   LANGUAGES.forEach(function (entry) {
     const link = document.createElement('a');
     link.setAttribute('lang', entry[0]);
     link.setAttribute('data-locale', entry[0]);
     link.textContent = entry[1];
-    if (entry[0] === current()) {
+    if (entry[0] === current) {
       link.className = 'active';
       link.setAttribute('aria-current', 'true');
     } else {
       link.href = '';
       link.addEventListener('click', function (event) {
         event.preventDefault();
-        choose(entry[0]);
+        chooseLocale(entry[0]);
       });
     }
     box.appendChild(link);
@@ -56,4 +54,4 @@ if (document.readyState === 'loading') {
 } else {
   addSwitch();
 }
-document.documentElement.setAttribute('lang', current() === 'zh' ? 'zh-CN' : 'en');
+document.documentElement.setAttribute('lang', chosenLocale() === 'zh' ? 'zh-CN' : 'en');

@@ -1,0 +1,163 @@
+"""Cockpit and Admin as the hospital's administrator sees them, in a real (Debian) Chromium: Chinese by default even
+for a browser that asks for English, English selectable with the switch shared with Tasklist, no migration notice.
+The translations and configuration served are the engine project's own files."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bots.browser import launch_chromium
+from smartfin.camunda.secrets import ensure_secrets
+from smartfin.kernel.settings import PROJECT_ROOT, get_settings
+
+pytestmark = [pytest.mark.engine, pytest.mark.browser]
+
+WEBAPP = PROJECT_ROOT / "engine/src/main/resources/META-INF/resources/webjars/camunda/app"
+PLACEHOLDER = re.compile(r"{{\s*([\w.]+)\s*}}")
+#: Cockpit's main menu and the dashboard's headings
+COCKPIT_MENU = ("COCKPIT_PROCESSES", "COCKPIT_DECISIONS", "COCKPIT_HUMAN_TASKS", "COCKPIT_MORE",
+                "DASHBOARD_RUNNING_PROCESS_INSTANCE", "DASHBOARD_OPEN_INCIDENTS", "DASHBOARD_OPEN_HUMAN_TASKS",
+                "DASHBOARD_DEPLOYED")
+#: what Cockpit's translation must hold besides the menu: the lists and the instance view a user opens first
+COCKPIT_VIEWS = ("PLUGIN_PROCESS_DEF_NAME", "PLUGIN_PROCESS_DEF_RUNNING_INSTANCES", "PLUGIN_PROCESS_INSTANCES_LABEL",
+                 "PLUGIN_PROCESS_INSTANCE_BUSINESS_KEY", "PLUGIN_VARIABLE_INSTANCES_LABEL", "PLUGIN_INCIDENTS_LABEL",
+                 "PROCESS_INSTANCE_INSTANCE_VIEW", "PROCESS_INSTANCE_BUSINESS_KEY", "DECISION_DEFINITION_LABEL",
+                 "PLUGIN_DECISION_TABLE_TITLE_DEFINITIONS", "PLUGIN_TASK_DASHBOARD_TITLE", "PLGN_SEAR_NO_MATCH")
+#: Admin's main menu
+#: the webapps load their plugins one by one; on a busy machine a page may take several seconds
+SLOW = 30_000
+ADMIN_MENU = ("USERS_USERS", "GROUPS_GROUPS", "TENANTS_TENANTS", "AUTHORIZATION_AUTHORIZATIONS", "SYSTEM_SYSTEM")
+
+
+def _served(path: str) -> requests.Response:
+    settings = get_settings()
+    response = requests.get(settings.engine_url.rstrip("/") + settings.engine_webapp_path + path, timeout=10)
+    response.raise_for_status()
+    return response
+
+
+def _locale(app: str, name: str) -> dict:
+    return json.loads(_served(f"/app/{app}/locales/{name}.json").content.decode("utf-8-sig"))
+
+
+def _translated_faithfully(english: dict[str, str], chinese: dict[str, str]) -> None:
+    assert set(chinese) <= set(english), sorted(set(chinese) - set(english))
+    empty = [k for k, v in chinese.items() if not str(v).strip()]
+    assert not empty, f"empty Chinese texts: {empty}"
+    for key, text in chinese.items():
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(english[key])), key
+    left_in_english = [k for k, v in chinese.items() if re.search(r"[A-Za-z]{3}", english[k]) and v == english[k]]
+    assert not left_in_english, f"left in English: {left_in_english}"
+
+
+def test_the_engine_serves_the_projects_translations_and_configuration(camunda):
+    for app in ("cockpit", "admin"):
+        assert _locale(app, "zh") == json.loads((WEBAPP / f"{app}/locales/zh.json").read_text(encoding="utf-8"))
+        assert _served(f"/app/{app}/scripts/config.js").content == (WEBAPP / f"{app}/scripts/config.js").read_bytes()
+    for shared in ("tasklist/smartfin/locale.js", "tasklist/smartfin/language-switch.js"):
+        assert _served(f"/app/{shared}").content == (WEBAPP / shared).read_bytes()
+
+
+def test_admin_is_translated_completely_and_cockpit_where_people_look(camunda):
+    english, chinese = _locale("admin", "en"), _locale("admin", "zh")
+    assert set(chinese["dateLocales"]) == set(english["dateLocales"])
+    assert set(chinese["labels"]) == set(english["labels"]), sorted(set(english["labels"]) ^ set(chinese["labels"]))
+    _translated_faithfully(english["labels"], chinese["labels"])
+
+    english, chinese = _locale("cockpit", "en"), _locale("cockpit", "zh")
+    assert set(chinese["dateLocales"]) == set(english["dateLocales"])
+    _translated_faithfully(english["labels"], chinese["labels"])
+    missing = [k for k in COCKPIT_MENU + COCKPIT_VIEWS if k not in chinese["labels"]]
+    assert not missing, missing
+    # every label of the navigation, the dashboard, the process and decision lists and searches, and the
+    # instance views with their tabs (variables, incidents, user and external tasks)
+    for prefix in ("COCKPIT_", "DASHBOARD_", "PROCESS_DEFINITION_", "PROCESS_INSTANCE_", "PLUGIN_PROCESS_",
+                   "PLUGIN_VARIABLE_", "PLUGIN_INCIDENTS_", "PLUGIN_DECISION_", "DECISION_DEFINITION_",
+                   "DECISION_INSTANCE_", "PLUGIN_TASK_", "PLUGIN_USER_TASKS_", "PLUGIN_EXTERNAL_TASK",
+                   "PLGN_SEDE_", "PLUGIN_JOB_DEFINITION_LABEL", "PLUGIN_JOBS_LABEL"):
+        untranslated = [k for k in english["labels"] if k.startswith(prefix) and k not in chinese["labels"]]
+        assert not untranslated, (prefix, untranslated)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        # a browser that asks for English first: the administrator still gets Chinese
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        page = context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def _lines(page: Page) -> list[str]:
+    return [line.strip() for line in re.split(r"[\n\t]", page.locator("body").inner_text()) if line.strip()]
+
+
+def _shown_in_english(page: Page, english: dict[str, str], keys: tuple[str, ...]) -> list[str]:
+    lines = _lines(page)
+    return [english[k] for k in keys if any(line.startswith(english[k]) for line in lines)]
+
+
+def _switch_to(page: Page, language: str) -> None:
+    """Choose a language with the switch and wait for the page it reloads (the webapp may still be redirecting)."""
+    page.wait_for_load_state("networkidle")
+    with page.expect_navigation(timeout=SLOW):
+        page.locator("#smartfin-language").get_by_text(language, exact=True).click()
+
+
+def _app_url(app: str) -> str:
+    settings = get_settings()
+    return settings.engine_url.rstrip("/") + settings.engine_webapp_path + f"/app/{app}/"
+
+
+def test_the_administrator_works_in_chinese_in_cockpit_and_admin_and_may_switch(camunda, page):
+    cockpit_en, cockpit_zh = _locale("cockpit", "en")["labels"], _locale("cockpit", "zh")["labels"]
+    admin_en, admin_zh = _locale("admin", "en")["labels"], _locale("admin", "zh")["labels"]
+    password = ensure_secrets(get_settings())["SMARTFIN_ENGINE_ADMIN_PASSWORD"]
+
+    page.goto(_app_url("cockpit"))
+    page.get_by_placeholder("用户名").fill("admin")
+    page.get_by_placeholder("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("link", name=cockpit_zh["COCKPIT_PROCESSES"], exact=True).first).to_be_visible(timeout=SLOW)
+    for key in COCKPIT_MENU:
+        expect(page.get_by_text(cockpit_zh[key], exact=True).first).to_be_visible(timeout=SLOW)
+    shown = _shown_in_english(page, cockpit_en, COCKPIT_MENU)
+    assert not shown, shown
+    expect(page.locator(".ce-eol-banner")).to_be_hidden()
+    assert "Camunda 8" not in page.locator("body").inner_text()
+
+    page.get_by_role("link", name=cockpit_zh["COCKPIT_PROCESSES"], exact=True).first.click()
+    expect(page.get_by_text("支出申请审批").first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(cockpit_zh["PLUGIN_PROCESS_DEF_RUNNING_INSTANCES"]).first).to_be_visible(timeout=SLOW)
+
+    page.goto(_app_url("admin"))  # the same login session
+    for key in ADMIN_MENU:
+        expect(page.get_by_text(admin_zh[key], exact=True).first).to_be_visible(timeout=SLOW)
+    shown = _shown_in_english(page, admin_en, ADMIN_MENU)
+    assert not shown, shown
+    expect(page.locator(".ce-eol-banner")).to_be_hidden()
+    page.get_by_text(admin_zh["USERS_USERS"], exact=True).first.click()
+    expect(page.get_by_text(admin_zh["USERS_ADD_USER"]).first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("li.na").first).to_be_visible(timeout=SLOW)
+    assert not [line for line in _lines(page)
+                if line in set(admin_en.values()) and line not in set(admin_zh.values())
+                and re.search("[A-Za-z]{3}", line)]
+
+    _switch_to(page, "English")  # one choice for all three webapps
+    expect(page.get_by_text(admin_en["USERS_ADD_USER"]).first).to_be_visible(timeout=SLOW)
+    page.goto(_app_url("cockpit"))
+    expect(page.get_by_role("link", name=cockpit_en["COCKPIT_PROCESSES"], exact=True).first).to_be_visible(timeout=SLOW)
+    expect(page.locator(".ce-eol-banner")).to_be_hidden()
+    _switch_to(page, "中文")
+    expect(page.get_by_role("link", name=cockpit_zh["COCKPIT_PROCESSES"], exact=True).first).to_be_visible(timeout=SLOW)
