@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pdfplumber
 
+from bench.bench_extract_lists import lists_section
 from bench.bench_extract_receipts import receipts_section
 from bench.bench_extract_travel import travel_section
 from extractors.invoice import extract_invoice
@@ -158,7 +159,8 @@ def main() -> int:
     travel_ok = travel_section(max(20, count // 4), args.repeat, plain_text, timed)
     receipts_ok = receipts_section(max(20, count // 4), args.repeat, plain_text, timed)
     items_ok = item_layouts_section(args.items_per_layout or (4 if args.quick else 10), args.repeat)
-    return 0 if ratio <= 1.5 and accuracy >= 0.99 and travel_ok and receipts_ok and items_ok else 1
+    lists_ok = lists_section(8 * 20 if args.quick else 32 * 20, min(args.repeat, 2), plain_text, ofd_plain_text, timed)
+    return 0 if ratio <= 1.5 and accuracy >= 0.99 and travel_ok and receipts_ok and items_ok and lists_ok else 1
 
 
 if __name__ == "__main__":

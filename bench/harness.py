@@ -83,6 +83,7 @@ def isolated_cluster(models: list[str] | None = None) -> Iterator[tuple[object, 
         "SMARTFIN_VAR_DIR": var_dir, "SMARTFIN_ENGINE_DEMO": "true", "SMARTFIN_STAND_IN_PORTALS": "false",
         "SMARTFIN_CLUSTER_PG_PORT": str(_free_port()), "SMARTFIN_CLUSTER_BALANCER_PORT": str(_free_port()),
         "SMARTFIN_CLUSTER_ENGINE_NODES": f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
+        "SMARTFIN_CLUSTER_PREFECT_PORT": str(_free_port()),
     })
     from smartfin.kernel.settings import get_settings
 

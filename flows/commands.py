@@ -105,3 +105,27 @@ def serve() -> None:
 
     apply_prefect_environment()
     serve_all()
+
+
+@flows_app.command("deploy")
+def deploy_flows(
+    pool: Annotated[str, typer.Option("--pool", help="the Prefect work pool (type process) whose workers run "
+                                                     "the flows; `up --profile cluster` creates it")],
+) -> None:
+    """Register every scheduled flow as a deployment on a work pool, or update it (schedule, description).
+
+    `smartfin up --profile cluster` runs this on every start; run it by hand after changing a schedule
+    (SMARTFIN_*_CRON) with the cluster's client environment loaded.
+    """
+    from flows.deployments import deploy_to_pool, scheduled_flows
+    from smartfin.kernel.settings import get_settings
+
+    settings = get_settings().flows
+    try:
+        ids = deploy_to_pool(pool, settings)
+    except ValueError as exc:  # Prefect refuses an unknown pool this way
+        _fail(str(exc))
+        return
+    for item in scheduled_flows(settings):
+        typer.echo(f"{item.name:16} {item.cron:16} ({settings.timezone})")
+    typer.echo(f"{len(ids)} deployments on work pool {pool!r} at {settings.effective_prefect_api_url}")

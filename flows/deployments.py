@@ -1,9 +1,12 @@
-"""The scheduled flows as deployments, served from one process (`smartfin flows serve`).
+"""The scheduled flows as deployments: served from one process (`smartfin flows serve`), or registered on a
+work pool (`smartfin flows deploy --pool`) whose Prefect workers run them.
 
-Each deployment carries its cron schedule (hospital time zone, overridable through ``SMARTFIN_*_CRON``)
-and runs in the serving process. The local Prefect server started by `smartfin up` stores the runs
-(SQLite under var/prefect/ by default, PostgreSQL by ``SMARTFIN_PREFECT_DATABASE_URL``); a production
-Prefect server is used instead when ``SMARTFIN_PREFECT_API_URL`` names it.
+Each deployment carries its cron schedule (hospital time zone, overridable through ``SMARTFIN_*_CRON``).
+On one machine they run in the serving process; the local Prefect server started by `smartfin up` stores
+the runs (SQLite under var/prefect/ by default, PostgreSQL by ``SMARTFIN_PREFECT_DATABASE_URL``), or a
+production Prefect server when ``SMARTFIN_PREFECT_API_URL`` names it. In the cluster profile `up` registers
+them on the cluster's work pool instead, referring to each flow by module path: the workers run the
+installed project, nothing is built or pushed.
 """
 
 from __future__ import annotations
@@ -153,11 +156,37 @@ def serve_all(settings: FlowSettings | None = None) -> None:
     serve(*deployments(settings), limit=4)
 
 
-def deployments(settings: FlowSettings | None = None) -> list[Any]:
-    """The Prefect deployments (not yet applied) of every scheduled flow."""
+def deployments(settings: FlowSettings | None = None, work_pool: str | None = None) -> list[Any]:
+    """The Prefect deployments (not yet applied) of every scheduled flow; with ``work_pool``, deployments of
+    that pool whose entrypoint is the flow's module path (``flows.bank.daily_bank_reconciliation``)."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     s = settings or get_settings().flows
+    pooled: dict[str, Any] = ({"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH}
+                              if work_pool else {})
     return [f.flow.to_deployment(name=f.name, schedules=[Cron(f.cron, timezone=s.timezone)],  # type: ignore[attr-defined]
-                                 description=f.description, tags=["smartfin"])
+                                 description=f.description, tags=["smartfin"], **pooled)
             for f in scheduled_flows(s)]
+
+
+def deploy_to_pool(work_pool: str, settings: FlowSettings | None = None) -> list[str]:
+    """Create or update every scheduled flow's deployment on ``work_pool`` (schedules included, so a changed
+    ``SMARTFIN_*_CRON`` takes effect on the next `up`); the ids. Nothing is built or pushed: the pool's
+    workers import the flows from the installed project.
+
+    Each deployment is applied by itself (``RunnerDeployment.apply``, what ``prefect.deploy`` does after its
+    checks): Prefect 3.8.8's ``deploy`` asks for the pool's workers with a request its own server refuses
+    (HTTP 422, offset/limit null). The pool is read first, so a missing pool is named, not created untyped.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    apply_prefect_environment(settings)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(work_pool)
+        except ObjectNotFound:
+            raise ValueError(f"Prefect has no work pool {work_pool!r}: `smartfin up --profile cluster` "
+                             "creates it") from None
+    return [str(d.apply(work_pool_name=work_pool)) for d in deployments(settings, work_pool)]

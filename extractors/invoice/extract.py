@@ -30,6 +30,10 @@ from smartfin.kernel.findings import Finding, Severity
 # reader: (document, its record, findings) or None. Their packages register them (extractors/__init__.py).
 OfdReader = Callable[[bytes], "tuple[Any, InvoiceRecord | None, list[Finding]] | None"]
 OFD_READERS: list[OfdReader] = []
+# Readers of rail and air tickets delivered as XML or OFD by the tax platform: (ticket, its record, findings),
+# (None, None, findings) for a voucher that is no ticket, or None for other files. Registered like OFD_READERS.
+TicketReader = Callable[[bytes, SourceFormat], "tuple[Any, InvoiceRecord | None, list[Finding]] | None"]
+TICKET_READERS: list[TicketReader] = []
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")
 _KEY_FIELDS = ("number", "total_with_tax")
@@ -120,6 +124,12 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             if read.record is None and [f.code for f in read.findings] == ["IMAGE_ONLY"]:
                 outcome = read_scanned_pdf(data, min_confidence=settings.ocr_min_confidence)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
+        elif fmt in (SourceFormat.OFD, SourceFormat.XML) and (ticket := _digital_ticket(data, fmt)) is not None:
+            ticket_doc, record, findings = ticket
+            if ticket_doc is None:
+                blocking = [f for f in findings if f.severity is Severity.BLOCK]
+                return ExtractionResult(None, fmt, tuple(findings), blocking[0].message if blocking else "not a ticket")
+            return _finish_ticket(ticket_doc, record, findings, today, fmt)
         elif fmt is SourceFormat.OFD:
             for reader in OFD_READERS:
                 special = reader(data)
@@ -146,6 +156,14 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
                        "the file could not be read automatically", fmt)
 
 
+def _digital_ticket(data: bytes, fmt: SourceFormat) -> tuple[Any, InvoiceRecord | None, list[Finding]] | None:
+    for reader in TICKET_READERS:
+        found = reader(data, fmt)
+        if found is not None:
+            return found
+    return None
+
+
 def _reason(findings: list[Finding], default: str) -> str:
     for finding in findings:
         if finding.severity is Severity.BLOCK:
@@ -166,13 +184,13 @@ def _finish(record: InvoiceRecord | None, fmt: SourceFormat, findings: list[Find
 
 
 def _finish_ticket(ticket: object, record: InvoiceRecord | None, findings: list[Finding],
-                   today: date | None) -> ExtractionResult:
+                   today: date | None, fmt: SourceFormat = SourceFormat.PDF) -> ExtractionResult:
     """A rail or air ticket, checked by its reader (a ticket has no code or seller); here only the date."""
     if record is not None and record.issue_date.value is not None:
         findings = findings + check_issue_date(record, today)
     blocking = [f for f in findings if f.severity is Severity.BLOCK]
     reason = blocking[0].message if blocking else None
-    return ExtractionResult(record, SourceFormat.PDF, tuple(findings), reason, ticket=ticket)
+    return ExtractionResult(record, fmt, tuple(findings), reason, ticket=ticket)
 def _finish_receipt(receipt: Any, record: InvoiceRecord | None, findings: list[Finding], *, fmt: SourceFormat,
                     today: date | None) -> ExtractionResult:
     """A fiscal e-receipt: its own checks (code, number, check code, items, 大写, signature), not the VAT rules."""

@@ -19,6 +19,7 @@ from typing import Any
 from extractors.invoice.chinese import read_chinese_invoice, value_from_text
 from extractors.invoice.layout import Glyph
 from extractors.invoice.model import RECORD_FIELDS, Extracted, InvoiceKind, InvoiceRecord, Source, missing
+from extractors.invoice.ofd_lists import all_object_texts, later_page_paths, read_later_pages, tagged_items
 from extractors.invoice.xml_invoice import read_invoice_xml
 from smartfin.kernel.findings import Finding, Severity
 
@@ -91,7 +92,7 @@ def page_glyphs(content: bytes) -> list[Glyph]:
 
 
 def read_ofd(data: bytes) -> tuple[InvoiceRecord | None, list[Finding]]:
-    """Read an OFD invoice: the attached original XML when present, else the first page's text."""
+    """Read an OFD invoice: the attached original XML when present, else the pages (first, then item lists)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as exc:
@@ -157,7 +158,26 @@ def _read_document(archive: zipfile.ZipFile) -> tuple[InvoiceRecord | None, list
     if record is not None and tagged:
         record, tag_findings = _apply_tags(record, tagged)
         page_findings = _without_fields(page_findings, tagged) + tag_findings
+    if record is not None:
+        record, list_findings = _later_pages(archive, doc_dir, doc_root, pages, page_root, record)
+        page_findings += list_findings
     return record, findings + page_findings
+
+
+def _later_pages(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Element, pages: list[ET.Element],
+                 page_root: ET.Element, record: InvoiceRecord) -> tuple[InvoiceRecord, list[Finding]]:
+    """Items of the pages after the first (sales list, continued table): tagged items first, else by position."""
+    paths = later_page_paths(doc_dir, pages)
+    items = tagged_items(tag_roots(archive, doc_dir, doc_root),
+                         all_object_texts(archive, paths, _object_texts(page_root)))
+    glyphs: list[list[Glyph]] = []
+    if not items:
+        for path in paths:
+            content = _read(archive, path)
+            if content is not None:
+                root = ET.fromstring(content)
+                glyphs.append(template_glyphs(archive, doc_dir, doc_root, root) + page_glyphs(content))
+    return read_later_pages(record, glyphs, len(pages), items)
 
 
 # the custom tags of the tax bureau's OFD invoices (CustomTag.xml) and the record field each one holds
@@ -189,6 +209,22 @@ def custom_tag_texts(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Elemen
     """
     texts = _object_texts(page_root)
     out: dict[str, str] = {}
+    for tag_root in tag_roots(archive, doc_dir, doc_root):
+        for element in tag_root.iter():
+            field = CUSTOM_TAGS.get(_local(element.tag))
+            if field is None or field in out:
+                continue
+            refs = [r for r in element if _local(r.tag) == "ObjectRef"
+                    and (page_id is None or r.get("PageRef") in (None, page_id))]
+            parts = [texts[r.text.strip()] for r in refs if r.text and r.text.strip() in texts]
+            if parts:
+                out[field] = "".join(parts)
+    return out
+
+
+def tag_roots(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Element) -> list[ET.Element]:
+    """The parsed custom-tag files of the document (CustomTags.xml → each CustomTag's FileLoc)."""
+    roots: list[ET.Element] = []
     for loc in _children(doc_root, "CustomTags"):
         if not loc.text:
             continue
@@ -200,18 +236,9 @@ def custom_tag_texts(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Elemen
             if not file_loc.text:
                 continue
             tag_file = _read(archive, posixpath.join(posixpath.dirname(list_path), file_loc.text.strip()))
-            if tag_file is None:
-                continue
-            for element in ET.fromstring(tag_file).iter():
-                field = CUSTOM_TAGS.get(_local(element.tag))
-                if field is None or field in out:
-                    continue
-                refs = [r for r in element if _local(r.tag) == "ObjectRef"
-                        and (page_id is None or r.get("PageRef") in (None, page_id))]
-                parts = [texts[r.text.strip()] for r in refs if r.text and r.text.strip() in texts]
-                if parts:
-                    out[field] = "".join(parts)
-    return out
+            if tag_file is not None:
+                roots.append(ET.fromstring(tag_file))
+    return roots
 
 
 def template_glyphs(archive: zipfile.ZipFile, doc_dir: str, doc_root: ET.Element,

@@ -48,23 +48,23 @@ def register() -> None:
         PAGE_READERS.append(read_travel_page)
 
 
-def ticket_record(ticket: TravelTicket) -> InvoiceRecord:
+def ticket_record(ticket: TravelTicket, source: Source = Source.PDF_TEXT) -> InvoiceRecord:
     """The invoice fields of a ticket (kind, number, date, buyer, amounts); the journey stays on the ticket."""
     vat = ticket.deductible_vat
     total = ticket.total
     confidence = min(ticket.fare.confidence, total.confidence) if ticket.fare.value is not None else 0.0
     amount = None if vat is None or total.value is None else total.value - vat
-    none = missing(Source.PDF_TEXT)
+    none = missing(source)
 
     def computed(value: Decimal | None) -> Extracted[Decimal]:
-        return Extracted(value, confidence, Source.PDF_TEXT) if value is not None else none
+        return Extracted(value, confidence, source) if value is not None else none
 
     return InvoiceRecord(
-        kind=Extracted(_KIND[ticket.kind], 1.0, Source.PDF_TEXT), code=none, number=ticket.number,
+        kind=Extracted(_KIND[ticket.kind], 1.0, source), code=none, number=ticket.number,
         issue_date=ticket.issue_date, check_code=none, machine_no=none, buyer_name=ticket.buyer_name,
         buyer_tax_id=ticket.buyer_tax_id, seller_name=none, seller_tax_id=none, items=(),
         total_amount=computed(amount), total_tax=computed(vat), total_with_tax=total, total_uppercase=none,
-        remarks=none, payee=none, reviewer=none, issuer=none, currency=Extracted("CNY", 1.0, Source.PDF_TEXT))
+        remarks=none, payee=none, reviewer=none, issuer=none, currency=Extracted("CNY", 1.0, source))
 
 
 def validate_ticket(ticket: TravelTicket) -> list[Finding]:

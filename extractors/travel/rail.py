@@ -81,7 +81,7 @@ def read_rail_ticket(lines: Sequence[Line]) -> tuple[TravelTicket, list[Finding]
         development_fund=missing(Source.PDF_TEXT), other_taxes=missing(Source.PDF_TEXT), total=found(fare_value),
         ticket_no=found(eticket[1].group(1) if eticket else None),
         buyer_name=found(buyer_name or None), buyer_tax_id=found(uscc[1].group(1) if uscc else None))
-    return ticket, _missing_findings(ticket)
+    return ticket, missing_findings(ticket)
 
 
 def _journey(lines: Sequence[Line]) -> tuple[str, str, str] | None:
@@ -92,7 +92,7 @@ def _journey(lines: Sequence[Line]) -> tuple[str, str, str] | None:
     return None
 
 
-def _missing_findings(ticket: TravelTicket) -> list[Finding]:
+def missing_findings(ticket: TravelTicket) -> list[Finding]:
     """Key fields a clerk must type because they were not read."""
     segment = ticket.segments[0]
     wanted = {"number": ticket.number, "issue_date": ticket.issue_date, "fare": ticket.fare,

@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from rules.reimbursement.home import HOME_CODES, check_home_trip
+from rules.reimbursement.places import unknown_places, with_table_cities
 from rules.reimbursement.standards import Standards, StandardsError
 from rules.reimbursement.trips import TripLeg, check_classes, check_trip, ticket_destination
 from smartfin.kernel.findings import Finding, Severity
@@ -27,7 +29,8 @@ LODGING_MARKERS = ("住宿", "房费", "lodging", "hotel")
 REVIEW_CODES = frozenset({"LOW_CONFIDENCE", "TRAVEL_CLASS_OVER_STANDARD", "TRAVEL_CLASS_UNREAD",
                           "TRIP_TICKET_OUTSIDE_DATES", "TRIP_CITIES_BROKEN", "TRIP_DESTINATION_MISMATCH",
                           "ITEMS_AMOUNT_MISMATCH", "ITEMS_TAX_MISMATCH", "ITEMS_INCOMPLETE",
-                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING", "TRAVEL_GRADE_UNRECORDED"})
+                          "BUYER_NAME_MISMATCH", "BUYER_TITLE_MISSING", "TRAVEL_GRADE_UNRECORDED",
+                          "TRIP_PLACE_UNKNOWN"}) | HOME_CODES
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class TravelFacts:
     grade: str = "general"
     meals_provided_days: int = 0
     self_driving: bool = False
+    one_way: bool = False  # the claim says the traveller did not come back by ticket
 
     @property
     def days(self) -> int:
@@ -98,7 +102,8 @@ class TravelFacts:
             raise ValueError("travel meals_provided_days: must not be negative")
         return cls(destination=destination, province=str(data.get("province") or "").strip(), departed=departed,
                    returned=returned, grade=str(data.get("grade") or "general").strip(),
-                   meals_provided_days=meals, self_driving=bool(data.get("self_driving", False)))
+                   meals_provided_days=meals, self_driving=bool(data.get("self_driving", False)),
+                   one_way=bool(data.get("one_way", False)))
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class ClaimFacts:
     references: dict[str, str] = field(default_factory=dict)
     travel: TravelFacts | None = None
     explanation: str = ""
+    home_city: str | None = None  # the hospital's city (SMARTFIN_HOSPITAL_CITY): trips start and end there
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,13 @@ def check_lodging(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards
 
 
 def trip_legs(invoices: Iterable[InvoiceFacts]) -> list[TripLeg]:
-    """The legs of every counted ticket of the claim."""
-    return [leg for invoice in counted(invoices) for leg in invoice.legs]
+    """The legs of every counted ticket of the claim, their cities from the station and airport tables."""
+    return [with_table_cities(leg) for invoice in counted(invoices) for leg in invoice.legs]
+
+
+def check_trip_places(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
+    """Every station and airport of the tickets is in the tables (else its city is a guess: review)."""
+    return unknown_places(trip_legs(invoices))
 
 
 def lodging_city(trip: TravelFacts, invoices: Sequence[InvoiceFacts]) -> str:
@@ -300,6 +311,13 @@ def check_trip_tickets(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], stan
     return check_trip(legs, trip.departed, trip.returned, trip.destination)
 
 
+def check_trip_home(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
+    """The tickets leave from the hospital's city and come back to it (one-way trips where the claim says so)."""
+    if claim.travel is None:
+        return []
+    return check_home_trip(trip_legs(invoices), claim.home_city, one_way=claim.travel.one_way)
+
+
 def check_currency(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:
     """Foreign-currency invoices need the exchange rate of the payment day (finance converts by hand)."""
     return [Finding(
@@ -321,7 +339,7 @@ def check_has_invoices(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], stan
 ClaimRule = Callable[[ClaimFacts, Sequence[InvoiceFacts], Standards], list[Finding]]
 RULES: tuple[ClaimRule, ...] = (check_has_invoices, check_claim_total, check_cash_limit, check_attachments,
                                 check_deadlines, check_lodging, check_currency, check_travel_class,
-                                check_trip_tickets)
+                                check_trip_tickets, check_trip_home, check_trip_places)
 
 
 def audit_claim(claim: ClaimFacts, invoices: Sequence[InvoiceFacts], standards: Standards) -> list[Finding]:

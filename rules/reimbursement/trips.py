@@ -40,6 +40,8 @@ class TripLeg:
     departure_time: time | None
     cabin: str | None  # extractors.travel.CabinClass value
     seat_class: str | None  # as printed
+    from_place: str | None = None  # station or airport as printed (the tables in places.py give its city)
+    to_place: str | None = None
 
     @property
     def when(self) -> tuple[date, time]:
@@ -58,7 +60,8 @@ def legs_from_stored(position: int, ticket: dict[str, Any] | None) -> tuple[Trip
         day, at = segment.get("departure_date"), segment.get("departure_time")
         legs.append(TripLeg(position, mode, segment.get("carrier_no"), segment.get("from_city"),
                             segment.get("to_city"), date.fromisoformat(day) if day else None,
-                            time.fromisoformat(at) if at else None, segment.get("cabin"), segment.get("seat_class")))
+                            time.fromisoformat(at) if at else None, segment.get("cabin"), segment.get("seat_class"),
+                            segment.get("from_place"), segment.get("to_place")))
     return tuple(legs)
 
 

@@ -1,4 +1,5 @@
-"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy and the workers, in that order.
+"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy, the workers, then the Prefect server,
+its work pool with the flow deployments and the Prefect worker, in that order.
 
 What starts on this machine is what its addresses say is here (``smartfin.cluster.hosts.is_local``): on
 one machine everything, on several hosts each host starts its own pieces with the same configuration.
@@ -19,6 +20,7 @@ import requests
 
 from smartfin.app.stack import database_at_head, portals_service
 from smartfin.cluster import postgres
+from smartfin.cluster import prefect as cluster_prefect
 from smartfin.cluster.balancer import balancer_service, write_config
 from smartfin.cluster.hosts import is_local
 from smartfin.cluster.nodes import node_service, start_node
@@ -33,9 +35,11 @@ def cluster_active(settings: Settings) -> bool:
 
 
 def client_environment(settings: Settings) -> dict[str, str]:
-    """What a process using the cluster needs: the balancer as its engine, the project tables on PostgreSQL."""
+    """What a process using the cluster needs: the balancer as its engine, the project tables on PostgreSQL,
+    the cluster's Prefect server for the flows."""
     return {"SMARTFIN_ENGINE_URL": settings.cluster.balancer_url,
-            "SMARTFIN_DATABASE_URL": postgres.project_database_url(settings)}
+            "SMARTFIN_DATABASE_URL": postgres.project_database_url(settings),
+            "SMARTFIN_PREFECT_API_URL": settings.cluster.prefect_api_url}
 
 
 def client_settings(settings: Settings) -> Settings:
@@ -77,6 +81,10 @@ def pieces(settings: Settings) -> list[Piece]:
     if settings.stand_in_portals:
         found.append(Piece(portals_service(settings), True, settings.erp_url))
     found.append(Piece(cluster_worker_service(settings), True, f"→ {cluster.balancer_url}"))
+    found.append(Piece(cluster_prefect.server_service(settings), is_local(cluster.prefect_host),
+                       cluster.prefect_api_url))
+    found.append(Piece(cluster_prefect.worker_service(settings, client_environment(settings)), True,
+                       f"pool {cluster.work_pool} → {cluster.prefect_api_url}"))
     return found
 
 
@@ -96,7 +104,7 @@ def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: 
     clients = client_settings(settings)
     for piece in pieces(settings):
         name = piece.service.name
-        if not piece.local or (name == "worker" and not workers):
+        if not piece.local or (name in ("worker", "prefect-worker") and not workers):
             continue
         echo(f"starting {name} ({piece.address}) …")
         if name == "postgres":
@@ -117,6 +125,13 @@ def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: 
             echo(f"  models: {len(result.deployed)} deployed, {len(result.unchanged)} unchanged")
             with closing(admin_client(clients)) as admin:
                 prepare_filters(admin)
+        elif name == "prefect-server":
+            piece.service.start(180.0, progress)
+            echo(f"  work pool {cluster.work_pool}: {cluster_prefect.ensure_work_pool(settings)}; recovery "
+                 f"automations: {len(cluster_prefect.ensure_automations(settings))} created")
+            echo(f"  {cluster_prefect.register_deployments(settings, client_environment(settings))}")
+        elif name == "prefect-worker":
+            piece.service.start(90.0, progress)
         else:
             piece.service.start(30.0, progress)
         echo(f"  {name} running (pid {piece.service.pid()}), log: {piece.service.log_file}")

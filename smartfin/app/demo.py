@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from contextlib import closing
 from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -45,6 +46,7 @@ from smartfin.store.db import session_scope
 
 BUDGET_TEMPLATE = Path(__file__).with_name("demo_budget.csv")
 DEPARTMENTS_FILE = Path(__file__).with_name("demo_departments.csv")
+DEPARTMENT_ROLES_FILE = Path(__file__).with_name("demo_department_roles.csv")
 CT_EXAMPLE = PROJECT_ROOT / "rules" / "procurement" / "examples" / "ct-128.yaml"
 DEMO_PLUGINS = "smartfin.demo"
 
@@ -89,6 +91,25 @@ def import_demo_departments() -> str:
         raise RuntimeError(f"the demo departments were refused: {problems}")
     return (f"{report.opened} versions opened, {report.closed} closed" if report.changed
             else f"{report.rows} rows loaded already")
+
+
+def import_demo_department_heads(settings: Settings) -> str:
+    """Record every demo department's head (the demo profile's dept-head logins) and put each into her
+    department's engine group, so a head sees and signs only her own department's requests."""
+    from smartfin.camunda.tasklist_filters import admin_client
+    from smartfin.ledger.department_roles import import_department_roles
+    from smartfin.processes.department_groups import sync_department_groups
+
+    logins = {user.id for user in demo_users()}
+    with session_scope() as session:
+        report = import_department_roles(session, DEPARTMENT_ROLES_FILE.read_bytes(), actor="demo",
+                                         user_exists=logins.__contains__, filename=DEPARTMENT_ROLES_FILE.name)
+    if not report.ok:
+        problems = "; ".join(f"row {i.row} {i.column}: {i.reason}" for i in report.errors)
+        raise RuntimeError(f"the demo department heads were refused: {problems}")
+    with closing(admin_client(settings)) as admin, session_scope() as session:
+        synced = sync_department_groups(session, admin)
+    return f"{report.added} periods recorded, {report.unchanged} unchanged; {synced.summary()}"
 
 
 def import_demo_budget(year: int) -> str:
@@ -153,10 +174,13 @@ def services_step(settings: Settings, echo: Echo, progress: Callable[[str], None
     bring_up(settings, echo, progress or (lambda message: echo(f"  {message}")))
     year = hospital_now().year
     echo("departments: " + import_demo_departments())
+    echo("department heads: " + import_demo_department_heads(settings))
     echo(f"budget {year}: " + import_demo_budget(year))
     return [("liu.yang", f"smartfin budget show --year {year} — every demo budget line with its department's name, "
                          "summed from the journal"),
             ("liu.yang", "smartfin departments list — the demo hospital's departments as a tree"),
+            ("liu.yang", "smartfin departments roles list — each department's head; a head sees and signs only "
+                         "her department's requests (group dept-head.<code>)"),
             *[(user, f"http://{settings.dashboard_host}:{settings.dashboard_port}/ — the finance dashboard: {what}")
               for user, what in (("liu.yang", "budget execution by department with drill-down to lines and their "
                                               "documents, queues, exceptions, cash and cost"),

@@ -18,7 +18,10 @@ from typing import Any, TypeVar
 import yaml
 
 from smartfin.camunda.client import EngineAuthError, EngineClient
+from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.settings import PROJECT_ROOT
+from smartfin.ledger.department_roles import holders_on, role_of_group
+from smartfin.store.db import session_scope
 
 DEMO_USERS_FILE = PROJECT_ROOT / "engine" / "src" / "main" / "resources" / "application-demo.yaml"
 T = TypeVar("T")
@@ -112,10 +115,23 @@ def complete_as(engine: EngineClient, user: str, task: dict[str, Any], variables
     wait_for(lambda: not engine.tasks(taskId=task["id"]), 10, message=f"task {task['id']} to complete")
 
 
+def approver_of(group: str) -> str | None:
+    """The demo user who signs for ``group``: the one named in ``APPROVER_OF_GROUP``, or for a department's
+    group (``dept-head.CARD``) the head the department role record names for today."""
+    if group in APPROVER_OF_GROUP:
+        return APPROVER_OF_GROUP[group]
+    found = role_of_group(group)
+    if found is None:
+        return None
+    with session_scope() as session:
+        holders = holders_on(session, found[1], found[0], hospital_today())
+    return holders[0] if holders else None
+
+
 def signing_group(engine: EngineClient, task: dict[str, Any]) -> str:
     """The one candidate group of an approval task that a demo user signs for (else ``LookupError``)."""
     groups = candidate_groups(engine, task["id"])
-    if len(groups) != 1 or groups[0] not in APPROVER_OF_GROUP:
+    if len(groups) != 1 or approver_of(groups[0]) is None:
         raise LookupError(f"task {task['id']} ({task.get('name')}) has candidate groups {groups}: no single demo "
                           f"approver to sign it")
     return groups[0]
@@ -125,7 +141,7 @@ def sign_as_group_member(engine: EngineClient, task: dict[str, Any], *, decision
                          comment: str = "同意 ok", password: str | None = None) -> str:
     """Complete an approval task as the demo user of its candidate group; returns that group."""
     group = signing_group(engine, task)
-    complete_as(engine, APPROVER_OF_GROUP[group], task, {"decision": decision, "comment": comment},
+    complete_as(engine, str(approver_of(group)), task, {"decision": decision, "comment": comment},
                 password=password)
     return group
 
@@ -147,7 +163,7 @@ def approve_chain(engine: EngineClient, process_instance_id: str, *, reject_at: 
         group = signing_group(engine, task)
         seen.append(group)
         decision = "reject" if group == reject_at else "approve"
-        complete_as(engine, APPROVER_OF_GROUP[group], task, {"decision": decision, "comment": comment},
+        complete_as(engine, str(approver_of(group)), task, {"decision": decision, "comment": comment},
                     password=password)
         if decision == "reject":
             return seen
@@ -226,8 +242,10 @@ class TasklistGuide:
             query = found.get("query") or {}
             if group is None and "currentUser()" in str(query.get("assigneeExpression") or ""):
                 return str(found["name"])
+            like = str(query.get("candidateGroupLike") or "")
             if group is not None and (query.get("candidateGroup") == group
-                                      or group in (query.get("candidateGroups") or [])):
+                                      or group in (query.get("candidateGroups") or [])
+                                      or (like.endswith("%") and group.startswith(like[:-1]))):
                 return str(found["name"])
         return "(all tasks)"
 
@@ -246,7 +264,8 @@ class TasklistGuide:
             else:
                 groups = candidate_groups(self.engine, task["id"])
                 waiting_groups += groups
-                users = [(user.id, group) for group in groups for user in members if group in user.groups]
+                users = [(user.id, group) for group in groups for user in members
+                         if group in user.groups or approver_of(group) == user.id]
             for user, group in users:
                 own = " (your own: the four-eyes rule stops you signing it)" if group and user == requester else ""
                 out.append((user, f"Tasklist «{self.filter_for(user, group=group)}» → {task['name']} · "
@@ -267,7 +286,7 @@ class TasklistGuide:
             return
         for step, group in enumerate(chain[positions[0] + 1:], start=positions[0] + 2):
             for user in demo_users():
-                if group in user.groups and user.id != requester:
+                if (group in user.groups or approver_of(group) == user.id) and user.id != requester:
                     self._later.setdefault(user.id, []).append(f"{number} (step {step}/{len(chain)})")
 
     def later_lines(self, what: str) -> list[tuple[str, str]]:

@@ -1,9 +1,12 @@
-"""``smartfin departments``: import the department master data (科室主数据) and list the departments in force."""
+"""``smartfin departments``: import the department master data (科室主数据) and list the departments in force;
+``smartfin departments roles``: who heads each department (科室负责人), the record the scoped approval groups
+(``dept-head.CARD``) follow."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,15 +14,23 @@ from typing import Annotated, Any
 import typer
 
 from smartfin.app.progress import working
+from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.camunda.tasklist_filters import admin_client
 from smartfin.kernel.clock import hospital_today
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.jsontext import to_json
+from smartfin.kernel.settings import get_settings
 from smartfin.ledger import Department, import_departments
+from smartfin.ledger.department_roles import department_roles, import_department_roles
 from smartfin.ledger.departments import departments_on
 from smartfin.ledger.staff import import_staff_grades, staff_grades
+from smartfin.processes.department_groups import RoleGroupSync, sync_department_groups
 from smartfin.store.db import session_scope
 
 departments_app = typer.Typer(no_args_is_help=True, help="Department master data (科室主数据).")
+roles_app = typer.Typer(no_args_is_help=True, help="Department roles (科室负责人) in dated periods; they decide "
+                                                   "who sees and signs a department's dept-head steps.")
+departments_app.add_typer(roles_app, name="roles")
 
 
 def register(app: typer.Typer) -> None:
@@ -129,3 +140,72 @@ def staff_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON do
         return
     for row in rows:
         typer.echo(f"{row['person']:20} {row['grade']:10} from {row['valid_from']}  (recorded by {row['recorded_by']})")
+
+
+# ------------------------------------------------------------------------------------- department roles
+
+@roles_app.command("import")
+def roles_import(path: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) or .xlsx: department, role, user, "
+                                                         "valid_from, valid_to")],
+                 actor: Annotated[str, typer.Option(help="who imports (recorded with every period)")] = "finance"
+                 ) -> None:
+    """Record department heads and their periods, then bring the engine's scoped groups into step.
+
+    Unknown departments, users the engine does not know and overlapping periods are refused with the row;
+    a file with any bad row changes nothing. Needs the engine (``smartfin up``): it knows the users.
+    """
+    with _engine_errors():
+        service = EngineClient.from_settings()
+        try:
+            report = _imported(path, lambda session: import_department_roles(
+                session, path, actor=actor, user_exists=lambda user: bool(service.get("/user", id=user))))
+        finally:
+            service.close()
+        typer.echo(f"{report.source}: {report.rows} rows, {report.added} periods recorded, {report.closed} closed, "
+                   f"{report.unchanged} unchanged")
+        typer.echo(_sync_roles().summary())
+
+
+@roles_app.command("list")
+def roles_list(
+    on: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                                                help="only the periods in force on this day")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """Every recorded role period by department (or those in force on a day), with its engine group."""
+    with session_scope() as session:
+        rows = [{"department": r.department, "role": r.role, "user": r.user_id, "group": r.engine_group,
+                 "valid_from": r.valid_from, "valid_to": r.valid_to, "recorded_by": r.recorded_by}
+                for r in department_roles(session, on=on.date() if on else None)]
+    if as_json:
+        typer.echo(to_json({"on": on.date().isoformat() if on else None, "roles": rows}))
+        return
+    if not rows:
+        typer.echo("no department roles recorded (load them with: smartfin departments roles import FILE)")
+        return
+    for row in rows:
+        period = f"{row['valid_from']} – {row['valid_to'] or ''}".rstrip()
+        typer.echo(f"{row['department']:8} {row['role']:6} {row['user']:16} {period:25} group {row['group']}  "
+                   f"(recorded by {row['recorded_by']})")
+
+
+@roles_app.command("sync")
+def roles_sync() -> None:
+    """Bring the engine's department groups (dept-head.<code>) into step with today's role holders; `up`
+    and the scheduled delegation sync do the same."""
+    with _engine_errors():
+        typer.echo(_sync_roles().summary())
+
+
+def _sync_roles() -> RoleGroupSync:
+    with closing(admin_client(get_settings())) as admin, session_scope() as session:
+        return sync_department_groups(session, admin)
+
+
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    try:
+        yield
+    except EngineError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(ExitCode.REFUSED) from None

@@ -115,6 +115,8 @@ def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.launcher import start_engine
     from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
+    from smartfin.processes.department_groups import sync_department_groups
+    from smartfin.store.db import session_scope
 
     echo(f"database: at revision {database_at_head(settings)}")
     for entry in stack():
@@ -127,8 +129,11 @@ def bring_up(settings: Settings, echo: Callable[[str], None], progress: Callable
             echo(f"  models: {len(result.deployed)} deployed, {len(result.unchanged)} unchanged")
             with closing(admin_client(settings)) as admin:
                 filters = prepare_filters(admin)
+                with session_scope() as session:
+                    departments = sync_department_groups(session, admin)
             echo(f"  Tasklist filters: {len(filters.created)} created, {len(filters.updated)} updated, "
                  f"{len(filters.unchanged)} unchanged")
+            echo(f"  {departments.summary()}")
         else:
             echo(f"starting {entry.name} …")
             service = entry.make(settings)

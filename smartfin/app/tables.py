@@ -12,6 +12,7 @@ import smartfin.cashflow.tables
 import smartfin.costing.tables
 import smartfin.insurance.tables
 import smartfin.ledger.closing
+import smartfin.ledger.department_roles
 import smartfin.ledger.departments
 import smartfin.ledger.models
 import smartfin.ledger.staff
@@ -37,6 +38,7 @@ TABLE_MODULES = (
     smartfin.ledger.models,
     smartfin.ledger.departments,
     smartfin.ledger.staff,
+    smartfin.ledger.department_roles,
     smartfin.processes.approvals,
     smartfin.processes.delegations,
     smartfin.processes.spending.requests,

@@ -1,9 +1,10 @@
 """Tasklist filters per workflow role, written through the engine's REST API on every `smartfin up`.
 
 A filter is what an approver opens in Tasklist: "部门负责人待办" lists the tasks offered to the
-``dept-head`` group. Each filter names the process variables Tasklist shows in the list (document
-number, requester, department, amount, purpose; Tasklist itself shows how long ago the task was
-created), so an approver sees what a task is about before opening it.
+``dept-head`` group and to the department-scoped groups ``dept-head.<department code>`` (a head reads only
+her own department's: the engine shows a user the tasks offered to her groups). Each filter names the
+process variables Tasklist shows in the list (document number, requester, department, amount, purpose;
+Tasklist itself shows how long ago the task was created), so an approver sees what a task is about before opening it.
 
 The set of filters is derived from the engine's workflow groups (type ``WORKFLOW``, seeded by the
 engine from its role list), so a role added to the engine gets its filter on the next `up` without a
@@ -99,6 +100,13 @@ def _names(group: dict[str, Any]) -> tuple[str, str]:
     return chinese, english.strip()
 
 
+def role_pattern(group_id: str) -> str:
+    """The role's own group and its department-scoped groups (``dept-head`` and ``dept-head.CARD`` …), as a
+    LIKE pattern. The engine lists only the tasks the user may read — those offered to her own groups — so a
+    department head's filter shows her department's steps and none of another department's."""
+    return f"{group_id}%"
+
+
 def role_filter_specs(groups: list[dict[str, Any]]) -> list[FilterSpec]:
     """One filter per workflow group, plus the two every role member shares ("我的任务", "我可办理的任务")."""
     roles = sorted((g for g in groups if g.get("type") == WORKFLOW_GROUP_TYPE), key=lambda g: str(g["id"]))
@@ -122,7 +130,8 @@ def role_filter_specs(groups: list[dict[str, Any]]) -> list[FilterSpec]:
         specs.append(FilterSpec(
             key=f"role:{group_id}", name=f"{chinese}待办",
             description=f"提交给{chinese}（{group_id}）审批或办理的任务，含已被认领的，最新的在前",
-            query={"candidateGroup": group_id, "includeAssignedTasks": True, "sorting": NEWEST_FIRST},
+            query={"candidateGroupLike": role_pattern(group_id), "includeAssignedTasks": True,
+                   "sorting": NEWEST_FIRST},
             priority=0, groups=(group_id,),
             former_names=(f"{chinese}待办 {english} tasks",) if english else ()))
     return specs

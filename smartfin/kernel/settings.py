@@ -236,6 +236,13 @@ class ClusterSettings(BaseSettings):
                                   "of the same name)")
     prefect_database: str = Field(default="smartfin_prefect", description="database of the Prefect server "
                                   "(role of the same name)")
+    prefect_host: str = Field(default="127.0.0.1", description="address the cluster's Prefect server binds to "
+                              "and clients use; 0.0.0.0 to serve other hosts")
+    prefect_port: int = Field(default=4210, description="its port (API and UI)")
+    work_pool: str = Field(default="smartfin", description="Prefect work pool (type process) the flow deployments "
+                           "are registered on and the Prefect worker polls")
+    flow_heartbeat_s: int = Field(default=30, ge=30, description="seconds between a running flow's heartbeats; "
+                                  "three missed ones mark the run crashed and schedule it again")
 
     @property
     def nodes(self) -> list[tuple[str, int]]:
@@ -251,6 +258,11 @@ class ClusterSettings(BaseSettings):
     def balancer_url(self) -> str:
         host = "127.0.0.1" if self.balancer_host in ("0.0.0.0", "::") else self.balancer_host
         return f"http://{host}:{self.balancer_port}"
+
+    @property
+    def prefect_api_url(self) -> str:
+        host = "127.0.0.1" if self.prefect_host in ("0.0.0.0", "::") else self.prefect_host
+        return f"http://{host}:{self.prefect_port}/api"
 
 
 class Settings(BaseSettings):
@@ -315,6 +327,9 @@ class Settings(BaseSettings):
                                "title every invoice with a buyer tax id must carry")
     hospital_uscc: str = Field(default="12330100427703821M", description="the hospital's unified social credit "
                                "code (统一社会信用代码), the buyer tax id of its invoices")
+    hospital_city: str | None = Field(default=None, description="the hospital's city (e.g. 杭州): a trip's "
+                                      "tickets must leave from it and return to it (one-way trips where the claim "
+                                      "says so), else review; unset = not checked")
     invoice_verifier: str = Field(default="manual", description="`manual` (a person checks on the national "
                                   "platform) or `tax-portal` (the verification bot)")
     chromium: Path | None = Field(default=None, description="browser the bots launch; unset = Debian's "

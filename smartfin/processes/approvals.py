@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +29,15 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.camunda.variables import encode_variables
-from smartfin.kernel.clock import HOSPITAL_TZ, utc_now
+from smartfin.kernel.clock import HOSPITAL_TZ, hospital_today, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
+from smartfin.ledger.department_roles import (
+    holders_on,
+    role_of_group,
+    roles_loaded,
+    scoped_groups_of,
+    scoped_membership,
+)
 from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
@@ -177,26 +184,63 @@ def routing_decision(job: Job, decision_key: str) -> dict[str, Any]:
     return dict(engine.get(f"/decision-definition/key/{decision_key}"))
 
 
+class NoRoleHolder(RuntimeError):
+    """A department-scoped step has nobody to sign it: the department's head is not recorded for today."""
+
+
+def department_group(session: Session, group: str, department: str | None) -> str:
+    """``group`` narrowed to ``department`` when it is a department-scoped role (``dept-head`` →
+    ``dept-head.CARD``) and the hospital records department roles; else ``group`` itself. ``department`` must
+    come from the project's record of the document, never from a process variable."""
+    if not department or not roles_loaded(session):
+        return group
+    return scoped_groups_of([group], department)[0]
+
+
+def department_scoped(session: Session, groups: Sequence[str], department: str | None,
+                      on: date | None = None) -> list[str]:
+    """The routed groups with each department-scoped role (``dept-head``) narrowed to the document's
+    ``department`` as recorded — ``dept-head.CARD`` — so Tasklist offers the step to that department's head
+    only (see ``smartfin.ledger.department_roles``).
+
+    Groups stay as routed while no department role is recorded at all (a hospital that has not loaded its
+    heads) or for a document without a department. ``NoRoleHolder`` when a scoped step would have nobody
+    to sign it: the step would wait forever, so routing stops and says whom to record.
+    """
+    scoped = [department_group(session, group, department) for group in groups]
+    day = on or hospital_today()
+    for group in scoped:
+        found = role_of_group(group)
+        if found is not None and not holders_on(session, found[1], found[0], day):
+            raise NoRoleHolder(f"科室 {department} 在 {day} 没有记录的{found[0].value}，无法确定审批人 / no "
+                               f"{found[0].value} of department {department} is recorded for {day} (record one "
+                               "with: smartfin departments roles import FILE)")
+    return scoped
+
+
 def route_document(job: Job, *, decision_key: str, document_type: str, document_no: str, amount: Decimal,
-                   within_plan: bool, inputs: dict[str, Any]) -> list[ApprovalChainStep]:
+                   within_plan: bool, inputs: dict[str, Any], department: str | None = None) -> list[ApprovalChainStep]:
     """Evaluate the routing table on ``inputs`` (taken from the record by the caller) and store the chain.
 
     The chain is fixed here once per routing task, audited as ``approval-chain-fixed``; the model iterates
     its copy (``approvalChain``, see ``chain_variables``), which the engine lets no user write, and the
-    control step before money moves compares the signatures with this stored chain only.
+    control step before money moves compares the signatures with this stored chain only. ``department`` is
+    the recorded document's department: department-scoped steps are narrowed to it (``department_scoped``).
     """
     assert job.worker is not None
     decision = routing_decision(job, decision_key)
     rows = job.worker.engine.post(f"/decision-definition/{decision['id']}/evaluate",
                                   {"variables": encode_variables(inputs)})
-    groups = [row["approverGroup"]["value"] for row in rows]
+    routed = [row["approverGroup"]["value"] for row in rows]
     with session_scope() as session:
+        groups = department_scoped(session, routed, department)
         steps = fix_chain(session, document_type=document_type, document_no=document_no, groups=groups,
                           amount=amount, within_plan=within_plan, decision_id=decision["id"],
                           decision_version=int(decision["version"]), routed_by=job.id)
         record_audit(session, actor="system", action="approval-chain-fixed", subject_type=document_type,
                      subject_id=document_no, details={
-                         "round": steps[0].round, "groups": groups, "amount": format_yuan(amount),
+                         "round": steps[0].round, "groups": groups, "department": department,
+                         "amount": format_yuan(amount),
                          "within_plan": within_plan, "decision": decision["id"]})
         session.expunge_all()
     return steps
@@ -376,6 +420,20 @@ def members_of(engine: EngineClient) -> Callable[[str, str], bool]:
     return is_member
 
 
+def signed_as_member(user: str, group: str, ended: str | None, is_member: Callable[[str, str], bool]) -> bool:
+    """Whether ``user`` belonged to ``group`` when she completed a task that ended at ``ended``.
+
+    A department-scoped group (``dept-head.CARD``) is answered from the department role record for the day
+    the task ended (a head whose period had ended does not count, whatever the engine's copy says); any other
+    group by ``is_member`` (the engine's identity service).
+    """
+    if role_of_group(group) is not None:
+        if ended is None:
+            return False
+        return bool(scoped_membership(user, group, _instant(ended).astimezone(HOSPITAL_TZ).date()))
+    return is_member(user, group)
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -462,7 +520,7 @@ def signature_problems(task: SignedTask, group: str, excluded: set[str],
                         f"assigned to {task.assignee}")
     if task.user in excluded:
         problems.append(f"{task.user} 是申请人 / {task.user} is the requester")
-    if not is_member(task.user, group):
+    if not signed_as_member(task.user, group, task.ended, is_member):
         why_not = "" if deputies is None else deputies(task.user, group, task.ended)
         if why_not is not None:
             problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}"

@@ -23,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, utc_now
+from smartfin.ledger.department_roles import scoped_membership
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
 
@@ -336,8 +337,11 @@ def deputy_check(rows: Sequence[Delegation], is_member: Callable[[str, str], boo
         mine = [d for d in rows if d.deputy == user and group in d.covered]
         if not mine:
             return f"无 {group} 的授权记录 / no delegation for {group} names {user} as deputy"
+        scoped = {row.delegator: scoped_membership(row.delegator, group, at.astimezone(HOSPITAL_TZ).date())
+                  for row in mine}
         for row in mine:
-            if row.active_at(at) and is_member(row.delegator, group):
+            recorded = scoped[row.delegator]
+            if row.active_at(at) and (is_member(row.delegator, group) if recorded is None else recorded):
                 return None
         reasons = []
         for row in mine:

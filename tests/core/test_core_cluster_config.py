@@ -59,3 +59,43 @@ def test_only_addresses_of_this_machine_are_started_here():
     assert is_local("127.0.0.1")
     assert not is_local("192.0.2.10")  # TEST-NET-1: never assigned to a host
     assert not is_local("no-such-host.invalid")
+
+
+def test_the_prefect_server_uses_its_own_database_by_environment_and_binds_where_configured(tmp_path):
+    from smartfin.cluster.postgres import password, role
+    from smartfin.cluster.prefect import server_service, worker_service
+
+    configured = settings(tmp_path, pg_port=6000, prefect_host="0.0.0.0", prefect_port=4300)
+    server = server_service(configured)
+    secret = password(configured, role(configured, "prefect"))
+    assert server.env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] == (
+        f"postgresql+asyncpg://smartfin_prefect:{secret}@127.0.0.1:6000/smartfin_prefect")
+    assert secret not in " ".join(server.argv), "the password would show in the process list"
+    assert server.argv[server.argv.index("--host") + 1] == "0.0.0.0"
+    assert server.env["PREFECT_API_URL"] == "http://127.0.0.1:4300/api"
+    worker = worker_service(configured, {"SMARTFIN_ENGINE_URL": "http://127.0.0.1:8090"})
+    assert worker.argv[worker.argv.index("--pool") + 1] == "smartfin"
+    assert worker.env["SMARTFIN_ENGINE_URL"] == "http://127.0.0.1:8090"
+    assert worker.env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
+    assert "PREFECT_SERVER_DATABASE_CONNECTION_URL" not in worker.env
+
+
+def test_a_lost_flow_run_is_crashed_after_missed_heartbeats_and_rescheduled_at_most_twice(tmp_path):
+    from prefect.client.schemas.objects import StateType
+
+    from smartfin.cluster.prefect import MISSED_HEARTBEATS, recovery_automations
+
+    lost, again = recovery_automations(settings(tmp_path, work_pool="flows-a", flow_heartbeat_s=40))
+    assert lost.trigger.within.total_seconds() == 40 * MISSED_HEARTBEATS
+    assert lost.trigger.posture.value == "Proactive" and "prefect.flow-run.Completed" in lost.trigger.expect
+    assert [a.state for a in lost.actions] == [StateType.CRASHED]
+    assert lost.trigger.match_related.root == {"prefect.resource.role": "deployment"}
+    assert again.trigger.match_related.root["prefect.resource.name"] == "flows-a"
+    assert again.trigger.expect == {"prefect.flow-run.Crashed"}
+    assert again.trigger.match.root["prefect.run-count"] == ["1", "2"]
+    assert [a.state for a in again.actions] == [StateType.SCHEDULED]
+
+
+def test_heartbeats_more_often_than_prefect_allows_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="flow_heartbeat_s"):
+        settings(tmp_path, flow_heartbeat_s=10)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+import smartfin.app.tables  # noqa: F401  (registers every table for the scoped-group database)
+from smartfin.ledger.department_roles import DepartmentRole
 from smartfin.processes.approvals import ApprovalChainStep, SignedTask, chain_problems
 from smartfin.processes.delegations import (
     Delegation,
@@ -18,6 +23,8 @@ from smartfin.processes.delegations import (
     parse_instant,
     wanted_groups,
 )
+from smartfin.store.db import get_engine, session_scope
+from tests.support.settings import environment
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 MEMBERS = {("li.na", "dept-head"), ("wang.fang", "finance-officer"), ("he.ping", "budget-committee")}
@@ -162,3 +169,41 @@ def test_the_engine_mirror_holds_only_active_delegations() -> None:
             delegation(id=10, delegator="wang.fang", deputy="he.ping", groups="finance-officer")]
     assert wanted_groups(rows, NOW) == {"deputy.li.na.dept-head": {"sun.li"},
                                         "deputy.wang.fang.finance-officer": {"he.ping"}}
+
+
+# ------------------------------------------------------------------- department-scoped groups (dept-head.CARD)
+
+@pytest.fixture
+def card_head_until_march(tmp_path: Path) -> Iterator[None]:
+    """li.na recorded as CARD's head until 2026-03-01 (a database of its own)."""
+    with environment({"SMARTFIN_DATABASE_URL": f"sqlite:///{tmp_path / 'roles.db'}"}):
+        get_engine.cache_clear()
+        with session_scope() as session:
+            session.add(DepartmentRole(department="CARD", role="head", user_id="li.na", valid_from=date(2024, 1, 1),
+                                       valid_to=date(2026, 3, 1), recorded_by="test"))
+        yield
+    get_engine.cache_clear()
+
+
+def scoped_control(task: SignedTask, rows: list[Delegation]) -> list[str]:
+    chain = [step.model_copy(update={"candidate_group": "dept-head.CARD"}) for step in CHAIN]
+    in_engine = MEMBERS | {("li.na", "dept-head.CARD"), ("he.ping", "dept-head.CARD")}
+
+    def is_member(user: str, group: str) -> bool:  # the engine's copy, which may lag or be wrong
+        return (user, group) in in_engine
+    return chain_problems(chain, [replace(task, groups=frozenset({"dept-head.CARD"}))], amount=Decimal("800.00"),
+                          excluded=("zhang.wei",), is_member=is_member, deputies=deputy_check(rows, is_member))
+
+
+def test_a_scoped_step_is_signed_by_the_recorded_head_or_her_deputy_on_that_day(card_head_until_march) -> None:
+    assert scoped_control(signed("li.na"), []) == []
+    assert scoped_control(signed("sun.li"), [delegation(groups="dept-head.CARD")]) == []
+    # the engine says he.ping is in the group, the record does not: not a signature
+    [problem] = scoped_control(signed("he.ping"), [])
+    assert "he.ping is not a member of dept-head.CARD" in problem
+    # after li.na's period ended, neither she nor her deputy signs for CARD
+    later = NOW + timedelta(days=2)
+    assert "li.na is not a member of dept-head.CARD" in scoped_control(signed("li.na", later), [])[0]
+    deputy = scoped_control(signed("sun.li", later), [delegation(groups="dept-head.CARD",
+                                                                 valid_to=later + timedelta(days=1))])
+    assert "li.na is not a member of dept-head.CARD" in deputy[0]

@@ -167,7 +167,10 @@ def test_each_spending_request_exists_once_and_waits_at_its_tier(demo: DemoInsta
         waiting[number] = task["assignee"] or candidate_groups(demo.engine, task["id"])
     over_budget = REQUESTS[4]
     assert waiting.pop(over_budget) == "zhang.wei", "the overspend report waits for the requester"
-    assert set(map(tuple, waiting.values())) == {("dept-head",)}
+    # each at its own department's head (the demo records every department's head: dept-head.<code>)
+    department = {row.request_no: row.department for row in rows}
+    assert waiting == {number: [f"dept-head.{department[number]}"] for number in waiting}
+    assert {groups[0] for groups in waiting.values()} == {"dept-head.CARD", "dept-head.RAD"}
 
 
 # ----------------------------------------------------------------------------------------- the claims
@@ -183,7 +186,7 @@ def test_the_four_claims_exist_once_each_where_the_demo_left_them(demo: DemoInst
     clean = claims[CLEAN]
     [task] = demo.open_tasks(CLEAN)
     assert (clean.status, task["taskDefinitionKey"]) == ("submitted", "approveClaim")
-    assert candidate_groups(demo.engine, task["id"]) == ["dept-head"]
+    assert candidate_groups(demo.engine, task["id"]) == [f"dept-head.{clean.department}"]
     assert not [f for f in clean.findings_list if f["severity"] == "block"]
 
     review = claims[IN_REVIEW]
@@ -219,7 +222,8 @@ def test_the_paid_claim_was_signed_once_per_step_and_posted_once(demo: DemoInsta
         clean = session.get(Claim, CLEAN)
     assert paid is not None and clean is not None
     signed = [(d.task_key, d.candidate_group, d.user_id) for d in decisions]
-    assert signed == [("approveClaim", "dept-head", "li.na"), ("approveClaim", "vice-president", "chen.jie"),
+    assert paid.department == "CARD"
+    assert signed == [("approveClaim", "dept-head.CARD", "li.na"), ("approveClaim", "vice-president", "chen.jie"),
                       ("approveClaim", "finance-officer", "wang.fang"),
                       ("approveClaim", "chief-accountant", "liu.yang"),
                       ("financeAudit", "finance-officer", "wang.fang")]
@@ -317,7 +321,7 @@ def test_the_commitment_chain_carries_one_reservation(demo: DemoInstall) -> None
         assert len(demo.instances(number)) == 1, f"{number} was started more than once"
     [task] = demo.open_tasks(CHAIN_CLAIM)
     assert task["taskDefinitionKey"] == "approveClaim"
-    assert candidate_groups(demo.engine, task["id"]) == ["dept-head"]
+    assert candidate_groups(demo.engine, task["id"]) == [f"dept-head.{claimed.department}"]
     assert any(f"smartfin document chain {CHAIN_REQUEST}" in line for line in _block(demo.outputs[1], "zhang.wei"))
     assert any(CHAIN_CLAIM in line for line in _block(demo.outputs[1], "li.na"))
 

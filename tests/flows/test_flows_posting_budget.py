@@ -157,6 +157,10 @@ def test_every_flow_is_deployed_with_a_cron_schedule(flow_env: Path):
     assert [d.name for d in built] == names
     assert all(d.schedules and d.schedules[0].schedule.cron for d in built)
     assert built[0].schedules[0].schedule.timezone == "Asia/Shanghai"
+    pooled = deployments(work_pool="smartfin")  # the cluster's: run by the pool's workers from the installed project
+    assert {d.work_pool_name for d in pooled} == {"smartfin"}
+    assert pooled[0].entrypoint == "flows.bank.daily_bank_reconciliation" and pooled[0].storage is None
+    assert [d.schedules[0].schedule.cron for d in pooled] == [d.schedules[0].schedule.cron for d in built]
 
 
 def test_posting_batch_posts_a_claims_recorded_voucher_and_sets_aside_a_changed_copy(flow_env: Path,

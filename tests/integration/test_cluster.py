@@ -68,6 +68,7 @@ def cluster() -> Iterator[Settings]:
         "SMARTFIN_CLUSTER_ENGINE_NODES": f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
         "SMARTFIN_CLUSTER_BALANCER_PORT": str(_free_port()), "SMARTFIN_STAND_IN_PORTALS": "false",
         "SMARTFIN_APPROVAL_ESCALATION_AFTER": ESCALATION_AFTER,
+        "SMARTFIN_CLUSTER_PREFECT_PORT": str(_free_port()),
     }
     saved = {key: os.environ.get(key) for key in [*overrides, "SMARTFIN_ENGINE_URL", "SMARTFIN_DATABASE_URL"]}
     os.environ.update(overrides)

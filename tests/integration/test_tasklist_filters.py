@@ -50,7 +50,7 @@ def test_each_workflow_group_gets_a_chinese_filter_that_only_it_can_read(camunda
     for group in groups:
         [found] = _managed(admin, f"role:{group}")
         assert found["name"].endswith("待办") and not any(c.isascii() and c.isalpha() for c in found["name"])
-        assert found["query"]["candidateGroup"] == group
+        assert found["query"]["candidateGroupLike"] == f"{group}%"  # the role and its department groups
         assert _readers(admin, found["id"]) == {group}
     head = {f["name"] for f in as_user(camunda, "li.na").get("/filter", resourceType="Task")}
     officer = {f["name"] for f in as_user(camunda, "wang.fang").get("/filter", resourceType="Task")}
@@ -66,7 +66,7 @@ def test_a_user_can_neither_list_another_roles_filter_nor_change_her_own(camunda
         head.post(f"/filter/{finance['id']}/list", {})
     with pytest.raises(EngineAuthError):
         head.put(f"/filter/{heads['id']}", {**heads, "query": {"candidateGroup": "finance-officer"}})
-    assert _managed(admin, "role:dept-head")[0]["query"]["candidateGroup"] == "dept-head"
+    assert _managed(admin, "role:dept-head")[0]["query"]["candidateGroupLike"] == "dept-head%"
 
 
 def test_running_the_setup_again_updates_a_changed_filter_instead_of_adding_one(camunda, admin):
@@ -87,7 +87,7 @@ def test_running_the_setup_again_updates_a_changed_filter_instead_of_adding_one(
     assert len(admin.get("/filter", resourceType="Task")) == before
     [restored] = _managed(admin, "role:dept-head")
     assert restored["id"] == heads["id"] and restored["name"] == "部门负责人待办"
-    assert restored["query"]["candidateGroup"] == "dept-head"
+    assert restored["query"]["candidateGroupLike"] == "dept-head%"
     assert [v["name"] for v in restored["properties"]["variables"]][:3] == [
         f"{LIST_PREFIX}requestNo", f"{LIST_PREFIX}claimNo", f"{LIST_PREFIX}proposalNo"]
     assert _readers(admin, heads["id"]) == {"dept-head"}

@@ -101,8 +101,8 @@ def _nfkc(value: Any) -> Any:
 class _Draw:
     """The painter with the layout's quirks: label/value as one or two objects, full-width, spacing."""
 
-    def __init__(self, layout: str) -> None:
-        self.p = PdfPainter()
+    def __init__(self, layout: str, painter: Any = None) -> None:
+        self.p = painter if painter is not None else PdfPainter()
         self.separate = layout.endswith(("separate", "spaced"))
         self.fullwidth = layout.endswith("fullwidth")
         self.spaced = layout.endswith("spaced")
@@ -136,8 +136,8 @@ def _buyer_block(d: _Draw, y: float, name: str, uscc: str, wrap: bool) -> None:
     d.field(400, y, "统一社会信用代码", uscc)
 
 
-def rail_sample(layout: str, seed: int) -> TravelSample:
-    """A rail e-ticket in one of ``RAIL_LAYOUTS``."""
+def rail_sample(layout: str, seed: int, painter: Any = None) -> TravelSample:
+    """A rail e-ticket in one of ``RAIL_LAYOUTS`` (drawn by ``painter`` when given: an OFD page)."""
     rng = random.Random(f"rail-{layout}-{seed}")
     (origin, origin_city), (dest, dest_city) = rng.sample(_STATIONS, 2)
     train = rng.choice("GGGDDCKZT") + str(rng.randint(1, 9999 if rng.random() < 0.3 else 999))
@@ -158,7 +158,7 @@ def rail_sample(layout: str, seed: int) -> TravelSample:
     number, eticket = _number(rng), random_digits(rng, 1) + random_digits(rng, 20)
     with_suffix = layout != "rail-fullwidth"
 
-    d = _Draw(layout)
+    d = _Draw(layout, painter)
     d.text(230, 362, "电子发票（铁路电子客票）", 16)
     d.field(470, 366, "发票号码", number)
     d.field(470, 350, "开票日期", _cn_date(issued))
@@ -188,7 +188,7 @@ def rail_sample(layout: str, seed: int) -> TravelSample:
              "passenger_id": pid, "segments": [segment], "fare": fare, "fuel_surcharge": None,
              "development_fund": None, "other_taxes": None, "total": fare, "ticket_no": eticket,
              "buyer_name": buyer, "buyer_tax_id": uscc, "deductible_vat": deductible_vat(fare)}
-    return TravelSample(f"{layout}-{seed}.pdf", layout, d.p.finish(), _flat(truth))
+    return TravelSample(f"{layout}-{seed}.pdf", layout, d.p.finish() if painter is None else b"", _flat(truth))
 
 
 def air_sample(layout: str, seed: int, *, with_fare: bool = True) -> TravelSample:

@@ -18,8 +18,10 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from smartfin.budgeting.assessment import department_targets, value_lines
 from smartfin.camunda.client import EngineClient
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import hospital_today, utc_now
+from smartfin.ledger.department_roles import holds_role
 from smartfin.ledger.departments import department_name, department_problem_during
+from smartfin.processes.approvals import department_group
 from smartfin.store.audit import UtcDateTime, record_audit
 from smartfin.store.db import session_scope
 
@@ -101,8 +103,10 @@ def open_entries(fiscal_year: int, heads: dict[str, str], *, actor: str,
     """Open one ``budget-assessment`` process per department of ``heads`` (department → head's user id);
     returns the business keys opened by this call.
 
-    The head must be an engine user in ``dept-head``. The process is started by ``engine``'s user — the service
-    account — so no department head is its starter. Idempotent per (year, department).
+    The head must be an engine user in ``dept-head`` and, once department roles are recorded, the department's
+    recorded head today; the task is then offered to ``dept-head.<department>`` only. The process is started
+    by ``engine``'s user — the service account — so no department head is its starter. Idempotent per
+    (year, department).
     """
     client = engine or EngineClient.from_settings()
     opened: list[str] = []
@@ -115,7 +119,12 @@ def open_entries(fiscal_year: int, heads: dict[str, str], *, actor: str,
             if row is None:
                 continue
             key = row.business_key
-            variables = entry_variables(session, row)
+            head_group = department_group(session, HEAD_GROUP, department)
+            if head_group != HEAD_GROUP and not holds_role(session, head, head_group, hospital_today()):
+                raise EntryRefused(f"{department}: {head!r} is not the head recorded for {department} today "
+                                   "(smartfin departments roles list)")
+            # the task's candidate group: the department's own heads (dept-head.<code>) once roles are recorded
+            variables = {**entry_variables(session, row), "headGroup": head_group}
         started = client.get("/history/process-instance", processDefinitionKey=PROCESS_KEY,
                              processInstanceBusinessKey=key)
         instance_id = started[0]["id"] if started else client.start_process(PROCESS_KEY, key, variables)["id"]

@@ -20,7 +20,14 @@ from typing import Any
 from smartfin.budgeting.assessment import ActualValuesRefused, enter_actual_values, parse_value_lines
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.clock import utc_now
-from smartfin.processes.approvals import SignedTask, engine_instant, members_of, signed_tasks
+from smartfin.processes.approvals import (
+    SignedTask,
+    department_group,
+    engine_instant,
+    members_of,
+    signed_as_member,
+    signed_tasks,
+)
 from smartfin.processes.assessment.entries import (
     DOCUMENT_TYPE,
     ENTRY_TASK,
@@ -38,25 +45,28 @@ registry = TopicRegistry()
 REFUSED = "ASSESSMENT_REFUSED"
 
 
-def entry_problems(task: SignedTask | None, entry: AssessmentEntry, is_member: Any) -> list[str]:
+def entry_problems(task: SignedTask | None, entry: AssessmentEntry, is_member: Any,
+                   group: str = HEAD_GROUP) -> list[str]:
     """Every reason a completed task cannot stand as the department's entry; empty when it can.
 
-    The authenticated completer must be the head the entry records for the department, a member of
-    ``dept-head``, on a task offered to that group only, and not completing a task assigned to someone else.
+    The authenticated completer must be the head the entry records for the department, a member of ``group``
+    (``dept-head``, or ``dept-head.<department>`` once department roles are recorded: the caller names it from
+    the record, and its member is the head recorded on the day she entered), on a task offered to that group
+    only, and not completing a task assigned to someone else.
     """
     if task is None or not task.completed:
         return ["填报任务没有完成记录 / the engine has no completed entry task"]
     problems: list[str] = []
-    if task.groups != {HEAD_GROUP}:
+    if task.groups != {group}:
         problems.append(f"任务候选组为 {task.group_label or '(无)'} / the task was offered to "
-                        f"{task.group_label or '(nobody)'}, not {HEAD_GROUP}")
+                        f"{task.group_label or '(nobody)'}, not {group}")
     if not task.user:
         return [*problems, "无经认证的办理人 / no authenticated user completed the task"]
     if task.user != entry.head:
         problems.append(f"{task.user} 不是 {entry.department} 的负责人（登记为 {entry.head}） / {task.user} is not "
                         f"the head recorded for department {entry.department} ({entry.head})")
-    if not is_member(task.user, HEAD_GROUP):
-        problems.append(f"{task.user} 不属于 {HEAD_GROUP} / {task.user} is not a member of {HEAD_GROUP}")
+    if not signed_as_member(task.user, group, task.ended, is_member):
+        problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}")
     if task.assignee and task.assignee != task.user:
         problems.append(f"由 {task.user} 办理，但任务指派给 {task.assignee} / completed by {task.user} while "
                         f"assigned to {task.assignee}")
@@ -99,7 +109,9 @@ def record_actual_values(job: Job) -> dict[str, Any]:
     task = completed[-1] if completed else None
     if task is not None and entry.entered_task_id == task.task_id:
         return {"valuesEntered": entry.values_entered, "enteredBy": entry.entered_by, "entryProblem": ""}
-    problems = entry_problems(task, entry, members_of(job.worker.engine))
+    with session_scope() as session:
+        head_group = department_group(session, HEAD_GROUP, entry.department)  # from the record
+    problems = entry_problems(task, entry, members_of(job.worker.engine), head_group)
     if problems:
         raise _refuse(entry.business_key, task, problems)
     assert task is not None and task.user

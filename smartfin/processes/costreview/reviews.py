@@ -31,7 +31,7 @@ from smartfin.costing.model import Breach, Direction, MonthResult
 from smartfin.kernel.clock import month_days, shift_month, utc_now
 from smartfin.kernel.money import format_yuan, from_fen
 from smartfin.kernel.settings import get_settings
-from smartfin.processes.approvals import SignedTask
+from smartfin.processes.approvals import SignedTask, department_group, signed_as_member
 from smartfin.store.audit import UtcDateTime, record_audit
 from smartfin.store.db import session_scope
 
@@ -238,7 +238,9 @@ def open_cost_reviews(month: str, breaches: list[Breach], *, engine: EngineClien
                 continue
             _, history = review_history(session, breach.centre, breach.indicator, month)
             key = row.business_key
-            variables = review_variables(row, structure=cost_structure(result, breach.centre), history=history)
+            variables = {**review_variables(row, structure=cost_structure(result, breach.centre), history=history),
+                         # the explanation task's candidate group: the recorded centre's heads (dept-head.<code>)
+                         "headGroup": department_group(session, HEAD_GROUP, row.centre)}
         started = client.get("/history/process-instance", processDefinitionKey=PROCESS_KEY,
                              processInstanceBusinessKey=key)
         instance_id = started[0]["id"] if started else client.start_process(PROCESS_KEY, key, variables)["id"]
@@ -273,7 +275,7 @@ def _identity_problems(task: SignedTask, group: str, is_member: Callable[[str, s
     if not task.user:
         problems.append("无经认证的办理人 / no authenticated user completed the task")
         return problems
-    if not is_member(task.user, group):
+    if not signed_as_member(task.user, group, task.ended, is_member):
         problems.append(f"{task.user} 不属于 {group} / {task.user} is not a member of {group}")
     if task.assignee and task.assignee != task.user:
         problems.append(f"由 {task.user} 办理，但任务指派给 {task.assignee} / completed by {task.user} while "
@@ -282,16 +284,19 @@ def _identity_problems(task: SignedTask, group: str, is_member: Callable[[str, s
 
 
 def explanation_problems(task: SignedTask | None, *, is_member: Callable[[str, str], bool],
-                         today: date) -> list[str]:
+                         today: date, group: str = HEAD_GROUP) -> list[str]:
     """Every reason a completed head task cannot stand as the department's answer; empty when it can.
 
-    The head must be an authenticated member of ``dept-head`` on a task offered to that group only; the
+    The head must be an authenticated member of ``group`` — ``dept-head``, or the reviewed department's own
+    ``dept-head.<code>`` once department roles are recorded (the caller names it from the record, and a
+    scoped group's member is the head recorded on the day she answered) — on a task offered to that group
+    only; the
     explanation says something, the measure is named, and its due date lies after ``today`` (the hospital's)
     and within a year — checked here, whatever the form allowed.
     """
     if task is None or not task.completed:
         return ["说明任务没有完成记录 / the engine has no completed explanation task"]
-    problems = _identity_problems(task, HEAD_GROUP, is_member)
+    problems = _identity_problems(task, group, is_member)
     explanation = (task.values.get("explanation") or "").strip()
     measure = (task.values.get("measure") or "").strip()
     if len(explanation) < MIN_EXPLANATION:

@@ -20,12 +20,13 @@ from typing import Any
 
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.clock import hospital_today, utc_now
-from smartfin.processes.approvals import SignedTask, engine_instant, members_of, signed_tasks
+from smartfin.processes.approvals import SignedTask, department_group, engine_instant, members_of, signed_tasks
 from smartfin.processes.costreview.reviews import (
     ACCEPT,
     DOCUMENT_TYPE,
     EXPLAIN_TASK,
     EXPLANATION_FIELDS,
+    HEAD_GROUP,
     JUDGE_TASK,
     CostReview,
     CostReviewRound,
@@ -89,6 +90,7 @@ def record_cost_explanation(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         review = _find_review(session, job)
         key = review.business_key
+        head_group = department_group(session, HEAD_GROUP, review.centre)  # from the record, not the variable
     task = _latest(job, EXPLAIN_TASK)
     with session_scope() as session:
         review = review_by_key(session, key)
@@ -96,7 +98,8 @@ def record_cost_explanation(job: Job) -> dict[str, Any]:
             known = next((r for r in rounds_of(session, review) if r.explain_task_id == task.task_id), None)
             if known is not None:
                 return _explained(known)
-    problems = explanation_problems(task, is_member=members_of(job.worker.engine), today=hospital_today())
+    problems = explanation_problems(task, is_member=members_of(job.worker.engine), today=hospital_today(),
+                                    group=head_group)
     if problems:
         raise _refuse(key, task, problems, "explainProblem")
     assert task is not None and task.user

@@ -356,7 +356,7 @@ def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str =
     All or nothing: a refused field or file, or an engine that does not start the process, leaves no
     claim behind (archived content stays in the archive, where content without a claim harms nothing).
     ``travel`` = ``{"destination", "province", "departed", "returned", "grade", "meals_provided_days",
-    "self_driving"}``; ``references`` names contract / procurement record / asset receipt / request numbers.
+    "self_driving", "one_way"}``; ``references`` names contract / procurement record / asset receipt / request numbers.
 
     ``engine`` is who submits: a user's client (``smartfin login``) starts the claim as that user, the
     claimant; naming another ``claimant`` is a proxy entry (``proxy-entry`` group only). The service
@@ -727,8 +727,10 @@ def original_links(dashboard_url: str, claim_no: str, files: list[ClaimFile]) ->
                      for f in files) or "无原件 no files"
 
 
-def claim_facts(claim: Claim, on: date | None = None, *, grade: str | None = None) -> ClaimFacts:
-    """The claim as the audit rules see it; ``grade`` (from the staff register) replaces the typed one."""
+def claim_facts(claim: Claim, on: date | None = None, *, grade: str | None = None,
+                home_city: str | None = None) -> ClaimFacts:
+    """The claim as the audit rules see it; ``grade`` (from the staff register) replaces the typed one,
+    ``home_city`` is the hospital's city from the settings (trips start and end there)."""
     travel = claim.travel_dict
     submitted = claim.submitted_at.astimezone(HOSPITAL_TZ).date()
     trip = TravelFacts.from_dict(travel) if travel else None
@@ -738,7 +740,8 @@ def claim_facts(claim: Claim, on: date | None = None, *, grade: str | None = Non
         claim_no=claim.claim_no, claimant=claim.claimant, category=claim.category, submitted_on=on or submitted,
         payment_method=claim.payment_method,
         claimed_total=None if claim.claimed_total_fen is None else from_fen(claim.claimed_total_fen),
-        references=claim.references_dict, travel=trip, explanation=claim.explanation)
+        references=claim.references_dict, travel=trip, explanation=claim.explanation,
+        home_city=home_city)
 
 
 def traveller_grade(session: Session, claim: Claim) -> tuple[str | None, list[Finding]]:

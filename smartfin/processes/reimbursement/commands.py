@@ -43,11 +43,12 @@ def _one_line_errors() -> Iterator[None]:
 
 
 def _travel(destination: str | None, province: str, departed: str | None, returned: str | None, grade: str,
-            meals_provided_days: int, self_driving: bool) -> dict[str, Any] | None:
+            meals_provided_days: int, self_driving: bool, one_way: bool = False) -> dict[str, Any] | None:
     if not destination:
         return None
     return {"destination": destination, "province": province, "departed": departed, "returned": returned,
-            "grade": grade, "meals_provided_days": meals_provided_days, "self_driving": self_driving}
+            "grade": grade, "meals_provided_days": meals_provided_days, "self_driving": self_driving,
+            "one_way": one_way}
 
 
 @claim_app.command("submit")
@@ -76,6 +77,8 @@ def submit(
     grade: Annotated[str, typer.Option(help="travel: general, senior or minister")] = "general",
     meals_provided_days: Annotated[int, typer.Option(help="travel: days the host provided meals")] = 0,
     self_driving: Annotated[bool, typer.Option(help="travel: self-driving (no city transport allowance)")] = False,
+    one_way: Annotated[bool, typer.Option(
+        help="travel: one-way trip, no return ticket to the hospital's city expected")] = False,
 ) -> None:
     """Submit a claim as the logged-in user: files archived, claim recorded, process started, all or nothing."""
     from smartfin.camunda.login import logged_in_client
@@ -89,7 +92,8 @@ def submit(
             funding_source=funding_source, project=project, claim_no=claim_no, payment_method=payment_method,
             claimed_total=claimed_total, references={k: v for k, v in references.items() if v},
             explanation=explanation,
-            travel=_travel(destination, province, departed, returned, grade, meals_provided_days, self_driving))
+            travel=_travel(destination, province, departed, returned, grade, meals_provided_days, self_driving,
+                           one_way))
         typer.echo(f"submitted {number} with {len(files)} file(s)")
 
 

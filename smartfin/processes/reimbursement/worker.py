@@ -224,7 +224,8 @@ def _travel_from_form(job: Job) -> dict[str, Any] | None:
             "departed": job.var("travelDeparted", ""), "returned": job.var("travelReturned", ""),
             "grade": job.var("travelGrade", "") or "general",
             "meals_provided_days": int(job.var("travelMealsProvidedDays", 0) or 0),
-            "self_driving": bool(job.var("travelSelfDriving", False))}
+            "self_driving": bool(job.var("travelSelfDriving", False)),
+            "one_way": bool(job.var("travelOneWay", False))}
 
 
 @registry.topic("register-claim")
@@ -415,7 +416,8 @@ def audit_claim_task(job: Job) -> dict[str, Any]:
         facts = [invoice_facts(r) for r in rows if r.state != InvoiceState.MANUAL]
         grade, grade_findings = traveller_grade(session, claim)
         findings += grade_findings
-        findings += audit_claim(claim_facts(claim, today, grade=grade), facts, standards)
+        findings += audit_claim(claim_facts(claim, today, grade=grade, home_city=get_settings().hospital_city),
+                                facts, standards)
         findings += carried
         if correction_error:
             findings.append(Finding("CORRECTION_INVALID", Severity.BLOCK,
@@ -764,9 +766,9 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
             budget_message = check.message
         inputs = {"amount": format_yuan(amount), "category": claim.category,
                   "fundingSource": claim.funding_source, "withinPlan": within_plan}
-        claim_no = claim.claim_no
+        claim_no, department = claim.claim_no, claim.department
     steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE, document_no=claim_no,
-                           amount=amount, within_plan=within_plan, inputs=inputs)
+                           amount=amount, within_plan=within_plan, inputs=inputs, department=department)
     return {**inputs, "budgetMessage": budget_message, **chain_variables(steps)}
 
 

@@ -219,7 +219,7 @@ def _fix_route(job: Job, request: SpendingRequest, check: BudgetCheck) -> dict[s
               "fundingSource": request.funding_source, "withinPlan": within_plan}
     steps = route_document(job, decision_key=ROUTING_DECISION, document_type=DOCUMENT_TYPE,
                            document_no=request.request_no, amount=request.amount, within_plan=within_plan,
-                           inputs=inputs)
+                           inputs=inputs, department=request.department)
     with session_scope() as session:
         warning = _budget_warning(session, request, check)
     return {**inputs, "requestNo": request.request_no, "requester": request.requester,
