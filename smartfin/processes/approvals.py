@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,7 @@ from smartfin.ledger.department_roles import (
     scoped_groups_of,
     scoped_membership,
 )
-from smartfin.store.audit import record_audit
+from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
 APPROVE = "approve"
@@ -547,6 +547,42 @@ def send_back_problems(task: SignedTask | None, group: str, excluded: set[str],
     if not (task.comment or "").strip():
         problems.append("退回修改须说明理由 / a send-back needs a reason in the comment")
     return problems
+
+
+RESUBMIT, WITHDRAW = "resubmit", "withdraw"
+
+
+def revision_problems(task: SignedTask | None, requester: str) -> list[str]:
+    """Why a completed revision task cannot stand as the requester's resubmission or withdrawal (the
+    requester of the record completed it, choosing one of the two)."""
+    if task is None or not task.completed:
+        return ["没有完成的修改记录 / the engine has no completed revision"]
+    problems = []
+    if task.user != requester:
+        problems.append(f"修改由 {task.user or '(未认证)'} 提交，只有申请人 {requester} 可以重新提交或撤回 / "
+                        f"the revision was completed by {task.user or '(unauthenticated)'}; only the requester "
+                        f"{requester} may resubmit or withdraw")
+    if task.values.get("revisionAction") not in (RESUBMIT, WITHDRAW):
+        problems.append(f"处理方式为 {task.values.get('revisionAction')!r} / the action was "
+                        f"{task.values.get('revisionAction')!r}, not {RESUBMIT} or {WITHDRAW}")
+    return problems
+
+
+def record_answer(session: Session, document_type: str, document_no: str, task: SignedTask, action: str) -> None:
+    """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
+    chain = current_chain(session, document_type, document_no)
+    if chain:
+        record_signed(session, document_type=document_type, document_no=document_no, round_no=chain[0].round,
+                      chain=chain, approvals=[], others=[replace(task, outcome=action)])
+
+
+def audited_for_task(session: Session, document_type: str, document_no: str, action: str, task_id: str) -> bool:
+    """Whether ``action`` is audited already for this task (the engine delivers a task at least once, so a
+    step that audits and changes a record in one transaction asks this before doing it again)."""
+    rows = session.exec(select(AuditEntry).where(AuditEntry.subject_type == document_type,
+                                                 AuditEntry.subject_id == document_no,
+                                                 AuditEntry.action == action)).all()
+    return any(row.details_dict.get("task") == task_id for row in rows)
 
 
 def round_signatures(approvals: Sequence[SignedTask]) -> list[SignedTask]:

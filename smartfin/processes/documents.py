@@ -6,7 +6,8 @@ field, so fields are read through a ``FieldReader`` that collects problems inste
 
 Then the document's life in the ledger: the budget line it books to (``BudgetLineDocument``), its
 sequential number (``next_document_no``), the BPMN error a budget refusal becomes (``budget_refusal``),
-and giving back what it holds when it closes without being paid (``release_holdings``).
+and giving back what it holds when it closes without being paid (``release_holdings``); what an approver
+reads about the line (``budget_line_text``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from sqlmodel import Session, select
 from rules.spending.categories import UnknownCategory, category_for
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.runtime import Job
-from smartfin.kernel.money import InvalidAmount, parse_amount
-from smartfin.ledger import Bucket, BudgetCheck, BudgetExceeded, BudgetLineKey, InvalidBudgetKey, release
+from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount
+from smartfin.ledger import (
+    Bucket,
+    BudgetCheck,
+    BudgetExceeded,
+    BudgetLineKey,
+    InvalidBudgetKey,
+    check_budget,
+    release,
+)
 from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.store.audit import record_audit
 
@@ -160,6 +169,21 @@ def budget_refusal(outcome: BudgetCheck | Exception, codes: BudgetErrorCodes) ->
     if isinstance(outcome, BudgetExceeded):
         return codes.exceeded, message
     return codes.line_unavailable, message
+
+
+def budget_line_text(session: Session, key: BudgetLineKey, amount: Decimal, *, held: Decimal = Decimal("0.00")) -> str:
+    """The budget line as an approver reads it: available before this document and after it.
+
+    ``held`` is what the document already reserves on the line (a claim is reserved before its chain, a
+    request only after it): it is added back for "before", so both kinds read the same. A text for people;
+    the control steps check the ledger again and never read it.
+    """
+    check = check_budget(session, key, amount)
+    if check.available is None:
+        return f"{key}: {check.message}"
+    before = check.available + held
+    return (f"{key}\n可用 available {format_yuan(before)} → 本单后 after this document "
+            f"{format_yuan(before - amount)}")
 
 
 # ------------------------------------------------------------------------------------------ closing

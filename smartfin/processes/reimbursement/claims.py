@@ -64,7 +64,8 @@ class ClaimStatus:
     PAID = "paid"
     REJECTED = "rejected"
     INVALID = "invalid"
-    FINAL = ("paid", "rejected", "invalid")
+    WITHDRAWN = "withdrawn"      # the claimant withdrew it after it was sent back for revision
+    FINAL = ("paid", "rejected", "invalid", "withdrawn")
 
 
 class InvoiceState:
@@ -599,6 +600,86 @@ def correct_claim(session: Session, claim_no: str, fields: dict[str, Any], *, ac
     record_audit(session, actor=actor, action="claim.corrected", subject_type=DOCUMENT_TYPE, subject_id=claim_no,
                  details={"fields": fields})
     return claim
+
+
+#: what the claimant may change when a claim is sent back (the revision form's fields); the amount is not
+#: among them: it comes from the invoices, so a revision adds files (``smartfin claim attach``) or removes them
+REVISABLE_FIELDS = ("purpose", "explanation", "claimedTotal", "removeFiles")
+
+
+def _file_numbers(text: str) -> list[int] | None:
+    """``"2, 3"`` → [2, 3] (the numbers ``claim show`` prints); None when it is not a list of numbers."""
+    parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
+    if not all(p.isdigit() for p in parts):
+        return None
+    return sorted({int(p) for p in parts})
+
+
+def revise_claim(session: Session, claim_no: str, values: dict[str, Any], *, actor: str,
+                 round_no: int) -> dict[str, Any]:
+    """Apply the claimant's revision of a sent-back claim: purpose, explanation, claimed total, and the files
+    taken out. Returns what changed (audited by the caller).
+
+    Every field is checked as at submission (``validate_claim`` on the record with the new values) and every
+    problem is named at once; nothing is written unless all hold. A removed file's invoice is excluded, so
+    its registration in the duplicate registry is given up (another claim may use it; this claim no longer
+    does); files kept stay registered to this claim and are not duplicates of themselves. At least one file
+    must remain.
+    """
+    claim = session.get(Claim, claim_no)
+    if claim is None:
+        raise LookupError(f"claim {claim_no} is not registered")
+    current = {"claimant": claim.claimant, "department": claim.department, "category": claim.category,
+               "fundingSource": claim.funding_source, "project": claim.project, "purpose": claim.purpose,
+               "paymentMethod": claim.payment_method, "explanation": claim.explanation,
+               "claimedTotal": None if claim.claimed_total_fen is None else from_fen(claim.claimed_total_fen),
+               "fiscalYear": claim.fiscal_year, "references": claim.references_dict,
+               "travel": claim.travel_dict}
+    given = {name: values[name] for name in ("purpose", "explanation", "claimedTotal")
+             if values.get(name) not in (None, "")}
+    problems: list[tuple[str, str]] = []
+    try:
+        draft = validate_claim({**current, **given}, session=session)
+    except ClaimRefused as exc:
+        problems += exc.problems
+        draft = None
+    files = {f.position + 1: f for f in claim_files(session, claim_no)}
+    invoices = {row.position + 1: row for row in claim_invoices(session, claim_no)}
+    live = {n for n in files if n not in invoices or invoices[n].state != InvoiceState.EXCLUDED}
+    removed = _file_numbers(str(values.get("removeFiles") or ""))
+    if removed is None:
+        problems.append(("removeFiles", f"{values.get('removeFiles')!r}: list file numbers as `claim show` "
+                                        f"prints them, e.g. 2,3 / 请填写文件序号"))
+        removed = []
+    for number in removed:
+        if number not in live:
+            problems.append(("removeFiles", f"#{number}: the claim has no such file in use / 无此文件"))
+        elif number not in invoices:
+            problems.append(("removeFiles", f"#{number}: the file was added but not read yet; resubmit it first "
+                                            f"/ 文件尚未识别"))
+    if not live - set(removed):
+        problems.append(("removeFiles", "every file would be removed: a claim needs at least one invoice "
+                                        "/ 至少保留一张发票"))
+    if problems or draft is None:
+        raise ClaimRefused(problems)
+    changes: dict[str, Any] = {}
+    new = {"purpose": draft.purpose, "explanation": draft.explanation,
+           "claimed_total_fen": None if draft.claimed_total is None else to_fen(draft.claimed_total)}
+    for name, value in new.items():
+        if getattr(claim, name) != value:
+            changes[name] = [str(getattr(claim, name)), str(value)]
+            setattr(claim, name, value)
+    session.add(claim)
+    for number in removed:
+        exclude_invoice(session, claim_no, number - 1, actor=actor,
+                        reason=f"removed by the claimant in revision (round {round_no})")
+    if removed:
+        changes["removed_files"] = [f"#{n} {files[n].filename}" for n in removed]
+    added = [f"#{n} {files[n].filename}" for n in sorted(set(files) - set(invoices))]
+    if added:
+        changes["added_files"] = added
+    session.flush()
+    return changes
 
 
 def claim_invoices(session: Session, claim_no: str) -> list[ClaimInvoice]:

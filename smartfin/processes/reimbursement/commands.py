@@ -1,7 +1,8 @@
 """``smartfin claim …``: submit a reimbursement claim with its invoice files, attach files, show a claim.
 
 Tasklist's forms cannot upload files, so a claim started there waits at "attach invoice files" until
-``smartfin claim attach`` brings them; ``smartfin claim submit`` does both in one step.
+``smartfin claim attach`` brings them; ``smartfin claim submit`` does both in one step. A claim sent back for
+revision takes its added files the same way; they are read when the claimant resubmits it in Tasklist.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def attach_files_to_claim(claim_no: str, files: list[Path], *, engine: EngineCli
 @claim_app.command("attach")
 def attach(claim_no: Annotated[str, typer.Argument(help="the claim number")],
            files: Annotated[list[Path], typer.Argument(help="invoice files: PDF, OFD or XML")]) -> None:
-    """Attach invoice files to a claim (e.g. one started in Tasklist, which cannot upload files)."""
+    """Attach invoice files to a claim (one started in Tasklist, which cannot upload files, or one sent back
+    for revision: the files are read when it is resubmitted)."""
     with _one_line_errors():
         count = attach_files_to_claim(claim_no, list(files))
         typer.echo(f"{claim_no}: {count} file(s) attached")

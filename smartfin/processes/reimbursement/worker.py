@@ -56,25 +56,41 @@ from smartfin.ledger import (
 )
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.processes.approvals import (
+    SEND_BACK,
+    WITHDRAW,
     audit_verification,
+    audited_for_task,
     chain_problems,
     chain_started,
     chain_variables,
     completed_by,
     current_chain,
+    decision_history_text,
     members_of,
+    record_answer,
     record_signed,
     refuse_if_broken,
+    revision_problems,
+    round_signatures,
     route_document,
+    send_back_problems,
     signature_problems,
+    signed_tasks,
     signed_tasks_by_key,
 )
 from smartfin.processes.delegations import deputies_of_signers
-from smartfin.processes.documents import LINE_OR_EXCEEDED, audit_unregistered, budget_refusal, release_holdings
+from smartfin.processes.documents import (
+    LINE_OR_EXCEEDED,
+    audit_unregistered,
+    budget_line_text,
+    budget_refusal,
+    release_holdings,
+)
 from smartfin.processes.reimbursement.claims import (
     CORRECTABLE_FIELDS,
     DOCUMENT_TYPE,
     HOSPITAL_TZ,
+    REVISABLE_FIELDS,
     Claim,
     ClaimInvoice,
     ClaimRefused,
@@ -97,6 +113,7 @@ from smartfin.processes.reimbursement.claims import (
     register_invoice,
     registered_key,
     release_invoices,
+    revise_claim,
     store_extraction,
     traveller_grade,
     validate_claim,
@@ -661,13 +678,15 @@ def cited_document(session: Session, claim: Claim) -> tuple[str, str] | None:
     return None
 
 
-def _take_over(session: Session, claim: Claim, cited: tuple[str, str], amount: Decimal) -> bool:
+def _take_over(session: Session, claim: Claim, cited: tuple[str, str], amount: Decimal, *, fresh: bool = False) -> bool:
     """Consume the cited holding for the claim; whether it stays within plan (an over-run beyond the dated
     tolerance, or new money overspending the line, is routed up through the approval chain: withinPlan
     false sends it to the budget committee). Refusals become BPMN errors the model catches."""
     cited_type, cited_no = cited
-    link = next((x for x in links_of(session, [claim.claim_no])
-                 if (x.cited_type, x.cited_no, x.citing_no) == (cited_type, cited_no, claim.claim_no)), None)
+    # a revised claim gave its earlier take-over back: it is assessed again, not answered from the old link
+    link = None if fresh else next((x for x in links_of(session, [claim.claim_no])
+                                    if (x.cited_type, x.cited_no, x.citing_no) == (cited_type, cited_no,
+                                                                                  claim.claim_no)), None)
     try:
         if link is not None:  # redelivered, or back from the budget task: the take-over is done
             within = link.within_tolerance
@@ -693,6 +712,21 @@ def _take_over(session: Session, claim: Claim, cited: tuple[str, str], amount: D
     return within
 
 
+def _release_revised(session: Session, claim: Claim, amount: Decimal) -> bool:
+    """Give back what the claim holds when a revision changed its amount; whether it did (same transaction)."""
+    held = document_holdings(session, DOCUMENT_TYPE, claim.claim_no)[Bucket.PRE_ENCUMBRANCE]
+    if held <= 0 or held == amount:
+        return False
+    reason = f"claim revised: {format_yuan(held)} → {format_yuan(amount)}"
+    given_back = give_back(session, citing_type=DOCUMENT_TYPE, citing_no=claim.claim_no, actor="system",
+                           reason=reason)
+    release_holdings(session, DOCUMENT_TYPE, claim.claim_no, reason)
+    record_audit(session, actor="system", action="claim.reservation-revised", subject_type=DOCUMENT_TYPE,
+                 subject_id=claim.claim_no, details={"before": held, "after": amount,
+                                                    "given_back": {g.cited_no: g.to_cited for g in given_back}})
+    return True
+
+
 @registry.topic("reserve-claim-budget")
 def reserve_claim_budget(job: Job) -> dict[str, Any]:
     """Check the claim's budget line and pre-encumber the payable amount in one unit of work, then fix the
@@ -700,6 +734,10 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
 
     A claim that cites an approved request (or a registered contract) takes that holding over instead of
     reserving the money again (``_take_over``); the cited document comes from the claim's record.
+
+    A claim resubmitted after a send-back may now hold a different amount than it reserved (files added or
+    removed): its earlier reservation is given back and the new amount reserved in the same transaction, so
+    the line never holds both, and a refusal of the new amount leaves the old reservation as it was.
     """
     with session_scope() as session:
         claim = _claim(session, job)
@@ -707,9 +745,10 @@ def reserve_claim_budget(job: Job) -> dict[str, Any]:
         if amount <= 0:
             message = "报销金额为零，无需预占 / nothing to reserve: the amount is zero"
             raise BusinessError(LINE_OR_EXCEEDED.line_unavailable, message, {"budgetMessage": message})
+        revised = _release_revised(session, claim, amount)
         cited = cited_document(session, claim)
         if cited is not None:
-            within_plan = _take_over(session, claim, cited, amount)
+            within_plan = _take_over(session, claim, cited, amount, fresh=revised)
             budget_message = f"引用 {cited[1]} 的预占 / takes over the reservation of {cited[1]}"
         else:
             check = check_budget(session, claim.budget_key, amount)
@@ -751,7 +790,8 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
         session.expunge_all()
     since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
     signed = signed_tasks_by_key(engine, job.process_instance_id, [APPROVAL_TASK, FINANCE_AUDIT_TASK], since)
-    approvals = signed[APPROVAL_TASK]
+    # a send-back the control refused stays in the history but signs nothing
+    approvals = round_signatures(signed[APPROVAL_TASK])
     audits = [task for task in signed[FINANCE_AUDIT_TASK] if task.completed]
     starter = engine.historic_process(job.process_instance_id).get("startUserId")
     excluded = {claim.claimant, starter or ""} - {""}
@@ -776,6 +816,145 @@ def verify_claim_approvals(job: Job) -> dict[str, Any]:
             close_claim(session, claim.claim_no, ClaimStatus.APPROVED)
     refuse_if_broken(problems)
     return {"approvalsVerified": True}
+
+
+# ------------------------------------------------------------------- what approvers see, send back, revise
+
+REVISION_TASK = "reviseClaim"
+AUDIT_SEND_BACK = "recordAuditSendBack"  # the model's step recording a send-back from the finance audit
+
+
+@registry.topic("show-claim-approval-step")
+def show_claim_approval_step(job: Job) -> dict[str, Any]:
+    """What the next approver or finance officer reads beside the claim: its budget line before and after
+    it, and every decision taken on it so far (earlier rounds and the claimant's answers too), from the
+    ledger and the engine's history.
+
+    Texts for people only: the control step checks the signatures and the budget from the same sources
+    again and never reads these variables (the engine refuses a user's write to them: read-only fields).
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        claim = _claim(session, job)
+        held = document_holdings(session, DOCUMENT_TYPE, claim.claim_no)[Bucket.PRE_ENCUMBRANCE]
+        budget = budget_line_text(session, claim.budget_key, claim.payable or Decimal("0.00"), held=held)
+    history = decision_history_text(job.worker.engine, job.process_instance_id,
+                                    [APPROVAL_TASK, FINANCE_AUDIT_TASK, REVISION_TASK],
+                                    outcome_names=("revisionAction",))
+    return {"budgetLineText": budget, "approvalHistoryText": history}
+
+
+@registry.topic("send-back-claim")
+def send_back_claim(job: Job) -> dict[str, Any]:
+    """An approver or the finance audit sent the claim back for revision (退回修改): check the send-back
+    against the stored chain and the engine's history, keep the round's decisions, tell the claimant
+    (audit ``claim.sent-back``).
+
+    Which step sent it back is the engine's own activity (a chain step or the finance audit), never a
+    variable. A send-back that does not hold (no reason, not the step's group or one of its members, the
+    claimant) is refused with SEND_BACK_REFUSED: the same step is asked again and the task shows why. The
+    reservation stays until the revision is resubmitted with a new amount or withdrawn.
+    """
+    assert job.worker is not None
+    engine = job.worker.engine
+    with session_scope() as session:
+        claim = _claim(session, job)
+        chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
+        session.expunge_all()
+    since = chain_started(engine, job.process_instance_id, CHAIN_ACTIVITY)
+    signed = signed_tasks_by_key(engine, job.process_instance_id, [APPROVAL_TASK, FINANCE_AUDIT_TASK], since)
+    approvals = [t for t in signed[APPROVAL_TASK] if t.completed]
+    at_audit = job.activity_id == AUDIT_SEND_BACK
+    if at_audit:
+        audits = [t for t in signed[FINANCE_AUDIT_TASK] if t.completed]
+        task = audits[-1] if audits and audits[-1].outcome == SEND_BACK else None
+        signatures, step, group = round_signatures(approvals), None, FINANCE_AUDIT_GROUP
+    else:
+        task = approvals[-1] if approvals and approvals[-1].outcome == SEND_BACK else None
+        signatures = round_signatures(approvals[:-1]) if task else []
+        step = len(signatures) + 1
+        group = chain[step - 1].candidate_group if chain and step <= len(chain) else None
+    starter = engine.historic_process(job.process_instance_id).get("startUserId")
+    is_member = members_of(engine)
+    if not chain or group is None:
+        problems = [f"退回不对应审批链的任何一级 / the send-back matches no step of the stored chain (step {step})"]
+    else:
+        deputies = deputies_of_signers([task.user] if task and task.user else [], is_member)
+        problems = send_back_problems(task, group, {claim.claimant, starter or ""} - {""}, is_member, deputies)
+    if problems:
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else "system",
+                         action="claim.send-back-refused", subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no,
+                         details={"task": task.task_id if task else None, "step": step, "problems": problems})
+        raise BusinessError("SEND_BACK_REFUSED", "退回未被接受 / send-back refused: " + "\n".join(problems)[:560])
+    assert task is not None and task.user
+    reason = (task.comment or "").strip()[:1000]
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=claim.claim_no, round_no=chain[0].round,
+                      chain=chain, approvals=signatures if at_audit else [*signatures, task],
+                      others=[task] if at_audit else [])
+        record_audit(session, actor=task.user, action="claim.sent-back", subject_type=DOCUMENT_TYPE,
+                     subject_id=claim.claim_no, details={"reason": reason, "round": chain[0].round, "step": step,
+                                                        "group": group, "task": task.task_id})
+    log.info("claim %s sent back by %s (%s) in round %s", claim.claim_no, task.user, group, chain[0].round)
+    # the claimant of the record owns the revision task, whatever a variable said before
+    return {"sendBackReason": reason, "sendBackProblem": "", "revisionProblem": "", "claimant": claim.claimant}
+
+
+@registry.topic("resubmit-claim")
+def resubmit_claim(job: Job) -> dict[str, Any]:
+    """The claimant's answer to a send-back, read from the engine's history of the revision task (who
+    completed it, the values that completion wrote), never from the process variables.
+
+    Withdraw closes the claim (the model's next step gives back its reservation and its invoices). Resubmit
+    applies the revision to the record (``revise_claim``: purpose, explanation, files removed; files added
+    with ``smartfin claim attach`` while it waited), audited as ``claim.resubmitted``; the claim then goes
+    through reading, audit, verification and reservation again like a new one, and its chain is routed anew
+    from the new amount as a new round. A revision that does not hold goes back to the claimant with the
+    reasons, the record unchanged.
+    """
+    assert job.worker is not None
+    with session_scope() as session:
+        claim = _claim(session, job)
+        chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
+        round_no = chain[0].round if chain else 1
+        session.expunge_all()
+    revisions = [t for t in signed_tasks(job.worker.engine, job.process_instance_id, REVISION_TASK,
+                                         value_names=(*REVISABLE_FIELDS, "revisionAction")) if t.completed]
+    task = revisions[-1] if revisions else None
+    problems = revision_problems(task, claim.claimant)
+    again = {"revisionOutcome": "revise", "claimant": claim.claimant}
+    if problems:
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else "system",
+                         action="claim.revision-refused", subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no,
+                         details={"task": task.task_id if task else None, "problems": problems})
+        return {**again, "revisionProblem": "\n".join(problems)}
+    assert task is not None and task.user
+    if task.values.get("revisionAction") == WITHDRAW:
+        with session_scope() as session:
+            if not audited_for_task(session, DOCUMENT_TYPE, claim.claim_no, "claim.withdrawal-requested",
+                                    task.task_id):
+                record_answer(session, DOCUMENT_TYPE, claim.claim_no, task, WITHDRAW)
+                record_audit(session, actor=task.user, action="claim.withdrawal-requested",
+                             subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no, details={"task": task.task_id})
+        return {"revisionOutcome": WITHDRAW, "closingReason": "报销人撤回 / withdrawn by the claimant"}
+    try:
+        with session_scope() as session:
+            if not audited_for_task(session, DOCUMENT_TYPE, claim.claim_no, "claim.resubmitted", task.task_id):
+                changes = revise_claim(session, claim.claim_no, task.values, actor=task.user, round_no=round_no)
+                record_answer(session, DOCUMENT_TYPE, claim.claim_no, task, "resubmit")
+                record_audit(session, actor=task.user, action="claim.resubmitted", subject_type=DOCUMENT_TYPE,
+                             subject_id=claim.claim_no, details={"task": task.task_id, "round": round_no,
+                                                                "changes": changes})
+    except ClaimRefused as exc:
+        return {**again, "revisionProblem": str(exc)}
+    with session_scope() as session:
+        row = _claim(session, job)
+        files = len(claim_files(session, row.claim_no))
+        variables = claim_variables(row, row.claim_no)
+    return {**variables, "fileCount": files, "revisionOutcome": "resubmit", "revisionProblem": "",
+            "sendBackReason": "", "verificationFindings": [], "correctionError": ""}
 
 
 # ------------------------------------------------------------------------------------ posting

@@ -7,7 +7,6 @@ are (registration and closing by request number, reservations by document).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -19,18 +18,22 @@ from smartfin.ledger import BudgetCheck, BudgetExceeded, CheckOutcome, Override,
 from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.processes.approvals import (
     APPROVE,
+    RESUBMIT,
     SEND_BACK,
-    SignedTask,
+    WITHDRAW,
     audit_verification,
+    audited_for_task,
     chain_problems,
     chain_started,
     chain_variables,
     current_chain,
     decision_history_text,
     members_of,
+    record_answer,
     record_signed,
     recorded_decisions,
     refuse_if_broken,
+    revision_problems,
     round_signatures,
     route_document,
     send_back_problems,
@@ -40,6 +43,7 @@ from smartfin.processes.delegations import deputies_of_signers
 from smartfin.processes.documents import (
     LINE_OR_EXCEEDED,
     audit_unregistered,
+    budget_line_text,
     budget_refusal,
     escalate_open_tasks,
     release_holdings,
@@ -59,7 +63,7 @@ from smartfin.processes.spending.requests import (
     split_suspicions,
     validate_request,
 )
-from smartfin.store.audit import AuditEntry, record_audit
+from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -259,13 +263,7 @@ def show_approval_step(job: Job) -> dict[str, Any]:
     assert job.worker is not None
     with session_scope() as session:
         request = _find_request(session, job)
-        check = check_budget(session, request.budget_key, request.amount)
-        line = str(request.budget_key)
-    if check.available is None:
-        budget = f"{line}: {check.message}"
-    else:
-        budget = (f"{line}\n可用 available {format_yuan(check.available)} → 本单后 after this request "
-                  f"{format_yuan(check.available - request.amount)}")
+        budget = budget_line_text(session, request.budget_key, request.amount)
     history = decision_history_text(job.worker.engine, job.process_instance_id,
                                     [CONSENT_TASK, APPROVAL_TASK, REVISION_TASK], outcome_names=("revisionAction",))
     return {"budgetLineText": budget, "approvalHistoryText": history}
@@ -457,24 +455,6 @@ def send_back_request(job: Job) -> dict[str, Any]:
 
 
 REVISION_TASK = "reviseRequest"
-RESUBMIT, WITHDRAW = "resubmit", "withdraw"
-
-
-def revision_problems(task: Any, requester: str) -> list[str]:
-    """Why a completed revision task cannot stand as the requester's resubmission or withdrawal."""
-    if task is None or not task.completed:
-        return ["没有完成的修改记录 / the engine has no completed revision"]
-    problems = []
-    if task.user != requester:
-        problems.append(f"修改由 {task.user or '(未认证)'} 提交，只有申请人 {requester} 可以重新提交或撤回 / "
-                        f"the revision was completed by {task.user or '(unauthenticated)'}; only the requester "
-                        f"{requester} may resubmit or withdraw")
-    if task.values.get("revisionAction") not in (RESUBMIT, WITHDRAW):
-        problems.append(f"处理方式为 {task.values.get('revisionAction')!r} / the action was "
-                        f"{task.values.get('revisionAction')!r}, not {RESUBMIT} or {WITHDRAW}")
-    return problems
-
-
 @registry.topic("resubmit-request")
 def resubmit_request(job: Job) -> dict[str, Any]:
     """The requester's answer to a send-back, read from the engine's history of the revision task (who
@@ -506,7 +486,7 @@ def resubmit_request(job: Job) -> dict[str, Any]:
     assert task is not None and task.user
     if task.values.get("revisionAction") == WITHDRAW:
         with session_scope() as session:
-            _record_answer(session, request.request_no, task, WITHDRAW)
+            record_answer(session, DOCUMENT_TYPE, request.request_no, task, WITHDRAW)
             record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
                          subject_id=request.request_no, details={"task": task.task_id})
         return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
@@ -523,8 +503,8 @@ def resubmit_request(job: Job) -> dict[str, Any]:
             return {**again, "revisionProblem": f"预算指标不可用 / no usable budget line: {check.message}"}
         changes = apply_revision(row, draft)
         session.add(row)
-        _record_answer(session, row.request_no, task, RESUBMIT)
-        if not _resubmission_recorded(session, row.request_no, task.task_id):
+        record_answer(session, DOCUMENT_TYPE, row.request_no, task, RESUBMIT)
+        if not audited_for_task(session, DOCUMENT_TYPE, row.request_no, "resubmitted", task.task_id):
             record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
                          subject_id=row.request_no, details={"task": task.task_id, "changes": changes})
         warnings = [s.message() for s in split_suspicions(session, row)]
@@ -533,22 +513,6 @@ def resubmit_request(job: Job) -> dict[str, Any]:
         session.expunge(row)
     return _checked_and_routed(job, row, draft, warnings, result,
                                {"revisionOutcome": RESUBMIT, "revisionProblem": "", "sendBackReason": ""})
-
-
-def _record_answer(session: Any, request_no: str, task: SignedTask, action: str) -> None:
-    """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
-    chain = current_chain(session, DOCUMENT_TYPE, request_no)
-    if chain:
-        record_signed(session, document_type=DOCUMENT_TYPE, document_no=request_no, round_no=chain[0].round,
-                      chain=chain, approvals=[], others=[replace(task, outcome=action)])
-
-
-def _resubmission_recorded(session: Any, request_no: str, task_id: str) -> bool:
-    """Whether this revision task's resubmission is audited already (the engine delivers a task at least once)."""
-    rows = session.exec(select(AuditEntry).where(AuditEntry.subject_type == DOCUMENT_TYPE,
-                                                 AuditEntry.subject_id == request_no,
-                                                 AuditEntry.action == "resubmitted")).all()
-    return any(row.details_dict.get("task") == task_id for row in rows)
 
 
 @registry.topic("escalate-approval")
