@@ -21,6 +21,7 @@ from smartfin.processes.approvals import (
     RESUBMIT,
     SEND_BACK,
     WITHDRAW,
+    SignedTask,
     audit_verification,
     audited_for_task,
     chain_problems,
