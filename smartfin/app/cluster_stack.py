@@ -1,4 +1,5 @@
-"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy and the workers, in that order.
+"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy, the workers, then the upload page,
+the dashboard and the notifier (clients of the cluster like the workers), in that order.
 
 What starts on this machine is what its addresses say is here (``smartfin.cluster.hosts.is_local``): on
 one machine everything, on several hosts each host starts its own pieces with the same configuration.
@@ -9,6 +10,7 @@ var/cluster/client.env (mode 0600: it holds the project database's password).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 
 import requests
 
-from smartfin.app.stack import database_at_head, portals_service
+from smartfin.app.notify_commands import mail_sink_service, notifier_service, uses_demo_sink
+from smartfin.app.stack import dashboard_service, database_at_head, portals_service, upload_page_service
 from smartfin.cluster import postgres
 from smartfin.cluster.balancer import balancer_service, write_config
 from smartfin.cluster.hosts import is_local
@@ -57,6 +60,22 @@ def cluster_worker_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: True, env=env)
 
 
+def as_cluster_client(settings: Settings, service: ManagedService) -> ManagedService:
+    """A service of the single-machine stack run as a client of the cluster: its engine is the balancer,
+    its tables are on PostgreSQL (``client_environment``), whatever the service itself sets besides."""
+    return dataclasses.replace(service, env={**service.env, **client_environment(settings)})
+
+
+def client_pieces(settings: Settings) -> list[ManagedService]:
+    """The people-facing services beside the workers: the budget upload page, the finance dashboard and the
+    notifier (with the demo's mail sink when the demo mails into it), each a client of the cluster."""
+    services = [upload_page_service(settings), dashboard_service(settings)]
+    if uses_demo_sink(settings):
+        services.append(mail_sink_service(settings))
+    services.append(notifier_service(settings))
+    return [as_cluster_client(settings, service) for service in services]
+
+
 @dataclass(frozen=True)
 class Piece:
     """One service of the cluster, whether this machine runs it, and how to tell it is well."""
@@ -77,6 +96,11 @@ def pieces(settings: Settings) -> list[Piece]:
     if settings.stand_in_portals:
         found.append(Piece(portals_service(settings), True, settings.erp_url))
     found.append(Piece(cluster_worker_service(settings), True, f"→ {cluster.balancer_url}"))
+    addresses = {"upload-page": f"http://{settings.upload_page_host}:{settings.upload_page_port}",
+                 "dashboard": f"http://{settings.dashboard_host}:{settings.dashboard_port}",
+                 "mailsink": f"smtp://127.0.0.1:{settings.notify.demo_mail_port}"}
+    found += [Piece(service, True, addresses.get(service.name, f"→ {cluster.balancer_url}"))
+              for service in client_pieces(settings)]
     return found
 
 
@@ -147,7 +171,7 @@ def health(settings: Settings) -> list[tuple[str, str, str]]:
         pid = piece.service.pid() if piece.local else None
         where = f"pid {pid}" if pid else ("not running here" if piece.local else "on another host")
         well = "healthy" if piece.service.is_healthy() else "NOT answering"
-        if piece.service.name == "worker":
+        if piece.service.name in ("worker", "notifier"):  # no port to ask: running is all there is to tell
             well = "running" if pid else "stopped"
         rows.append((piece.service.name, f"{well} ({where})", piece.address))
     rows.append(("engine", _engine_version(settings), settings.cluster.balancer_url + "/engine-rest"))
