@@ -105,8 +105,11 @@ def pieces(settings: Settings) -> list[Piece]:
 
 
 def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
-                     *, workers: bool = True) -> None:
-    """Start every local piece in order; migrations, deployment and Tasklist filters go through the cluster."""
+                     *, workers: bool = True, people_facing: bool = True) -> None:
+    """Start every local piece in order; migrations, deployment and Tasklist filters go through the cluster.
+
+    ``people_facing=False`` leaves out the upload page, the dashboard and the notifier (a benchmark measures the
+    engine alone)."""
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
@@ -117,10 +120,11 @@ def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: 
     (settings.var_dir / "cluster").chmod(0o711)
     (settings.var_dir / "cluster" / "profile").write_text(PROFILE + "\n", encoding="utf-8")
     _write_client_env(settings)
+    client_names = {service.name for service in client_pieces(settings)}
     clients = client_settings(settings)
     for piece in pieces(settings):
         name = piece.service.name
-        if not piece.local or (name == "worker" and not workers):
+        if not piece.local or (name == "worker" and not workers) or (not people_facing and name in client_names):
             continue
         echo(f"starting {name} ({piece.address}) …")
         if name == "postgres":

@@ -59,3 +59,18 @@ def test_only_addresses_of_this_machine_are_started_here():
     assert is_local("127.0.0.1")
     assert not is_local("192.0.2.10")  # TEST-NET-1: never assigned to a host
     assert not is_local("no-such-host.invalid")
+
+
+def test_the_people_facing_services_follow_the_workers_as_clients_of_the_cluster(tmp_path):
+    from smartfin.app.cluster_stack import pieces
+
+    config = settings(tmp_path, balancer_port=9000)
+    found = {piece.service.name: piece for piece in pieces(config)}
+    names = list(found)
+    assert names.index("worker") < names.index("upload-page") < names.index("dashboard") < names.index("notifier")
+    for name in ("upload-page", "dashboard", "notifier"):
+        env = found[name].service.env
+        assert found[name].local
+        assert env["SMARTFIN_ENGINE_URL"] == config.cluster.balancer_url
+        assert env["SMARTFIN_DATABASE_URL"] == project_database_url(config), name
+    assert found["dashboard"].address == f"http://{config.dashboard_host}:{config.dashboard_port}"
