@@ -98,7 +98,7 @@ def isolated_cluster(models: list[str] | None = None) -> Iterator[tuple[object, 
     print(f"starting a cluster in {var_dir} (PostgreSQL, 2 engine nodes, HAProxy) …", flush=True)
     try:
         cluster_stack.bring_up_cluster(settings, lambda line: print(line, flush=True), lambda _line: None,
-                                       workers=False)
+                                       workers=False, people_facing=False)
         os.environ.update(cluster_stack.client_environment(settings))
         get_settings.cache_clear()
         get_engine.cache_clear()

@@ -1,5 +1,6 @@
-"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy, the workers, then the Prefect server,
-its work pool with the flow deployments and the Prefect worker, in that order.
+"""`smartfin up --profile cluster`: PostgreSQL, the engine nodes, HAProxy, the workers, the upload page, the
+dashboard and the notifier (clients of the cluster like the workers), then the Prefect server, its work pool
+with the flow deployments and the Prefect worker, in that order.
 
 What starts on this machine is what its addresses say is here (``smartfin.cluster.hosts.is_local``): on
 one machine everything, on several hosts each host starts its own pieces with the same configuration.
@@ -10,6 +11,7 @@ var/cluster/client.env (mode 0600: it holds the project database's password).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 
 import requests
 
-from smartfin.app.stack import database_at_head, portals_service
+from smartfin.app.notify_commands import mail_sink_service, notifier_service, uses_demo_sink
+from smartfin.app.stack import dashboard_service, database_at_head, portals_service, upload_page_service
 from smartfin.cluster import postgres
 from smartfin.cluster import prefect as cluster_prefect
 from smartfin.cluster.balancer import balancer_service, write_config
@@ -61,6 +64,22 @@ def cluster_worker_service(settings: Settings) -> ManagedService:
                           settings=settings, healthy=lambda: True, env=env)
 
 
+def as_cluster_client(settings: Settings, service: ManagedService) -> ManagedService:
+    """A service of the single-machine stack run as a client of the cluster: its engine is the balancer,
+    its tables are on PostgreSQL (``client_environment``), whatever the service itself sets besides."""
+    return dataclasses.replace(service, env={**service.env, **client_environment(settings)})
+
+
+def client_pieces(settings: Settings) -> list[ManagedService]:
+    """The people-facing services beside the workers: the budget upload page, the finance dashboard and the
+    notifier (with the demo's mail sink when the demo mails into it), each a client of the cluster."""
+    services = [upload_page_service(settings), dashboard_service(settings)]
+    if uses_demo_sink(settings):
+        services.append(mail_sink_service(settings))
+    services.append(notifier_service(settings))
+    return [as_cluster_client(settings, service) for service in services]
+
+
 @dataclass(frozen=True)
 class Piece:
     """One service of the cluster, whether this machine runs it, and how to tell it is well."""
@@ -81,6 +100,11 @@ def pieces(settings: Settings) -> list[Piece]:
     if settings.stand_in_portals:
         found.append(Piece(portals_service(settings), True, settings.erp_url))
     found.append(Piece(cluster_worker_service(settings), True, f"→ {cluster.balancer_url}"))
+    addresses = {"upload-page": f"http://{settings.upload_page_host}:{settings.upload_page_port}",
+                 "dashboard": f"http://{settings.dashboard_host}:{settings.dashboard_port}",
+                 "mailsink": f"smtp://127.0.0.1:{settings.notify.demo_mail_port}"}
+    found += [Piece(service, True, addresses.get(service.name, f"→ {cluster.balancer_url}"))
+              for service in client_pieces(settings)]
     found.append(Piece(cluster_prefect.server_service(settings), is_local(cluster.prefect_host),
                        cluster.prefect_api_url))
     found.append(Piece(cluster_prefect.worker_service(settings, client_environment(settings)), True,
@@ -89,9 +113,12 @@ def pieces(settings: Settings) -> list[Piece]:
 
 
 def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: Callable[[str], None],
-                     *, workers: bool = True) -> None:
+                     *, workers: bool = True, people_facing: bool = True) -> None:
     """Start every local piece in order; migrations, deployment, Tasklist filters and the department heads'
-    groups go through the cluster."""
+    groups go through the cluster.
+
+    ``people_facing=False`` leaves out the upload page, the dashboard and the notifier (a benchmark measures the
+    engine alone)."""
     from smartfin.camunda.client import EngineClient
     from smartfin.camunda.deploy import deploy
     from smartfin.camunda.tasklist_filters import admin_client, prepare_filters
@@ -104,10 +131,12 @@ def bring_up_cluster(settings: Settings, echo: Callable[[str], None], progress: 
     (settings.var_dir / "cluster").chmod(0o711)
     (settings.var_dir / "cluster" / "profile").write_text(PROFILE + "\n", encoding="utf-8")
     _write_client_env(settings)
+    client_names = {service.name for service in client_pieces(settings)}
     clients = client_settings(settings)
     for piece in pieces(settings):
         name = piece.service.name
-        if not piece.local or (name in ("worker", "prefect-worker") and not workers):
+        if not piece.local or (name in ("worker", "prefect-worker") and not workers) or (
+                not people_facing and name in client_names):
             continue
         echo(f"starting {name} ({piece.address}) …")
         if name == "postgres":
@@ -168,7 +197,7 @@ def health(settings: Settings) -> list[tuple[str, str, str]]:
         pid = piece.service.pid() if piece.local else None
         where = f"pid {pid}" if pid else ("not running here" if piece.local else "on another host")
         well = "healthy" if piece.service.is_healthy() else "NOT answering"
-        if piece.service.name == "worker":
+        if piece.service.name in ("worker", "notifier"):  # no port to ask: running is all there is to tell
             well = "running" if pid else "stopped"
         rows.append((piece.service.name, f"{well} ({where})", piece.address))
     rows.append(("engine", _engine_version(settings), settings.cluster.balancer_url + "/engine-rest"))

@@ -35,6 +35,7 @@ from smartfin.ledger import (
 )
 from smartfin.ledger.control import ALWAYS_BLOCKING
 from smartfin.store.audit import record_audit
+from smartfin.store.db import hold_until_commit
 
 
 class SubmissionRefused(ValueError):
@@ -129,11 +130,29 @@ class BudgetLineDocument:
 
 
 def next_document_no(session: Session, column: Any, prefix: str, year: int) -> str:
-    """``{prefix}-2026-000042``: sequential per year in ``column``, allocated inside the caller's transaction."""
+    """``{prefix}-2026-000042``: sequential per year in ``column``, allocated inside the caller's transaction.
+
+    Allocations of one prefix and year queue until the allocating transaction ends: on PostgreSQL two
+    submissions at once would otherwise both read the same highest number, and the second would fail on
+    the duplicate key only after the first committed.
+    """
     start = f"{prefix}-{year}-"
+    hold_until_commit(session, f"document-no:{start}")
     last = session.exec(select(func.max(column)).where(column.startswith(start))).one()
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{start}{number:06d}"
+
+
+def hold_document(session: Session, document_type: str, number: str) -> None:
+    """Hold one document's number until this transaction ends.
+
+    A submission records its document and starts the process in one transaction (a failed start leaves no
+    record), so the engine can hand the first step to a worker before that transaction commits. The
+    submission and the worker's registration both hold the document first: the worker then waits the
+    moment until the commit and finds the record, instead of missing it (PostgreSQL, READ COMMITTED) and
+    failing on the duplicate key or retrying seconds later.
+    """
+    hold_until_commit(session, f"document:{document_type}:{number}")
 
 
 # ------------------------------------------------------------------------------- budget refusals

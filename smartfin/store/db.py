@@ -8,6 +8,7 @@ locks (``SELECT … FOR UPDATE``) where money is reserved.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -80,6 +81,18 @@ def get_engine(url: str | None = None) -> Engine:
     engine = make_engine(url)
     upgrade_to_head(engine)
     return engine
+
+
+def hold_until_commit(session: Session, key: str) -> None:
+    """Make any other transaction that holds the same ``key`` wait until this one ends (commit or rollback).
+
+    For work that is visible outside the database before its transaction commits — a process started in the
+    engine, whose first step a worker on another connection may pick up at once. PostgreSQL: a transaction
+    advisory lock on the key's CRC-32 (a collision only makes an unrelated holder wait a moment). SQLite needs
+    nothing: every transaction of the product's engines begins ``IMMEDIATE`` and so already queues.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({zlib.crc32(key.encode())})")
 
 
 @contextmanager

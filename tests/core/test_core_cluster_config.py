@@ -99,3 +99,18 @@ def test_a_lost_flow_run_is_crashed_after_missed_heartbeats_and_rescheduled_at_m
 def test_heartbeats_more_often_than_prefect_allows_are_refused(tmp_path):
     with pytest.raises(ValueError, match="flow_heartbeat_s"):
         settings(tmp_path, flow_heartbeat_s=10)
+
+
+def test_the_people_facing_services_follow_the_workers_as_clients_of_the_cluster(tmp_path):
+    from smartfin.app.cluster_stack import pieces
+
+    config = settings(tmp_path, balancer_port=9000)
+    found = {piece.service.name: piece for piece in pieces(config)}
+    names = list(found)
+    assert names.index("worker") < names.index("upload-page") < names.index("dashboard") < names.index("notifier")
+    for name in ("upload-page", "dashboard", "notifier"):
+        env = found[name].service.env
+        assert found[name].local
+        assert env["SMARTFIN_ENGINE_URL"] == config.cluster.balancer_url
+        assert env["SMARTFIN_DATABASE_URL"] == project_database_url(config), name
+    assert found["dashboard"].address == f"http://{config.dashboard_host}:{config.dashboard_port}"

@@ -32,7 +32,13 @@ from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_am
 from smartfin.ledger import department_problem
 from smartfin.ledger.staff import grade_on, register_loaded
 from smartfin.processes.approvals import on_the_chain
-from smartfin.processes.documents import BudgetLineDocument, FieldReader, SubmissionRefused, next_document_no
+from smartfin.processes.documents import (
+    BudgetLineDocument,
+    FieldReader,
+    SubmissionRefused,
+    hold_document,
+    next_document_no,
+)
 from smartfin.processes.reimbursement.verification import VerificationAttempt  # noqa: F401  (its table is part of the claims tables)
 from smartfin.store.archive import archive_file, read_archived
 from smartfin.store.audit import UtcDateTime, record_audit
@@ -378,6 +384,7 @@ def submit_claim(files: list[Path] | list[tuple[str, bytes]], *, claimant: str =
     submitter = resolve_submitter(engine, draft.claimant, role="claimant")
     with session_scope(db) as session:
         number = claim_no or next_claim_no(session)
+        hold_document(session, DOCUMENT_TYPE, number)
         if session.get(Claim, number) is not None:
             raise ClaimRefused([("claim_no", f"{number} was already submitted / 报销单号已存在")])
         row = record_claim(session, number, draft)

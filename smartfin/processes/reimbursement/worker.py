@@ -84,6 +84,7 @@ from smartfin.processes.documents import (
     audit_unregistered,
     budget_line_text,
     budget_refusal,
+    hold_document,
     release_holdings,
 )
 from smartfin.processes.reimbursement.claims import (
@@ -230,15 +231,21 @@ def _travel_from_form(job: Job) -> dict[str, Any] | None:
 
 @registry.topic("register-claim")
 def register_claim(job: Job) -> dict[str, Any]:
-    """A claim from the command line is already recorded; one started in Tasklist is validated and recorded."""
+    """A claim from the command line is already recorded; one started in Tasklist is validated and recorded.
+
+    A claim submitted by ``submit_claim`` is held first: the submission may not have committed yet when the
+    engine hands this step over, and waits here the moment until it has (``hold_document``).
+    """
     with session_scope() as session:
         claim_no = job.business_key
+        if claim_no:
+            hold_document(session, DOCUMENT_TYPE, claim_no)
         row = session.get(Claim, claim_no) if claim_no else None
         if row is not None:
             _refuse_foreign_record(row, job)
         if row is None and job.business_key:
-            # submitted by submit_claim, whose transaction may not have committed yet: retry, don't re-create
-            raise LookupError(f"claim {claim_no} is not committed yet; the task is retried")
+            # a business key without a record: not submitted through submit_claim, never re-created here
+            raise LookupError(f"claim {claim_no} is not registered; the task is retried")
         if row is None:
             values = {name: job.var(name, None) for name in ("department", "category", "fundingSource", "project",
                                                              "purpose", "paymentMethod", "claimedTotal",

@@ -28,6 +28,7 @@ from smartfin.processes.documents import (
     FieldReader,
     Refused,
     SubmissionRefused,
+    hold_document,
     next_document_no,
 )
 from smartfin.processes.submitters import named_or_self, record_entry, resolve_submitter, start
@@ -256,6 +257,7 @@ def submit_spending_request(values: dict[str, Any], *, request_no: str | None = 
         if check.outcome in ALWAYS_BLOCKING:
             raise Refused(check.message)
         number = request_no or next_request_no(session)
+        hold_document(session, DOCUMENT_TYPE, number)
         if session.get(SpendingRequest, number) is not None:
             raise Refused(f"request {number} was already submitted")
         row = record_request(session, number, draft)

@@ -47,6 +47,7 @@ from smartfin.processes.documents import (
     budget_line_text,
     budget_refusal,
     escalate_open_tasks,
+    hold_document,
     release_holdings,
 )
 from smartfin.processes.spending.requests import (
@@ -159,10 +160,20 @@ def register_request(job: Job) -> dict[str, Any]:
             draft = validate_request(values, session=session)
     except InvalidRequest as exc:
         raise BusinessError("REQUEST_INVALID", f"申请无效 / invalid request: {exc}") from exc
+    row, warnings, result = _registered(job, draft)
+    return _checked_and_routed(job, row, draft, warnings, result)
+
+
+def _registered(job: Job, draft: RequestDraft) -> tuple[SpendingRequest, list[str], BudgetCheck]:
+    """The request recorded for this instance (recorded now when started in Tasklist), its split warnings and
+    its budget check. A request submitted from the command line is held first: its submission may not have
+    committed yet when the engine hands this step over (``hold_document``)."""
     with session_scope() as session:
         number = job.var("requestNo", None)
         if number is not None and job.business_key and number != job.business_key:
             raise RecordMismatch([f"variable requestNo {number!r} is not the business key {job.business_key!r}"])
+        if job.business_key:
+            hold_document(session, DOCUMENT_TYPE, job.business_key)
         request_no = job.business_key or next_request_no(session)
         row = record_request(session, request_no, draft)
         if row.process_instance_id not in (None, job.process_instance_id):
@@ -180,7 +191,7 @@ def register_request(job: Job) -> dict[str, Any]:
                          subject_id=request_no, details={"warnings": warnings})
         result = check_budget(session, row.budget_key, row.amount)
         session.expunge(row)
-    return _checked_and_routed(job, row, draft, warnings, result)
+    return row, warnings, result
 
 
 def _checked_and_routed(job: Job, row: SpendingRequest, draft: RequestDraft, warnings: list[str],
