@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from smartfin.camunda.client import EngineClient, EngineError
+from smartfin.camunda.client import EngineClient, EngineError, EngineRequestError
 from smartfin.costing.month import breaches
 from smartfin.kernel.clock import utc_now
 from smartfin.kernel.money import format_yuan, from_fen
@@ -103,6 +103,9 @@ def collect_tasks(engine: EngineClient, session: Session, settings: Settings,
                   holders_of: HolderLookup | None = None) -> int:
     """A ``task`` event for every task created since the mark; returns how many were new.
 
+    A task decided between the listing and the question who it is for is skipped, not a failed round: under
+    load that happens every few seconds, and failing the round would hold back every other notice.
+
     A task whose document names the people who act for it (``holders_of``, e.g. an appeal batch's department
     officers while the task is offered to every insurance officer) goes to them and its assignee only.
     """
@@ -116,7 +119,13 @@ def collect_tasks(engine: EngineClient, session: Session, settings: Settings,
     newest = parse_engine_time(mark) if mark else None
     for task in tasks:
         created = parse_engine_time(task["created"])
-        groups, users = task_recipients(engine, task["id"], task.get("assignee"))
+        newest = created if newest is None or created > newest else newest
+        try:
+            groups, users = task_recipients(engine, task["id"], task.get("assignee"))
+        except EngineRequestError as exc:
+            if exc.status != 404 and "Cannot find task" not in exc.message:
+                raise
+            continue  # decided between the listing and this question: nobody needs to be told of it any more
         if groups or users:
             key = f"task:{task['id']}"
             if not event_exists(session, key):
@@ -132,7 +141,6 @@ def collect_tasks(engine: EngineClient, session: Session, settings: Settings,
                                   f"请登录 Tasklist 处理。 / Please open it in Tasklist and decide."),
                             link=tasklist_link(settings, task["id"]), groups=groups, users=users)
                 new += 1
-        newest = created if newest is None or created > newest else newest
     if newest is not None:
         write_mark(session, "engine-tasks", engine_time(newest))
     return new

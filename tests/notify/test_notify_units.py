@@ -220,3 +220,44 @@ def test_a_message_is_retried_with_backoff_then_failed_and_a_dead_senders_claim_
     assert [r.id for r, _ in _claim(False, start, None) if r.id == row.id] == [row.id]
     assert not [r for r, _ in _claim(False, start, None) if r.id == row.id], "taken by the first claim"
     assert [r.id for r, _ in _claim(False, start + SENDING_LEASE, None) if r.id == row.id] == [row.id]
+
+
+def test_a_task_decided_between_listing_and_lookup_is_skipped_and_the_others_still_announced(
+        sqlite_engine: Engine) -> None:
+    from smartfin.camunda.client import EngineRequestError
+    from smartfin.notify.sources import collect_tasks
+
+    class Engine_:  # the engine's answers at the moment a task is completed under the notifier's feet
+        def post(self, path: str, body: dict) -> list[dict]:
+            return [{"id": "gone", "created": "2026-11-30T09:00:00.000+0800", "name": "审批"},
+                    {"id": "open", "created": "2026-11-30T09:00:01.000+0800", "name": "审批",
+                     "processInstanceId": "p1"}]
+
+        def get(self, path: str, **params: object) -> object:
+            if path == "/task/gone/identity-links":
+                raise EngineRequestError("GET", path, 500, "NullValueException", "Cannot find task with id gone")
+            if path == "/task/open/identity-links":
+                return [{"type": "candidate", "groupId": "dept-head"}]
+            if path == "/history/process-instance/p1":
+                return {"businessKey": "REQ-1"}
+            raise EngineRequestError("GET", path, 403, "AuthorizationException", "not allowed")
+
+    with Session(sqlite_engine) as session:
+        assert collect_tasks(Engine_(), session, Settings()) == 1  # type: ignore[arg-type]
+        events = session.exec(select(NotificationEvent)).all()
+    assert [(e.event_key, e.groups, e.subject) for e in events] == [("task:open", "dept-head", "REQ-1")]
+
+
+def test_an_engine_refusal_other_than_a_vanished_task_still_fails_the_round(sqlite_engine: Engine) -> None:
+    from smartfin.camunda.client import EngineRequestError
+    from smartfin.notify.sources import collect_tasks
+
+    class Engine_:
+        def post(self, path: str, body: dict) -> list[dict]:
+            return [{"id": "t1", "created": "2026-11-30T09:00:00.000+0800"}]
+
+        def get(self, path: str, **params: object) -> object:
+            raise EngineRequestError("GET", path, 403, "AuthorizationException", "no READ on task t1")
+
+    with Session(sqlite_engine) as session, pytest.raises(EngineRequestError, match="403"):
+        collect_tasks(Engine_(), session, Settings())  # type: ignore[arg-type]
