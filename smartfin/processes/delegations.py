@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from smartfin.camunda.client import EngineClient
+from smartfin.camunda.groups import GroupMirror, mirror_groups
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, utc_now
 from smartfin.ledger.department_roles import scoped_membership
 from smartfin.store.audit import record_audit
@@ -260,16 +261,7 @@ def default_start() -> datetime:
 
 # ------------------------------------------------------------------------------ the engine's mirror
 
-@dataclass
-class SyncReport:
-    created: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    added: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.deleted or self.added or self.removed)
+SyncReport = GroupMirror  # what one sync of the deputy groups changed
 
 
 def wanted_groups(rows: Iterable[Delegation], now: datetime) -> dict[str, set[str]]:
@@ -291,31 +283,12 @@ def sync_deputy_groups(session: Session, service: EngineClient, now: datetime | 
     """
     now = now or utc_now()
     wanted = wanted_groups(session.exec(select(Delegation)).all(), now)
-    existing = {g["id"] for g in service.get("/group", type=DEPUTY_GROUP_TYPE) or []
-                if str(g["id"]).startswith(DEPUTY_PREFIX)}
-    report = SyncReport()
-    for group_id, deputies in sorted(wanted.items()):
-        if group_id not in existing:
-            delegator_and_group = group_id[len(DEPUTY_PREFIX):]
-            service.post("/group/create", {"id": group_id, "type": DEPUTY_GROUP_TYPE,
-                                           "name": f"代理人 deputies {delegator_and_group}"[:255]})
-            report.created.append(group_id)
-            members: set[str] = set()
-        else:
-            members = {u["id"] for u in service.get("/user", memberOfGroup=group_id) or []}
-        for user in sorted(deputies - members):
-            service.put(f"/group/{group_id}/members/{user}")
-            report.added.append((group_id, user))
-        for user in sorted(members - deputies):
-            service.delete(f"/group/{group_id}/members/{user}")
-            report.removed.append((group_id, user))
-    for group_id in sorted(existing - set(wanted)):
-        service.delete(f"/group/{group_id}")
-        report.deleted.append(group_id)
+    report = mirror_groups(service, group_type=DEPUTY_GROUP_TYPE, wanted=wanted,
+                           name_of=lambda group_id: f"代理人 deputies {group_id[len(DEPUTY_PREFIX):]}",
+                           ours=lambda group_id: group_id.startswith(DEPUTY_PREFIX))
     if report.changed:
         record_audit(session, actor="system", action="deputy-groups-synced", subject_type=SUBJECT_TYPE,
-                     subject_id="engine", details={"created": report.created, "deleted": report.deleted,
-                                                   "added": report.added, "removed": report.removed})
+                     subject_id="engine", details=report.details())
     return report
 
 

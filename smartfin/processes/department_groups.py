@@ -19,12 +19,12 @@ relies on it and checks each signer against the record itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from sqlmodel import Session
 
 from smartfin.camunda.client import EngineClient
+from smartfin.camunda.groups import GroupMirror, mirror_groups
 from smartfin.kernel.clock import hospital_today
 from smartfin.ledger.department_roles import role_of_group, wanted_memberships
 from smartfin.ledger.departments import department_name
@@ -34,18 +34,8 @@ ROLE_GROUP_TYPE = "department-role"
 ROLE_NAMES = {"head": "科室负责人 head"}
 
 
-@dataclass
-class RoleGroupSync:
-    """What one sync changed in the engine."""
-
-    created: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    added: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.deleted or self.added or self.removed)
+class RoleGroupSync(GroupMirror):
+    """What one sync of the department heads' groups changed in the engine."""
 
     def summary(self) -> str:
         """One line for a command's output or a flow's log."""
@@ -62,31 +52,14 @@ def sync_department_groups(session: Session, admin: EngineClient, on: date | Non
     """
     day = on or hospital_today()
     wanted = wanted_memberships(session, day)
-    existing = {str(g["id"]) for g in admin.get("/group", type=ROLE_GROUP_TYPE) or []}
-    report = RoleGroupSync()
-    for group_id, holders in sorted(wanted.items()):
-        if group_id not in existing:
-            found = role_of_group(group_id)
-            assert found is not None
-            role, department = found
-            name = f"{department_name(session, department, day)} {ROLE_NAMES.get(role.value, role.value)}"
-            admin.post("/group/create", {"id": group_id, "type": ROLE_GROUP_TYPE, "name": name[:255]})
-            report.created.append(group_id)
-            members: set[str] = set()
-        else:
-            members = {str(u["id"]) for u in admin.get("/user", memberOfGroup=group_id) or []}
-        for user in sorted(holders - members):
-            admin.put(f"/group/{group_id}/members/{user}")
-            report.added.append((group_id, user))
-        for user in sorted(members - holders):
-            admin.delete(f"/group/{group_id}/members/{user}")
-            report.removed.append((group_id, user))
-    for group_id in sorted(existing - set(wanted)):
-        admin.delete(f"/group/{group_id}")
-        report.deleted.append(group_id)
+    def name_of(group_id: str) -> str:
+        found = role_of_group(group_id)
+        assert found is not None
+        role, department = found
+        return f"{department_name(session, department, day)} {ROLE_NAMES.get(role.value, role.value)}"
+
+    report = RoleGroupSync(**vars(mirror_groups(admin, group_type=ROLE_GROUP_TYPE, wanted=wanted, name_of=name_of)))
     if report.changed:
         record_audit(session, actor="system", action="department-groups-synced", subject_type="department_role",
-                     subject_id="engine", details={"on": day.isoformat(), "created": report.created,
-                                                   "deleted": report.deleted, "added": report.added,
-                                                   "removed": report.removed})
+                     subject_id="engine", details={"on": day.isoformat(), **report.details()})
     return report
