@@ -11,10 +11,7 @@ them. The upload page, the dashboard and the notifier run as clients of the clus
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -49,9 +46,11 @@ from smartfin.posting.journal import VoucherPosting
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
 from smartfin.store.audit import AuditEntry
-from smartfin.store.db import get_engine, session_scope
+from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
 from tests.integration.conftest import HEADER, YEAR
+from tests.support.cluster import running_cluster
+from tests.support.notify import free_port
 
 pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres, pytest.mark.cluster]
 
@@ -73,17 +72,6 @@ BUDGET = HEADER + (f"{YEAR},{DEPARTMENT},30218,fiscal,,Cluster tests,900000.00,c
                    f"{YEAR}-01-01,{YEAR}-12-31\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _refresh() -> None:
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def cluster(stand_in_portals) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
     """The cluster in a var/ of its own; the test process becomes one of its clients (balancer, PostgreSQL).
@@ -91,39 +79,14 @@ def cluster(stand_in_portals) -> Iterator[Settings]:  # type: ignore[no-untyped-
     Its workers post vouchers into the session's stand-in ERP (whose addresses and logins the environment
     carries), so the cluster starts no portals of its own.
     """
-    var_dir = tempfile.mkdtemp(prefix="smartfin-cluster-")
-    os.chmod(var_dir, 0o711)  # PostgreSQL's OS user walks through it to var/cluster/pg
-    overrides = {
-        "SMARTFIN_VAR_DIR": var_dir, "SMARTFIN_CLUSTER_PG_PORT": str(_free_port()),
-        "SMARTFIN_CLUSTER_ENGINE_NODES": f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
-        "SMARTFIN_CLUSTER_BALANCER_PORT": str(_free_port()), "SMARTFIN_STAND_IN_PORTALS": "false",
-        "SMARTFIN_APPROVAL_ESCALATION_AFTER": ESCALATION_AFTER,
-        "SMARTFIN_CLUSTER_PREFECT_PORT": str(_free_port()),
-        "SMARTFIN_UPLOAD_PAGE_PORT": str(_free_port()), "SMARTFIN_DASHBOARD_PORT": str(_free_port()),
-        "SMARTFIN_NOTIFY_POLL_S": "3", "SMARTFIN_NOTIFY_DEMO_MAIL_PORT": str(_free_port()),
-    }
-    saved = {key: os.environ.get(key) for key in [*overrides, "SMARTFIN_ENGINE_URL", "SMARTFIN_DATABASE_URL"]}
-    os.environ.update(overrides)
-    _refresh()
-    settings = get_settings()
-    try:
-        cluster_stack.bring_up_cluster(settings, print, print)
-        os.environ.update(cluster_stack.client_environment(settings))
-        _refresh()
+    with running_cluster("smartfin-cluster-", {
+            "SMARTFIN_APPROVAL_ESCALATION_AFTER": ESCALATION_AFTER,
+            "SMARTFIN_UPLOAD_PAGE_PORT": str(free_port()), "SMARTFIN_DASHBOARD_PORT": str(free_port()),
+            "SMARTFIN_NOTIFY_POLL_S": "3", "SMARTFIN_NOTIFY_DEMO_MAIL_PORT": str(free_port())}) as settings:
         with session_scope() as session:
             report = import_budget(session, BUDGET.encode(), actor="test", filename="cluster-budget.csv")
         assert report.ok, report.errors
         yield settings
-    finally:
-        for name, stopped in cluster_stack.take_down(settings):
-            print(f"{name}: {'stopped' if stopped else 'was not running'}")
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _refresh()
-        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import errno
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,7 +32,8 @@ from smartfin.cluster import postgres
 from smartfin.cluster import prefect as cluster_prefect
 from smartfin.kernel.settings import Settings, get_settings
 from smartfin.reconciliation.models import ReconciliationRun, ReconException, StatementImport
-from smartfin.store.db import get_engine, session_scope
+from smartfin.store.db import session_scope
+from tests.support.cluster import running_cluster
 
 pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres, pytest.mark.cluster]
 
@@ -41,17 +41,6 @@ ACCOUNT = "6222020200099887766"
 DAY = date(2026, 3, 9)
 DEPLOYMENT = "daily-bank-reconciliation/bank-daily"
 ICBC_HEADER = "交易时间,凭证号,对方单位名称,对方账号,摘要,借方发生额,贷方发生额,余额,币种\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _refresh() -> None:
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def statement_text() -> str:
@@ -71,36 +60,14 @@ def ledger_text() -> str:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Settings]:
     """The cluster in a var/ of its own, with one bank account reconciled from the drop folder."""
-    var_dir = tempfile.mkdtemp(prefix="smartfin-cluster-prefect-")
-    os.chmod(var_dir, 0o711)  # PostgreSQL's OS user walks through it to var/cluster/pg
-    overrides = {
-        "SMARTFIN_VAR_DIR": var_dir, "SMARTFIN_CLUSTER_PG_PORT": str(_free_port()),
-        "SMARTFIN_CLUSTER_ENGINE_NODES": f"127.0.0.1:{_free_port()},127.0.0.1:{_free_port()}",
-        "SMARTFIN_CLUSTER_BALANCER_PORT": str(_free_port()), "SMARTFIN_CLUSTER_PREFECT_PORT": str(_free_port()),
-        "SMARTFIN_STAND_IN_PORTALS": "false",
-        "SMARTFIN_BANK_ACCOUNTS": f'[{{"account": "{ACCOUNT}", "bank": "icbc"}}]',
-        "SMARTFIN_RECONCILIATION_DIR": str(Path(var_dir) / "reconciliation"),
-    }
-    client_keys = ["SMARTFIN_ENGINE_URL", "SMARTFIN_DATABASE_URL", "SMARTFIN_PREFECT_API_URL"]
-    saved = {key: os.environ.get(key) for key in [*overrides, *client_keys]}
-    os.environ.update(overrides)
-    _refresh()
-    settings = get_settings()
+    reconciliation_dir = tempfile.mkdtemp(prefix="smartfin-cluster-prefect-reconciliation-")
     try:
-        cluster_stack.bring_up_cluster(settings, print, print)
-        os.environ.update(cluster_stack.client_environment(settings))
-        _refresh()
-        yield settings
+        with running_cluster("smartfin-cluster-prefect-", {
+                "SMARTFIN_BANK_ACCOUNTS": f'[{{"account": "{ACCOUNT}", "bank": "icbc"}}]',
+                "SMARTFIN_RECONCILIATION_DIR": reconciliation_dir}) as settings:
+            yield settings
     finally:
-        for name, stopped in cluster_stack.take_down(settings):
-            print(f"{name}: {'stopped' if stopped else 'was not running'}")
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _refresh()
-        shutil.rmtree(var_dir, ignore_errors=True)
+        shutil.rmtree(reconciliation_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
