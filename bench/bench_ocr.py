@@ -4,7 +4,8 @@ Generates scans and photos of invoices (``tests.support.ocr_samples``), then in 
 per page: the whole OCR read (``extract_invoice`` on the picture: decode, QR, recognition, fields;
 target ≤ 3 s on 2 cores), the recognition alone, the rendering of the page (what any scan reader pays)
 and, as baseline, ``extract_invoice`` on the text PDF the scan was made from. Field accuracy of the OCR
-reads is printed alongside, so a faster setting that reads worse shows.
+reads is printed alongside, so a faster setting that reads worse shows. A last section times photos of a rail
+e-ticket and an air itinerary against their text PDFs.
 
     .venv/bin/python bench/bench_ocr.py            # 8 pages
     .venv/bin/python bench/bench_ocr.py --quick    # 3 pages
@@ -83,7 +84,27 @@ def main() -> int:
     print(f"field accuracy of the OCR reads: {right}/{total} = {right / total:.2%}")
     for miss in misses[:10]:
         print("  ", miss)
+    ticket_figures(args.repeat)
     return 0 if ocr <= TARGET_SECONDS else 1
+
+
+def ticket_figures(repeat: int) -> None:
+    """A rail e-ticket and an air itinerary photographed: seconds per picture against their text PDFs."""
+    from tests.support.ticket_pictures import ticket_field_accuracy, ticket_picture
+    from tests.support.travel_samples import air_sample, rail_sample
+
+    samples = [rail_sample("rail-standard", 710), air_sample("air-chain-multi", 711)]
+    pictures = [ticket_picture(sample, "tilt", 712 + n) for n, sample in enumerate(samples)]
+    seconds = [best_of(lambda p=p: extract_invoice(p.data, today=FAR_FUTURE), repeat) for p in pictures]
+    text = [best_of(lambda s=s: extract_invoice(s.data, today=FAR_FUTURE), repeat) for s in samples]
+    per_field, misses = ticket_field_accuracy(
+        [(extract_invoice(p.data, today=FAR_FUTURE).ticket, p.truth) for p in pictures])
+    right, total = sum(c[0] for c in per_field.values()), sum(c[1] for c in per_field.values())
+    print(f"ticket photos (rail, air; tilted JPEG): {' / '.join(f'{s:.2f}' for s in seconds)} s per picture; "
+          f"text PDF of the same tickets: {' / '.join(f'{t:.3f}' for t in text)} s")
+    print(f"field accuracy of the ticket photo reads: {right}/{total} = {right / total:.2%}")
+    for miss in misses[:10]:
+        print("  ", miss)
 
 
 if __name__ == "__main__":

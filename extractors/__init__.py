@@ -10,8 +10,10 @@ from extractors.invoice.pdf import PAGE_READERS
 from extractors.receipts.fiscal import fiscal_ofd_reader, fiscal_page_reader
 from extractors.travel.digital import digital_ticket_reader
 from extractors.travel.invoice import register as _register_travel
+from extractors.travel.pictures import register as _register_travel_pictures
 
 _register_travel()
+_register_travel_pictures()
 PAGE_READERS.append(fiscal_page_reader)
 OFD_READERS.append(fiscal_ofd_reader)
 TICKET_READERS.append(digital_ticket_reader)

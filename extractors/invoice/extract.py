@@ -123,6 +123,8 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             outcome = read
             if read.record is None and [f.code for f in read.findings] == ["IMAGE_ONLY"]:
                 outcome = read_scanned_pdf(data, min_confidence=settings.ocr_min_confidence)
+                if outcome.ticket is not None:  # a scanned rail or air ticket: the same checks as a PDF one
+                    return _finish_ticket(outcome.ticket, outcome.record, outcome.findings, today, fmt)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
         elif fmt in (SourceFormat.OFD, SourceFormat.XML) and (ticket := _digital_ticket(data, fmt)) is not None:
             ticket_doc, record, findings = ticket
@@ -142,6 +144,8 @@ def extract_invoice(source: str | os.PathLike[str] | bytes | bytearray | memoryv
             reason = None if record is not None else _reason(findings, "XML could not be read")
         elif fmt is SourceFormat.IMAGE:
             outcome = read_image_invoice(data, min_confidence=settings.ocr_min_confidence)
+            if outcome.ticket is not None:  # a photographed rail or air ticket
+                return _finish_ticket(outcome.ticket, outcome.record, outcome.findings, today, fmt)
             record, findings, reason = outcome.record, outcome.findings, outcome.needs_manual_entry
         else:
             name = f" ({filename})" if filename else ""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from statistics import median
 from typing import Any
@@ -48,9 +48,17 @@ _TALL = 1.5  # a box this much taller than wide holds a vertical title (购买�
 _YEN_MISREAD = re.compile(r"(^|[:：)）])[?？Yy羊半](?=-?[\d,]+\.\d{2}$)")  # how the yen sign of an amount is misread
 
 
+# an amount with its decimals (after CNY, ¥ or no letter) in which the recogniser read a zero as the letter O
+_AMOUNT_WITH_O = re.compile(r"(?:(?<=CNY)|(?<![A-Za-z]))[\dOo,]*[Oo][\dOo,]*\.[\dOo]{2}(?![\dA-Za-z])"
+                            r"|(?:(?<=CNY)|(?<![A-Za-z]))[\d,]+\.(?:[Oo]\d|\d[Oo]|[Oo]{2})(?![\dA-Za-z])")
+
+
 def _currency_sign(text: str) -> str:
-    """The yen sign in front of an amount, however the recogniser read it ('?38613.68' → '¥38613.68')."""
-    return _YEN_MISREAD.sub(lambda m: m[1] + "¥", text.replace(" ", ""))
+    """The yen sign in front of an amount, however the recogniser read it ('?38613.68' → '¥38613.68'), and
+    the zeros of an amount read as the letter O ('CNY2O.00' → 'CNY20.00')."""
+    text = _YEN_MISREAD.sub(lambda m: m[1] + "¥", text.replace(" ", ""))
+    return _AMOUNT_WITH_O.sub(lambda m: m[0].replace("O", "0").replace("o", "0")
+                              if any(c.isdigit() for c in m[0]) else m[0], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,14 @@ class ScanOutcome:
     record: InvoiceRecord | None
     findings: list[Finding]
     needs_manual_entry: str | None = None
+    ticket: Any = None  # a rail or air ticket (extractors.travel.TravelTicket) read from the picture
+
+
+# Readers of documents with a layout of their own (rail and air tickets) applied to the recognised text before
+# the invoice reader: (glyphs, OCR page, threshold) → outcome, or None when the picture is not their kind.
+# Their packages register them (extractors/__init__.py), so this module does not import them.
+PictureReader = Callable[[list[Glyph], OcrPage, float], "ScanOutcome | None"]
+PICTURE_READERS: list[PictureReader] = []
 
 
 def read_image_invoice(data: bytes, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> ScanOutcome:
@@ -89,7 +105,7 @@ def read_scanned_pdf(data: bytes, *, min_confidence: float = DEFAULT_MIN_CONFIDE
                        f"the page holds a picture and no text (a scan); OCR could not read an invoice on it: {reason}")
         return ScanOutcome(None, [scan, *outcome.findings], f"scan not readable by OCR: {reason}")
     note = Finding("OCR_SCANNED_PDF", Severity.INFO, "the PDF holds a scanned picture and no text; it was read by OCR")
-    return ScanOutcome(outcome.record, [note, *outcome.findings], outcome.needs_manual_entry)
+    return replace(outcome, findings=[note, *outcome.findings])
 
 
 def read_page_picture(image: np.ndarray, *, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> ScanOutcome:
@@ -127,6 +143,10 @@ def read_page_picture(image: np.ndarray, *, min_confidence: float = DEFAULT_MIN_
             "picture", evidence={"numbers": found, "qr_codes": len(invoice_codes)})],
             "two invoices on one picture")
 
+    for reader in PICTURE_READERS:
+        special = reader(glyphs, page, min_confidence)
+        if special is not None:
+            return replace(special, findings=findings + special.findings)
     record, reader_findings = read_chinese_invoice(glyphs, Source.OCR)
     if record is None:
         record, reader_findings = read_foreign_invoice(build_lines(glyphs))
@@ -250,8 +270,11 @@ def _compact(text: str) -> str:
 
 def _needles(value: Any) -> list[str]:
     """How a value appears in printed text, for finding the recognised line it came from."""
+    if isinstance(value, time):
+        return [f"{value:%H:%M}"]
     if isinstance(value, date):
-        return [f"{value.year}年{value.month:02d}月{value.day:02d}日", f"{value:%Y%m%d}", f"{value:%Y-%m-%d}"]
+        return [f"{value.year}年{value.month:02d}月{value.day:02d}日", f"{value:%Y%m%d}", f"{value:%Y-%m-%d}",
+                f"{value.year}年{value.month}月{value.day}日"]
     if isinstance(value, Decimal):
         out = [str(value)]
         if value == value.to_integral_value():
@@ -274,6 +297,16 @@ def _ocr_score(value: Any, keyed: list[tuple[str, float]], fallback: float) -> f
         if parts:
             return min(parts)
     return fallback
+
+
+def recognition_scores(page: OcrPage) -> tuple[list[tuple[str, float]], float]:
+    """Each recognised line's compact text with its score, and the weakest score (for values not found)."""
+    return [(_compact(b.text), b.score) for b in page.boxes], min((b.score for b in page.boxes), default=0.0)
+
+
+def ocr_score(value: Any, scores: tuple[list[tuple[str, float]], float]) -> float:
+    """The recognition score of the text a value was read from, so any reader can weigh its OCR values."""
+    return _ocr_score(value, *scores)
 
 
 def _rescored(value: Extracted[Any], keyed: list[tuple[str, float]], fallback: float) -> Extracted[Any]:

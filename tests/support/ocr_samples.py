@@ -52,9 +52,14 @@ def qr_payload(truth: InvoiceRecord, *, crc: str = "A1B2") -> str:
 
 def render(sample: Sample, *, dpi: int = SCAN_DPI) -> np.ndarray:
     """The first page of a sample PDF as a BGR picture."""
+    return render_pdf(sample.data, dpi=dpi)
+
+
+def render_pdf(data: bytes, *, dpi: int = SCAN_DPI) -> np.ndarray:
+    """The first page of any generated PDF (invoice, ticket) as a BGR picture, as a scanner sees it."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(sample.data)
+    document = pdfium.PdfDocument(data)
     try:
         picture = document[0].render(scale=dpi / 72).to_pil().convert("RGB")
     finally:
