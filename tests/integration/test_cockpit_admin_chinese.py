@@ -20,15 +20,15 @@ pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 WEBAPP = PROJECT_ROOT / "engine/src/main/resources/META-INF/resources/webjars/camunda/app"
 PLACEHOLDER = re.compile(r"{{\s*([\w.]+)\s*}}")
+#: markup the webapps render from a text: a link, emphasis, a line break
+MARKUP = re.compile(r"</?(?:a|b|i|em|strong|br|code|span|p|ul|li)\b[^>]*>")
+#: the Community Edition's migration notice (hidden anyway) is the project's own text pointing to the hospital's IT
+#: centre, not a translation of the vendor's link to its migration guide
+OWN_TEXT = frozenset({"BANNER_CE_EOL_TEXT"})
 #: Cockpit's main menu and the dashboard's headings
 COCKPIT_MENU = ("COCKPIT_PROCESSES", "COCKPIT_DECISIONS", "COCKPIT_HUMAN_TASKS", "COCKPIT_MORE",
                 "DASHBOARD_RUNNING_PROCESS_INSTANCE", "DASHBOARD_OPEN_INCIDENTS", "DASHBOARD_OPEN_HUMAN_TASKS",
                 "DASHBOARD_DEPLOYED")
-#: what Cockpit's translation must hold besides the menu: the lists and the instance view a user opens first
-COCKPIT_VIEWS = ("PLUGIN_PROCESS_DEF_NAME", "PLUGIN_PROCESS_DEF_RUNNING_INSTANCES", "PLUGIN_PROCESS_INSTANCES_LABEL",
-                 "PLUGIN_PROCESS_INSTANCE_BUSINESS_KEY", "PLUGIN_VARIABLE_INSTANCES_LABEL", "PLUGIN_INCIDENTS_LABEL",
-                 "PROCESS_INSTANCE_INSTANCE_VIEW", "PROCESS_INSTANCE_BUSINESS_KEY", "DECISION_DEFINITION_LABEL",
-                 "PLUGIN_DECISION_TABLE_TITLE_DEFINITIONS", "PLUGIN_TASK_DASHBOARD_TITLE", "PLGN_SEAR_NO_MATCH")
 #: Admin's main menu
 #: the webapps load their plugins one by one; on a busy machine a page may take several seconds
 SLOW = 30_000
@@ -48,10 +48,15 @@ def _locale(app: str, name: str) -> dict:
 
 def _translated_faithfully(english: dict[str, str], chinese: dict[str, str]) -> None:
     assert set(chinese) <= set(english), sorted(set(chinese) - set(english))
-    empty = [k for k, v in chinese.items() if not str(v).strip()]
+    # Chinese has no plural ending: the English "s" appended to "instance" becomes nothing
+    empty = [k for k, v in chinese.items() if not str(v).strip() and english[k] != "s"]
     assert not empty, f"empty Chinese texts: {empty}"
     for key, text in chinese.items():
         assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(english[key])), key
+        assert text.count("%s") == english[key].count("%s"), key
+        assert text.count("{}") == english[key].count("{}"), key
+        if key not in OWN_TEXT:
+            assert sorted(MARKUP.findall(text)) == sorted(MARKUP.findall(english[key])), key
     left_in_english = [k for k, v in chinese.items() if re.search(r"[A-Za-z]{3}", english[k]) and v == english[k]]
     assert not left_in_english, f"left in English: {left_in_english}"
 
@@ -64,25 +69,13 @@ def test_the_engine_serves_the_projects_translations_and_configuration(camunda):
         assert _served(f"/app/{shared}").content == (WEBAPP / shared).read_bytes()
 
 
-def test_admin_is_translated_completely_and_cockpit_where_people_look(camunda):
-    english, chinese = _locale("admin", "en"), _locale("admin", "zh")
-    assert set(chinese["dateLocales"]) == set(english["dateLocales"])
-    assert set(chinese["labels"]) == set(english["labels"]), sorted(set(english["labels"]) ^ set(chinese["labels"]))
-    _translated_faithfully(english["labels"], chinese["labels"])
-
-    english, chinese = _locale("cockpit", "en"), _locale("cockpit", "zh")
-    assert set(chinese["dateLocales"]) == set(english["dateLocales"])
-    _translated_faithfully(english["labels"], chinese["labels"])
-    missing = [k for k in COCKPIT_MENU + COCKPIT_VIEWS if k not in chinese["labels"]]
-    assert not missing, missing
-    # every label of the navigation, the dashboard, the process and decision lists and searches, and the
-    # instance views with their tabs (variables, incidents, user and external tasks)
-    for prefix in ("COCKPIT_", "DASHBOARD_", "PROCESS_DEFINITION_", "PROCESS_INSTANCE_", "PLUGIN_PROCESS_",
-                   "PLUGIN_VARIABLE_", "PLUGIN_INCIDENTS_", "PLUGIN_DECISION_", "DECISION_DEFINITION_",
-                   "DECISION_INSTANCE_", "PLUGIN_TASK_", "PLUGIN_USER_TASKS_", "PLUGIN_EXTERNAL_TASK",
-                   "PLGN_SEDE_", "PLUGIN_JOB_DEFINITION_LABEL", "PLUGIN_JOBS_LABEL"):
-        untranslated = [k for k in english["labels"] if k.startswith(prefix) and k not in chinese["labels"]]
-        assert not untranslated, (prefix, untranslated)
+def test_admin_and_cockpit_are_translated_completely_and_faithfully(camunda):
+    for app in ("admin", "cockpit"):
+        english, chinese = _locale(app, "en"), _locale(app, "zh")
+        assert set(chinese["dateLocales"]) == set(english["dateLocales"]), app
+        untranslated = sorted(set(english["labels"]) - set(chinese["labels"]))
+        assert not untranslated, (app, len(untranslated), untranslated[:20])
+        _translated_faithfully(english["labels"], chinese["labels"])
 
 
 @pytest.fixture
