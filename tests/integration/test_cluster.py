@@ -50,7 +50,6 @@ from smartfin.store.db import session_scope
 from tests.conftest import STAND_IN_ADMIN_TOKEN
 from tests.integration.conftest import HEADER, YEAR
 from tests.support.cluster import running_cluster
-from tests.support.notify import free_port
 
 pytestmark = [pytest.mark.engine, pytest.mark.own_engine, pytest.mark.postgres, pytest.mark.cluster]
 
@@ -80,9 +79,7 @@ def cluster(stand_in_portals) -> Iterator[Settings]:  # type: ignore[no-untyped-
     carries), so the cluster starts no portals of its own.
     """
     with running_cluster("smartfin-cluster-", {
-            "SMARTFIN_APPROVAL_ESCALATION_AFTER": ESCALATION_AFTER,
-            "SMARTFIN_UPLOAD_PAGE_PORT": str(free_port()), "SMARTFIN_DASHBOARD_PORT": str(free_port()),
-            "SMARTFIN_NOTIFY_POLL_S": "3", "SMARTFIN_NOTIFY_DEMO_MAIL_PORT": str(free_port())}) as settings:
+            "SMARTFIN_APPROVAL_ESCALATION_AFTER": ESCALATION_AFTER, "SMARTFIN_NOTIFY_POLL_S": "3"}) as settings:
         with session_scope() as session:
             report = import_budget(session, BUDGET.encode(), actor="test", filename="cluster-budget.csv")
         assert report.ok, report.errors

@@ -39,7 +39,10 @@ def running_cluster(prefix: str, extra: dict[str, str] | None = None) -> Iterato
         "SMARTFIN_VAR_DIR": var_dir, "SMARTFIN_CLUSTER_PG_PORT": str(free_port()),
         "SMARTFIN_CLUSTER_ENGINE_NODES": f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}",
         "SMARTFIN_CLUSTER_BALANCER_PORT": str(free_port()), "SMARTFIN_CLUSTER_PREFECT_PORT": str(free_port()),
-        "SMARTFIN_STAND_IN_PORTALS": "false", **(extra or {}),
+        "SMARTFIN_STAND_IN_PORTALS": "false",
+        # the people-facing services and the demo mail sink too: the demo tests run beside these at the same time
+        "SMARTFIN_UPLOAD_PAGE_PORT": str(free_port()), "SMARTFIN_DASHBOARD_PORT": str(free_port()),
+        "SMARTFIN_NOTIFY_DEMO_MAIL_PORT": str(free_port()), **(extra or {}),
     }
     saved = {key: os.environ.get(key) for key in [*overrides, *CLIENT_KEYS]}
     os.environ.update(overrides)
