@@ -235,7 +235,8 @@ def sink(port: Annotated[int | None, typer.Option(help="default SMARTFIN_NOTIFY_
             (folder / name).write_bytes(content if isinstance(content, bytes) else str(content).encode())
             return "250 OK"
 
-    controller = Controller(Keep(), hostname="127.0.0.1", port=port or settings.notify.demo_mail_port)
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port or settings.notify.demo_mail_port,
+                            ready_timeout=30.0)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())

@@ -73,7 +73,7 @@ CORE_STACK: list[StackEntry] = [
     StackEntry("worker", worker_service, lambda s: True, lambda s: 10.0),
     StackEntry("upload-page", upload_page_service, lambda s: True, lambda s: 20.0),
     StackEntry("dashboard", dashboard_service, lambda s: True, lambda s: 20.0),
-    StackEntry("mailsink", mail_sink_service, uses_demo_sink, lambda s: 15.0),
+    StackEntry("mailsink", mail_sink_service, uses_demo_sink, lambda s: 60.0),  # a slow start on a loaded machine
     StackEntry("notifier", notifier_service, lambda s: True, lambda s: 10.0),
 ]
 SERVICE_PLUGINS = "smartfin.services"

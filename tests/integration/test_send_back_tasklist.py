@@ -36,6 +36,7 @@ def browser(tmp_path) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 def logged_in(browser: Browser, user: str) -> Page:
     """A fresh Tasklist session (own context) of ``user``."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN").new_page()
+    page.set_default_timeout(60_000)  # Tasklist loads its filters slowly while the other test processes run
     page.goto(get_settings().tasklist_url)
     page.get_by_placeholder("用户名").fill(user)
     page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
