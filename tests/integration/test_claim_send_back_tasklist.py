@@ -10,17 +10,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from bots.browser import launch_chromium
 from extractors.invoice.samples import xml_invoice
 from smartfin.kernel.clock import hospital_now
-from smartfin.kernel.settings import get_settings
 from smartfin.ledger import Bucket, document_holdings, import_budget
 from smartfin.processes.approvals import current_chain
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.db import session_scope
-from tests.support.engine import DEMO_PASSWORD, as_user, candidate_groups, wait_for
+from tests.support.engine import as_user, candidate_groups, wait_for
+from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -42,26 +41,8 @@ def line() -> str:
 
 @pytest.fixture
 def browser(tmp_path) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            for number, context in enumerate(browser.contexts):
-                for page in context.pages:
-                    page.screenshot(path=str(tmp_path / f"last-page-{number}.png"), full_page=True)
-            browser.close()
-
-
-def logged_in(browser: Browser, user: str) -> Page:
-    """A fresh Tasklist session (own context) of ``user``."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN").new_page()
-    page.set_default_timeout(60_000)  # Tasklist loads its filters slowly while the other test processes run
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill(user)
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    return page
+    with chromium_keeping_screenshots(tmp_path) as chromium:
+        yield chromium
 
 
 def task_of(camunda, pid: str, key: str, other_than: str | None = None) -> dict:  # type: ignore[no-untyped-def]

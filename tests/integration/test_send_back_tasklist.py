@@ -8,40 +8,21 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from bots.browser import launch_chromium
-from smartfin.kernel.settings import get_settings
 from smartfin.processes.approvals import current_chain
 from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
 from smartfin.store.db import session_scope
-from tests.support.engine import DEMO_PASSWORD, candidate_groups, open_task, wait_for
+from tests.support.engine import candidate_groups, open_task, wait_for
+from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 
 @pytest.fixture
 def browser(tmp_path) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            for number, context in enumerate(browser.contexts):
-                for page in context.pages:
-                    page.screenshot(path=str(tmp_path / f"last-page-{number}.png"), full_page=True)
-            browser.close()
-
-
-def logged_in(browser: Browser, user: str) -> Page:
-    """A fresh Tasklist session (own context) of ``user``."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN").new_page()
-    page.set_default_timeout(60_000)  # Tasklist loads its filters slowly while the other test processes run
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill(user)
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    return page
+    with chromium_keeping_screenshots(tmp_path) as chromium:
+        yield chromium
 
 
 def test_dept_head_sends_back_and_the_requester_resubmits_in_tasklist(camunda, workers, budget, browser):
