@@ -67,7 +67,8 @@ def _sync(service: EngineClient) -> SyncReport:
 @delegation_app.command("grant")
 def grant(
     deputy: Annotated[str, typer.Option(help="engine user who may sign for you")],
-    group: Annotated[list[str], typer.Option(help="candidate group the deputy may sign for (repeatable)")],
+    group: Annotated[list[str], typer.Option(help="candidate group the deputy may sign for (repeatable); "
+                                        "dept-head covers your own department's dept-head.<code>")],
     to: Annotated[str, typer.Option("--to", help="last day (YYYY-MM-DD, included) or ISO time it ends")],
     reason: Annotated[str, typer.Option(help="why (leave, travel …)")],
     start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD) or ISO time; default now")

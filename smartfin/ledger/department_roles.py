@@ -147,6 +147,12 @@ def holders_on(session: Session, department: str, role: DepartmentRoleKind, on: 
     return [row.user_id for row in rows if row.in_force(on)]
 
 
+def groups_held(session: Session, user: str, on: date) -> list[str]:
+    """The department-scoped engine groups ``user`` holds on ``on`` (``dept-head.CARD`` ...), from the record."""
+    rows = session.exec(select(DepartmentRole).where(DepartmentRole.user_id == user)).all()
+    return sorted({group for row in rows if row.in_force(on) and (group := row.engine_group) is not None})
+
+
 def holds_role(session: Session, user: str, group: str, on: date) -> bool:
     """Whether ``user`` held the department role that the scoped ``group`` stands for on ``on``."""
     found = role_of_group(group)

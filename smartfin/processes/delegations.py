@@ -24,7 +24,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.groups import GroupMirror, mirror_groups
 from smartfin.kernel.clock import HOSPITAL_TZ, hospital_now, utc_now
-from smartfin.ledger.department_roles import scoped_membership
+from smartfin.ledger.department_roles import ROLE_GROUPS, groups_held, role_of_group, scoped_membership
 from smartfin.store.audit import record_audit
 from smartfin.store.db import session_scope
 
@@ -58,6 +58,16 @@ class Delegation(SQLModel, table=True):
     @property
     def covered(self) -> list[str]:
         return [g for g in self.groups.split(",") if g]
+
+    def covers(self, group: str) -> bool:
+        """Whether it covers tasks offered to ``group``: a group it names, or a department's scoped group
+        (``dept-head.CARD``) of a role group it names (``dept-head``) — a head who hands on her department-head
+        duties hands on her department's, whichever it is on the day. Whether the delegator held that
+        department's role then is the control step's question (``deputy_check``)."""
+        if group in self.covered:
+            return True
+        scoped = role_of_group(group)
+        return scoped is not None and ROLE_GROUPS[scoped[0]] in self.covered
 
     def active_at(self, instant: datetime) -> bool:
         """Valid at ``instant`` and not revoked by then."""
@@ -131,7 +141,8 @@ def grant_problems(*, delegator: str, deputy: str, groups: Sequence[str], valid_
     if not groups:
         problems.append("须指定授权的候选组 / name at least one candidate group the deputy may sign for")
     for group in groups:
-        if group in NOT_DELEGABLE or group.startswith(DEPUTY_PREFIX) or "." in group or "," in group:
+        dotted = "." in group and role_of_group(group) is None  # a department's scoped group may be named
+        if group in NOT_DELEGABLE or group.startswith(DEPUTY_PREFIX) or dotted or "," in group:
             problems.append(f"{group} 不是可授权的审批组 / {group} is not an approver group that can be delegated")
             continue
         if len(deputy_group(delegator, group)) > MAX_ENGINE_ID:
@@ -264,13 +275,20 @@ def default_start() -> datetime:
 SyncReport = GroupMirror  # what one sync of the deputy groups changed
 
 
-def wanted_groups(rows: Iterable[Delegation], now: datetime) -> dict[str, set[str]]:
-    """Engine deputy group → deputies, for the delegations active at ``now``."""
+def wanted_groups(rows: Iterable[Delegation], now: datetime,
+                  held: Callable[[str], Iterable[str]] = lambda _user: ()) -> dict[str, set[str]]:
+    """Engine deputy group → deputies, for the delegations active at ``now``.
+
+    ``held(user)`` names the department-scoped groups ``user`` holds today: a delegation of ``dept-head`` also
+    opens the delegator's own ``dept-head.<code>`` tasks to the deputy (``deputy.<delegator>.dept-head.<code>``).
+    """
     wanted: dict[str, set[str]] = {}
     for row in rows:
         if row.active_at(now):
-            for group in row.covered:
-                wanted.setdefault(deputy_group(row.delegator, group), set()).add(row.deputy)
+            scoped = [group for group in held(row.delegator) if row.covers(group)]
+            for group in [*row.covered, *scoped]:
+                if len(deputy_group(row.delegator, group)) <= MAX_ENGINE_ID:
+                    wanted.setdefault(deputy_group(row.delegator, group), set()).add(row.deputy)
     return wanted
 
 
@@ -282,7 +300,9 @@ def sync_deputy_groups(session: Session, service: EngineClient, now: datetime | 
     begin and end without anyone acting).
     """
     now = now or utc_now()
-    wanted = wanted_groups(session.exec(select(Delegation)).all(), now)
+    today = now.astimezone(HOSPITAL_TZ).date()
+    wanted = wanted_groups(session.exec(select(Delegation)).all(), now,
+                           lambda user: groups_held(session, user, today))
     report = mirror_groups(service, group_type=DEPUTY_GROUP_TYPE, wanted=wanted,
                            name_of=lambda group_id: f"代理人 deputies {group_id[len(DEPUTY_PREFIX):]}",
                            ours=lambda group_id: group_id.startswith(DEPUTY_PREFIX))
@@ -307,7 +327,7 @@ def deputy_check(rows: Sequence[Delegation], is_member: Callable[[str, str], boo
         if ended is None:
             return "任务无完成时间，无法核对授权 / the task has no end time to check a delegation against"
         at = datetime.strptime(ended, "%Y-%m-%dT%H:%M:%S.%f%z")
-        mine = [d for d in rows if d.deputy == user and group in d.covered]
+        mine = [d for d in rows if d.deputy == user and d.covers(group)]
         if not mine:
             return f"无 {group} 的授权记录 / no delegation for {group} names {user} as deputy"
         scoped = {row.delegator: scoped_membership(row.delegator, group, at.astimezone(HOSPITAL_TZ).date())

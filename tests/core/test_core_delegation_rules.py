@@ -207,3 +207,28 @@ def test_a_scoped_step_is_signed_by_the_recorded_head_or_her_deputy_on_that_day(
     deputy = scoped_control(signed("sun.li", later), [delegation(groups="dept-head.CARD",
                                                                  valid_to=later + timedelta(days=1))])
     assert "li.na is not a member of dept-head.CARD" in deputy[0]
+
+
+def test_a_delegation_of_dept_head_covers_the_delegators_own_department_on_that_day(card_head_until_march) -> None:
+    assert scoped_control(signed("sun.li"), [delegation()]) == []  # groups="dept-head", the plain role
+    [other_role] = scoped_control(signed("sun.li"), [delegation(groups="finance-officer")])
+    assert "no delegation for dept-head.CARD names sun.li" in other_role
+    later = NOW + timedelta(days=2)  # li.na no longer heads CARD: what she delegated no longer reaches it
+    [ended] = scoped_control(signed("sun.li", later), [delegation(valid_to=later + timedelta(days=1))])
+    assert "li.na is not a member of dept-head.CARD" in ended
+
+
+def test_a_scoped_group_may_be_named_but_no_other_dotted_group() -> None:
+    directory = Directory(user_exists=USERS.__contains__,
+                          is_member=lambda u, g: (u, g) in MEMBERS | {("li.na", "dept-head.CARD")})
+    assert problems(groups=["dept-head.CARD"], directory=directory) == []
+    [refused] = problems(groups=["finance.officer"], directory=directory)
+    assert "finance.officer is not an approver group that can be delegated" in refused
+
+
+def test_the_mirror_opens_the_delegators_scoped_groups_of_a_delegated_role() -> None:
+    held = {"li.na": ["dept-head.CARD"], "wang.fang": ["dept-head.LAB"]}
+    rows = [delegation(), delegation(id=10, delegator="wang.fang", deputy="he.ping", groups="finance-officer")]
+    assert wanted_groups(rows, NOW, lambda user: held.get(user, [])) == {
+        "deputy.li.na.dept-head": {"sun.li"}, "deputy.li.na.dept-head.CARD": {"sun.li"},
+        "deputy.wang.fang.finance-officer": {"he.ping"}}  # wang.fang delegated no dept-head: LAB stays hers

@@ -17,15 +17,22 @@ from contextlib import closing
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import delete
+from sqlmodel import delete, select
 
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.tasklist_filters import MANAGED_KEY, admin_client
-from smartfin.kernel.clock import hospital_now, hospital_today
+from smartfin.kernel.clock import hospital_now, hospital_today, utc_now
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import import_budget, import_departments
 from smartfin.ledger.department_roles import DepartmentRole
 from smartfin.processes.costreview.reviews import open_cost_reviews
+from smartfin.processes.delegations import (
+    Delegation,
+    engine_directory,
+    grant_delegation,
+    revoke_delegation,
+    sync_deputy_groups,
+)
 from smartfin.processes.department_groups import sync_department_groups
 from smartfin.store.db import session_scope
 from tests.security.engine_users import Actor
@@ -139,6 +146,45 @@ def test_a_head_whose_period_ended_cannot_sign_even_when_the_engine_still_has_he
                           "feng.tao is not a member of dept-head.X-SCOPE-C")
     finally:
         _sync()
+
+
+def test_a_heads_delegation_of_dept_head_lets_her_deputy_sign_her_department_only(camunda, workers, heads):
+    now = utc_now()
+    with session_scope() as session:
+        delegation = grant_delegation(
+            session, engine_directory(camunda, session), actor="li.na", actor_is_admin=False, delegator="li.na",
+            deputy="sun.li", groups=["dept-head"], valid_from=now - timedelta(hours=1),
+            valid_to=now + timedelta(days=7), reason="休假 leave").id or 0
+        sync_deputy_groups(session, camunda)
+    try:
+        with closing(admin_client(get_settings())) as admin:
+            assert {u["id"] for u in admin.get("/user", memberOfGroup="deputy.li.na.dept-head.X-SCOPE-A")} == {"sun.li"}
+        number, pid = submit(camunda, "800.00", department="X-SCOPE-A")
+        task = open_task(camunda, pid)
+        assert candidate_groups(camunda, task["id"]) == ["dept-head.X-SCOPE-A"]
+        head = _actor(camunda, "li.na")
+        head.ok("POST", f"/task/{task['id']}/claim", {"userId": "li.na"})
+        head.ok("POST", f"/task/{task['id']}/assignee", {"userId": "sun.li"})  # the engine's guard lets it pass
+        _actor(camunda, "sun.li").ok("POST", f"/task/{task['id']}/complete", {"variables": {
+            "decision": {"value": "approve"}, "comment": {"value": "代签 deputy"}}})
+        wait_for(lambda: not camunda.tasks(taskId=task["id"]), 10, message="task completion")
+        approve_rest(camunda, pid)
+        process_ended(camunda, pid)
+        assert ended_at(camunda, pid) == {"requestApproved"}, "the control step counted the deputy's signature"
+        assert status(number) == "approved"
+
+        # li.na's delegation reaches her department only: B's head cannot hand B's task to sun.li through it
+        _, pid_b = submit(camunda, "800.00", department="X-SCOPE-B")
+        task_b = open_task(camunda, pid_b)
+        other = _actor(camunda, "qian.yu")
+        other.ok("POST", f"/task/{task_b['id']}/claim", {"userId": "qian.yu"})
+        assert other.call("POST", f"/task/{task_b['id']}/assignee", {"userId": "sun.li"}).status == 403
+        camunda.delete(f"/process-instance/{pid_b}")
+    finally:
+        with session_scope() as session:
+            revoke_delegation(session, delegation, actor="li.na", actor_is_admin=False)
+            sync_deputy_groups(session, camunda)
+            assert not session.exec(select(Delegation).where(Delegation.revoked_at == None)).all()  # noqa: E711
 
 
 def test_a_cost_review_goes_to_the_reviewed_department_head_only(camunda, workers, heads):
