@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -47,6 +48,7 @@ LINES = "fiscal_year,department,economic_code,funding_source,project,name,budget
             f"{YEAR},{code},30218,fiscal,,Scoped heads {code},1000000.00,control,0,0,95,{YEAR}-01-01,{YEAR}-12-31\n"
             for code in ("X-SCOPE-A", "X-SCOPE-B", "X-SCOPE-C"))
 DEMO_PASSWORD = "smartfin-demo"
+MONTH_BEFORE_ROLES = f"{YEAR - 1}-11"  # a month no other test reviews
 
 
 def _sync(on: date | None = None) -> None:
@@ -200,6 +202,35 @@ def test_a_cost_review_goes_to_the_reviewed_department_head_only(camunda, worker
         assert not _visible(camunda, "qian.yu", task["id"])
         assert _actor(camunda, "qian.yu").call("POST", f"/task/{task['id']}/claim",
                                                {"userId": "qian.yu"}).status >= 400
+    finally:
+        discard(camunda, pid)
+
+
+def test_a_cost_review_opened_before_heads_were_recorded_is_offered_to_the_scoped_group_on_return(
+        camunda, workers, heads):
+    from tests.security.test_cost_review_control import answer, breach, discard, instance_of, next_task, rounds_recorded
+
+    with session_scope() as session:  # as if nothing were recorded yet: the review is offered to plain dept-head
+        kept = [DepartmentRole(**row.model_dump(exclude={"id"})) for row in session.exec(select(DepartmentRole))]
+        session.exec(delete(DepartmentRole))  # type: ignore[call-overload]
+    try:
+        [key] = open_cost_reviews(MONTH_BEFORE_ROLES, [replace(breach(centre="X-SCOPE-A"), month=MONTH_BEFORE_ROLES)],
+                                  engine=camunda)
+    finally:
+        with session_scope() as session:
+            session.add_all(kept)
+    pid = instance_of(camunda, key)
+    try:
+        head = _actor(camunda, "li.na")
+        task = next_task(head, pid, "explainCost")
+        assert candidate_groups(camunda, task["id"]) == ["dept-head"]
+        head.ok("POST", f"/task/{task['id']}/complete", answer())  # offered to dept-head, not to dept-head.X-SCOPE-A
+        back = next_task(head, pid, "explainCost", not_id=task["id"])
+        assert "dept-head.X-SCOPE-A" in (back.get("description") or "")
+        assert candidate_groups(camunda, back["id"]) == ["dept-head.X-SCOPE-A"], "offered as the record says now"
+        assert not _visible(camunda, "qian.yu", back["id"])
+        head.ok("POST", f"/task/{back['id']}/complete", answer())
+        assert rounds_recorded(key, 1, judged=False)[0].explained_by == "li.na"
     finally:
         discard(camunda, pid)
 

@@ -89,14 +89,16 @@ def _find_entry(job: Job) -> AssessmentEntry:
     return entry
 
 
-def _refuse(key: str, task: SignedTask | None, problems: list[str]) -> BusinessError:
+def _refuse(key: str, task: SignedTask | None, problems: list[str], head_group: str) -> BusinessError:
+    """The refusal that returns the entry task with its reasons, offered again to ``head_group`` as the record
+    names it today (an entry opened before department roles were recorded is not refused round and round)."""
     with session_scope() as session:
         record_audit(session, actor=(task.user if task else None) or "system", action="budget-assessment-refused",
                      subject_type=DOCUMENT_TYPE, subject_id=key,
                      details={"task": task.task_id if task else None, "problems": problems})
     text = "\n".join(problems)
     return BusinessError(REFUSED, text[:600], {"entryProblem": f"上次提交未被接受 / the last entry was not "
-                                                              f"accepted: {text}"[:3000]})
+                                                              f"accepted: {text}"[:3000], "headGroup": head_group})
 
 
 @registry.topic("record-actual-values")
@@ -113,11 +115,12 @@ def record_actual_values(job: Job) -> dict[str, Any]:
         head_group = department_group(session, HEAD_GROUP, entry.department)  # from the record
     problems = entry_problems(task, entry, members_of(job.worker.engine), head_group)
     if problems:
-        raise _refuse(entry.business_key, task, problems)
+        raise _refuse(entry.business_key, task, problems, head_group)
     assert task is not None and task.user
     values, issues = parse_value_lines(task.values.get(VALUES_FIELD) or "")
     if issues:
-        raise _refuse(entry.business_key, task, [f"第 {i.row} 行 line {i.row}: {i.reason}" for i in issues])
+        raise _refuse(entry.business_key, task, [f"第 {i.row} 行 line {i.row}: {i.reason}" for i in issues],
+                      head_group)
     try:
         with session_scope() as session:
             count = enter_actual_values(session, entry.fiscal_year, entry.department, values, actor=task.user,
@@ -131,6 +134,6 @@ def record_actual_values(job: Job) -> dict[str, Any]:
                          subject_id=entry.business_key, details={"task": task.task_id, "values": count})
     except ActualValuesRefused as exc:
         raise _refuse(entry.business_key, task, [f"第 {i.row} 行 line {i.row}: {i.reason}"
-                                                 for i in exc.issues]) from None
+                                                 for i in exc.issues], head_group) from None
     log.info("assessment entry %s: %s values by %s", entry.business_key, count, task.user)
     return {"valuesEntered": count, "enteredBy": task.user, "entryProblem": ""}

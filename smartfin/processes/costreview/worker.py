@@ -66,14 +66,18 @@ def _latest(job: Job, task_key: str) -> SignedTask | None:
     return completed[-1] if completed else None
 
 
-def _refuse(key: str, task: SignedTask | None, problems: list[str], variable: str) -> BusinessError:
+def _refuse(key: str, task: SignedTask | None, problems: list[str], variable: str,
+            **reoffer: str) -> BusinessError:
+    """The refusal that sends the task back with its reasons; ``reoffer`` variables (``headGroup``, computed
+    from the record) decide whom the returned task is offered to, so a task opened before the department's
+    head was recorded is offered to her scoped group the second time rather than going round again."""
     with session_scope() as session:
         record_audit(session, actor=(task.user if task else None) or "system", action="cost-review-refused",
                      subject_type=DOCUMENT_TYPE, subject_id=key,
                      details={"task": task.task_id if task else None, "problems": problems})
     text = "\n".join(problems)
     return BusinessError(REFUSED, text[:600], {variable: f"上次提交未被接受 / the last answer was not accepted: "
-                                                         f"{text}"[:3000]})
+                                                         f"{text}"[:3000], **reoffer})
 
 
 def _explained(row: CostReviewRound) -> dict[str, Any]:
@@ -101,7 +105,7 @@ def record_cost_explanation(job: Job) -> dict[str, Any]:
     problems = explanation_problems(task, is_member=members_of(job.worker.engine), today=hospital_today(),
                                     group=head_group)
     if problems:
-        raise _refuse(key, task, problems, "explainProblem")
+        raise _refuse(key, task, problems, "explainProblem", headGroup=head_group)
     assert task is not None and task.user
     due = parse_due_date(task.values.get("dueDate"))
     assert due is not None
@@ -134,6 +138,7 @@ def record_cost_judgement(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         review = _find_review(session, job)
         key = review.business_key
+        head_group = department_group(session, HEAD_GROUP, review.centre)  # whom a send-back returns to
     task = _latest(job, JUDGE_TASK)
     with session_scope() as session:
         review = review_by_key(session, key)
@@ -141,7 +146,8 @@ def record_cost_judgement(job: Job) -> dict[str, Any]:
         if task is not None:
             known = next((r for r in rounds if r.judge_task_id == task.task_id), None)
             if known is not None:
-                return {"reviewOutcome": known.decision, "sendBackReason": known.reason or "", "judgeProblem": ""}
+                return {"reviewOutcome": known.decision, "sendBackReason": known.reason or "", "judgeProblem": "",
+                        "headGroup": head_group}
         current = rounds[-1] if rounds and rounds[-1].decision is None else None
         explained_by = current.explained_by if current else None
     if current is None:
@@ -168,7 +174,7 @@ def record_cost_judgement(job: Job) -> dict[str, Any]:
                      subject_type=DOCUMENT_TYPE, subject_id=key,
                      details={"task": task.task_id, "round": row.round, "reason": reason})
     log.info("cost review %s: round %s %s by %s", key, current.round, decision, task.user)
-    return {"reviewOutcome": decision, "sendBackReason": reason or "", "judgeProblem": ""}
+    return {"reviewOutcome": decision, "sendBackReason": reason or "", "judgeProblem": "", "headGroup": head_group}
 
 
 @registry.topic("escalate-cost-review")
