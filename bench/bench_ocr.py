@@ -85,6 +85,8 @@ def main() -> int:
     for miss in misses[:10]:
         print("  ", miss)
     ticket_figures(args.repeat)
+    if not args.quick:
+        ticket_photo_accuracy(seeds=range(1, 5))
     return 0 if ocr <= TARGET_SECONDS else 1
 
 
@@ -103,6 +105,21 @@ def ticket_figures(repeat: int) -> None:
     print(f"ticket photos (rail, air; tilted JPEG): {' / '.join(f'{s:.2f}' for s in seconds)} s per picture; "
           f"text PDF of the same tickets: {' / '.join(f'{t:.3f}' for t in text)} s")
     print(f"field accuracy of the ticket photo reads: {right}/{total} = {right / total:.2%}")
+    for miss in misses[:10]:
+        print("  ", miss)
+
+
+def ticket_photo_accuracy(seeds: range) -> None:
+    """Field accuracy over the photos (tilt, blur, perspective, upside down, sideways) of the ticket picture
+    corpus drawn with other seeds than the tests use: the issue's 99 % measured on tickets nobody tuned for."""
+    from tests.support.ticket_pictures import ticket_field_accuracy, ticket_picture_corpus
+
+    photos = [p for seed in seeds for p in ticket_picture_corpus(seed) if p.photo]
+    per_field, misses = ticket_field_accuracy(
+        [(extract_invoice(p.data, filename=p.filename, today=FAR_FUTURE).ticket, p.truth) for p in photos])
+    right, total = sum(c[0] for c in per_field.values()), sum(c[1] for c in per_field.values())
+    print(f"field accuracy over {len(photos)} ticket photos (seeds {seeds.start}–{seeds.stop - 1}): "
+          f"{right}/{total} = {right / total:.2%} (target ≥ 99 %)")
     for miss in misses[:10]:
         print("  ", miss)
 

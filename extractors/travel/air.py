@@ -3,7 +3,10 @@
 The flights are a table. Two forms are in use: the classic chain (a row 自 FROM with the first flight, then
 rows 至 TO, each carrying the next flight, the last one the final arrival) and one row per flight with both
 places. Cells are told apart by what they hold (flight number, date, time, booking letter), not by column,
-because issuers vary the columns. The amounts (票价, 燃油附加费, 民航发展基金, 其他税费, 合计) are found by
+because issuers vary the columns — except the fare basis (客票级别, ``YCN``), which looks like an airport code
+and is found under its own heading. Its first letter is the booking class by the fare-basis convention, so a
+booking letter the scan lost (a lone ``Y`` is easy to miss) is taken from it, at a lower confidence.
+The amounts (票价, 燃油附加费, 民航发展基金, 其他税费, 合计) are found by
 label, with the value beside or under it.
 """
 
@@ -19,7 +22,15 @@ from extractors.invoice.layout import Line, segments
 from extractors.invoice.model import Extracted, Source, missing
 from extractors.travel.model import AIR_CABINS, CabinClass, Segment, TicketKind, TravelTicket, cabin_for_letter
 from extractors.travel.places import city_of
-from extractors.travel.text import BELOW_CONFIDENCE, continuation, found, parse_date, search, value_x0
+from extractors.travel.text import (
+    BELOW_CONFIDENCE,
+    TEXT_CONFIDENCE,
+    continuation,
+    found,
+    parse_date,
+    search,
+    value_x0,
+)
 from smartfin.kernel.findings import Finding, Severity
 
 _NUMBER = re.compile(r"发票号码:?(\d{20})(?!\d)")
@@ -35,6 +46,9 @@ _FLIGHT_TIME = re.compile(r"^(\d{2}):?(\d{2})$")
 _CLASS = re.compile(r"^(?P<cabin>" + "|".join(sorted(AIR_CABINS, key=len, reverse=True)) + r")?(?P<letter>[A-Z])$")
 _PLACE = re.compile(r"^(?:自|至)?(?P<place>[\u4e00-\u9fff]{2,12})(?:T\d)?(?:[A-Z]{3})?$")
 _SKIPPED = re.compile(r"[A-Z]{3}|\d{1,2}|\d{1,2}K|\d{2}[A-Z]{3}\d{0,2}")  # codes, row no., baggage, 20JAN
+_FARE_BASIS = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+FARE_BASIS_HEADING = "客票级别"
+FARE_BASIS_CONFIDENCE = 0.85  # a booking letter taken from the fare basis, not printed on its own
 _AMOUNT = r"(?::|CNY|¥)*(\d{1,7}\.\d{2})"
 AMOUNT_LABELS = {"fare": "票价", "fuel_surcharge": "燃油附加费", "development_fund": "民航发展基金",
                  "other_taxes": "其他税费", "total": "合计"}
@@ -51,6 +65,7 @@ class _Row:
     printed_class: str | None = None
     cabin_word: str | None = None
     letter: str | None = None
+    fare_basis: str | None = None
 
 
 def read_air_itinerary(lines: Sequence[Line]) -> tuple[TravelTicket, list[Finding]]:
@@ -106,12 +121,16 @@ def _rows(lines: Sequence[Line]) -> list[_Row]:
     header = next((i for i, line in enumerate(lines) if "航班号" in line.text), None)
     if header is None:
         return []
+    basis = _column(lines[header], FARE_BASIS_HEADING)
     rows: list[_Row] = []
     for line in lines[header + 1:]:
         if "票价" in line.text or "电子客票号码" in line.text:
             break
         row = _Row(places=[])
-        for text, _, _ in segments(line, gap_factor=1.2):
+        for text, x0, x1 in segments(line, gap_factor=1.2):
+            if basis and x1 >= basis[0] and x0 <= basis[1] and _FARE_BASIS.match(text) and text != "VOID":
+                row.fare_basis = text
+                continue
             if text in ("VOID", "自", "至", "FROM", "TO") or _SKIPPED.fullmatch(text):
                 continue  # airport codes, row numbers, baggage, end of the chain
             if _FLIGHT.match(text):
@@ -129,6 +148,15 @@ def _rows(lines: Sequence[Line]) -> list[_Row]:
     return rows
 
 
+def _column(header: Line, heading: str) -> tuple[float, float] | None:
+    """The x-range of ``heading`` in the table's header line (a little wider), None when it is not printed."""
+    start = header.text.find(heading)
+    if start < 0:
+        return None
+    slack = header.size / 2
+    return header.x0s[start] - slack, header.x1s[start + len(heading) - 1] + slack
+
+
 def _segments(lines: Sequence[Line]) -> tuple[Segment, ...]:
     rows = _rows(lines)
     legs: list[tuple[_Row, str | None, str | None]] = []
@@ -142,15 +170,19 @@ def _segments(lines: Sequence[Line]) -> tuple[Segment, ...]:
     out = []
     for row, origin, destination in legs:
         cabin: CabinClass | None = None
+        letter, printed, confidence = row.letter, row.printed_class, TEXT_CONFIDENCE
+        if letter is None and row.fare_basis:
+            letter = printed = row.fare_basis[0]
+            confidence = FARE_BASIS_CONFIDENCE
         if row.cabin_word:
             cabin = AIR_CABINS[row.cabin_word]
-        elif row.letter:
-            cabin = cabin_for_letter(row.letter)
+        elif letter:
+            cabin = cabin_for_letter(letter)
         out.append(Segment(
             carrier_no=found(row.flight), from_place=found(origin), to_place=found(destination),
             from_city=found(city_of(origin)), to_city=found(city_of(destination)),
-            departure_date=found(row.day), departure_time=found(row.at), seat_class=found(row.printed_class),
-            cabin=found(cabin), booking_letter=found(row.letter), seat=missing(Source.PDF_TEXT)))
+            departure_date=found(row.day), departure_time=found(row.at), seat_class=found(printed, confidence),
+            cabin=found(cabin, confidence), booking_letter=found(letter, confidence), seat=missing(Source.PDF_TEXT)))
     return tuple(out)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from extractors.invoice import InvoiceKind, extract_invoice
 from extractors.travel import CabinClass, TicketKind
+from extractors.travel.model import cabin_for_letter
 from tests.extractors.test_rail_ticket import field_accuracy
 from tests.support.travel_samples import AIR_LAYOUTS, air_sample, travel_corpus
 
@@ -77,6 +78,20 @@ def test_booking_letters_give_the_cabin_when_no_word_is_printed() -> None:
             found_letters.add(leg.booking_letter.value)
             cabins.add(leg.cabin.value)
     assert len(found_letters) > 3 and CabinClass.ECONOMY in cabins and len(cabins) > 1
+
+
+def test_without_a_printed_class_the_booking_letter_comes_from_the_fare_basis_at_lower_confidence() -> None:
+    for seed in range(6):
+        sample = air_sample("air-chain-multi", seed, class_printed=False)
+        ticket = extract_invoice(sample.data, today=LATE).ticket
+        assert ticket is not None and ticket.segments
+        for index, leg in enumerate(ticket.segments):
+            letter = sample.truth[f"segments[{index}].booking_letter"]
+            assert leg.booking_letter.value == letter, "the first letter of the fare basis (YCN → Y)"
+            assert leg.cabin.value == cabin_for_letter(letter)
+            assert leg.booking_letter.confidence < extract_invoice(
+                air_sample("air-chain-multi", seed).data, today=LATE).ticket.segments[index].booking_letter.confidence
+            assert leg.from_place.value == sample.truth[f"segments[{index}].from_place"], "YCN is no airport code"
 
 
 def test_a_future_issue_date_is_still_caught_for_tickets() -> None:

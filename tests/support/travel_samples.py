@@ -191,8 +191,9 @@ def rail_sample(layout: str, seed: int, painter: Any = None) -> TravelSample:
     return TravelSample(f"{layout}-{seed}.pdf", layout, d.p.finish() if painter is None else b"", _flat(truth))
 
 
-def air_sample(layout: str, seed: int, *, with_fare: bool = True) -> TravelSample:
-    """An air e-itinerary in one of ``AIR_LAYOUTS`` (one flight, or two to four for ``*-multi``)."""
+def air_sample(layout: str, seed: int, *, with_fare: bool = True, class_printed: bool = True) -> TravelSample:
+    """An air e-itinerary in one of ``AIR_LAYOUTS`` (one flight, or two to four for ``*-multi``); without
+    ``class_printed`` a chain layout leaves 座位等级 empty, as itineraries that print only the fare basis do."""
     rng = random.Random(f"air-{layout}-{seed}")
     legs = rng.randint(2, 4) if layout.endswith("multi") else 1
     places = rng.sample(_AIRPORTS, legs + 1)
@@ -243,7 +244,8 @@ def air_sample(layout: str, seed: int, *, with_fare: bool = True) -> TravelSampl
             d.text(45 + d.p.width(seg["from_place"], 9) + 8, y, places[leg][1], 9)
             d.text(150, y, seg["carrier_no"][:2], 9)
             d.text(200, y, seg["carrier_no"], 9)
-            d.text(270, y, seg["seat_class"], 9)
+            if class_printed:
+                d.text(270, y, seg["seat_class"], 9)
             d.text(360, y, seg["departure_date"].isoformat(), 9)
             d.text(440, y, f"{seg['departure_time']:%H:%M}", 9)
             d.text(500, y, seg["booking_letter"] + "CN", 9)
