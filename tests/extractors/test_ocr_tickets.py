@@ -103,3 +103,17 @@ def test_an_itinerary_photo_without_fare_goes_to_review() -> None:
     result = extract_invoice(encode(render_pdf(sample.data), ".jpg", 85), today=LATE)
     assert result.ticket is not None and "AIR_FARE_MISSING" in result.finding_codes()
     assert result.needs_manual_entry
+
+
+def test_two_tickets_photographed_on_one_sheet_are_refused_naming_both() -> None:
+    import numpy as np
+
+    first, second = rail_sample("rail-standard", 731), air_sample("air-chain", 732)
+    pages = [render_pdf(sample.data) for sample in (first, second)]
+    width = max(page.shape[1] for page in pages)
+    sheet = np.vstack([np.hstack([page, np.full((page.shape[0], width - page.shape[1], 3), 255, np.uint8)])
+                       for page in pages])
+    result = extract_invoice(encode(sheet, ".jpg", 85), filename="two-tickets.jpg", today=LATE)
+    [finding] = [f for f in result.findings if f.code == "TWO_INVOICES_ON_PAGE"]
+    assert first.truth["number"] in finding.message and second.truth["number"] in finding.message
+    assert result.blocked and result.needs_manual_entry, "nothing is read as one ticket from two"
