@@ -94,3 +94,27 @@ def test_a_bad_row_is_refused_naming_it(tmp_path: Path) -> None:
         handle.write("某站,某市,某省,2020-13-01,\n")
     with pytest.raises(StandardsError, match=r"stations.csv row \d+"):
         load_places(folder)
+
+
+# the provinces as an independent airport list (the airportsdata package) spells them
+PROVINCES_IN_ENGLISH = {
+    "Beijing": "北京", "Shanghai": "上海", "Tianjin": "天津", "Chongqing": "重庆", "Hebei": "河北", "Shanxi": "山西",
+    "Inner Mongolia": "内蒙古", "Inner-Mongolia": "内蒙古", "Liaoning": "辽宁", "Jilin": "吉林",
+    "Heilongjiang": "黑龙江", "Jiangsu": "江苏", "Zhejiang": "浙江", "Anhui": "安徽", "Fujian": "福建",
+    "Jiangxi": "江西", "Shandong": "山东", "Henan": "河南", "Hubei": "湖北", "Hunan": "湖南", "Guangdong": "广东",
+    "Guangxi": "广西", "Hainan": "海南", "Sichuan": "四川", "Guizhou": "贵州", "Yunnan": "云南", "Tibet": "西藏",
+    "Shaanxi": "陕西", "Gansu": "甘肃", "Qinghai": "青海", "Ningxia Hui Autonomous Region": "宁夏", "Ningxia": "宁夏",
+    "Xinjiang": "新疆"}
+
+
+def test_the_airport_codes_agree_with_an_independent_airport_list() -> None:
+    import airportsdata
+
+    reference = airportsdata.load("IATA")
+    airports = [p for p in load_places() if p.mode == "air"]
+    shared = [p for p in airports if p.code in reference]
+    assert len(shared) >= 200, f"only {len(shared)} of {len(airports)} codes are in the reference list"
+    wrong = [(p.code, p.name, p.province, reference[p.code]["country"], reference[p.code]["subd"]) for p in shared
+             if reference[p.code]["country"] != "CN"
+             or PROVINCES_IN_ENGLISH.get(reference[p.code]["subd"]) != p.province]
+    assert wrong == [], "a code that names an airport in another province or country"
