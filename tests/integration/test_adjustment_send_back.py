@@ -8,13 +8,17 @@ meeting sends one back and the requester withdraws it: nothing is posted and it 
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from smartfin.app.cli import app
+from smartfin.app.notify_commands import document_requester
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_today
 from smartfin.ledger import BudgetLineKey, JournalEntry, balances, create_line
@@ -124,6 +128,11 @@ def test_sent_back_revised_past_the_limit_goes_to_the_meeting_and_posts_the_new_
     assert resubmitted.actor == REQUESTER
     assert resubmitted.details_dict["changes"]["tier"] == ["finance-head", "president"]
     assert "5000.00" in resubmitted.details_dict["changes"]["movements"][0]
+    with session_scope() as session:  # the notifier tells the requester of the record about the send-back
+        assert document_requester(session, DOC, number) == REQUESTER
+    shown = CliRunner().invoke(app, ["adjustment", "show", number, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [d[:4] for d in json.loads(shown.output)["decisions"]] == [list(d) for d in decisions]
 
 
 def test_sent_back_by_the_meeting_and_withdrawn_posts_nothing(camunda, workers):
