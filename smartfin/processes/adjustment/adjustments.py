@@ -21,6 +21,10 @@ the president's office meeting (group ``president``, minutes number recorded).
 
 ``post_adjustment`` posts every movement with ``journal.adjust`` under the adjustment's number, both sides of
 a transfer in the caller's one transaction; posting again answers with what was posted.
+
+An adjustment sent back for revision (退回修改) stays ``submitted`` (it still counts in flight) until its
+requester resubmits it — ``revision_values`` + ``read_submission`` read the edit exactly like a submission,
+``revise_adjustment`` writes it into the record — or withdraws it (``withdrawn``).
 """
 
 from __future__ import annotations
