@@ -6,7 +6,8 @@ refuses those first; the service account (which the guard lets write anything) s
 attacker, and what must hold even then are the workers' checks against the engine's history: a send-back by a
 non-member of the tier's group, without a reason or, at the president's office meeting, without minutes moves
 nothing; a revision not completed by the recorded requester changes nothing; forged copies of the tier, the
-requester or the total do not route the resubmission, its new total does.
+requester or the total do not route the resubmission, its new total does; and when the instance is moved back to
+the requester by hand, the earlier round's decision neither counts for the new round nor spoils it.
 """
 
 from __future__ import annotations
@@ -185,3 +186,32 @@ def test_injected_variables_change_nothing_and_a_grown_total_gets_the_meeting(ca
     process_ended(camunda, pid)
     assert record(number).status == "posted"
     assert posted(number) == [Decimal("-120000.00"), Decimal("120000.00")]
+
+
+def test_only_the_latest_rounds_decision_counts_when_the_money_moves(camunda, workers):
+    number, pid, dept, source, target = submit(camunda, "150000.00")
+    president = user(camunda, PRESIDENT)
+    complete(president, next_task(president, pid, "presidentOfficeMeeting"), decision="approve", comment="同意")
+    exception = next_task(user(camunda, OFFICER), pid, "reviewApprovalException")  # no minutes: nothing posted
+    # the strongest writer moves the instance back to the requester instead of voiding it
+    service = service_actor(camunda)
+    service.ok("POST", f"/process-instance/{pid}/variables",
+               {"modifications": variables(sendBackReason="moved back", revisionProblem="")})
+    service.ok("POST", f"/process-instance/{pid}/modification", {"instructions": [
+        {"type": "cancel", "activityId": "reviewApprovalException"},
+        {"type": "startBeforeActivity", "activityId": "reviseAdjustment"}]})
+    assert exception["id"] != next_task(user(camunda, REQUESTER), pid, "reviseAdjustment")["id"]
+    requester = user(camunda, REQUESTER)
+    complete(requester, next_task(requester, pid, "reviseAdjustment"), department=dept, reason="调剂",
+             effectiveOn=str(hospital_today()), movements=f"transfer; {source}; {target}; 140000.00; 调剂",
+             revisionAction="resubmit")
+
+    # the second round is decided properly; the first round's approval neither counts for it nor spoils it
+    meeting = next_task(president, pid, "presidentOfficeMeeting")
+    complete(president, meeting, decision="approve", comment="同意", minutesNo="院办会〔2026〕23号")
+    process_ended(camunda, pid)
+    assert record(number).status == "posted"
+    assert posted(number) == [Decimal("-140000.00"), Decimal("140000.00")]
+    verified = audited(number, "approvals-verified")
+    assert [e.details_dict["round"] for e in verified] == [2]
+    assert verified[0].details_dict["signed"] == [["president", PRESIDENT, "approve"]]
