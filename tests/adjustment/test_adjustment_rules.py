@@ -20,6 +20,7 @@ from smartfin.ledger.closing import close_year
 from smartfin.processes.adjustment.adjustments import (
     AdjustmentRefused,
     AdjustmentStatus,
+    adjustment_counts,
     adjustment_problems,
     movements_of,
     post_adjustment,
@@ -164,6 +165,9 @@ def test_a_revision_replaces_the_movements_keeps_the_requester_and_says_what_cha
     assert changes["movements"][0].count("\n") == 1 and "150000.00; 跨科室" in changes["movements"][1]
     assert [(m.position, m.to_line) for m in movements_of(session, row.adjustment_no)] == [(1, str(OTHER))]
     assert revise_adjustment(session, row, revised, tier="president") == {}
+    assert adjustment_counts(session, 2025, CountBy.LINE, in_flight=True)["CARD"] == 1
+    row.status = AdjustmentStatus.WITHDRAWN  # a withdrawn adjustment no longer counts against the yearly limit
+    assert adjustment_counts(session, 2025, CountBy.LINE, in_flight=True)["CARD"] == 0
     row.status = AdjustmentStatus.POSTED
     with pytest.raises(ValueError, match="only a submitted one may be revised"):
         revise_adjustment(session, row, first, tier="finance-head")

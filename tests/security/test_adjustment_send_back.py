@@ -149,7 +149,13 @@ def test_only_the_recorded_requester_may_resubmit_or_withdraw(camunda, workers):
     assert record(number).status == "submitted" and len(audited(number, "revision-refused")) == 1
     assert audited(number, "withdrawal-requested") == []
 
-    complete(requester, again, revisionAction="withdraw")
+    # her own revision is checked like a submission: a line that does not exist sends it back to her, unchanged
+    complete(requester, again, movements="transfer; 2026/NOWHERE/30218/fiscal; ; 5.00; x", revisionAction="resubmit")
+    third = next_task(requester, pid, "reviseAdjustment", after=again["id"])
+    assert "a transfer needs this line" in (third.get("description") or "")
+    assert record(number).total == Decimal("150000.00") and audited(number, "resubmitted") == []
+
+    complete(requester, third, revisionAction="withdraw")
     process_ended(camunda, pid)
     assert record(number).status == "withdrawn" and posted(number) == []
 
