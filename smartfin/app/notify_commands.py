@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
 
 def document_requester(session: Session, document_type: str, document_no: str) -> str | None:
     """The engine user a document belongs to, from its process's table (never from process variables)."""
+    from smartfin.processes.adjustment.adjustments import DOCUMENT_TYPE as ADJUSTMENT
+    from smartfin.processes.adjustment.adjustments import BudgetAdjustment
     from smartfin.processes.procurement.proposals import DOCUMENT_TYPE as PROPOSAL
     from smartfin.processes.procurement.proposals import EquipmentProposalRecord
     from smartfin.processes.reimbursement.claims import DOCUMENT_TYPE as CLAIM
@@ -49,6 +51,9 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     if document_type == PROPOSAL:
         proposal = session.get(EquipmentProposalRecord, document_no)
         return proposal.proposer if proposal else None
+    if document_type == ADJUSTMENT:
+        adjustment = session.get(BudgetAdjustment, document_no)
+        return adjustment.requester if adjustment else None
     return None
 
 

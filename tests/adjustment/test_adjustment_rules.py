@@ -20,10 +20,14 @@ from smartfin.ledger.closing import close_year
 from smartfin.processes.adjustment.adjustments import (
     AdjustmentRefused,
     AdjustmentStatus,
+    adjustment_counts,
     adjustment_problems,
+    movements_of,
     post_adjustment,
     read_submission,
     record_adjustment,
+    revise_adjustment,
+    revision_values,
     tier_of,
 )
 
@@ -143,3 +147,27 @@ def test_posting_checks_again_and_is_all_or_nothing_and_idempotent(session: Sess
     assert post_adjustment(session, row, actor="guo.hua") == first and len(first) == 2
     assert balances(session, A).adjustment == Decimal("-1200.00")
     assert balances(session, B).adjustment == Decimal("1200.00")
+
+
+def test_a_revision_replaces_the_movements_keeps_the_requester_and_says_what_changed(session: Session) -> None:
+    hospital(session)
+    first = draft(f"transfer; {A}; {B}; 500.00; x", f"increase; ; {C}; 100.00; y")
+    row = record_adjustment(session, "ADJ-2025-000003", first, tier=tier_of(first, STANDARDS))
+    values = revision_values(row, movements_of(session, row.adjustment_no),
+                             {"movements": f"transfer; {A}; {OTHER}; 150000.00; 跨科室", "requester": "mallory",
+                              "reason": None})
+    assert values["requester"] == "li.na" and values["reason"] == "r" and values["department"] == "CARD"
+    revised = read_submission(values)
+    changes = revise_adjustment(session, row, revised, tier=tier_of(revised, STANDARDS))
+    assert (row.requester, row.total, row.tier, row.cross_department) == (
+        "li.na", Decimal("150000.00"), "president", True)
+    assert changes["tier"] == ["finance-head", "president"] and changes["total_fen"] == ["60000", "15000000"]
+    assert changes["movements"][0].count("\n") == 1 and "150000.00; 跨科室" in changes["movements"][1]
+    assert [(m.position, m.to_line) for m in movements_of(session, row.adjustment_no)] == [(1, str(OTHER))]
+    assert revise_adjustment(session, row, revised, tier="president") == {}
+    assert adjustment_counts(session, 2025, CountBy.LINE, in_flight=True)["CARD"] == 1
+    row.status = AdjustmentStatus.WITHDRAWN  # a withdrawn adjustment no longer counts against the yearly limit
+    assert adjustment_counts(session, 2025, CountBy.LINE, in_flight=True)["CARD"] == 0
+    row.status = AdjustmentStatus.POSTED
+    with pytest.raises(ValueError, match="only a submitted one may be revised"):
+        revise_adjustment(session, row, first, tier="finance-head")

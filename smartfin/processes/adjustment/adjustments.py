@@ -21,6 +21,10 @@ the president's office meeting (group ``president``, minutes number recorded).
 
 ``post_adjustment`` posts every movement with ``journal.adjust`` under the adjustment's number, both sides of
 a transfer in the caller's one transaction; posting again answers with what was posted.
+
+An adjustment sent back for revision (退回修改) stays ``submitted`` (it still counts in flight) until its
+requester resubmits it — ``revision_values`` + ``read_submission`` read the edit exactly like a submission,
+``revise_adjustment`` writes it into the record — or withdraws it (``withdrawn``).
 """
 
 from __future__ import annotations
@@ -72,7 +76,8 @@ class AdjustmentStatus:
     REFUSED = "refused"      # a rule stopped it when the money was to move
     VOIDED = "voided"        # the approvals did not hold
     INVALID = "invalid"
-    CLOSED = ("rejected", "refused", "voided", "invalid")
+    WITHDRAWN = "withdrawn"  # the requester withdrew it after a send-back; it no longer counts in flight
+    CLOSED = ("rejected", "refused", "voided", "invalid", "withdrawn")
 
 
 class BudgetAdjustment(SQLModel, table=True):
@@ -372,12 +377,60 @@ def record_adjustment(session: Session, adjustment_no: str, draft: AdjustmentDra
                            cross_department=draft.cross_department, tier=tier,
                            process_instance_id=process_instance_id)
     session.add(row)
-    for position, movement in enumerate(draft.movements, start=1):
+    _add_movements(session, adjustment_no, draft.movements)
+    session.flush()
+    return row
+
+
+def _add_movements(session: Session, adjustment_no: str, movements: Sequence[Movement]) -> None:
+    for position, movement in enumerate(movements, start=1):
         session.add(AdjustmentMovement(adjustment_no=adjustment_no, position=position, kind=movement.kind,
                                        from_line=str(movement.source or ""), to_line=str(movement.target or ""),
                                        amount_fen=to_fen(movement.amount), reason=movement.reason[:1000]))
+
+
+#: what the requester may change when an adjustment is sent back for revision: the request form's fields
+REVISABLE_FIELDS = ("department", "effectiveOn", "reason", "movements")
+
+
+def revision_values(row: BudgetAdjustment, movements: Sequence[AdjustmentMovement],
+                    edit: Mapping[str, Any]) -> dict[str, Any]:
+    """What a resubmission says: the record as the request form shows it, with the fields the requester wrote
+    in the revision replaced; the requester stays the recorded one whatever the edit holds."""
+    values: dict[str, Any] = {"requester": row.requester, "department": row.department,
+                              "effectiveOn": row.effective_on.isoformat(), "reason": row.reason,
+                              "movements": movements_text(movements)}
+    values.update({name: edit[name] for name in REVISABLE_FIELDS if edit.get(name) is not None})
+    values["requester"] = row.requester
+    return values
+
+
+def revise_adjustment(session: Session, row: BudgetAdjustment, draft: AdjustmentDraft, *,
+                      tier: str) -> dict[str, list[str]]:
+    """Write a validated revision into the record — its fields, its tier and its movements, replaced as a
+    whole — in the caller's transaction; returns each changed field as [before, after] for the audit log,
+    which keeps what every round asked for (nothing was posted: the journal holds no entry of it yet)."""
+    if row.status != AdjustmentStatus.SUBMITTED:
+        raise ValueError(f"预算调整 {row.adjustment_no} 状态为 {row.status}，不能修改 / adjustment "
+                         f"{row.adjustment_no} is {row.status}; only a submitted one may be revised")
+    before_movements = movements_text(movements_of(session, row.adjustment_no))
+    new = {"department": draft.department, "fiscal_year": draft.fiscal_year, "effective_on": draft.effective_on,
+           "reason": draft.reason, "total_fen": to_fen(draft.total), "cross_department": draft.cross_department,
+           "tier": tier}
+    changes = {name: [str(getattr(row, name)), str(value)] for name, value in new.items()
+               if getattr(row, name) != value}
+    for name, value in new.items():
+        setattr(row, name, value)
+    after_movements = movements_text(draft.movements)
+    if after_movements != before_movements:
+        changes["movements"] = [before_movements, after_movements]
+        for old in movements_of(session, row.adjustment_no):
+            session.delete(old)
+        session.flush()
+        _add_movements(session, row.adjustment_no, draft.movements)
+    session.add(row)
     session.flush()
-    return row
+    return changes
 
 
 def movements_of(session: Session, adjustment_no: str) -> list[AdjustmentMovement]:

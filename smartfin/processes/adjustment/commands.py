@@ -80,7 +80,8 @@ def show_command(
     adjustment_no: Annotated[str, typer.Argument(help="the adjustment number, e.g. ADJ-2026-000001")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """An adjustment: its movements, who decides, who decided, and whether it was posted."""
+    """An adjustment: its movements, who decides, who decided in each round (a send-back and the requester's
+    answer included), and whether it was posted."""
     try:
         with session_scope() as session:
             row = get_adjustment(session, adjustment_no)
@@ -90,7 +91,7 @@ def show_command(
                      "effectiveOn": row.effective_on.isoformat(), "total": format_yuan(row.total), "tier": row.tier,
                      "status": row.status, "minutesNo": row.minutes_no, "approvedBy": row.approved_by,
                      "closingReason": row.closing_reason, "movements": movements_text(movements).splitlines(),
-                     "decisions": [[d.task_key, d.user_id, d.outcome] for d in decisions]}
+                     "decisions": [[d.round, d.task_key, d.user_id, d.outcome, d.comment] for d in decisions]}
     except LookupError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(ExitCode.REFUSED) from None
@@ -101,7 +102,8 @@ def show_command(
                f"{found['status']}  (decides: {found['tier']})")
     for line in found["movements"]:
         typer.echo(f"    {line}")
-    for task, user, outcome in found["decisions"]:
-        typer.echo(f"    {task}: {user} {outcome}" + (f"  minutes {found['minutesNo']}" if found["minutesNo"] else ""))
+    for round_no, task, user, outcome, comment in found["decisions"]:
+        typer.echo(f"    round {round_no} {task}: {user} {outcome}" + (f"  {comment}" if comment else "")
+                   + (f"  minutes {found['minutesNo']}" if found["minutesNo"] and outcome == "approve" else ""))
     if found["closingReason"]:
         typer.echo(f"    {found['closingReason']}")
