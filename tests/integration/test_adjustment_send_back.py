@@ -106,6 +106,9 @@ def test_sent_back_revised_past_the_limit_goes_to_the_meeting_and_posts_the_new_
     meeting = task_of(camunda, pid, "presidentOfficeMeeting")
     assert candidate_groups(camunda, meeting["id"]) == ["president"], "past the limit: the meeting decides now"
     assert [t["taskDefinitionKey"] for t in camunda.tasks(processInstanceId=pid)] == ["presidentOfficeMeeting"]
+    shown = camunda.process_variables(pid)["approvalHistoryText"].splitlines()
+    assert len(shown) == 2, "the meeting reads round 1 before deciding"
+    assert "guo.hua 退回修改 sent back：" + reason in shown[0] and f"{REQUESTER} 重新提交 resubmitted" in shown[1]
     as_user(camunda, "zhao.lei").complete_task(meeting["id"], {"decision": "approve", "comment": "同意",
                                                                "minutesNo": "院办会〔2026〕12号"})
     process_ended(camunda, pid)

@@ -57,6 +57,7 @@ from smartfin.processes.approvals import (
     audited_for_task,
     chain_problems,
     current_chain,
+    decision_history_text,
     fix_chain,
     members_of,
     record_answer,
@@ -170,7 +171,8 @@ def register_adjustment(job: Job) -> dict[str, Any]:
         row.process_instance_id = job.process_instance_id
         row.tier = tier
         session.add(row)
-        return _fix_tier(session, job, row, standards)
+        answer = _fix_tier(session, job, row, standards)
+    return {**answer, "approvalHistoryText": history_of(job)}
 
 
 def _fix_tier(session: Session, job: Job, row: BudgetAdjustment,
@@ -332,7 +334,8 @@ def send_back_adjustment(job: Job) -> dict[str, Any]:
             record_audit(session, actor=task.user if task and task.user else "system", action="send-back-refused",
                          subject_type=DOCUMENT_TYPE, subject_id=row.adjustment_no,
                          details={"task": task.task_id if task else None, "group": group, "problems": problems})
-        raise BusinessError("SEND_BACK_REFUSED", f"退回未被接受 / send-back refused: {text}"[:600])
+        raise BusinessError("SEND_BACK_REFUSED", f"退回未被接受 / send-back refused: {text}"[:600],
+                            {"approvalHistoryText": history_of(job)})
     assert task is not None and task.user
     reason = (task.comment or "").strip()[:1000]
     with session_scope() as session:
@@ -399,5 +402,15 @@ def resubmit_adjustment(job: Job) -> dict[str, Any]:
             record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
                          subject_id=row.adjustment_no, details={"task": task.task_id, "changes": changes,
                                                                 "total": format_yuan(row.total), "tier": row.tier})
-        return {**_fix_tier(session, job, row, standards), "revisionOutcome": RESUBMIT, "revisionProblem": "",
-                "sendBackReason": ""}
+        answer = {**_fix_tier(session, job, row, standards), "revisionOutcome": RESUBMIT, "revisionProblem": "",
+                  "sendBackReason": ""}
+    return {**answer, "approvalHistoryText": history_of(job)}
+
+
+def history_of(job: Job) -> str:
+    """Every decision and revision of the adjustment so far, for the next decider's form (a text for people,
+    read from the engine's history, never an input)."""
+    assert job.worker is not None
+    return decision_history_text(job.worker.engine, job.process_instance_id,
+                                 [*dict.fromkeys(DECISION_TASKS.values()), REVISION_TASK],
+                                 outcome_names=("revisionAction",))
