@@ -23,6 +23,7 @@ from smartfin.processes.procurement.commands import submit_proposal
 from smartfin.processes.procurement.proposals import DOCUMENT_TYPE, EquipmentProposalRecord
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
+from tests.security.engine_users import service_actor
 from tests.support.engine import as_user, process_ended, wait_for
 
 pytestmark = pytest.mark.engine
@@ -164,14 +165,17 @@ def test_sent_back_revised_resubmitted_and_approved_on_the_new_figures(camunda, 
     assert line_reserved() == before
     assert record(number).price_fen == 68_000_000
     # both rounds in the history: the send-back and the resubmission in round 1, the decisions in round 2
+    ballots = [("committeeVote", member, "approve") for member in sorted(MEMBERS)]
     assert decisions(number) == [
-        (1, "budgetCommitteeReview", "sun.li", "sendBack"), (1, "correctProposal", "zhang.wei", "resubmit"),
-        (2, "budgetCommitteeReview", "sun.li", "approve"), (2, "partyCommitteeMeeting", "zhou.qiang", "approve"),
-        (2, "presidentOfficeMeeting", "zhao.lei", "approve"), (2, "signContract", "wang.fang", None)]
+        (1, "budgetCommitteeReview", "sun.li", "sendBack"), *((1, *ballot) for ballot in ballots),
+        (1, "correctProposal", "zhang.wei", "resubmit"),
+        (2, "budgetCommitteeReview", "sun.li", "approve"), *((2, *ballot) for ballot in ballots),
+        (2, "partyCommitteeMeeting", "zhou.qiang", "approve"), (2, "presidentOfficeMeeting", "zhao.lei", "approve"),
+        (2, "signContract", "wang.fang", None)]
     [resubmitted] = audited(number, "resubmitted")
     assert resubmitted.actor == "zhang.wei" and resubmitted.details_dict["changes"]["price"] == ["300000", "680000"]
     assert len(audited(number, "pre-encumbered")) == 2
-    camunda.delete(f"/process-instance/{pid}")
+    service_actor(camunda).remove_instance(pid)
 
 
 def test_the_committee_sends_back_with_every_reason_then_votes_afresh(camunda, workers, line):
@@ -191,7 +195,10 @@ def test_the_committee_sends_back_with_every_reason_then_votes_afresh(camunda, w
     rounds = [entry.details_dict["ballots"] for entry in audited(number, "committee-sendBack")
               + audited(number, "committee-approve")]
     assert [len(r) for r in rounds] == [2, 3], "every round's ballots stay in the audit log"
-    camunda.delete(f"/process-instance/{pid}")
+    assert [d for d in decisions(number) if d[1] == "committeeVote"] == [
+        (1, "committeeVote", "wu.hao", "sendBack"), (1, "committeeVote", "xu.jing", "sendBack"),
+        *((2, "committeeVote", member, "approve") for member in sorted(MEMBERS))]
+    service_actor(camunda).remove_instance(pid)
 
 
 def test_withdrawn_after_a_send_back_releases_the_reservation(camunda, workers, line):

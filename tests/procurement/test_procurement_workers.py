@@ -14,6 +14,7 @@ from sqlmodel import select
 from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
+from smartfin.processes.approvals import ApprovalDecision
 from smartfin.processes.procurement import worker as handlers
 from smartfin.processes.procurement.proposals import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
 from smartfin.store.audit import AuditEntry
@@ -168,6 +169,7 @@ class History:
     def __init__(self, group: list[str], votes: list[tuple[str, str | None, str, str]], starter: str = "",
                  vote_started: str | None = None) -> None:
         self.group, self.starter, self.vote_started = group, starter, vote_started
+        self.prefix = f"{next(_numbers)}-t"  # task ids are unique in the engine, so across tests here too
         # (assignee, completing user in the operation log, decision, comment), in completion order
         self.votes = votes
 
@@ -175,14 +177,15 @@ class History:
         if path == "/user":
             return [{"id": u} for u in self.group]
         if path == "/history/task":
-            return [{"id": f"t{n}", "assignee": a, "deleteReason": "completed", "activityInstanceId": f"ai{n}",
-                     "startTime": f"2026-03-01T10:00:0{n}.000+0800", "endTime": f"2026-03-01T10:00:0{n}.000+0800"}
+            return [{"id": f"{self.prefix}{n}", "assignee": a, "deleteReason": "completed",
+                     "activityInstanceId": f"ai{n}", "startTime": f"2026-03-01T10:00:0{n}.000+0800",
+                     "endTime": f"2026-03-01T10:00:0{n}.000+0800"}
                     for n, (a, _, _, _) in enumerate(self.votes)]
         if path == "/history/activity-instance":  # when the latest vote began
             assert params["activityId"] == "committeeVote#multiInstanceBody"
             return [{"startTime": self.vote_started}] if self.vote_started else []
         if path == "/history/user-operation":
-            user = self.votes[int(params["taskId"][1:])][1]
+            user = self.votes[int(params["taskId"].rpartition("-t")[2])][1]
             return [{"userId": user, "operationType": "Complete"}] if user else []
         if path == "/history/variable-instance":
             vote = self.votes[int(params["activityInstanceIdIn"][2:])]
@@ -264,6 +267,10 @@ def test_tally_sends_back_with_every_reason_and_counts_only_the_latest_vote(line
         sent = session.exec(select(AuditEntry).where(AuditEntry.subject_id == "U-EQ-SENDBK",
                                                      AuditEntry.action == "sent-back")).all()
         assert len(sent) == 1, "a re-delivered tally tells the proposer once"
+        kept = session.exec(select(ApprovalDecision).where(ApprovalDecision.document_no == "U-EQ-SENDBK")).all()
+        assert sorted((d.round, d.task_key, d.user_id, d.outcome, d.task_id[-1]) for d in kept) == [
+            (1, "committeeVote", "he.ping", "approve", "4"), (1, "committeeVote", "wu.hao", "sendBack", "2"),
+            (1, "committeeVote", "xu.jing", "sendBack", "3")], "only the latest vote's ballots, each once"
 
 
 def test_three_way_match_routes_a_mismatch(line: str) -> None:

@@ -15,7 +15,16 @@ from typing import Any
 from sqlmodel import select
 
 from rules.equipment import evaluate, three_way_match, variance_report
-from rules.procurement import CastBallot, ProcurementStandards, Vote, VotingRule, admissible_ballots, quorum_for, tally
+from rules.procurement import (
+    Ballot,
+    CastBallot,
+    ProcurementStandards,
+    Vote,
+    VotingRule,
+    admissible_ballots,
+    quorum_for,
+    tally,
+)
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
@@ -323,7 +332,8 @@ def tally_votes(job: Job) -> dict[str, Any]:
     if engine is None:
         raise RuntimeError("the committee's ballots are read from the engine's history; no engine is available")
     number, barred, members, rule = _committee(job)
-    counted, refused = admissible_ballots(cast_ballots(engine, job.process_instance_id), members, barred)
+    cast = cast_ballots(engine, job.process_instance_id)
+    counted, refused = admissible_ballots(cast, members, barred)
     result = tally(counted, rule)
     counters = (job.var("approveVotes", 0), job.var("rejectVotes", 0), job.var("abstainVotes", 0))
     if counters != (result.approve, result.reject, result.abstain):
@@ -332,6 +342,9 @@ def tally_votes(job: Job) -> dict[str, Any]:
     sent_back: dict[str, Any] = {}
     with session_scope() as session:
         record_votes(session, number, result)
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number,
+                      round_no=proposal_round(session, number), chain=[], approvals=[],
+                      others=ballot_decisions(cast, result.ballots, procurement_settings().committee_group))
         if result.sent_back:
             sent_back = _committee_sent_back(session, job, number, result.send_back_reasons)
         record_audit(session, actor="equipment-committee", action=f"committee-{result.outcome}",
@@ -347,6 +360,19 @@ def tally_votes(job: Job) -> dict[str, Any]:
             "committeeDissent": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
                                  for b in result.dissent],
             "committeeRefusedBallots": [{"user": r.user, "reason": r.reason} for r in refused]}
+
+
+def ballot_decisions(cast: list[CastBallot], counted: tuple[Ballot, ...], group: str) -> list[SignedTask]:
+    """The ballots that counted, as decisions kept with the round's others in ``approval_decision``."""
+    tasks = {((c.completed_by or c.assignee or ""), c.time): c for c in cast}
+    found = []
+    for ballot in counted:
+        task = tasks.get((ballot.member, ballot.time))
+        if task is not None:
+            found.append(SignedTask(task_id=task.task_id, task_key=VOTE_TASK, groups=frozenset({group}),
+                                    user=ballot.member, assignee=task.assignee, outcome=ballot.vote.value,
+                                    comment=ballot.comment, started="", ended=ballot.time or None, completed=True))
+    return found
 
 
 def _committee_sent_back(session: Any, job: Job, number: str, reasons: tuple[str, ...]) -> dict[str, Any]:
@@ -486,8 +512,9 @@ def check_proposal_revision(job: Job) -> dict[str, Any]:
         if action == WITHDRAW:
             record_signed(session, document_type=DOCUMENT_TYPE, document_no=row.proposal_no, round_no=round_no,
                           chain=[], approvals=[], others=[_answer(task, WITHDRAW)])
-            record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
-                         subject_id=row.proposal_no, details={"task": task.task_id, "round": round_no})
+            if not audited_for_task(session, DOCUMENT_TYPE, row.proposal_no, "withdrawal-requested", task.task_id):
+                record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
+                             subject_id=row.proposal_no, details={"task": task.task_id, "round": round_no})
             return {"revisionOutcome": WITHDRAW, "revisionProblem": "", "proposer": proposer,
                     "closingReason": "申请人撤回 / withdrawn by the proposer"}
     edited = {name: job.variables[name] for name in REVISABLE_FIELDS if name in job.variables}
