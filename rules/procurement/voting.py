@@ -1,9 +1,11 @@
 """Counting the equipment committee's ballots (设备论证委员会表决).
 
 A proposal passes when a quorum of the committee has voted (abstaining counts as present) and the
-approvals are *more than* the majority share of the votes cast for or against. ``decided`` answers the
-question the engine asks after every ballot — can the remaining ballots still change the outcome? — and
-is the same rule as the completion condition in ``procurement-evaluation.bpmn``.
+approvals are *more than* the majority share of the votes cast for or against; a vote to send the proposal
+back for revision (退回修改, with a reason) counts against approval. A proposal that does not pass is sent
+back to the proposer when the send-back votes are at least as many as the reject votes, else rejected.
+``decided`` answers the question the engine asks after every ballot — can the remaining ballots still
+change the outcome? — and is the same rule as the completion condition in ``procurement-evaluation.bpmn``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ class Vote(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     ABSTAIN = "abstain"
+    SEND_BACK = "sendBack"
 
     @classmethod
     def of(cls, value: object) -> Vote:
-        """Anything other than approve or reject is an abstention, as the counter in the model treats it."""
+        """Anything other than approve, reject or send back is an abstention, as the counters in the model
+        treat it."""
         text = str(value or "").strip().lower()
-        return cls(text) if text in (cls.APPROVE, cls.REJECT) else cls.ABSTAIN
+        return next((vote for vote in (cls.APPROVE, cls.REJECT, cls.SEND_BACK) if vote.lower() == text),
+                    cls.ABSTAIN)
 
 
 @dataclass(frozen=True)
@@ -63,20 +68,24 @@ def _passes(approve: int, reject: int, majority_pct: Decimal) -> bool:
     return Decimal(approve * 100) > majority_pct * (approve + reject)
 
 
-def decided(approve: int, reject: int, abstain: int, rule: VotingRule) -> bool:
+def decided(approve: int, reject: int, abstain: int, rule: VotingRule, send_back: int = 0) -> bool:
     """True when the outstanding ballots can no longer change the outcome (or none are outstanding).
 
     Approval is certain once the quorum is there and the approvals would still be a majority if every
-    outstanding member rejected; rejection is certain when the approvals would fall short even if every
-    outstanding member approved.
+    outstanding member voted against (reject or send back); approval is impossible when the approvals would
+    fall short even if every outstanding member approved. An impossible approval is decided only once the
+    outstanding members can no longer tip rejection into send-back or back: the rejects outnumber every
+    possible send-back, or the send-backs reach the rejects whatever the outstanding members vote.
     """
-    cast = approve + reject + abstain
+    cast = approve + reject + abstain + send_back
     outstanding = rule.members - cast
     if outstanding <= 0:
         return True
-    approval_certain = cast >= rule.quorum and _passes(approve, reject + outstanding, rule.majority_pct)
-    rejection_certain = not _passes(approve + outstanding, reject, rule.majority_pct)
-    return approval_certain or rejection_certain
+    approval_certain = cast >= rule.quorum and _passes(approve, reject + send_back + outstanding, rule.majority_pct)
+    approval_impossible = not _passes(approve + outstanding, reject + send_back, rule.majority_pct)
+    rejected = reject > send_back + outstanding
+    sent_back = send_back > 0 and send_back >= reject + outstanding
+    return approval_certain or (approval_impossible and (rejected or sent_back))
 
 
 @dataclass(frozen=True)
@@ -88,10 +97,11 @@ class Tally:
     abstain: int
     rule: VotingRule
     ballots: tuple[Ballot, ...]
+    send_back: int = 0
 
     @property
     def present(self) -> int:
-        return self.approve + self.reject + self.abstain
+        return self.approve + self.reject + self.abstain + self.send_back
 
     @property
     def quorum_met(self) -> bool:
@@ -99,28 +109,48 @@ class Tally:
 
     @property
     def approved(self) -> bool:
-        return self.quorum_met and _passes(self.approve, self.reject, self.rule.majority_pct)
+        return self.quorum_met and _passes(self.approve, self.reject + self.send_back, self.rule.majority_pct)
+
+    @property
+    def sent_back(self) -> bool:
+        """Not approved, and at least one member asked for a revision and no fewer did so than rejected."""
+        return not self.approved and self.send_back > 0 and self.send_back >= self.reject
 
     @property
     def outcome(self) -> str:
-        return Vote.APPROVE.value if self.approved else Vote.REJECT.value
+        if self.approved:
+            return Vote.APPROVE.value
+        return Vote.SEND_BACK.value if self.sent_back else Vote.REJECT.value
 
     @property
     def dissent(self) -> tuple[Ballot, ...]:
         """Ballots against the outcome, kept with their reasons for the record."""
-        against = Vote.REJECT if self.approved else Vote.APPROVE
-        return tuple(b for b in self.ballots if b.vote is against)
+        against = {Vote.APPROVE: (Vote.REJECT, Vote.SEND_BACK), Vote.SEND_BACK: (Vote.APPROVE, Vote.REJECT),
+                   Vote.REJECT: (Vote.APPROVE, Vote.SEND_BACK)}[Vote(self.outcome)]
+        return tuple(b for b in self.ballots if b.vote in against)
+
+    @property
+    def send_back_reasons(self) -> tuple[str, ...]:
+        """Each send-back vote's reason, ``member: reason``: what the proposer is told to revise."""
+        return tuple(f"{b.member}: {b.comment.strip()}" for b in self.ballots if b.vote is Vote.SEND_BACK)
 
     @property
     def summary(self) -> str:
-        verdict_zh = "通过" if self.approved else ("未达法定人数，未通过" if not self.quorum_met else "未通过")
-        verdict_en = "approved" if self.approved else ("no quorum, rejected" if not self.quorum_met
-                                                       else "rejected")
+        if self.approved:
+            verdict_zh, verdict_en = "通过", "approved"
+        elif not self.quorum_met:
+            verdict_zh, verdict_en = "未达法定人数，未通过", "no quorum, rejected"
+        else:
+            verdict_zh, verdict_en = "未通过", "rejected"
+        if self.sent_back:
+            verdict_zh, verdict_en = "未通过，退回修改", "not approved, sent back for revision"
         majority = f"{self.rule.majority_pct.normalize():f}%"
-        return (f"设备论证委员会表决{verdict_zh}：同意 {self.approve}，反对 {self.reject}，弃权 {self.abstain}"
-                f"（委员 {self.rule.members} 人，法定人数 {self.rule.quorum}，须超过 {majority}） / "
-                f"Equipment committee {verdict_en}: {self.approve} for, {self.reject} against, "
-                f"{self.abstain} abstaining ({self.rule.members} members, quorum {self.rule.quorum}, "
+        return (f"设备论证委员会表决{verdict_zh}：同意 {self.approve}，反对 {self.reject}，弃权 {self.abstain}，"
+                f"退回修改 {self.send_back}（委员 {self.rule.members} 人，法定人数 {self.rule.quorum}，"
+                f"须超过 {majority}） / "
+                f"Equipment committee {verdict_en}: {self.approve} for, {self.reject} against, {self.abstain} "
+                f"abstaining, {self.send_back} for revision ({self.rule.members} members, "
+                f"quorum {self.rule.quorum}, "
                 f"more than {majority} of votes cast needed)")
 
 
@@ -139,6 +169,7 @@ def tally(ballots: Iterable[Ballot], rule: VotingRule) -> Tally:
         abstain=sum(1 for b in counted if b.vote is Vote.ABSTAIN),
         rule=rule,
         ballots=counted,
+        send_back=sum(1 for b in counted if b.vote is Vote.SEND_BACK),
     )
 
 
@@ -193,6 +224,8 @@ def admissible_ballots(cast: Iterable[CastBallot], members: Iterable[str],
             reason = f"{voter} 不是委员会现任委员 / {voter} is not a current member of the committee"
         elif voter in counted:
             reason = f"{voter} 已投票 / {voter} has already voted"
+        elif item.vote is Vote.SEND_BACK and not item.comment.strip():
+            reason = f"{voter} 投退回修改未说明理由 / {voter} voted to send back without a reason"
         else:
             counted[voter] = Ballot(voter, item.vote, item.comment, item.time)
             continue

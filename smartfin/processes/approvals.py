@@ -552,9 +552,9 @@ def send_back_problems(task: SignedTask | None, group: str, excluded: set[str],
 RESUBMIT, WITHDRAW = "resubmit", "withdraw"
 
 
-def revision_problems(task: SignedTask | None, requester: str) -> list[str]:
+def revision_problems(task: SignedTask | None, requester: str, action_name: str = "revisionAction") -> list[str]:
     """Why a completed revision task cannot stand as the requester's resubmission or withdrawal (the
-    requester of the record completed it, choosing one of the two)."""
+    requester of the record completed it, choosing one of the two in the form field ``action_name``)."""
     if task is None or not task.completed:
         return ["没有完成的修改记录 / the engine has no completed revision"]
     problems = []
@@ -562,9 +562,9 @@ def revision_problems(task: SignedTask | None, requester: str) -> list[str]:
         problems.append(f"修改由 {task.user or '(未认证)'} 提交，只有申请人 {requester} 可以重新提交或撤回 / "
                         f"the revision was completed by {task.user or '(unauthenticated)'}; only the requester "
                         f"{requester} may resubmit or withdraw")
-    if task.values.get("revisionAction") not in (RESUBMIT, WITHDRAW):
-        problems.append(f"处理方式为 {task.values.get('revisionAction')!r} / the action was "
-                        f"{task.values.get('revisionAction')!r}, not {RESUBMIT} or {WITHDRAW}")
+    if task.values.get(action_name) not in (RESUBMIT, WITHDRAW):
+        problems.append(f"处理方式为 {task.values.get(action_name)!r} / the action was "
+                        f"{task.values.get(action_name)!r}, not {RESUBMIT} or {WITHDRAW}")
     return problems
 
 

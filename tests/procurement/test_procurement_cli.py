@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from smartfin.app.cli import app
 from smartfin.camunda.client import EngineUnreachable
+from smartfin.processes.approvals import ApprovalDecision
 from smartfin.processes.procurement.commands import ProcurementCommandError, load_document, submit_proposal
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.store.db import session_scope
@@ -88,3 +91,24 @@ def test_his_import_for_an_unknown_proposal_is_refused(tmp_path: Path) -> None:
     path.write_text("date,charge_code,charge_name,quantity,amount\n", encoding="utf-8")
     result = runner.invoke(app, ["procurement", "import-his", "EQ-NOPE", str(path)])
     assert result.exit_code == 3 and "EQ-NOPE" in result.output
+
+
+def test_show_lists_every_rounds_decisions() -> None:
+    submit_proposal(load_document(EXAMPLE), proposal_no="EQ-CLI-SHOW", engine=RecordingEngine())  # type: ignore[arg-type]
+    with session_scope() as session:
+        for n, (round_no, key, user, outcome, comment) in enumerate([
+                (1, "budgetCommitteeReview", "sun.li", "sendBack", "请降低配置"),
+                (1, "correctProposal", "zhang.wei", "resubmit", None),
+                (2, "budgetCommitteeReview", "sun.li", "approve", "可")]):
+            session.add(ApprovalDecision(document_type="procurement-proposal", document_no="EQ-CLI-SHOW",
+                                         round=round_no, task_id=f"t-show-{n}", task_key=key, candidate_group="",
+                                         user_id=user, outcome=outcome, comment=comment,
+                                         decided_at=datetime(2026, 5, 1, 2, n, tzinfo=UTC)))
+    shown = runner.invoke(app, ["procurement", "show", "EQ-CLI-SHOW", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [(d["round"], d["task"], d["outcome"]) for d in json.loads(shown.output)["decisions"]] == [
+        (1, "budgetCommitteeReview", "sendBack"), (1, "correctProposal", "resubmit"),
+        (2, "budgetCommitteeReview", "approve")]
+    text = runner.invoke(app, ["procurement", "show", "EQ-CLI-SHOW"]).output
+    assert "round 1 budgetCommitteeReview sun.li: sendBack — 请降低配置" in text
+    assert "round 2 budgetCommitteeReview sun.li: approve — 可" in text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.procurement import Ballot, Vote, VotingRule, decided, quorum_for, tally
+from rules.procurement import Ballot, CastBallot, Vote, VotingRule, admissible_ballots, decided, quorum_for, tally
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "procurement" / "procurement-evaluation.bpmn"
 
@@ -66,22 +66,49 @@ def _all_rules() -> list[VotingRule]:
     return [VotingRule(n, q, m) for n in range(1, 6) for q in range(1, n + 1) for m in (D(0), D(50), D("66.66"))]
 
 
-def _partial_votes(members: int) -> list[tuple[int, int, int]]:
-    return [(a, r, x) for a, r, x in itertools.product(range(members + 1), repeat=3) if a + r + x <= members]
+def _partial_votes(members: int) -> list[tuple[int, int, int, int]]:
+    """(approve, reject, abstain, send back) counts that fit the committee."""
+    return [(a, r, x, b) for a, r, x, b in itertools.product(range(members + 1), repeat=4)
+            if a + r + x + b <= members]
+
+
+def _cast(a: int, r: int, x: int, b: int, *extra: str) -> list[Ballot]:
+    return ballots(*["approve"] * a, *["reject"] * r, *["abstain"] * x, *["sendBack"] * b, *extra)
 
 
 def test_an_early_stop_never_contradicts_the_final_count() -> None:
     """Whenever ``decided`` stops the vote, every way the outstanding members could have voted gives the
-    same outcome as counting the ballots already in."""
+    same outcome (approve, reject or send back) as counting the ballots already in."""
     for rule in _all_rules():
-        for a, r, x in _partial_votes(rule.members):
-            if not decided(a, r, x, rule):
+        for a, r, x, b in _partial_votes(rule.members):
+            if not decided(a, r, x, rule, b):
                 continue
-            now = tally(ballots(*["approve"] * a, *["reject"] * r, *["abstain"] * x), rule).approved
-            outstanding = rule.members - a - r - x
-            for extra in itertools.product(("approve", "reject", "abstain"), repeat=outstanding):
-                full = ballots(*["approve"] * a, *["reject"] * r, *["abstain"] * x, *extra)
-                assert tally(full, rule).approved == now, (rule, a, r, x, extra)
+            now = tally(_cast(a, r, x, b), rule).outcome
+            outstanding = rule.members - a - r - x - b
+            for extra in itertools.product(("approve", "reject", "abstain", "sendBack"), repeat=outstanding):
+                assert tally(_cast(a, r, x, b, *extra), rule).outcome == now, (rule, a, r, x, b, extra)
+
+
+def test_send_back_votes_count_against_approval_and_send_back_when_not_fewer_than_rejects() -> None:
+    rule = VotingRule(3, 2, D(50))
+    one_sends_back = tally(ballots("approve", "sendBack", "abstain"), rule)
+    assert not one_sends_back.approved and one_sends_back.outcome == "sendBack"
+    assert one_sends_back.send_back_reasons == ("m1: reason 1",)
+    tie = tally(ballots("reject", "sendBack", "approve"), rule)
+    assert tie.outcome == "sendBack" and [b.member for b in tie.dissent] == ["m0", "m2"]
+    assert "退回修改 1" in tie.summary and "sent back for revision" in tie.summary
+    assert tally(ballots("reject", "reject", "sendBack"), rule).outcome == "reject"
+    assert tally(ballots("approve", "approve", "sendBack"), rule).outcome == "approve"
+    assert tally(ballots("reject", "abstain", "abstain"), rule).outcome == "reject"
+    assert Vote.of("sendBack") is Vote.SEND_BACK and Vote.of(" SENDBACK ") is Vote.SEND_BACK
+
+
+def test_a_send_back_vote_without_a_reason_does_not_count() -> None:
+    cast = [CastBallot("t1", "a", "a", Vote.SEND_BACK, "  ", "1"),
+            CastBallot("t2", "b", "b", Vote.SEND_BACK, "缺参数", "2")]
+    counted, refused = admissible_ballots(cast, ["a", "b"])
+    assert [b.member for b in counted] == ["b"]
+    assert [r.user for r in refused] == ["a"] and "without a reason" in refused[0].reason
 
 
 def _completion_condition() -> str:
@@ -97,11 +124,11 @@ def _completion_condition() -> str:
 def test_the_models_completion_condition_is_the_decided_rule() -> None:
     condition = _completion_condition()
     for rule in _all_rules():
-        for a, r, x in _partial_votes(rule.members):
-            done = a + r + x
+        for a, r, x, b in _partial_votes(rule.members):
+            done = a + r + x + b
             if done == 0 or done == rule.members:
                 continue  # the engine asks only after a ballot, and ends by itself when all are in
             names = {"nrOfCompletedInstances": done, "nrOfInstances": rule.members,
                      "committeeQuorum": rule.quorum, "committeeMajorityPct": rule.majority_pct,
-                     "approveVotes": a, "rejectVotes": r, "abstainVotes": x}
-            assert eval(condition, {}, names) == decided(a, r, x, rule), (rule, a, r, x)
+                     "approveVotes": a, "rejectVotes": r, "abstainVotes": x, "sendBackVotes": b}
+            assert eval(condition, {}, names) == decided(a, r, x, rule, b), (rule, a, r, x, b)

@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from camunda.external_task.external_task import ExternalTask
+from sqlmodel import select
 
 from smartfin.camunda.runtime import BusinessError, Job
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
+from smartfin.processes.approvals import ApprovalDecision
 from smartfin.processes.procurement import worker as handlers
 from smartfin.processes.procurement.proposals import DOCUMENT_TYPE, EquipmentProposalRecord, reviews_of, votes_of
+from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
 
 YEAR = hospital_now().year
@@ -115,6 +118,28 @@ def test_reservation_contract_and_release_are_idempotent(line: str, monkeypatch)
     assert held("U-EQ-LEDGER")[Bucket.ENCUMBRANCE] == D("0.00")
 
 
+def test_a_resubmitted_proposal_replaces_its_reservation_never_doubles_it(line: str) -> None:
+    from smartfin.ledger import BudgetLineKey, balances
+
+    key = BudgetLineKey(YEAR, "U-PROC", "31003", "fiscal", "")
+    with session_scope() as session:
+        before = balances(session, key).pre_encumbrance
+    variables = evaluated("U-EQ-RESUB")
+    handlers.pre_encumber_proposal(job(variables, "U-EQ-RESUB"))
+    # sent back and resubmitted cheaper: evaluated again on the new figures, reserved again
+    cheaper = evaluated("U-EQ-RESUB", price="150000")
+    for _ in range(2):
+        result = handlers.pre_encumber_proposal(job(cheaper, "U-EQ-RESUB"))
+    assert result["reservedAmount"] == "150000.00"
+    assert held("U-EQ-RESUB") == {Bucket.PRE_ENCUMBRANCE: D("150000.00"), Bucket.ENCUMBRANCE: D("0.00")}
+    # the same figures again (a resubmission that changed only the justification) keep the reservation
+    same = handlers.pre_encumber_proposal(job(evaluated("U-EQ-RESUB", price="150000", justification="更正"),
+                                              "U-EQ-RESUB"))
+    assert same["preEncumbranceEntry"] == result["preEncumbranceEntry"]
+    with session_scope() as session:
+        assert balances(session, key).pre_encumbrance - before == D("150000.00")
+
+
 def test_no_budget_line_is_a_bpmn_error(line: str) -> None:
     variables = evaluated("U-EQ-NOLINE", department="U-NOWHERE")
     with pytest.raises(BusinessError) as error:
@@ -141,8 +166,10 @@ def test_convene_excludes_the_proposer_and_uses_configured_members(line: str, mo
 class History:
     """Just enough of the engine's REST API for the tally: the group, the starter and vote-task history."""
 
-    def __init__(self, group: list[str], votes: list[tuple[str, str | None, str, str]], starter: str = "") -> None:
-        self.group, self.starter = group, starter
+    def __init__(self, group: list[str], votes: list[tuple[str, str | None, str, str]], starter: str = "",
+                 vote_started: str | None = None) -> None:
+        self.group, self.starter, self.vote_started = group, starter, vote_started
+        self.prefix = f"{next(_numbers)}-t"  # task ids are unique in the engine, so across tests here too
         # (assignee, completing user in the operation log, decision, comment), in completion order
         self.votes = votes
 
@@ -150,10 +177,15 @@ class History:
         if path == "/user":
             return [{"id": u} for u in self.group]
         if path == "/history/task":
-            return [{"id": f"t{n}", "assignee": a, "deleteReason": "completed", "activityInstanceId": f"ai{n}",
-                     "endTime": f"2026-03-01T10:00:0{n}.000+0800"} for n, (a, _, _, _) in enumerate(self.votes)]
+            return [{"id": f"{self.prefix}{n}", "assignee": a, "deleteReason": "completed",
+                     "activityInstanceId": f"ai{n}", "startTime": f"2026-03-01T10:00:0{n}.000+0800",
+                     "endTime": f"2026-03-01T10:00:0{n}.000+0800"}
+                    for n, (a, _, _, _) in enumerate(self.votes)]
+        if path == "/history/activity-instance":  # when the latest vote began
+            assert params["activityId"] == "committeeVote#multiInstanceBody"
+            return [{"startTime": self.vote_started}] if self.vote_started else []
         if path == "/history/user-operation":
-            user = self.votes[int(params["taskId"][1:])][1]
+            user = self.votes[int(params["taskId"].rpartition("-t")[2])][1]
             return [{"userId": user, "operationType": "Complete"}] if user else []
         if path == "/history/variable-instance":
             vote = self.votes[int(params["activityInstanceIdIn"][2:])]
@@ -210,6 +242,35 @@ def test_tally_reads_history_and_current_membership_never_variables(line: str) -
         assert [v.member for v in votes_of(session, "U-EQ-RIGGED")] == ["xu.jing"]
     with pytest.raises(RuntimeError, match="history"):
         handlers.tally_votes(job(state, "U-EQ-RIGGED"))
+
+
+def test_tally_sends_back_with_every_reason_and_counts_only_the_latest_vote(line: str) -> None:
+    variables = evaluated("U-EQ-SENDBK")
+    # round 1 (before 10:00:02): two approvals that no longer count; round 2: one approval, two send-backs
+    history = History(["wu.hao", "xu.jing", "he.ping"], [("wu.hao", "wu.hao", "approve", "round one"),
+                                                        ("xu.jing", "xu.jing", "approve", "round one"),
+                                                        ("wu.hao", "wu.hao", "sendBack", "补充同类设备使用率"),
+                                                        ("xu.jing", "xu.jing", "sendBack", "降低配置"),
+                                                        ("he.ping", "he.ping", "approve", "ok")],
+                      vote_started="2026-03-01T10:00:02.000+0800")
+    state = {**variables, "proposer": "forged.user", "committeeMembers": ["wu.hao"], "committeeQuorum": 1}
+    for _ in range(2):
+        result = handlers.tally_votes(engine_job(state, "U-EQ-SENDBK", history))
+    assert result["committeeOutcome"] == "sendBack"
+    assert result["sendBackReason"] == "wu.hao: 补充同类设备使用率\nxu.jing: 降低配置"
+    assert result["proposer"] == variables["proposer"], "the revision goes to the proposer of the record"
+    with session_scope() as session:
+        row = session.get(EquipmentProposalRecord, "U-EQ-SENDBK")
+        assert (row.status, row.committee_outcome) == ("sent-back", "sendBack")
+        assert [(v.member, v.vote) for v in votes_of(session, "U-EQ-SENDBK")] == [
+            ("wu.hao", "sendBack"), ("xu.jing", "sendBack"), ("he.ping", "approve")]
+        sent = session.exec(select(AuditEntry).where(AuditEntry.subject_id == "U-EQ-SENDBK",
+                                                     AuditEntry.action == "sent-back")).all()
+        assert len(sent) == 1, "a re-delivered tally tells the proposer once"
+        kept = session.exec(select(ApprovalDecision).where(ApprovalDecision.document_no == "U-EQ-SENDBK")).all()
+        assert sorted((d.round, d.task_key, d.user_id, d.outcome, d.task_id[-1]) for d in kept) == [
+            (1, "committeeVote", "he.ping", "approve", "4"), (1, "committeeVote", "wu.hao", "sendBack", "2"),
+            (1, "committeeVote", "xu.jing", "sendBack", "3")], "only the latest vote's ballots, each once"
 
 
 def test_three_way_match_routes_a_mismatch(line: str) -> None:

@@ -21,6 +21,7 @@ from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.jsontext import to_json
 from smartfin.kernel.money import from_fen
 from smartfin.ledger import Bucket, document_holdings
+from smartfin.processes.approvals import recorded_decisions
 from smartfin.processes.documents import Refused
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
@@ -220,10 +221,15 @@ def import_his_command(
 def show_command(proposal_no: Annotated[str, typer.Argument(help="the proposal number")],
                  as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
                  ) -> None:
-    """Status, figures, votes, what the proposal holds on the ledger, and its reviews."""
+    """Status, figures, votes, every recorded decision (each round, a send-back and the proposer's answer
+    too), what the proposal holds on the ledger, and its reviews."""
     with _refusals(), session_scope() as session:
         row = get_proposal(session, proposal_no)
         report = row.report
+        decisions = [{"round": d.round, "task": d.task_key, "group": d.candidate_group, "user": d.user_id,
+                      "outcome": d.outcome, "comment": d.comment,
+                      "decided_at": d.decided_at.isoformat() if d.decided_at else None}
+                     for d in recorded_decisions(session, DOCUMENT_TYPE, proposal_no)]
         if as_json:
             held = document_holdings(session, DOCUMENT_TYPE, proposal_no)
             typer.echo(to_json({
@@ -234,6 +240,7 @@ def show_command(proposal_no: Annotated[str, typer.Argument(help="the proposal n
                 "committee_outcome": row.committee_outcome, "committee_summary": row.committee_summary,
                 "votes": [{"member": v.member, "vote": v.vote, "comment": v.comment, "voted_at": v.voted_at}
                           for v in votes_of(session, proposal_no)],
+                "decisions": decisions,
                 "ledger": {"pre_encumbrance": held[Bucket.PRE_ENCUMBRANCE], "encumbrance": held[Bucket.ENCUMBRANCE]},
                 "contract_no": row.contract_no,
                 "reviews": [{"review_no": r.review_no, "first_period": r.first_period, "last_period": r.last_period,
@@ -246,6 +253,9 @@ def show_command(proposal_no: Annotated[str, typer.Argument(help="the proposal n
             typer.echo(f"  {row.committee_summary}")
         for vote in votes_of(session, proposal_no):
             typer.echo(f"    {vote.member}: {vote.vote} — {vote.comment}")
+        for decision in decisions:
+            typer.echo(f"  round {decision['round']} {decision['task']} {decision['user'] or '?'}: "
+                       f"{decision['outcome'] or '-'}" + (f" — {decision['comment']}" if decision["comment"] else ""))
         held = document_holdings(session, DOCUMENT_TYPE, proposal_no)
         typer.echo(f"  ledger: pre-encumbered ¥{held[Bucket.PRE_ENCUMBRANCE]}, "
                    f"encumbered ¥{held[Bucket.ENCUMBRANCE]}" + (f" (contract {row.contract_no})"

@@ -101,6 +101,9 @@ PROCESS_FIELDS: dict[str, str] = {
     "fiscalYear": "预算年度 Fiscal year",
     "justification": "购置理由 Justification",
 }
+#: what the proposer may change when correcting or revising a proposal (the correction form's fields): the
+#: proposal's figures, its department, project and justification — never who proposes it
+REVISABLE_FIELDS: tuple[str, ...] = (*FORM_FIELDS, "department", "project", "justification")
 _CHARGE_CODE = re.compile(r"^[0-9A-Za-z.\-]{1,32}$")
 
 
@@ -402,6 +405,7 @@ def document_variables(documents: Mapping[str, Any]) -> dict[str, Any]:
 class ProposalStatus:
     SUBMITTED = "submitted"
     INVALID = "invalid"  # waiting for the proposer's correction
+    SENT_BACK = "sent-back"  # a committee or meeting sent it back for revision (退回修改)
     EVALUATED = "evaluated"
     BLOCKED = "blocked"
     RESERVED = "reserved"
@@ -570,15 +574,23 @@ def set_status(session: Session, proposal_no: str, status: str, reason: str | No
 
 
 def record_votes(session: Session, proposal_no: str, result: Tally) -> list[CommitteeVote]:
-    """Store each ballot once (a re-delivered tally changes nothing) and the committee's outcome."""
+    """Store the latest vote's ballots and the committee's outcome (a re-delivered tally changes nothing).
+
+    A proposal sent back and resubmitted is voted on again: the table then holds the new round's ballots,
+    and every round's ballots stay in the audit log (``committee-*`` entries) with their reasons.
+    """
     stored = []
+    members = {ballot.member for ballot in result.ballots}
+    for earlier in session.exec(select(CommitteeVote).where(CommitteeVote.proposal_no == proposal_no)).all():
+        if earlier.member not in members:
+            session.delete(earlier)
     for ballot in result.ballots:
         existing = session.exec(select(CommitteeVote).where(CommitteeVote.proposal_no == proposal_no,
                                                             CommitteeVote.member == ballot.member)).first()
         if existing is None:
-            existing = CommitteeVote(proposal_no=proposal_no, member=ballot.member, vote=ballot.vote.value,
-                                     comment=ballot.comment[:2000], voted_at=ballot.time)
-            session.add(existing)
+            existing = CommitteeVote(proposal_no=proposal_no, member=ballot.member)
+        existing.vote, existing.comment, existing.voted_at = ballot.vote.value, ballot.comment[:2000], ballot.time
+        session.add(existing)
         stored.append(existing)
     set_status(session, proposal_no, get_proposal(session, proposal_no).status,
                committee_outcome=result.outcome, committee_summary=result.summary[:1000])

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
 
 from rules.equipment import evaluate, three_way_match, variance_report
-from rules.procurement import CastBallot, ProcurementStandards, Vote, VotingRule, admissible_ballots, quorum_for, tally
+from rules.procurement import (
+    Ballot,
+    CastBallot,
+    ProcurementStandards,
+    Vote,
+    VotingRule,
+    admissible_ballots,
+    quorum_for,
+    tally,
+)
 from smartfin.camunda.client import EngineClient, EngineError
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.money import InvalidAmount, format_yuan, parse_amount, to_fen
@@ -22,24 +32,36 @@ from smartfin.ledger import (
     Bucket,
     BudgetError,
     BudgetExceeded,
+    BudgetLineKey,
+    InvalidBudgetKey,
     balances,
     check_budget,
     document_holdings,
     encumber,
     pre_encumber,
+    release,
 )
 from smartfin.processes.approvals import (
+    RESUBMIT,
+    SEND_BACK,
+    WITHDRAW,
     SignedTask,
     audit_verification,
+    audited_for_task,
+    chain_started,
+    engine_instant,
     members_of,
     record_signed,
     refuse_if_broken,
+    revision_problems,
+    send_back_problems,
     signature_problems,
     signed_tasks,
 )
 from smartfin.processes.documents import BudgetErrorCodes, budget_refusal, release_holdings
 from smartfin.processes.procurement.proposals import (
     DOCUMENT_TYPE,
+    REVISABLE_FIELDS,
     DocumentsInvalid,
     EquipmentProposalRecord,
     PostPurchaseReview,
@@ -60,11 +82,12 @@ from smartfin.processes.procurement.proposals import (
     report_document,
     reviews_of,
     set_status,
+    submitted_values,
     unreviewed_actuals,
     validate_submission,
     variance_document,
 )
-from smartfin.store.audit import record_audit
+from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -117,6 +140,10 @@ def evaluate_equipment(job: Job) -> dict[str, Any]:
     """
     values = dict(job.variables)
     proposer = values.get("proposer") or values.get("initiator")
+    with session_scope() as session:
+        recorded = _own_record(session, job)
+        if recorded is not None:  # once recorded, the proposer is the record's, whatever a variable says
+            proposer = recorded.proposer
     values["proposer"] = proposer
     settings = procurement_settings()
     standards = procurement_standards(settings)
@@ -256,7 +283,7 @@ def convene_committee(job: Job) -> dict[str, Any]:
                                   "majorityPct": str(rule.majority_pct)})
     return {"committeeMembers": members, "committeeQuorum": rule.quorum,
             "committeeMajorityPct": str(rule.majority_pct), "approveVotes": 0, "rejectVotes": 0,
-            "abstainVotes": 0}
+            "abstainVotes": 0, "sendBackVotes": 0}
 
 
 def _history_value(engine: EngineClient, activity_instance_id: str, name: str) -> Any:
@@ -266,7 +293,8 @@ def _history_value(engine: EngineClient, activity_instance_id: str, name: str) -
 
 
 def cast_ballots(engine: EngineClient, process_instance_id: str) -> list[CastBallot]:
-    """Every completed vote task of the instance from the engine's history: who completed it, and how.
+    """Every completed vote task of the instance's latest vote from the engine's history: who completed it,
+    and how. A proposal sent back and resubmitted is voted on afresh: earlier votes' ballots do not count.
 
     The voter is the task's assignee at completion and the authenticated user of the completion in the
     engine's operation log; the vote and reason are the values the task's own scope held when it ended.
@@ -274,9 +302,12 @@ def cast_ballots(engine: EngineClient, process_instance_id: str) -> list[CastBal
     """
     tasks = engine.get("/history/task", processInstanceId=process_instance_id, taskDefinitionKey=VOTE_TASK,
                        finished="true", sortBy="endTime", sortOrder="asc")
+    since = chain_started(engine, process_instance_id, VOTE_TASK)
     ballots = []
     for task in tasks or []:
         if task.get("deleteReason") != "completed":
+            continue
+        if since and engine_instant(task["startTime"]) < engine_instant(since):
             continue
         operations = engine.get("/history/user-operation", taskId=task["id"], operationType="Complete")
         completers = {str(op["userId"]) for op in operations or [] if op.get("userId")}
@@ -301,14 +332,21 @@ def tally_votes(job: Job) -> dict[str, Any]:
     if engine is None:
         raise RuntimeError("the committee's ballots are read from the engine's history; no engine is available")
     number, barred, members, rule = _committee(job)
-    counted, refused = admissible_ballots(cast_ballots(engine, job.process_instance_id), members, barred)
+    cast = cast_ballots(engine, job.process_instance_id)
+    counted, refused = admissible_ballots(cast, members, barred)
     result = tally(counted, rule)
     counters = (job.var("approveVotes", 0), job.var("rejectVotes", 0), job.var("abstainVotes", 0))
     if counters != (result.approve, result.reject, result.abstain):
         log.warning("proposal %s: vote counters %s differ from the engine's history %s; the history counts",
                     number, counters, (result.approve, result.reject, result.abstain))
+    sent_back: dict[str, Any] = {}
     with session_scope() as session:
         record_votes(session, number, result)
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number,
+                      round_no=proposal_round(session, number), chain=[], approvals=[],
+                      others=ballot_decisions(cast, result.ballots, procurement_settings().committee_group))
+        if result.sent_back:
+            sent_back = _committee_sent_back(session, job, number, result.send_back_reasons)
         record_audit(session, actor="equipment-committee", action=f"committee-{result.outcome}",
                      subject_type=DOCUMENT_TYPE, subject_id=number,
                      details={"summary": result.summary, "members": members,
@@ -316,12 +354,208 @@ def tally_votes(job: Job) -> dict[str, Any]:
                                            "time": b.time} for b in result.ballots],
                               "refused": [{"task": r.task_id, "user": r.user, "vote": r.vote.value,
                                            "reason": r.reason} for r in refused]})
-    return {"committeeOutcome": result.outcome, "committeeSummary": result.summary,
+    return {**sent_back, "committeeOutcome": result.outcome, "committeeSummary": result.summary,
             "committeeVotes": [{"member": b.member, "vote": b.vote.value, "comment": b.comment, "time": b.time}
                                for b in result.ballots],
             "committeeDissent": [{"member": b.member, "vote": b.vote.value, "comment": b.comment}
                                  for b in result.dissent],
             "committeeRefusedBallots": [{"user": r.user, "reason": r.reason} for r in refused]}
+
+
+def ballot_decisions(cast: list[CastBallot], counted: tuple[Ballot, ...], group: str) -> list[SignedTask]:
+    """The ballots that counted, as decisions kept with the round's others in ``approval_decision``."""
+    tasks = {((c.completed_by or c.assignee or ""), c.time): c for c in cast}
+    found = []
+    for ballot in counted:
+        task = tasks.get((ballot.member, ballot.time))
+        if task is not None:
+            found.append(SignedTask(task_id=task.task_id, task_key=VOTE_TASK, groups=frozenset({group}),
+                                    user=ballot.member, assignee=task.assignee, outcome=ballot.vote.value,
+                                    comment=ballot.comment, started="", ended=ballot.time or None, completed=True))
+    return found
+
+
+def _committee_sent_back(session: Any, job: Job, number: str, reasons: tuple[str, ...]) -> dict[str, Any]:
+    """The committee sent the proposal back (more send-back votes than reject votes, none approving enough):
+    the proposer of the record gets the revision task with every member's reason (audit ``sent-back``)."""
+    row = set_status(session, number, ProposalStatus.SENT_BACK)
+    reason = "\n".join(reasons)[:1000]
+    round_no = proposal_round(session, number)
+    told = session.exec(select(AuditEntry).where(AuditEntry.subject_type == DOCUMENT_TYPE,
+                                                 AuditEntry.subject_id == number,
+                                                 AuditEntry.action == "sent-back")).all()
+    if not any(e.details_dict.get("round") == round_no and e.details_dict.get("step") == VOTE_TASK for e in told):
+        record_audit(session, actor="equipment-committee", action="sent-back", subject_type=DOCUMENT_TYPE,
+                     subject_id=number, details={"reason": reason, "round": round_no, "step": VOTE_TASK,
+                                                 "group": "equipment-committee", "task": job.id})
+    return {"sendBackReason": reason, "proposer": row.proposer, "proposalErrors": "", "revisionProblem": ""}
+
+
+# ------------------------------------------------------------------------------------------ send back
+
+
+def proposal_round(session: Any, number: str) -> int:
+    """Which round of decisions the proposal is in: one more than the resubmissions accepted so far."""
+    resubmitted = session.exec(select(AuditEntry).where(AuditEntry.subject_type == DOCUMENT_TYPE,
+                                                        AuditEntry.subject_id == number,
+                                                        AuditEntry.action == "resubmitted")).all()
+    return 1 + len(resubmitted)
+
+
+def round_started(engine: EngineClient, process_instance_id: str) -> str | None:
+    """When the latest evaluation of the proposal began: the decisions of the current round come after it."""
+    rows = engine.get("/history/activity-instance", processInstanceId=process_instance_id,
+                      activityId=EVALUATION_ACTIVITY, sortBy="startTime", sortOrder="desc") or []
+    return rows[0]["startTime"] if rows else None
+
+
+EVALUATION_ACTIVITY = "evaluateEquipment"
+REVISION_TASK = "correctProposal"
+#: the service task verifying a send-back → the decision it verifies (task, group)
+SEND_BACK_STEPS = {"budgetSendBack": ("budgetCommitteeReview", "budget-committee"),
+                   "presidentSendBack": ("presidentOfficeMeeting", "president"),
+                   "partySendBack": ("partyCommitteeMeeting", "party-committee")}
+
+
+@registry.topic("send-back-proposal")
+def send_back_proposal(job: Job) -> dict[str, Any]:
+    """The budget committee, the president's office meeting or the Party committee sent the proposal back for
+    revision (退回修改): check the send-back against the engine's history before anything moves.
+
+    Which decision it was is the engine's own record of the job (the activity it belongs to); the decision
+    task is the latest of the current round. It holds when it is what a signature of that step needs — the
+    step's group, completed by an authenticated member, not the proposer or the starter — with ``sendBack``
+    and a reason. Else SEND_BACK_REFUSED (audited): the same step is asked again and the task says why.
+    When it holds, the decision is kept with the round's, the proposer of the record gets the revision task
+    with the reason (audit ``sent-back``); the reservation stays until the proposer resubmits or withdraws.
+    """
+    engine = _engine(job)
+    if engine is None or job.activity_id not in SEND_BACK_STEPS:
+        raise RuntimeError(f"send-back-proposal runs only at {sorted(SEND_BACK_STEPS)} with an engine, not "
+                           f"{job.activity_id!r}")
+    task_key, group = SEND_BACK_STEPS[job.activity_id]
+    number = _proposal_no(job)
+    with session_scope() as session:
+        barred = proposers_of(session, job, number)
+        round_no = proposal_round(session, number)
+    done = [t for t in signed_tasks(engine, job.process_instance_id, task_key,
+                                    round_started(engine, job.process_instance_id)) if t.completed]
+    task = done[-1] if done and done[-1].outcome == SEND_BACK else None
+    problems = send_back_problems(task, group, barred, members_of(engine))
+    if problems:
+        text = "\n".join(problems)
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else "system", action="send-back-refused",
+                         subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"task": task.task_id if task else None, "step": task_key, "problems": problems})
+        raise BusinessError("SEND_BACK_REFUSED", f"退回未被接受 / send-back refused: {text}"[:600])
+    assert task is not None and task.user
+    reason = (task.comment or "").strip()[:1000]
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=round_no, chain=[],
+                      approvals=[], others=[task])
+        row = set_status(session, number, ProposalStatus.SENT_BACK)
+        if not audited_for_task(session, DOCUMENT_TYPE, number, "sent-back", task.task_id):
+            record_audit(session, actor=task.user, action="sent-back", subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"reason": reason, "round": round_no, "step": task_key, "group": group,
+                                  "task": task.task_id})
+        proposer = row.proposer
+    log.info("proposal %s sent back by %s at %s", number, task.user, task_key)
+    return {"sendBackReason": reason, "sendBackProblem": "", "revisionProblem": "", "proposalErrors": "",
+            "proposer": proposer}
+
+
+def _refused_revision(job: Job, number: str | None, task: SignedTask | None, proposer: str,
+                      problems: list[str]) -> dict[str, Any]:
+    with session_scope() as session:
+        record_audit(session, actor=task.user if task and task.user else "system", action="revision-refused",
+                     subject_type=DOCUMENT_TYPE, subject_id=number or job.process_instance_id,
+                     details={"task": task.task_id if task else None, "problems": problems})
+    return {"revisionOutcome": "revise", "revisionProblem": "\n".join(problems), "proposer": proposer}
+
+
+@registry.topic("check-proposal-revision")
+def check_proposal_revision(job: Job) -> dict[str, Any]:
+    """The proposer's answer to a correction or a send-back, from the engine's history of the revision task.
+
+    Only the proposer of the record (before anything was recorded: the proposer the evaluation named) may
+    resubmit or withdraw; a revision completed by anyone else goes back to the proposer with the reason and
+    changes nothing (audit ``revision-refused``). Withdraw closes the proposal (the reservation is released
+    on the way out). A resubmission of a recorded proposal is validated like the intake
+    (``validate_submission``: the proposal's stored values with the revisable fields the form carried,
+    the proposer always the record's) and may not move a reservation to another budget line; when it holds
+    it starts a new round (audit ``resubmitted`` with each change): evaluation, committee, reservation and
+    decisions again, the collective-decision need recomputed from the new figures.
+    """
+    engine = _engine(job)
+    if engine is None:
+        raise RuntimeError("a revision is read from the engine's history; no engine is available")
+    with session_scope() as session:
+        row = _own_record(session, job)
+        if row is not None:
+            session.expunge(row)
+    proposer = row.proposer if row is not None else str(job.var("proposer", None) or job.var("initiator", ""))
+    number = row.proposal_no if row is not None else job.business_key
+    revisions = [t for t in signed_tasks(engine, job.process_instance_id, REVISION_TASK,
+                                         value_names=("correctionAction",)) if t.completed]
+    task = revisions[-1] if revisions else None
+    problems = revision_problems(task, proposer, action_name="correctionAction")
+    if problems:
+        return _refused_revision(job, number, task, proposer, problems)
+    assert task is not None and task.user
+    action = task.values.get("correctionAction")
+    if row is None:  # nothing recorded yet: the evaluation validates and records the corrected proposal
+        return {"revisionOutcome": action, "revisionProblem": "", "proposer": proposer,
+                **({"closingReason": "申请人撤回 / withdrawn by the proposer"} if action == WITHDRAW else {})}
+    with session_scope() as session:
+        round_no = proposal_round(session, row.proposal_no)
+        if action == WITHDRAW:
+            record_signed(session, document_type=DOCUMENT_TYPE, document_no=row.proposal_no, round_no=round_no,
+                          chain=[], approvals=[], others=[_answer(task, WITHDRAW)])
+            if not audited_for_task(session, DOCUMENT_TYPE, row.proposal_no, "withdrawal-requested", task.task_id):
+                record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
+                             subject_id=row.proposal_no, details={"task": task.task_id, "round": round_no})
+            return {"revisionOutcome": WITHDRAW, "revisionProblem": "", "proposer": proposer,
+                    "closingReason": "申请人撤回 / withdrawn by the proposer"}
+    edited = {name: job.variables[name] for name in REVISABLE_FIELDS if name in job.variables}
+    values = {**row.values, **edited, "proposer": row.proposer}
+    try:
+        with session_scope() as session:
+            submission = validate_submission(values, session=session)
+            held = document_holdings(session, DOCUMENT_TYPE, row.proposal_no)
+    except ProposalRefused as refused:
+        text = describe_problems(refused.problems)
+        result = _refused_revision(job, row.proposal_no, task, proposer, [text])
+        return {**result, "proposalErrors": text, "proposalErrorFields": refused.fields}
+    try:
+        new_key: BudgetLineKey | None = submission.budget_key
+    except (InvalidBudgetKey, ValueError):
+        new_key = None
+    if held.total and held.key is not None and new_key != held.key:
+        text = describe_problems([("department", (
+            f"已在预算行 {held.key} 预占 ¥{format_yuan(held.total)}，修改不得更换预算行，请撤回后重新申请 / "
+            f"¥{format_yuan(held.total)} is reserved on line {held.key}: a revision cannot move it to "
+            f"{new_key}; withdraw and propose anew"))])
+        result = _refused_revision(job, row.proposal_no, task, proposer, [text])
+        return {**result, "proposalErrors": text, "proposalErrorFields": ["department"]}
+    before = row.values
+    changes = {name: [before.get(name), value] for name, value in submission.values.items()
+               if before.get(name) != value and name != "proposer"}
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=row.proposal_no, round_no=round_no,
+                      chain=[], approvals=[], others=[_answer(task, RESUBMIT)])
+        if not audited_for_task(session, DOCUMENT_TYPE, row.proposal_no, "resubmitted", task.task_id):
+            record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
+                         subject_id=row.proposal_no, details={"task": task.task_id, "round": round_no + 1,
+                                                              "changes": changes})
+    # the validated values replace whatever the variables held: the evaluation reads these
+    return {**submitted_values(submission.values), "proposer": row.proposer, "revisionOutcome": RESUBMIT,
+            "revisionProblem": "", "sendBackReason": "", "proposalErrors": ""}
+
+
+def _answer(task: SignedTask, action: str) -> SignedTask:
+    """The proposer's revision as a recorded decision (its outcome is the action chosen)."""
+    return replace(task, outcome=action)
 
 
 # -------------------------------------------------------------------------------------------- budget
@@ -333,8 +567,15 @@ def pre_encumber_proposal(job: Job) -> dict[str, Any]:
     number = _proposal_no(job)
     with session_scope() as session:
         row = get_proposal(session, number)
+        replaced = document_holdings(session, DOCUMENT_TYPE, number)[Bucket.PRE_ENCUMBRANCE]
         try:
             key = row.budget_key
+            if replaced and replaced != row.total_investment:
+                # a resubmitted proposal with new figures: the earlier reservation is given back and the new
+                # one made in this one transaction, under the line's lock — never both held
+                release(session, document_type=DOCUMENT_TYPE, document_no=number, bucket=Bucket.PRE_ENCUMBRANCE,
+                        actor="equipment-committee", reason=f"resubmitted: {format_yuan(replaced)} replaced by "
+                                                            f"{format_yuan(row.total_investment)}")
             check = check_budget(session, key, row.total_investment)
             entry = pre_encumber(session, key, row.total_investment, document_type=DOCUMENT_TYPE,
                                  document_no=number, actor="equipment-committee",
@@ -346,7 +587,7 @@ def pre_encumber_proposal(job: Job) -> dict[str, Any]:
         after = balances(session, key)
         record_audit(session, actor="equipment-committee", action="pre-encumbered", subject_type=DOCUMENT_TYPE,
                      subject_id=number, details={"journalEntry": entry.id, "amount": format_yuan(row.total_investment),
-                                                 "line": str(key)})
+                                                 "line": str(key), "replaced": format_yuan(replaced)})
     return {"budgetLine": str(key), "reservedAmount": format_yuan(row.total_investment),
             "budgetMessage": check.message, "budgetAvailable": format_yuan(after.available),
             "preEncumbranceEntry": entry.id}
@@ -367,7 +608,7 @@ def collective_decision_required(row: EquipmentProposalRecord) -> bool:
 
 def decision_problems(job: Job, row: EquipmentProposalRecord, barred: set[str]) -> tuple[list[str], list[SignedTask]]:
     """The control step before the contract encumbers the budget: every decision the rules require, from
-    the engine's history.
+    the engine's history, of the current round only (since the latest evaluation).
 
     The committee's tally on record approved; the budget committee's review, and for a proposal the
     evaluation found above the collective-decision line the president's office meeting and the party
@@ -385,8 +626,11 @@ def decision_problems(job: Job, row: EquipmentProposalRecord, barred: set[str]) 
     required = [BUDGET_DECISION, *(COLLECTIVE_DECISIONS if collective_decision_required(row) else ())]
     is_member = members_of(engine)
     read: list[SignedTask] = []
+    # only the current round counts: a decision taken before the proposal was sent back and resubmitted
+    # was taken on other figures
+    since = round_started(engine, job.process_instance_id)
     for task_key, group in required:
-        done = [task for task in signed_tasks(engine, job.process_instance_id, task_key) if task.completed]
+        done = [task for task in signed_tasks(engine, job.process_instance_id, task_key, since) if task.completed]
         if not done:
             problems.append(f"{task_key} ({group}): 无决策记录 / no completed decision")
             continue
@@ -434,8 +678,8 @@ def encumber_contract(job: Job) -> dict[str, Any]:
     problems, read = decision_problems(job, row, barred)
     signer = read[-1].user if read and read[-1].task_key == CONTRACT_TASK and read[-1].user else "system"
     with session_scope() as session:
-        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=1, chain=[], approvals=[],
-                      others=read)
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number,
+                      round_no=proposal_round(session, number), chain=[], approvals=[], others=read)
         audit_verification(session, document_type=DOCUMENT_TYPE, document_no=number, chain=[], approvals=[],
                            problems=problems, decisions=[[t.task_key, t.group_label, t.user, t.outcome] for t in read])
     refuse_if_broken(problems, "决策记录异常，已作废 / required decisions missing or invalid")
