@@ -35,6 +35,8 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     """The engine user a document belongs to, from its process's table (never from process variables)."""
     from smartfin.processes.adjustment.adjustments import DOCUMENT_TYPE as ADJUSTMENT
     from smartfin.processes.adjustment.adjustments import BudgetAdjustment
+    from smartfin.processes.compilation.records import DOCUMENT_TYPE as COMPILATION
+    from smartfin.processes.compilation.records import budget_office, fiscal_year_of
     from smartfin.processes.procurement.proposals import DOCUMENT_TYPE as PROPOSAL
     from smartfin.processes.procurement.proposals import EquipmentProposalRecord
     from smartfin.processes.reimbursement.claims import DOCUMENT_TYPE as CLAIM
@@ -54,6 +56,11 @@ def document_requester(session: Session, document_type: str, document_no: str) -
     if document_type == ADJUSTMENT:
         adjustment = session.get(BudgetAdjustment, document_no)
         return adjustment.requester if adjustment else None
+    if document_type == COMPILATION:
+        from smartfin.budgeting import find_round
+
+        found = find_round(session, fiscal_year_of(document_no))
+        return budget_office(session, found.fiscal_year) if found else None
     return None
 
 

@@ -8,9 +8,11 @@ and the template version; its stage moves one way through the procedure.
     approved       the budget may be issued
     issued         二下: issued into the ledger (a later version only through adjustments)
 
-The process ``budget-compilation`` moves the stage with ``advance_round``; ``approved`` is reached only after the
-process's control step recorded the approvals as verified (``approval_verified``), so neither the command line nor
-any other caller can approve a budget the three bodies did not sign. What may happen in each stage
+The process ``budget-compilation`` moves the stage with ``advance_round``; the one step back, ``approval`` → ``second``,
+is a deciding body's verified send-back for revision (退回修改, ``return_to_drafts``): the budget office may then
+reopen departments' drafts and submit the budget for approval again as a new round. ``approved`` is reached only
+after the process's control step recorded the approvals as verified (``approval_verified``), so neither the
+command line nor any other caller can approve a budget the three bodies did not sign. What may happen in each stage
 (an upload, setting control numbers, the issue) is checked by the function that does it, not by the caller.
 """
 
@@ -175,6 +177,24 @@ def advance_round(session: Session, fiscal_year: int, to: Stage | str, *, actor:
             raise CompilationError("二上预算草案尚不能报批 / the 二上 drafts cannot go to approval: "
                                    + "; ".join(problems))
     mark_stage(session, row, target, actor=actor)
+    return row
+
+
+def return_to_drafts(session: Session, fiscal_year: int, *, actor: str, reason: str) -> CompilationRound:
+    """A budget under approval goes back to 二上 (``approval`` → ``second``): a deciding body sent it back for
+    revision, or the budget office withdrew it from approval. Drafts and control numbers may change again;
+    submitting it again needs ``advance_round`` to ``approval`` with its checks. A round already back at 二上
+    stays (the step is delivered at least once); any other stage is refused, so an approved or issued budget
+    never goes back this way (only through adjustments)."""
+    row = get_round(session, fiscal_year, lock=True)
+    if Stage(row.stage) == Stage.SECOND:
+        return row
+    require_stage(row, Stage.APPROVAL, doing="退回二上 return the budget to the drafts")
+    if not reason.strip():
+        raise CompilationError("退回须说明理由 / a return to the drafts needs a reason")
+    mark_stage(session, row, Stage.SECOND, actor=actor)
+    record_audit(session, actor=actor, action="budget.returned_to_drafts", subject_type="budget_compilation_round",
+                 subject_id=fiscal_year, details={"reason": reason.strip()[:1000]})
     return row
 
 

@@ -101,3 +101,31 @@ def task_variable(engine: EngineClient, task_id: str, name: str) -> Any:
                 raise
             return None
     return wait_for(read, 10, message=f"variable {name} of task {task_id}")[0]
+
+
+#: who opened the round in ``prepare_year``: the budget office a sent-back budget returns to
+BUDGET_OFFICE = "wang.fang"
+
+
+def through_second_round(engine: EngineClient, pid: str, year: int, amounts: dict[str, object]) -> None:
+    """一上 and 二上 with the same amounts, the control numbers equal to them: the budget goes to approval."""
+    submit_round(engine, pid, year, "firstSubmitDraft", amounts)
+    set_controls(engine, pid, year, {d: Decimal(str(a)) for d, a in amounts.items()})
+    submit_round(engine, pid, year, "secondSubmitDraft", amounts)
+
+
+def send_back(engine: EngineClient, pid: str, year: int, body: str, reason: str, number: str,
+              user: str | None = None) -> dict[str, Any]:
+    """A member of ``body`` (or ``user``) sends the open approval task back, citing minutes ``number``."""
+    attach(engine, year, body, number)
+    task = tasks_of(engine, pid, "approveBudget", 1)[0]
+    complete_as(engine, user or SIGNERS[body], task, {"decision": "sendBack", "minutesNo": number, "comment": reason})
+    return task
+
+
+def revise(engine: EngineClient, pid: str, action: str = "resubmit", reopen: str = "",
+           user: str = BUDGET_OFFICE) -> dict[str, Any]:
+    """The budget office answers the send-back on its revision task."""
+    task = tasks_of(engine, pid, "reviseBudget", 1)[0]
+    complete_as(engine, user, task, {"revisionAction": action, "reopenDepartments": reopen, "comment": "已修改"})
+    return task

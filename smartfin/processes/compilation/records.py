@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from smartfin.budgeting.rounds import APPROVAL_DOCUMENT_TYPE, approval_document_no
+from smartfin.budgeting.rounds import APPROVAL_DOCUMENT_TYPE, approval_document_no, get_round
 from smartfin.kernel.clock import utc_now
 from smartfin.ledger.departments import department_problem_during
 from smartfin.store.archive import archive_file
@@ -92,6 +92,36 @@ def contacts(session: Session) -> dict[str, str]:
 def contact_of(session: Session, department: str) -> str | None:
     """The user who compiles ``department``'s budget now, or None when finance named nobody."""
     return contacts(session).get(department)
+
+
+def compiling_departments(session: Session, fiscal_year: int) -> list[str]:
+    """The departments that compile ``fiscal_year``'s budget: those with a budget contact, in the master data for
+    the whole year. What the process iterates at its start, and the only departments a send-back may reopen."""
+    return [department for department in contacts(session)
+            if not department_problem_during(session, department, date(fiscal_year, 1, 1),
+                                             date(fiscal_year, 12, 31))]
+
+
+def departments_to_reopen(session: Session, fiscal_year: int, text: str | None) -> list[str]:
+    """The departments whose 二上 drafts the budget office reopens after a send-back, from the revision form's
+    ``reopenDepartments`` (codes separated by commas, spaces or 、; none is allowed: the totals may change
+    through the control numbers alone). Each must be a department compiling the year (``compiling_departments``),
+    checked like at the start; ``CompilationRefused`` names every code that is not."""
+    codes = [code for code in (text or "").replace("、", ",").replace("，", ",").replace(" ", ",").split(",")
+             if code.strip()]
+    allowed = compiling_departments(session, fiscal_year)
+    unknown = [code.strip() for code in codes if code.strip() not in allowed]
+    if unknown:
+        raise CompilationRefused(f"reopenDepartments: {', '.join(unknown)} 不是 {fiscal_year} 年编制预算的科室 / "
+                                 f"{', '.join(unknown)} do not compile the {fiscal_year} budget (they are: "
+                                 f"{', '.join(allowed) or 'none'})")
+    return sorted({code.strip() for code in codes})
+
+
+def budget_office(session: Session, fiscal_year: int) -> str:
+    """Who a sent-back budget returns to: the finance user who opened the year's round (``smartfin budget round
+    open``), as the round records it. Only she answers the send-back (resubmit or withdraw)."""
+    return get_round(session, fiscal_year).opened_by
 
 
 def departments_of(session: Session, user_id: str) -> list[str]:

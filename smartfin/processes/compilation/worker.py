@@ -7,13 +7,22 @@ department from the contacts table, who completed a task from the engine's opera
 the stored chain and the minutes on record. Every handler is idempotent (a task is delivered at least once): the
 round's stage moves only forward and the same stage again changes nothing, the chain is fixed once per routing
 task, the issue of the same budget returns the version already issued.
+
+Send back for revision (退回修改): a deciding body's send-back is verified like a signature (the step's group, an
+authenticated member, its minutes on record) plus a reason before the round goes back to 二上; the budget office
+that opened the round, from the round's record, answers it — reopening named departments' drafts and resubmitting
+(a new round of the chain, routed from the new totals; earlier rounds' decisions and minutes never count again) or
+withdrawing it from approval (the process ends, the round stays at 二上; starting the process again resumes there).
+The compilation reserves nothing in the ledger before the issue, so a withdrawal has nothing to release.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
+
+from sqlmodel import col, select
 
 from smartfin.budgeting import (
     CompilationError,
@@ -26,34 +35,47 @@ from smartfin.budgeting import (
     get_round,
     issue_budget,
 )
-from smartfin.budgeting.rounds import departments_without_control_numbers
+from smartfin.budgeting.rounds import departments_without_control_numbers, return_to_drafts
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.runtime import BusinessError, Job, TopicRegistry
 from smartfin.kernel.clock import HOSPITAL_TZ
 from smartfin.kernel.money import format_yuan, from_fen
-from smartfin.ledger.departments import department_problem_during
 from smartfin.processes.approvals import (
+    RESUBMIT,
+    SEND_BACK,
+    WITHDRAW,
+    SignedTask,
     audit_verification,
+    audited_for_task,
     chain_problems,
     chain_started,
     chain_variables,
     current_chain,
+    decision_history_text,
+    engine_instant,
     members_of,
+    record_answer,
     record_signed,
     refuse_if_broken,
+    revision_problems,
+    round_signatures,
     route_document,
+    send_back_problems,
     signed_tasks,
 )
 from smartfin.processes.compilation.records import (
     DOCUMENT_TYPE,
+    CompilationRefused,
+    budget_office,
+    compiling_departments,
     contact_of,
-    contacts,
+    departments_to_reopen,
     document_no,
     fiscal_year_of,
     minutes_for,
 )
 from smartfin.store.archive import archive_file
-from smartfin.store.audit import record_audit
+from smartfin.store.audit import AuditEntry, record_audit
 from smartfin.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -64,6 +86,12 @@ APPROVAL_TASK, APPROVAL_ACTIVITY = "approveBudget", "approvalChain"
 CONTROLS_TASK, CONTROLS_GROUP = "setControlNumbers", "budget-committee"
 DRAFT_TASKS = {Stage.FIRST.value: "firstSubmitDraft", Stage.SECOND.value: "secondSubmitDraft"}
 DRAFT_NOT_ACCEPTED, CONTROLS_MISSING, DRAFTS_NOT_READY = "DRAFT_NOT_ACCEPTED", "CONTROLS_MISSING", "DRAFTS_NOT_READY"
+SEND_BACK_REFUSED = "SEND_BACK_REFUSED"
+REVISION_TASK = "reviseBudget"
+APPROVAL_VALUES = ("decision", "comment", "minutesNo")
+REVISION_VALUES = ("revisionAction", "reopenDepartments", "comment")
+#: the process's lifecycle in the audit log: a withdrawal from approval lets a new start resume at 二上
+STARTED, WITHDRAWN = "budget.compilation_started", "budget.compilation_withdrawn"
 
 
 def _year(job: Job) -> int:
@@ -104,20 +132,31 @@ def open_compilation(job: Job) -> dict[str, Any]:
     year = _year(job)
     with session_scope() as session:
         row = get_round(session, year)
-        if Stage(row.stage) != Stage.FIRST:
+        resume = Stage(row.stage) == Stage.SECOND and _resumable(session, year, job.process_instance_id)
+        if Stage(row.stage) != Stage.FIRST and not resume:
             raise CompilationError(f"the compilation of {year} is at stage {row.stage}, not first: it was started "
                                    f"before")
-        named = contacts(session)
-        departments = [d for d in named
-                       if not department_problem_during(session, d, date(year, 1, 1), date(year, 12, 31))]
+        departments = compiling_departments(session, year)
         if not departments:
             raise CompilationError("没有预算编制联系人 / no department has a budget contact "
                                    "(smartfin budget compilation contact)")
-        record_audit(session, actor=SYSTEM, action="budget.compilation_started", subject_type=DOCUMENT_TYPE,
-                     subject_id=document_no(year), details={"departments": departments,
+        record_audit(session, actor=SYSTEM, action=STARTED, subject_type=DOCUMENT_TYPE,
+                     subject_id=document_no(year), details={"departments": departments, "resumed": resume,
                                                             "process_instance": job.process_instance_id})
         return {"fiscalYear": year, "guidance": row.guidance, "departments": departments,
+                "draftDepartments": departments, "resumeAt": Stage.SECOND.value if resume else Stage.FIRST.value,
                 "firstDue": _due(row.first_deadline), "secondDue": _due(row.second_deadline)}
+
+
+def _resumable(session: Any, year: int, process_instance_id: str) -> bool:
+    """Whether a compilation at 二上 may be (re)started by this instance: the latest run was withdrawn from
+    approval by the budget office, or this instance is the one that resumed it (a task delivered again)."""
+    latest = session.exec(select(AuditEntry).where(
+        AuditEntry.subject_type == DOCUMENT_TYPE, AuditEntry.subject_id == document_no(year),
+        col(AuditEntry.action).in_((STARTED, WITHDRAWN))).order_by(col(AuditEntry.id).desc())).first()
+    if latest is None:
+        return False
+    return latest.action == WITHDRAWN or latest.details_dict.get("process_instance") == process_instance_id
 
 
 @registry.topic("assign-draft-task")
@@ -251,7 +290,10 @@ def route_compilation(job: Job) -> dict[str, Any]:
         with session_scope() as session:
             advance_round(session, year, Stage.APPROVAL, actor=SYSTEM)
     except CompilationError as exc:
-        raise BusinessError(DRAFTS_NOT_READY, str(exc)[:600]) from exc
+        # back to 二上 for every compiling department (not only those a send-back reopened), from the record
+        with session_scope() as session:
+            everyone = compiling_departments(session, year)
+        raise BusinessError(DRAFTS_NOT_READY, str(exc)[:600], {"draftDepartments": everyone}) from exc
     summary, total = _summary(year, Stage.SECOND.value)
     amount = from_fen(total)
     steps = route_document(job, decision_key=job.extension("routingDecision", ROUTING_DECISION) or ROUTING_DECISION,
@@ -260,27 +302,53 @@ def route_compilation(job: Job) -> dict[str, Any]:
     return {**chain_variables(steps), "budgetTotal": format_yuan(amount), "consolidationSummary": summary}
 
 
+def round_tasks(job: Job) -> tuple[list[SignedTask], set[tuple[str, str]]]:
+    """The completed decisions of the latest approval round (the chain's latest run), oldest first, and every
+    ``(body, minutes number)`` cited by a decision of an earlier round — both from the engine's history."""
+    engine = _engine(job)
+    since = chain_started(engine, job.process_instance_id, APPROVAL_ACTIVITY)
+    current: list[SignedTask] = []
+    earlier: set[tuple[str, str]] = set()
+    for task in signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, value_names=APPROVAL_VALUES):
+        if not task.completed:
+            continue
+        if since and engine_instant(task.started) < engine_instant(since):
+            earlier |= {(group, (task.values.get("minutesNo") or "").strip()) for group in task.groups}
+        else:
+            current.append(task)
+    return current, earlier
+
+
+def minutes_problems(session: Any, year: int, group: str, task: SignedTask,
+                     cited_before: set[tuple[str, str]]) -> list[str]:
+    """Why the minutes a decision cites cannot carry it: none given, none attached for the body and year, or
+    the minutes of an earlier round's meeting (a new round is decided by a new meeting)."""
+    number = (task.values.get("minutesNo") or "").strip()
+    if not number:
+        return [f"{group}: 未填会议纪要编号 / no minutes number"]
+    if minutes_for(session, year, group, number) is None:
+        return [f"{group}: 会议纪要 {number} 未附 / minutes {number} are not attached for {year}"]
+    if (group, number) in cited_before:
+        return [f"{group}: 会议纪要 {number} 已用于上一轮审批 / minutes {number} were cited in an earlier round; "
+                f"the new round needs its meeting's minutes"]
+    return []
+
+
 def approval_problems(job: Job, year: int) -> tuple[list[str], Any, list[Any]]:
-    """Every reason the recorded decisions do not carry the budget: the stored chain against the engine's
-    history (``chain_problems``), and each meeting's minutes number on record for its body and year."""
+    """Every reason the recorded decisions do not carry the budget: the stored chain (its latest round) against
+    the latest round's signatures in the engine's history (``chain_problems``; a send-back the control refused
+    is not a signature), and each meeting's minutes on record for its body and year, not an earlier round's."""
     engine = _engine(job)
     _summary_text, total = _summary(year, Stage.SECOND.value)
     with session_scope() as session:
         chain = current_chain(session, DOCUMENT_TYPE, document_no(year))
         session.expunge_all()
-    since = chain_started(engine, job.process_instance_id, APPROVAL_ACTIVITY)
-    approvals = signed_tasks(engine, job.process_instance_id, APPROVAL_TASK, since,
-                             value_names=("decision", "comment", "minutesNo"))
+    current, earlier = round_tasks(job)
+    approvals = round_signatures(current)
     problems = chain_problems(chain, approvals, amount=from_fen(total), excluded=(), is_member=members_of(engine))
-    completed = [task for task in approvals if task.completed]
     with session_scope() as session:
-        for step, task in zip(chain, completed, strict=False):
-            number = (task.values.get("minutesNo") or "").strip()
-            if not number:
-                problems.append(f"{step.candidate_group}: 未填会议纪要编号 / no minutes number")
-            elif minutes_for(session, year, step.candidate_group, number) is None:
-                problems.append(f"{step.candidate_group}: 会议纪要 {number} 未附 / minutes {number} are not attached "
-                                f"for {year}")
+        for step, task in zip(chain, approvals, strict=False):
+            problems += minutes_problems(session, year, step.candidate_group, task, earlier)
     return problems, chain, approvals
 
 
@@ -300,6 +368,110 @@ def verify_compilation_approvals(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         advance_round(session, year, Stage.APPROVED, actor=SYSTEM)
     return {"approvalProblems": None}
+
+
+@registry.topic("send-back-compilation")
+def send_back_compilation(job: Job) -> dict[str, Any]:
+    """A deciding body sent the budget back for revision (退回修改): verified from the engine's history against
+    the stored chain before anything moves — the latest round's next step, its group, an authenticated member,
+    a reason, the meeting's minutes on record. Then the round's decisions are kept, the round returns to 二上
+    and the revision task goes to the budget office of the round's record (audit ``sent-back``, which the
+    notifier tells her). A send-back that does not hold is audited and refused (SEND_BACK_REFUSED): the same
+    body is asked again, the task showing why, and the round stays in approval."""
+    year = _year(job)
+    engine = _engine(job)
+    number = document_no(year)
+    with session_scope() as session:
+        chain = current_chain(session, DOCUMENT_TYPE, number)
+        office = budget_office(session, year)
+        session.expunge_all()
+    current, earlier = round_tasks(job)
+    task = current[-1] if current and current[-1].outcome == SEND_BACK else None
+    signatures = round_signatures(current[:-1]) if task else []
+    step = len(signatures) + 1
+    group = chain[step - 1].candidate_group if chain and step <= len(chain) else ""
+    if not group:
+        problems = [f"退回不对应审批链的任何一级 / the send-back matches no step of the stored chain (step {step})"]
+    else:
+        problems = send_back_problems(task, group, set(), members_of(engine))
+        if task is not None:
+            with session_scope() as session:
+                problems += minutes_problems(session, year, group, task, earlier)
+    if problems:
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else SYSTEM, action="send-back-refused",
+                         subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"task": task.task_id if task else None, "step": step, "problems": problems})
+        raise BusinessError(SEND_BACK_REFUSED, f"退回未被接受 / send-back refused: {chr(10).join(problems)}"[:600])
+    assert task is not None and task.user
+    reason = (task.comment or "").strip()[:1000]
+    with session_scope() as session:
+        record_signed(session, document_type=DOCUMENT_TYPE, document_no=number, round_no=chain[0].round,
+                      chain=chain, approvals=[*signatures, task])
+        if not audited_for_task(session, DOCUMENT_TYPE, number, "sent-back", task.task_id):
+            return_to_drafts(session, year, actor=task.user, reason=reason)
+            record_audit(session, actor=task.user, action="sent-back", subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"reason": reason, "round": chain[0].round, "step": step, "group": group,
+                                  "task": task.task_id, "minutes_no": task.values.get("minutesNo"),
+                                  "budget_office": office})
+    log.info("budget %s sent back by %s (%s) at step %s", number, task.user, group, step)
+    history = decision_history_text(engine, job.process_instance_id, (APPROVAL_TASK, REVISION_TASK),
+                                    outcome_names=("revisionAction",))
+    # the budget office of the record owns the revision task, whatever a variable said before
+    return {"sendBackReason": f"{group} {task.user}: {reason}", "sendBackProblem": "", "revisionProblem": "",
+            "requester": office, "approvalHistoryText": history}
+
+
+@registry.topic("resubmit-compilation")
+def resubmit_compilation(job: Job) -> dict[str, Any]:
+    """The budget office's answer to a send-back, read from the engine's history of the revision task (who
+    completed it, the values that completion wrote), never from the process variables; only the budget office
+    of the round's record may answer.
+
+    Resubmit: the departments to reopen are checked like at the start (``departments_to_reopen``); their 二上
+    tasks are offered again (the same draft task and checks), else the budget goes straight to routing, where a
+    new round of the chain is fixed from the new totals. Withdraw: the process ends, the round stays at 二上 and
+    a later start resumes there (audit ``budget.compilation_withdrawn``). An answer that does not hold goes back
+    to the budget office with the reasons."""
+    year = _year(job)
+    number = document_no(year)
+    with session_scope() as session:
+        office = budget_office(session, year)
+    revisions = [t for t in signed_tasks(_engine(job), job.process_instance_id, REVISION_TASK,
+                                         value_names=REVISION_VALUES) if t.completed]
+    task = revisions[-1] if revisions else None
+    problems = revision_problems(task, office)
+    again = {"revisionOutcome": "revise", "requester": office, "draftsReopened": False}
+    if not problems and task is not None and task.values.get("revisionAction") == RESUBMIT:
+        try:
+            with session_scope() as session:
+                reopened = departments_to_reopen(session, year, task.values.get("reopenDepartments"))
+        except CompilationRefused as exc:
+            problems = [str(exc)]
+    if problems:
+        with session_scope() as session:
+            record_audit(session, actor=task.user if task and task.user else SYSTEM, action="revision-refused",
+                         subject_type=DOCUMENT_TYPE, subject_id=number,
+                         details={"task": task.task_id if task else None, "problems": problems})
+        return {**again, "revisionProblem": "\n".join(problems)}
+    assert task is not None and task.user
+    action = WITHDRAW if task.values.get("revisionAction") == WITHDRAW else RESUBMIT
+    with session_scope() as session:
+        record_answer(session, DOCUMENT_TYPE, number, task, action)
+        if not audited_for_task(session, DOCUMENT_TYPE, number, WITHDRAWN if action == WITHDRAW else "resubmitted",
+                                task.task_id):
+            if action == WITHDRAW:
+                record_audit(session, actor=task.user, action=WITHDRAWN, subject_type=DOCUMENT_TYPE, subject_id=number,
+                             details={"task": task.task_id, "comment": task.comment,
+                                      "process_instance": job.process_instance_id})
+            else:
+                record_audit(session, actor=task.user, action="resubmitted", subject_type=DOCUMENT_TYPE,
+                             subject_id=number, details={"task": task.task_id, "reopened": reopened,
+                                                         "comment": task.comment})
+    if action == WITHDRAW:
+        return {"revisionOutcome": WITHDRAW, "revisionProblem": "", "draftsReopened": False}
+    return {"revisionOutcome": RESUBMIT, "revisionProblem": "", "sendBackReason": "", "draftsReopened": bool(reopened),
+            "draftDepartments": reopened}
 
 
 @registry.topic("record-compilation-rejection")
