@@ -9,19 +9,25 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from smartfin.budgeting import CompilationError, Stage, get_round, open_round
+from smartfin.budgeting.rounds import return_to_drafts
 from smartfin.ledger import import_departments
 from smartfin.processes.compilation.records import (
     BudgetContact,
     CompilationRefused,
     attach_minutes,
+    budget_office,
+    compiling_departments,
     contact_of,
     contacts,
     departments_of,
+    departments_to_reopen,
     fiscal_year_of,
     minutes_for,
     set_contact,
 )
 from smartfin.store.archive import read_archived
+from smartfin.store.audit import AuditEntry
 from tests.budgeting.conftest import DEPARTMENTS_CSV
 
 ON = date(2026, 11, 30)
@@ -83,3 +89,34 @@ def test_the_year_comes_only_from_a_compilation_number() -> None:
     for bad in ("BUDGET-27", "BX-2027", "BUDGET-2027-1", "budget-2027"):
         with pytest.raises(ValueError):
             fiscal_year_of(bad)
+
+
+def test_only_departments_compiling_the_year_may_be_reopened_after_a_send_back(session: Session) -> None:
+    set_contact(session, "CARD", "li.na", actor="wang.fang", on=ON)
+    set_contact(session, "RADI", "qian.yu", actor="wang.fang", on=ON)
+    assert compiling_departments(session, 2027) == ["CARD", "RADI"]
+    assert departments_to_reopen(session, 2027, " RADI、CARD，RADI ") == ["CARD", "RADI"]
+    assert departments_to_reopen(session, 2027, "") == [] and departments_to_reopen(session, 2027, None) == []
+    # FIN is in the master data but compiles nothing (no contact); XRAY does not exist
+    with pytest.raises(CompilationRefused, match=r"^reopenDepartments: FIN, XRAY 不是"):
+        departments_to_reopen(session, 2027, "CARD, FIN, XRAY")
+
+
+def test_a_budget_returns_to_the_drafts_only_from_approval_and_with_a_reason(session: Session) -> None:
+    open_round(session, 2027, guidance="零基预算", first_deadline=ON, second_deadline=ON, template_version="1",
+               actor="wang.fang")
+    assert budget_office(session, 2027) == "wang.fang"
+    with pytest.raises(CompilationError, match="needs approval"):
+        return_to_drafts(session, 2027, actor="sun.li", reason="压减")
+    get_round(session, 2027).stage = Stage.APPROVAL.value
+    with pytest.raises(CompilationError, match="needs a reason"):
+        return_to_drafts(session, 2027, actor="sun.li", reason=" ")
+    assert return_to_drafts(session, 2027, actor="sun.li", reason="压减").stage == Stage.SECOND.value
+    # delivered again: stays at 二上, audited once
+    return_to_drafts(session, 2027, actor="sun.li", reason="压减")
+    returned = session.exec(select(AuditEntry).where(AuditEntry.action == "budget.returned_to_drafts")).all()
+    assert [r.actor for r in returned] == ["sun.li"]
+    for stage in (Stage.APPROVED, Stage.ISSUED):
+        get_round(session, 2027).stage = stage.value
+        with pytest.raises(CompilationError, match="needs approval"):
+            return_to_drafts(session, 2027, actor="sun.li", reason="压减")

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from smartfin.app.demo_users import complete_as, process_ended, wait_for
+from smartfin.app.demo_users import process_ended, wait_for
+from smartfin.app.notify_commands import document_requester
 from smartfin.budgeting import Stage, get_round
 from smartfin.budgeting.tables import BudgetIssue
 from smartfin.ledger import BudgetLineKey, balances
@@ -22,6 +23,7 @@ from tests.security.engine_users import service_actor
 from tests.support.compilation import (
     BUDGET_OFFICE,
     HEADS,
+    complete_as,
     decide,
     prepare_year,
     revise,
@@ -65,6 +67,8 @@ def test_a_sent_back_budget_is_revised_resubmitted_as_a_new_round_and_issued(cam
     assert "退回修改" in task_variable(camunda, task["id"], "approvalHistoryText")
     assert stage(year) == Stage.SECOND.value
     assert audits(year, "sent-back")[0].details_dict["group"] == "president"
+    with session_scope() as session:  # the notifier tells the budget office of the send-back, from the record
+        assert document_requester(session, "budget-compilation", f"BUDGET-{year}") == BUDGET_OFFICE
 
     # radiology's draft is reopened: only its 二上 task comes again, through the same task and checks
     revise(camunda, pid, reopen="RAD")

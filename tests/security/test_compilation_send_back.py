@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from smartfin.app.demo_users import complete_as, demo_password, wait_for
+from smartfin.app.demo_users import demo_password, wait_for
 from smartfin.budgeting import Stage, get_round
 from smartfin.budgeting.tables import BudgetIssue
 from smartfin.processes.approvals import current_chain
@@ -25,6 +25,7 @@ from tests.support.compilation import (
     BUDGET_OFFICE,
     SIGNERS,
     attach,
+    complete_as,
     decide,
     prepare_year,
     revise,

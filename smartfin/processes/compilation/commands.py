@@ -59,7 +59,8 @@ def _finance_user(service: EngineClient) -> str:
 
 @compilation_app.command("start")
 def start(year: Annotated[int, typer.Option(help="fiscal year whose round finance opened")]) -> None:
-    """Start the compilation process of a year (its round opened with ``smartfin budget round open``)."""
+    """Start the compilation process of a year (its round opened with ``smartfin budget round open``); after the
+    budget office withdrew a sent-back budget from approval, a new start resumes at 二上."""
     service = EngineClient.from_settings(get_settings())
     try:
         actor = _finance_user(service)
