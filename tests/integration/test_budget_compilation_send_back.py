@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from smartfin.app.demo_users import process_ended, wait_for
 from smartfin.app.notify_commands import document_requester
-from smartfin.budgeting import Stage, get_round
+from smartfin.budgeting import ControlSetting, Stage, get_round, set_control_numbers
 from smartfin.budgeting.tables import BudgetIssue
 from smartfin.ledger import BudgetLineKey, balances
 from smartfin.ledger.keys import FundingSource as F
@@ -23,12 +23,14 @@ from tests.security.engine_users import service_actor
 from tests.support.compilation import (
     BUDGET_OFFICE,
     HEADS,
+    SIGNERS,
     complete_as,
     decide,
     prepare_year,
     revise,
     send_back,
     start,
+    submit_round,
     task_variable,
     tasks_of,
     through_second_round,
@@ -103,8 +105,20 @@ def test_a_budget_withdrawn_from_approval_stays_at_the_drafts_and_a_new_start_re
     prepare_year(year)
     pid = start(camunda, year)
     through_second_round(camunda, pid, year, AMOUNTS)
+    send_back(camunda, pid, year, "budget-committee", "心内科控制数须下调 / cut cardiology's control number", "预委-1")
+    # the committee cuts a control number while the budget is back at 二上; resubmitted without reopening any
+    # draft, the budget cannot go to approval and every department's 二上 task comes again
+    tasks_of(camunda, pid, "reviseBudget", 1)
+    with session_scope() as session:
+        set_control_numbers(session, year, [ControlSetting("CARD", "fiscal", "90000")], decision="预委〔2026〕4号",
+                            actor=SIGNERS["budget-committee"])
+    revise(camunda, pid)
+    again = tasks_of(camunda, pid, "secondSubmitDraft", 3)
+    assert stage(year) == Stage.SECOND.value
+    submit_round(camunda, pid, year, "secondSubmitDraft", {**AMOUNTS, "CARD": 90000})
+    assert again and len(tasks_of(camunda, pid, "approveBudget", 1)) == 1
     send_back(camunda, pid, year, "budget-committee", "上级主管部门调整编制口径 / the authority changed the guidance",
-              "预委-1")
+              "预委-2")
     revise(camunda, pid, action="withdraw")
     process_ended(camunda, pid, 60)
     ended = {a["activityId"] for a in camunda.get("/history/activity-instance", processInstanceId=pid)}
