@@ -76,10 +76,14 @@ def test_a_sent_back_budget_is_revised_resubmitted_as_a_new_round_and_issued(cam
     revise(camunda, pid, reopen="RAD")
     draft_task = tasks_of(camunda, pid, "secondSubmitDraft", 1)[0]
     assert draft_task["assignee"] == HEADS["RAD"]
+    assert "放射科设备维护费偏高" in task_variable(camunda, draft_task["id"], "sendBackReason")
     upload(year, "RAD", 70000)
     complete_as(camunda, HEADS["RAD"], draft_task, {})
 
-    # a new round of the chain, fixed from the new total, decided by the bodies' new meetings
+    # a new round of the chain, fixed from the new total, decided by the bodies' new meetings; they read why the
+    # earlier round was sent back
+    first = tasks_of(camunda, pid, "approveBudget", 1)[0]
+    assert "放射科设备维护费偏高" in task_variable(camunda, first["id"], "approvalHistoryText")
     for body, number in (("budget-committee", "预委-2"), ("president", "院办-2"), ("party-committee", "党委-2")):
         decide(camunda, pid, year, body, number=number)
     process_ended(camunda, pid, 60)

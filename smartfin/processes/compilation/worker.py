@@ -145,6 +145,7 @@ def open_compilation(job: Job) -> dict[str, Any]:
                                                             "process_instance": job.process_instance_id})
         return {"fiscalYear": year, "guidance": row.guidance, "departments": departments,
                 "draftDepartments": departments, "resumeAt": Stage.SECOND.value if resume else Stage.FIRST.value,
+                "sendBackReason": "",
                 "firstDue": _due(row.first_deadline), "secondDue": _due(row.second_deadline)}
 
 
@@ -299,7 +300,11 @@ def route_compilation(job: Job) -> dict[str, Any]:
     steps = route_document(job, decision_key=job.extension("routingDecision", ROUTING_DECISION) or ROUTING_DECISION,
                            document_type=DOCUMENT_TYPE, document_no=document_no(year), amount=amount,
                            within_plan=True, inputs={"amount": str(amount)})
-    return {**chain_variables(steps), "budgetTotal": format_yuan(amount), "consolidationSummary": summary}
+    # for reading only: what earlier rounds decided (a send-back's reason, the budget office's answer)
+    history = decision_history_text(_engine(job), job.process_instance_id, (APPROVAL_TASK, REVISION_TASK),
+                                    outcome_names=("revisionAction",))
+    return {**chain_variables(steps), "budgetTotal": format_yuan(amount), "consolidationSummary": summary,
+            "approvalHistoryText": history}
 
 
 def round_tasks(job: Job) -> tuple[list[SignedTask], set[tuple[str, str]]]:
@@ -470,7 +475,8 @@ def resubmit_compilation(job: Job) -> dict[str, Any]:
                                                          "comment": task.comment})
     if action == WITHDRAW:
         return {"revisionOutcome": WITHDRAW, "revisionProblem": "", "draftsReopened": False}
-    return {"revisionOutcome": RESUBMIT, "revisionProblem": "", "sendBackReason": "", "draftsReopened": bool(reopened),
+    # the reason stays for the reopened departments' draft tasks to show
+    return {"revisionOutcome": RESUBMIT, "revisionProblem": "", "draftsReopened": bool(reopened),
             "draftDepartments": reopened}
 
 
