@@ -318,6 +318,10 @@ def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,
     return signed_tasks_by_key(engine, process_instance_id, [task_key], since, value_names)[task_key]
 
 
+# the variable types a form writes (numbers for its number fields); a value is read back as text
+VALUE_TYPES = "string,null,json,integer,long,double,short,boolean"
+
+
 def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_keys: Sequence[str],
                         since: str | None = None,
                         value_names: Sequence[str] = SIGNATURE_VALUES) -> dict[str, list[SignedTask]]:
@@ -343,7 +347,7 @@ def signed_tasks_by_key(engine: EngineClient, process_instance_id: str, task_key
     details: dict[str, list[dict[str, Any]]] = {}
     if operation_ids:
         for detail in engine.get("/history/detail", processInstanceId=process_instance_id, variableUpdates="true",
-                                 deserializeValues="false", variableTypeIn="string,null,json", sortBy="occurrence",
+                                 deserializeValues="false", variableTypeIn=VALUE_TYPES, sortBy="occurrence",
                                  sortOrder="asc") or []:
             if detail.get("userOperationId") in operation_ids and detail.get("variableName") in names:
                 details.setdefault(detail["userOperationId"], []).append(detail)

@@ -18,7 +18,7 @@ from smartfin.processes.adjustment.adjustments import BudgetAdjustment, submit_a
 from smartfin.processes.approvals import current_chain
 from smartfin.store.db import session_scope
 from tests.support.engine import as_user, candidate_groups, process_ended, wait_for
-from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
+from tests.support.tasklist_browser import chromium_keeping_screenshots, fill_kept, logged_in, open_filter
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -61,21 +61,21 @@ def test_finance_head_sends_an_adjustment_back_and_the_requester_resubmits_it_in
     expect(form.get_by_label("调整单号 Adjustment no.")).to_have_value(number)
     head.get_by_text("认领", exact=True).click()
     form.get_by_label("退回修改 Send back for revision").check()
-    form.get_by_label("意见 Comment").fill(REASON)
+    fill_kept(form.get_by_label("意见 Comment"), REASON)
     head.get_by_role("button", name="提交").click()
 
     revise = task_of(camunda, pid, "reviseAdjustment")
     assert revise["assignee"] == "zhang.wei"
 
     requester = logged_in(browser, "zhang.wei")
-    requester.get_by_text("我的任务", exact=True).click()
+    open_filter(requester, "我的任务")
     requester.get_by_text("修改后重新提交 Revise and resubmit").first.click()
     form = requester.locator(".fjs-form")
     expect(form.get_by_label("调整单号 Adjustment no.")).to_have_value(number)
     expect(form.get_by_label("退回原因 Reason for sending back")).to_have_value(REASON)
     movements = form.get_by_label("调整明细 Movements")
     expect(movements).to_have_value(f"transfer; {source}; {target}; 3000.00; 办公用品")
-    movements.fill(f"transfer; {source}; {target}; 110000.00; 全年办公及耗材调剂")
+    fill_kept(movements, f"transfer; {source}; {target}; 110000.00; 全年办公及耗材调剂")
     form.get_by_label("重新提交 Resubmit").check()
     requester.get_by_role("button", name="提交").click()
 

@@ -19,7 +19,7 @@ from smartfin.processes.approvals import current_chain
 from smartfin.processes.reimbursement.claims import Claim, submit_claim
 from smartfin.store.db import session_scope
 from tests.support.engine import as_user, candidate_groups, wait_for
-from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
+from tests.support.tasklist_browser import chromium_keeping_screenshots, fill_kept, logged_in, open_filter
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -68,7 +68,7 @@ def test_dept_head_sends_a_claim_back_and_the_claimant_resubmits_it_in_tasklist(
     assert candidate_groups(camunda, first["id"]) == ["dept-head"]
 
     head = logged_in(browser, "li.na")
-    head.get_by_text("部门负责人待办").click()
+    open_filter(head, "部门负责人待办")
     head.get_by_text("审批报销单 Approve claim").first.click()
     form = head.locator(".fjs-form")
     expect(form.get_by_label("报销单号 Claim no.")).to_have_value(number)
@@ -78,19 +78,19 @@ def test_dept_head_sends_a_claim_back_and_the_claimant_resubmits_it_in_tasklist(
         "尚无审批记录 no decisions yet")
     head.get_by_text("认领", exact=True).click()
     form.get_by_label("退回修改 Send back for revision").check()
-    form.get_by_label("意见说明 Comment").fill(REASON)
+    fill_kept(form.get_by_label("意见说明 Comment"), REASON)
     head.get_by_role("button", name="提交").click()
 
     revise = task_of(camunda, pid, "reviseClaim")
     assert revise["assignee"] == "zhang.wei"
 
     claimant = logged_in(browser, "zhang.wei")
-    claimant.get_by_text("我的任务", exact=True).click()
+    open_filter(claimant, "我的任务")
     claimant.get_by_text("修改后重新提交 Revise and resubmit the claim").first.click()
     form = claimant.locator(".fjs-form")
     expect(form.get_by_label("报销单号 Claim no.")).to_have_value(number)
     expect(form.get_by_label("退回原因 Reason for sending back")).to_have_value(REASON)
-    form.get_by_label("去掉的文件序号(可选) Files to take out (numbers, optional)").fill("2")
+    fill_kept(form.get_by_label("去掉的文件序号(可选) Files to take out (numbers, optional)"), "2")
     form.get_by_label("重新提交 Resubmit").check()
     claimant.get_by_role("button", name="提交").click()
 
@@ -103,7 +103,7 @@ def test_dept_head_sends_a_claim_back_and_the_claimant_resubmits_it_in_tasklist(
         assert document_holdings(session, "reimbursement-claim", number)[Bucket.PRE_ENCUMBRANCE] == Decimal("150.00")
 
     again = logged_in(browser, "li.na")
-    again.get_by_text("部门负责人待办").click()
+    open_filter(again, "部门负责人待办")
     again.get_by_text("审批报销单 Approve claim").first.click()
     form = again.locator(".fjs-form")
     expect(form.get_by_label("报销单号 Claim no.")).to_have_value(number)

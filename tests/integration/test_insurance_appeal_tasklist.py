@@ -14,6 +14,7 @@ from smartfin.processes.insuranceappeal.appeals import batch_by_key, open_appeal
 from smartfin.store.db import session_scope
 from tests.security.test_insurance_appeal_control import ARGUMENT, OFFICER, clearing_month
 from tests.support.engine import DEMO_PASSWORD, candidate_groups, wait_for
+from tests.support.tasklist_browser import fill_kept
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -53,7 +54,7 @@ def test_the_officer_answers_each_item_in_tasklist_and_the_process_moves_on(camu
     page.get_by_text("认领", exact=True).click()
     form.get_by_label("001 ", exact=False).check()
     form.get_by_label("003 ", exact=False).check()
-    form.get_by_label("申诉理由 Arguments").fill(f"001 {ARGUMENT}\n003 {ARGUMENT}")
+    fill_kept(form.get_by_label("申诉理由 Arguments"), f"001 {ARGUMENT}\n003 {ARGUMENT}")
     submit = page.get_by_role("button", name="提交")
     expect(submit).to_be_enabled()
     submit.click()

@@ -18,7 +18,7 @@ from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.store.db import session_scope
 from tests.security.engine_users import service_actor
 from tests.support.engine import as_user, wait_for
-from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
+from tests.support.tasklist_browser import chromium_keeping_screenshots, fill_kept, logged_in, open_filter
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -62,7 +62,7 @@ def test_a_member_sends_back_and_the_proposer_resubmits_in_tasklist(camunda, wor
     first = ballots(camunda, pid)
 
     member = logged_in(browser, "wu.hao")
-    member.get_by_text("我的任务", exact=True).click()
+    open_filter(member, "我的任务")
     member.get_by_text("委员表决 Committee member's vote").first.click()
     form = member.locator(".fjs-form")
     expect(form.get_by_label("申请编号 Proposal no.")).to_have_value(number)
@@ -80,15 +80,15 @@ def test_a_member_sends_back_and_the_proposer_resubmits_in_tasklist(camunda, wor
                       message="the correction task")[0]
     assert revise["assignee"] == "zhang.wei"
     proposer = logged_in(browser, "zhang.wei")
-    proposer.get_by_text("我的任务", exact=True).click()
+    open_filter(proposer, "我的任务")
     proposer.get_by_text("修改申请 Correct the proposal").first.click()
     form = proposer.locator(".fjs-form")
     expect(form.get_by_label("退回原因 Sent back because")).to_have_value(
         re.compile("wu.hao: 请补充同类设备使用率.*\n.*xu.jing: 请比较两家报价", re.S))
     price = form.get_by_label("购置价格(含配件) Price incl. accessories")
     expect(price).to_have_value("300000")
-    price.fill("320000")
     form.get_by_label("重新提交 Resubmit").check()
+    fill_kept(price, "320000")
     proposer.get_by_role("button", name="提交").click()
 
     ballots(camunda, pid, exclude=frozenset(t["id"] for t in first))

@@ -14,7 +14,7 @@ from smartfin.processes.approvals import current_chain
 from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
 from smartfin.store.db import session_scope
 from tests.support.engine import candidate_groups, open_task, wait_for
-from tests.support.tasklist_browser import chromium_keeping_screenshots, logged_in
+from tests.support.tasklist_browser import chromium_keeping_screenshots, fill_kept, logged_in, open_filter
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -35,13 +35,13 @@ def test_dept_head_sends_back_and_the_requester_resubmits_in_tasklist(camunda, w
     assert candidate_groups(camunda, first["id"]) == ["dept-head"]
 
     head = logged_in(browser, "li.na")
-    head.get_by_text("部门负责人待办").click()
+    open_filter(head, "部门负责人待办")
     head.get_by_text("审批支出申请 Approve spending request").first.click()
     form = head.locator(".fjs-form")
     expect(form.get_by_label("申请单号 Request no.")).to_have_value(number)
     head.get_by_text("认领", exact=True).click()
     form.get_by_label("退回修改 Send back for revision").check()
-    form.get_by_label("意见说明 Comment").fill("金额不足以覆盖全年用量，请按全年重新申请 ask for the whole year")
+    fill_kept(form.get_by_label("意见说明 Comment"), "金额不足以覆盖全年用量，请按全年重新申请 ask for the whole year")
     head.get_by_role("button", name="提交").click()
 
     revise = wait_for(lambda: [t for t in camunda.tasks(processInstanceId=pid)
@@ -49,7 +49,7 @@ def test_dept_head_sends_back_and_the_requester_resubmits_in_tasklist(camunda, w
     assert revise["assignee"] == "zhang.wei"
 
     requester = logged_in(browser, "zhang.wei")
-    requester.get_by_text("我的任务", exact=True).click()
+    open_filter(requester, "我的任务")
     requester.get_by_text("修改后重新提交 Revise and resubmit").first.click()
     form = requester.locator(".fjs-form")
     expect(form.get_by_label("申请单号 Request no.")).to_have_value(number)
@@ -57,7 +57,7 @@ def test_dept_head_sends_back_and_the_requester_resubmits_in_tasklist(camunda, w
         "金额不足以覆盖全年用量，请按全年重新申请 ask for the whole year")
     amount = form.get_by_label("金额(元) Amount (yuan)")
     expect(amount).to_have_value("800.00")
-    amount.fill("9600.00")
+    fill_kept(amount, "9600.00")
     form.get_by_label("重新提交 Resubmit").check()
     requester.get_by_role("button", name="提交").click()
 
@@ -73,7 +73,7 @@ def test_dept_head_sends_back_and_the_requester_resubmits_in_tasklist(camunda, w
     assert json.loads(camunda.process_variables(pid)["approvalChain"]) == groups
 
     again = logged_in(browser, "li.na")
-    again.get_by_text("部门负责人待办").click()
+    open_filter(again, "部门负责人待办")
     again.get_by_text("审批支出申请 Approve spending request").first.click()
     form = again.locator(".fjs-form")
     expect(form.get_by_label("申请单号 Request no.")).to_have_value(number)

@@ -13,6 +13,7 @@ from smartfin.kernel.settings import get_settings
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import session_scope
 from tests.support.engine import DEMO_PASSWORD, candidate_groups, open_task, wait_for
+from tests.support.tasklist_browser import fill_kept
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -52,7 +53,7 @@ def test_dept_head_approves_in_tasklist_and_the_process_moves_on(camunda, worker
     expect(form.get_by_label("金额(元) Amount (yuan)")).to_have_value("120.00")
     page.get_by_text("认领", exact=True).click()
     form.get_by_label("同意 Approve").check()
-    form.get_by_label("意见说明 Comment").fill("材料用量合理 consumption is reasonable")
+    fill_kept(form.get_by_label("意见说明 Comment"), "材料用量合理 consumption is reasonable")
     page.get_by_role("button", name="提交").click()
 
     following = wait_for(lambda: [t for t in camunda.tasks(processInstanceId=pid) if t["id"] != first["id"]],

@@ -497,7 +497,7 @@ def check_proposal_revision(job: Job) -> dict[str, Any]:
     proposer = row.proposer if row is not None else str(job.var("proposer", None) or job.var("initiator", ""))
     number = row.proposal_no if row is not None else job.business_key
     revisions = [t for t in signed_tasks(engine, job.process_instance_id, REVISION_TASK,
-                                         value_names=("correctionAction",)) if t.completed]
+                                         value_names=("correctionAction", *REVISABLE_FIELDS)) if t.completed]
     task = revisions[-1] if revisions else None
     problems = revision_problems(task, proposer, action_name="correctionAction")
     if problems:
@@ -517,7 +517,9 @@ def check_proposal_revision(job: Job) -> dict[str, Any]:
                              subject_id=row.proposal_no, details={"task": task.task_id, "round": round_no})
             return {"revisionOutcome": WITHDRAW, "revisionProblem": "", "proposer": proposer,
                     "closingReason": "申请人撤回 / withdrawn by the proposer"}
-    edited = {name: job.variables[name] for name in REVISABLE_FIELDS if name in job.variables}
+    # what the completion itself wrote, from the engine's history (not the variables, which anyone on the
+    # instance could have rewritten since); a field it did not carry keeps the recorded value
+    edited = {name: value for name, value in task.values.items() if name in REVISABLE_FIELDS}
     values = {**row.values, **edited, "proposer": row.proposer}
     try:
         with session_scope() as session:
