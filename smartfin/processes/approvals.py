@@ -572,6 +572,38 @@ def revision_problems(task: SignedTask | None, requester: str, action_name: str 
     return problems
 
 
+def latest_revision(engine: EngineClient, process_instance_id: str, task_key: str, requester: str,
+                    value_names: Sequence[str] = (), action_name: str = "revisionAction"
+                    ) -> tuple[SignedTask | None, list[str]]:
+    """The latest completed revision task of the instance, with the values its completion wrote (``value_names``
+    and the action), and every reason it cannot stand as ``requester``'s answer (``revision_problems``)."""
+    revisions = [task for task in signed_tasks(engine, process_instance_id, task_key,
+                                               value_names=(*value_names, action_name)) if task.completed]
+    task = revisions[-1] if revisions else None
+    return task, revision_problems(task, requester, action_name=action_name)
+
+
+def refuse_revision(document_type: str, document_no: str, task: SignedTask | None, problems: Sequence[str],
+                    action: str = "revision-refused") -> str:
+    """Audit a revision that does not hold (who completed it, why) and give the text the requester is shown
+    when the revision task comes back; nothing else changes."""
+    with session_scope() as session:
+        record_audit(session, actor=task.user if task and task.user else "system", action=action,
+                     subject_type=document_type, subject_id=document_no,
+                     details={"task": task.task_id if task else None, "problems": list(problems)})
+    return "\n".join(problems)
+
+
+def record_withdrawal(session: Session, document_type: str, document_no: str, task: SignedTask,
+                      action: str = "withdrawal-requested") -> None:
+    """Keep the requester's withdrawal in the round it ends and audit it, once per task however often the
+    engine delivers the step."""
+    if not audited_for_task(session, document_type, document_no, action, task.task_id):
+        record_answer(session, document_type, document_no, task, WITHDRAW)
+        record_audit(session, actor=task.user or "system", action=action, subject_type=document_type,
+                     subject_id=document_no, details={"task": task.task_id})
+
+
 def record_answer(session: Session, document_type: str, document_no: str, task: SignedTask, action: str) -> None:
     """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
     chain = current_chain(session, document_type, document_no)

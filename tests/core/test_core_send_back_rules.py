@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from smartfin.processes.approvals import SEND_BACK, SignedTask, round_signatures, send_back_problems
+from smartfin.processes.approvals import SEND_BACK, SignedTask, revision_problems, round_signatures, send_back_problems
 from smartfin.processes.spending.requests import RequestDraft, SpendingRequest, apply_revision, revision_values
-from smartfin.processes.spending.worker import revision_problems
 
 MEMBERS = {("li.na", "dept-head"), ("chen.jie", "vice-president")}
 

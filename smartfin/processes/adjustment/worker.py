@@ -59,14 +59,15 @@ from smartfin.processes.approvals import (
     current_chain,
     decision_history_text,
     fix_chain,
+    latest_revision,
     members_of,
     record_answer,
     record_signed,
+    record_withdrawal,
     refuse_if_broken,
-    revision_problems,
+    refuse_revision,
     round_signatures,
     send_back_problems,
-    signed_tasks,
     signed_tasks_by_key,
 )
 from smartfin.store.audit import record_audit
@@ -366,25 +367,15 @@ def resubmit_adjustment(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         row = _adjustment(session, job)
         session.expunge(row)
-    revisions = [t for t in signed_tasks(job.worker.engine, job.process_instance_id, REVISION_TASK,
-                                         value_names=(*REVISABLE_FIELDS, "revisionAction")) if t.completed]
-    task = revisions[-1] if revisions else None
-    problems = revision_problems(task, row.requester)
+    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, row.requester,
+                                     REVISABLE_FIELDS)
     again = {"revisionOutcome": "revise", "requester": row.requester}
     if problems:
-        with session_scope() as session:
-            record_audit(session, actor=task.user if task and task.user else "system", action="revision-refused",
-                         subject_type=DOCUMENT_TYPE, subject_id=row.adjustment_no,
-                         details={"task": task.task_id if task else None, "problems": problems})
-        return {**again, "revisionProblem": "\n".join(problems)}
+        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, row.adjustment_no, task, problems)}
     assert task is not None and task.user
     if task.values.get("revisionAction") == WITHDRAW:
         with session_scope() as session:
-            record_answer(session, DOCUMENT_TYPE, row.adjustment_no, task, WITHDRAW)
-            if not audited_for_task(session, DOCUMENT_TYPE, row.adjustment_no, "withdrawal-requested",
-                                    task.task_id):
-                record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
-                             subject_id=row.adjustment_no, details={"task": task.task_id})
+            record_withdrawal(session, DOCUMENT_TYPE, row.adjustment_no, task)
         return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
     with session_scope() as session:
         row = _adjustment(session, job)

@@ -53,11 +53,12 @@ from smartfin.processes.approvals import (
     current_chain,
     decision_history_text,
     engine_instant,
+    latest_revision,
     members_of,
     record_answer,
     record_signed,
     refuse_if_broken,
-    revision_problems,
+    refuse_revision,
     round_signatures,
     route_document,
     send_back_problems,
@@ -442,10 +443,7 @@ def resubmit_compilation(job: Job) -> dict[str, Any]:
     number = document_no(year)
     with session_scope() as session:
         office = budget_office(session, year)
-    revisions = [t for t in signed_tasks(_engine(job), job.process_instance_id, REVISION_TASK,
-                                         value_names=REVISION_VALUES) if t.completed]
-    task = revisions[-1] if revisions else None
-    problems = revision_problems(task, office)
+    task, problems = latest_revision(_engine(job), job.process_instance_id, REVISION_TASK, office, REVISION_VALUES)
     again = {"revisionOutcome": "revise", "requester": office, "draftsReopened": False}
     if not problems and task is not None and task.values.get("revisionAction") == RESUBMIT:
         try:
@@ -454,11 +452,7 @@ def resubmit_compilation(job: Job) -> dict[str, Any]:
         except CompilationRefused as exc:
             problems = [str(exc)]
     if problems:
-        with session_scope() as session:
-            record_audit(session, actor=task.user if task and task.user else SYSTEM, action="revision-refused",
-                         subject_type=DOCUMENT_TYPE, subject_id=number,
-                         details={"task": task.task_id if task else None, "problems": problems})
-        return {**again, "revisionProblem": "\n".join(problems)}
+        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, number, task, problems)}
     assert task is not None and task.user
     action = WITHDRAW if task.values.get("revisionAction") == WITHDRAW else RESUBMIT
     with session_scope() as session:

@@ -50,10 +50,11 @@ from smartfin.processes.approvals import (
     audited_for_task,
     chain_started,
     engine_instant,
+    latest_revision,
     members_of,
     record_signed,
     refuse_if_broken,
-    revision_problems,
+    refuse_revision,
     send_back_problems,
     signature_problems,
     signed_tasks,
@@ -467,11 +468,8 @@ def send_back_proposal(job: Job) -> dict[str, Any]:
 
 def _refused_revision(job: Job, number: str | None, task: SignedTask | None, proposer: str,
                       problems: list[str]) -> dict[str, Any]:
-    with session_scope() as session:
-        record_audit(session, actor=task.user if task and task.user else "system", action="revision-refused",
-                     subject_type=DOCUMENT_TYPE, subject_id=number or job.process_instance_id,
-                     details={"task": task.task_id if task else None, "problems": problems})
-    return {"revisionOutcome": "revise", "revisionProblem": "\n".join(problems), "proposer": proposer}
+    text = refuse_revision(DOCUMENT_TYPE, number or job.process_instance_id, task, problems)
+    return {"revisionOutcome": "revise", "revisionProblem": text, "proposer": proposer}
 
 
 @registry.topic("check-proposal-revision")
@@ -496,10 +494,8 @@ def check_proposal_revision(job: Job) -> dict[str, Any]:
             session.expunge(row)
     proposer = row.proposer if row is not None else str(job.var("proposer", None) or job.var("initiator", ""))
     number = row.proposal_no if row is not None else job.business_key
-    revisions = [t for t in signed_tasks(engine, job.process_instance_id, REVISION_TASK,
-                                         value_names=("correctionAction", *REVISABLE_FIELDS)) if t.completed]
-    task = revisions[-1] if revisions else None
-    problems = revision_problems(task, proposer, action_name="correctionAction")
+    task, problems = latest_revision(engine, job.process_instance_id, REVISION_TASK, proposer, REVISABLE_FIELDS,
+                                     action_name="correctionAction")
     if problems:
         return _refused_revision(job, number, task, proposer, problems)
     assert task is not None and task.user

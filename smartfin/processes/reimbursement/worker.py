@@ -66,16 +66,17 @@ from smartfin.processes.approvals import (
     completed_by,
     current_chain,
     decision_history_text,
+    latest_revision,
     members_of,
     record_answer,
     record_signed,
+    record_withdrawal,
     refuse_if_broken,
-    revision_problems,
+    refuse_revision,
     round_signatures,
     route_document,
     send_back_problems,
     signature_problems,
-    signed_tasks,
     signed_tasks_by_key,
 )
 from smartfin.processes.delegations import deputies_of_signers
@@ -926,25 +927,16 @@ def resubmit_claim(job: Job) -> dict[str, Any]:
         chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
         round_no = chain[0].round if chain else 1
         session.expunge_all()
-    revisions = [t for t in signed_tasks(job.worker.engine, job.process_instance_id, REVISION_TASK,
-                                         value_names=(*REVISABLE_FIELDS, "revisionAction")) if t.completed]
-    task = revisions[-1] if revisions else None
-    problems = revision_problems(task, claim.claimant)
+    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, claim.claimant,
+                                     REVISABLE_FIELDS)
     again = {"revisionOutcome": "revise", "claimant": claim.claimant}
     if problems:
-        with session_scope() as session:
-            record_audit(session, actor=task.user if task and task.user else "system",
-                         action="claim.revision-refused", subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no,
-                         details={"task": task.task_id if task else None, "problems": problems})
-        return {**again, "revisionProblem": "\n".join(problems)}
+        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, claim.claim_no, task, problems,
+                                                            action="claim.revision-refused")}
     assert task is not None and task.user
     if task.values.get("revisionAction") == WITHDRAW:
         with session_scope() as session:
-            if not audited_for_task(session, DOCUMENT_TYPE, claim.claim_no, "claim.withdrawal-requested",
-                                    task.task_id):
-                record_answer(session, DOCUMENT_TYPE, claim.claim_no, task, WITHDRAW)
-                record_audit(session, actor=task.user, action="claim.withdrawal-requested",
-                             subject_type=DOCUMENT_TYPE, subject_id=claim.claim_no, details={"task": task.task_id})
+            record_withdrawal(session, DOCUMENT_TYPE, claim.claim_no, task, action="claim.withdrawal-requested")
         return {"revisionOutcome": WITHDRAW, "closingReason": "报销人撤回 / withdrawn by the claimant"}
     try:
         with session_scope() as session:

@@ -29,12 +29,14 @@ from smartfin.processes.approvals import (
     chain_variables,
     current_chain,
     decision_history_text,
+    latest_revision,
     members_of,
     record_answer,
     record_signed,
+    record_withdrawal,
     recorded_decisions,
     refuse_if_broken,
-    revision_problems,
+    refuse_revision,
     round_signatures,
     route_document,
     send_back_problems,
@@ -484,23 +486,15 @@ def resubmit_request(job: Job) -> dict[str, Any]:
         if request.process_instance_id != job.process_instance_id:
             raise RecordMismatch(record_problems(request, job))
         session.expunge(request)
-    revisions = [t for t in signed_tasks(job.worker.engine, job.process_instance_id, REVISION_TASK,
-                                         value_names=(*REVISABLE_FIELDS, "revisionAction")) if t.completed]
-    task = revisions[-1] if revisions else None
-    problems = revision_problems(task, request.requester)
+    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, request.requester,
+                                     REVISABLE_FIELDS)
     again = {"revisionOutcome": "revise", "requester": request.requester}
     if problems:
-        with session_scope() as session:
-            record_audit(session, actor=task.user if task and task.user else "system", action="revision-refused",
-                         subject_type=DOCUMENT_TYPE, subject_id=request.request_no,
-                         details={"task": task.task_id if task else None, "problems": problems})
-        return {**again, "revisionProblem": "\n".join(problems)}
+        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, request.request_no, task, problems)}
     assert task is not None and task.user
     if task.values.get("revisionAction") == WITHDRAW:
         with session_scope() as session:
-            record_answer(session, DOCUMENT_TYPE, request.request_no, task, WITHDRAW)
-            record_audit(session, actor=task.user, action="withdrawal-requested", subject_type=DOCUMENT_TYPE,
-                         subject_id=request.request_no, details={"task": task.task_id})
+            record_withdrawal(session, DOCUMENT_TYPE, request.request_no, task)
         return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
     try:
         with session_scope() as session:
