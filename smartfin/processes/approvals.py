@@ -286,6 +286,9 @@ OUTCOME_LABELS = {"approve": "同意 approved", "reject": "驳回 rejected", "se
                   "resubmit": "重新提交 resubmitted", "withdraw": "撤回 withdrawn"}
 
 
+NO_DECISIONS_YET = "尚无审批记录 no decisions yet"
+
+
 def decision_history_text(engine: EngineClient, process_instance_id: str, task_keys: Sequence[str],
                           outcome_names: Sequence[str] = ()) -> str:
     """Every decision taken on the instance so far, oldest first, one line each: when (hospital time), the
@@ -305,7 +308,7 @@ def decision_history_text(engine: EngineClient, process_instance_id: str, task_k
         outcome = OUTCOME_LABELS.get(raw, raw)
         comment = f"：{task.comment}" if task.comment else ""
         lines.append(f"{when} {task.group_label or '-'} {task.user or '?'} {outcome}{comment}")
-    return "\n".join(lines) or "尚无审批记录 no decisions yet"
+    return "\n".join(lines) or NO_DECISIONS_YET
 
 
 def signed_tasks(engine: EngineClient, process_instance_id: str, task_key: str,

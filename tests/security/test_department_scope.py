@@ -22,21 +22,16 @@ from sqlmodel import delete, select
 
 from smartfin.camunda.client import EngineClient
 from smartfin.camunda.tasklist_filters import MANAGED_KEY, admin_client
-from smartfin.kernel.clock import hospital_now, hospital_today, utc_now
+from smartfin.kernel.clock import hospital_now, hospital_today
 from smartfin.kernel.settings import get_settings
 from smartfin.ledger import import_budget, import_departments
 from smartfin.ledger.department_roles import DepartmentRole
 from smartfin.processes.costreview.reviews import open_cost_reviews
-from smartfin.processes.delegations import (
-    Delegation,
-    engine_directory,
-    grant_delegation,
-    revoke_delegation,
-    sync_deputy_groups,
-)
+from smartfin.processes.delegations import Delegation
 from smartfin.processes.department_groups import sync_department_groups
 from smartfin.store.db import session_scope
 from tests.security.engine_users import Actor
+from tests.security.test_delegation import grant, revoke
 from tests.security.test_spending_chain import approve_rest, journal, sent_to_exception, status, submit
 from tests.support.engine import as_user, candidate_groups, ended_at, open_task, process_ended, wait_for
 
@@ -151,13 +146,7 @@ def test_a_head_whose_period_ended_cannot_sign_even_when_the_engine_still_has_he
 
 
 def test_a_heads_delegation_of_dept_head_lets_her_deputy_sign_her_department_only(camunda, workers, heads):
-    now = utc_now()
-    with session_scope() as session:
-        delegation = grant_delegation(
-            session, engine_directory(camunda, session), actor="li.na", actor_is_admin=False, delegator="li.na",
-            deputy="sun.li", groups=["dept-head"], valid_from=now - timedelta(hours=1),
-            valid_to=now + timedelta(days=7), reason="休假 leave").id or 0
-        sync_deputy_groups(session, camunda)
+    delegation = grant(camunda, delegator="li.na", deputy="sun.li", group="dept-head", days=7)
     try:
         with closing(admin_client(get_settings())) as admin:
             assert {u["id"] for u in admin.get("/user", memberOfGroup="deputy.li.na.dept-head.X-SCOPE-A")} == {"sun.li"}
@@ -183,9 +172,8 @@ def test_a_heads_delegation_of_dept_head_lets_her_deputy_sign_her_department_onl
         assert other.call("POST", f"/task/{task_b['id']}/assignee", {"userId": "sun.li"}).status == 403
         camunda.delete(f"/process-instance/{pid_b}")
     finally:
+        revoke(camunda, delegation)
         with session_scope() as session:
-            revoke_delegation(session, delegation, actor="li.na", actor_is_admin=False)
-            sync_deputy_groups(session, camunda)
             assert not session.exec(select(Delegation).where(Delegation.revoked_at == None)).all()  # noqa: E711
 
 

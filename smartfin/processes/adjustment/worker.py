@@ -49,6 +49,7 @@ from smartfin.processes.adjustment.adjustments import (
     tier_of,
 )
 from smartfin.processes.approvals import (
+    NO_DECISIONS_YET,
     RESUBMIT,
     SEND_BACK,
     WITHDRAW,
@@ -172,8 +173,8 @@ def register_adjustment(job: Job) -> dict[str, Any]:
         row.process_instance_id = job.process_instance_id
         row.tier = tier
         session.add(row)
-        answer = _fix_tier(session, job, row, standards)
-    return {**answer, "approvalHistoryText": history_of(job)}
+        # a registration is the first round (a revision comes back through resubmit-adjustment)
+        return {**_fix_tier(session, job, row, standards), "approvalHistoryText": NO_DECISIONS_YET}
 
 
 def _fix_tier(session: Session, job: Job, row: BudgetAdjustment,
