@@ -25,12 +25,12 @@ from tests.support.compilation import (
     start,
     tasks_of,
     through_second_round,
+    unopened_year,
 )
 from tests.support.tasklist_browser import chromium_keeping_screenshots, fill_kept, logged_in, open_filter
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
-YEAR = 2043
 REASON = "放射科设备维护费偏高，请压减 / cut radiology's maintenance"
 
 
@@ -41,18 +41,19 @@ def browser(tmp_path) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 
 
 def test_the_meeting_sends_the_budget_back_and_the_budget_office_resubmits_in_tasklist(camunda, workers, browser):
-    prepare_year(YEAR)
-    pid = start(camunda, YEAR)
-    through_second_round(camunda, pid, YEAR, {"CARD": 100000, "RAD": 75000, "LAB": 40000})
-    decide(camunda, pid, YEAR, "budget-committee", number="预委-43")
-    attach(camunda, YEAR, "president", "院办-43")
+    year = unopened_year()
+    prepare_year(year)
+    pid = start(camunda, year)
+    through_second_round(camunda, pid, year, {"CARD": 100000, "RAD": 75000, "LAB": 40000})
+    decide(camunda, pid, year, "budget-committee", number="预委-43")
+    attach(camunda, year, "president", "院办-43")
     first = tasks_of(camunda, pid, "approveBudget", 1)[0]
 
     member = logged_in(browser, SIGNERS["president"])
     open_filter(member, "我可办理的任务")
     member.get_by_text("审议预算 Decide on the budget").first.click()
     form = member.locator(".fjs-form")
-    expect(form.get_by_label("预算年度 Fiscal year")).to_have_value(str(YEAR))
+    expect(form.get_by_label("预算年度 Fiscal year")).to_have_value(str(year))
     member.get_by_text("认领", exact=True).click()
     fill_kept(form.get_by_label("会议纪要编号 Minutes no."), "院办-43")
     form.get_by_label("退回修改 Send back for revision").check()
@@ -77,5 +78,5 @@ def test_the_meeting_sends_the_budget_back_and_the_budget_office_resubmits_in_ta
     second = [t for t in tasks_of(camunda, pid, "approveBudget", 1) if t["id"] != first["id"]]
     assert second, "a new approval round starts with its first step"
     with session_scope() as session:
-        assert {step.round for step in all_steps(session, DOCUMENT_TYPE, document_no(YEAR))} == {1, 2}, \
+        assert {step.round for step in all_steps(session, DOCUMENT_TYPE, document_no(year))} == {1, 2}, \
             "both rounds are kept"

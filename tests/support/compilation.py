@@ -8,9 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlmodel import select
+
 from smartfin.app.demo_users import complete_as as complete_once
 from smartfin.app.demo_users import wait_for
 from smartfin.budgeting import ControlSetting, open_round, set_control_numbers, template_workbook, upload_draft
+from smartfin.budgeting.tables import CompilationRound
 from smartfin.camunda.client import EngineClient, EngineRequestError
 from smartfin.ledger import import_departments
 from smartfin.ledger.keys import FundingSource as F
@@ -24,6 +27,18 @@ HEADS = {"CARD": "li.na", "RAD": "qian.yu", "LAB": "feng.tao"}
 SIGNERS = {"budget-committee": "sun.li", "president": "zhao.lei", "party-committee": "zhou.qiang"}
 DEPARTMENTS_CSV = ("code,name,class,valid_from\nCARD,心血管内科,clinical,2020-01-01\n"
                    "RAD,放射科,medical-technical,2020-01-01\nLAB,检验科,medical-technical,2020-01-01\n")
+
+
+def unopened_year(first: int = 2060) -> int:
+    """The first fiscal year from ``first`` on that no compilation round holds yet. A test that takes its year
+    from here cannot collide with another test's round on the shared session database (one round per year);
+    tests with a fixed year keep below 2060."""
+    with session_scope() as session:
+        taken = set(session.exec(select(CompilationRound.fiscal_year)).all())
+    year = first
+    while year in taken:
+        year += 1
+    return year
 
 
 def prepare_year(year: int, *, first_deadline: date = date(2026, 1, 10),
