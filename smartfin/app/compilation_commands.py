@@ -240,20 +240,23 @@ def draft_list(year: Annotated[int, typer.Option(help="fiscal year")],
                department: Annotated[str, typer.Option(help="department code")],
                as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
                ) -> None:
-    """Every upload of a department's drafts, both rounds, with the one in force marked."""
+    """Every upload of a department's drafts, both rounds, with the one in force and the one its task submitted
+    marked."""
     with session_scope() as session:
         drafts = draft_history(session, year, department)
     if as_json:
         typer.echo(to_json({"fiscal_year": year, "department": department, "drafts": [
             {"round": d.round, "revision": d.revision, "status": d.status, "total": from_fen(d.total_fen),
-             "uploaded_at": stored_instant(d.uploaded_at), "uploaded_by": d.uploaded_by, "filename": d.filename}
+             "uploaded_at": stored_instant(d.uploaded_at), "uploaded_by": d.uploaded_by, "filename": d.filename,
+             "submitted_at": stored_instant(d.accepted_at) if d.accepted_at else None, "submitted_by": d.accepted_by}
             for d in drafts]}))
         return
     if not drafts:
         typer.echo(f"no drafts of {department} for {year}")
     for d in drafts:
+        submitted = f"  submitted by {d.accepted_by} with the task" if d.accepted_at else ""
         typer.echo(f"{d.round:6} rev {d.revision} {d.status:8} {format_yuan(from_fen(d.total_fen)):>16} "
-                   f"{d.uploaded_at:%Y-%m-%d %H:%M} {d.uploaded_by} {d.filename}")
+                   f"{d.uploaded_at:%Y-%m-%d %H:%M} {d.uploaded_by} {d.filename}{submitted}")
 
 
 def consolidate_command(

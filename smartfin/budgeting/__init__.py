@@ -9,7 +9,15 @@ passed in by the caller (``upload_draft(..., uploaded_by=..., department=...)``)
 
 from smartfin.budgeting.consolidate import Consolidation, consolidate, consolidation_html, consolidation_workbook
 from smartfin.budgeting.controls import ControlSetting, control_numbers, import_control_numbers, set_control_numbers
-from smartfin.budgeting.drafts import DraftProblem, DraftRefused, current_drafts, draft_history, upload_draft
+from smartfin.budgeting.drafts import (
+    DraftProblem,
+    DraftRefused,
+    accept_submission,
+    current_drafts,
+    draft_history,
+    reopen_submission,
+    upload_draft,
+)
 from smartfin.budgeting.issue import issue_budget
 from smartfin.budgeting.projects import import_projects, pool_projects, project_targets, record_actual_value
 from smartfin.budgeting.rounds import (
@@ -30,6 +38,7 @@ __all__ = [
     "DraftProblem",
     "DraftRefused",
     "Stage",
+    "accept_submission",
     "advance_round",
     "consolidate",
     "consolidation_html",
@@ -46,6 +55,7 @@ __all__ = [
     "pool_projects",
     "project_targets",
     "record_actual_value",
+    "reopen_submission",
     "set_control_numbers",
     "set_template_version",
     "template_workbook",

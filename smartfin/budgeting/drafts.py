@@ -10,7 +10,9 @@ funding source over its control number.
 
 An upload goes to the round the compilation is in (``first`` or ``second``). A second upload of a department's
 draft in the same round replaces the first (it is kept, marked ``replaced``); uploading the identical file again
-changes nothing.
+changes nothing. Once the department's draft task is accepted with a draft (``accept_submission``), that draft is
+the department's submission: no upload replaces it until the process offers the department's task again
+(``reopen_submission``: a failed check of the round, a send-back that reopens the department, a resumed start).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from smartfin.budgeting.workbook import (
     basic_input_headings,
     layout_digest,
 )
-from smartfin.kernel.clock import utc_now
+from smartfin.kernel.clock import HOSPITAL_TZ, stored_instant, utc_now
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger.departments import department_problem_during
 from smartfin.store.audit import record_audit
@@ -447,6 +449,14 @@ def store_draft(session: Session, parsed: ParsedDraft, round_name: str, amounts:
     current = next((d for d in drafts if d.status == CURRENT), None)
     if current is not None and current.sha256 == parsed.sha256:
         return current
+    if current is not None and current.accepted_at is not None:
+        label = "一上" if round_name == Stage.FIRST.value else "二上"
+        submitted = stored_instant(current.accepted_at).astimezone(HOSPITAL_TZ)
+        raise CompilationError(
+            f"{stamp.department} 的{label}草案（第 {current.revision} 版）已随任务提交，不能再替换；需修改时请在审批中"
+            f"退回并重新开启本科室 / {stamp.department}'s {round_name}-round draft (revision {current.revision}) was "
+            f"submitted with its task on {submitted:%Y-%m-%d %H:%M} by {current.accepted_by} and cannot "
+            f"be replaced; to change it, the budget must be sent back and the department reopened")
     if current is not None:
         current.status = REPLACED
         session.add(current)
@@ -468,6 +478,42 @@ def store_draft(session: Session, parsed: ParsedDraft, round_name: str, amounts:
                      "revision": draft.revision, "replaces": current.id if current else None, "file": filename,
                      "sha256": parsed.sha256, "total": from_fen(draft.total_fen), "lines": len(amounts)})
     return draft
+
+
+def accept_submission(session: Session, fiscal_year: int, department: str, round_name: str,
+                      accepted_by: str) -> BudgetDraft | None:
+    """Mark the department's current draft of the round as its submission (the draft task was accepted with it),
+    so that no later upload replaces what the round goes on with; None when no draft is stored. Uploads of the
+    year wait on the round's lock, so the draft marked is the one current when the task was accepted."""
+    get_round(session, fiscal_year, lock=True)
+    draft = _current(session, fiscal_year, department, round_name)
+    if draft is not None and draft.accepted_at is None:
+        draft.accepted_at, draft.accepted_by = utc_now(), accepted_by
+        session.add(draft)
+    return draft
+
+
+def reopen_submission(session: Session, fiscal_year: int, department: str, round_name: str, *,
+                      actor: str, reason: str) -> BudgetDraft | None:
+    """The department's task of the round is offered again: its submitted draft may be replaced until the task is
+    accepted anew. Recorded in the audit log (``budget.draft_reopened``) when a submission was open."""
+    get_round(session, fiscal_year, lock=True)
+    draft = _current(session, fiscal_year, department, round_name)
+    if draft is None or draft.accepted_at is None:
+        return draft
+    record_audit(session, actor=actor, action="budget.draft_reopened", subject_type="budget_draft",
+                 subject_id=draft.id or 0, details={
+                     "fiscal_year": fiscal_year, "department": department, "round": round_name,
+                     "revision": draft.revision, "accepted_by": draft.accepted_by, "reason": reason})
+    draft.accepted_at, draft.accepted_by = None, None
+    session.add(draft)
+    return draft
+
+
+def _current(session: Session, fiscal_year: int, department: str, round_name: str) -> BudgetDraft | None:
+    return session.exec(select(BudgetDraft).where(
+        BudgetDraft.fiscal_year == fiscal_year, BudgetDraft.department == department,
+        BudgetDraft.round == round_name, BudgetDraft.status == CURRENT)).first()
 
 
 def current_drafts(session: Session, fiscal_year: int, round_name: str) -> list[BudgetDraft]:

@@ -120,6 +120,10 @@ class BudgetDraft(SQLModel, table=True):
     total_fen: int = _money()  # type: ignore[assignment]
     uploaded_at: datetime = _stamp()  # type: ignore[assignment]
     uploaded_by: str = Field(max_length=USER_MAX)
+    # set when the department's draft task is accepted with this draft (it is then the department's submission
+    # and cannot be replaced), cleared when the task is offered to the department again
+    accepted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    accepted_by: str | None = Field(default=None, max_length=USER_MAX)
 
 
 class DraftLine(SQLModel, table=True):

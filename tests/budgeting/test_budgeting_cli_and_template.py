@@ -15,6 +15,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from smartfin.app.cli import app
+from smartfin.budgeting.drafts import accept_submission
 from smartfin.budgeting.projects import find_project, import_projects, project_targets
 from smartfin.budgeting.rounds import APPROVAL_DOCUMENT_TYPE, approval_document_no, open_round
 from smartfin.budgeting.workbook import (
@@ -66,6 +67,14 @@ def test_a_year_through_the_commands(var_dir: Path) -> None:
     book.save(var_dir / "good.xlsx")
     assert "round first, revision 1" in _run("draft", "upload", str(var_dir / "good.xlsx"), "--by", "card-head")
     assert "current" in _run("draft", "list", "--year", "2027", "--department", "CARD")
+    with session_scope() as session:  # CARD's draft task accepted with it: the draft is its submission
+        accept_submission(session, 2027, "CARD", "first", accepted_by="card-head")
+    book[BASIC]["H4"] = 1500
+    book.save(var_dir / "changed.xlsx")
+    held = runner.invoke(app, ["budget", "draft", "upload", str(var_dir / "changed.xlsx"), "--by", "card-head"])
+    assert held.exit_code == 3 and "was submitted with its task" in held.output, held.output
+    assert "current  " in (listed := _run("draft", "list", "--year", "2027", "--department", "CARD"))
+    assert "submitted by card-head with the task" in listed and "rev 2" not in listed
     out = var_dir / "out"
     assert "1 departments, total 1200.00" in _run("consolidate", "--year", "2027", "--out", str(out))
     assert (out / "budget-consolidation-2027-first.html").read_text(encoding="utf-8").startswith("<!doctype html>")

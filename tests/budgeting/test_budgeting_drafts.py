@@ -13,13 +13,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from smartfin.budgeting.controls import ControlSetting, control_numbers, import_control_numbers, set_control_numbers
-from smartfin.budgeting.drafts import DraftRefused, current_drafts, draft_history, draft_lines, upload_draft
+from smartfin.budgeting.drafts import (
+    DraftRefused,
+    accept_submission,
+    current_drafts,
+    draft_history,
+    draft_lines,
+    reopen_submission,
+    upload_draft,
+)
 from smartfin.budgeting.projects import import_projects
-from smartfin.budgeting.rounds import Stage, advance_round, open_round, set_template_version
+from smartfin.budgeting.rounds import CompilationError, Stage, advance_round, open_round, set_template_version
 from smartfin.budgeting.tables import BudgetDraft
 from smartfin.budgeting.workbook import template_workbook
 from smartfin.ledger import import_departments
 from smartfin.ledger.keys import FundingSource as F
+from smartfin.store.audit import AuditEntry
 from tests.budgeting.conftest import DEPARTMENTS_CSV
 from tests.budgeting.workbooks import fill
 
@@ -162,6 +171,34 @@ def test_a_second_upload_replaces_the_first_and_keeps_it(compiling: Session) -> 
     assert [(d.revision, d.status) for d in draft_history(compiling, 2027, "CARD")] == [(1, "replaced"),
                                                                                       (2, "current")]
     assert {x.amount_fen for x in draft_lines(compiling, [first.id or 0])} == {1200000, 350050}
+
+
+def test_a_submitted_draft_is_not_replaced_until_its_task_is_offered_again(compiling: Session) -> None:
+    template = template_workbook(compiling, 2027, "CARD")
+    submitted = _upload(compiling, fill(template, GOOD_BASIC))
+    assert accept_submission(compiling, 2027, "CARD", "first", accepted_by="card-head") == submitted
+    compiling.commit()
+    assert submitted.accepted_by == "card-head" and submitted.accepted_at is not None
+    with pytest.raises(CompilationError, match=r"CARD's first-round draft \(revision 1\) was submitted with its "
+                                               r"task on .* by card-head and cannot be replaced"):
+        _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
+    compiling.rollback()
+    assert [(d.revision, d.status) for d in draft_history(compiling, 2027, "CARD")] == [(1, "current")]
+    assert _upload(compiling, fill(template, GOOD_BASIC)).id == submitted.id, "the same file again changes nothing"
+    # another department's draft is not held by CARD's submission
+    radi = template_workbook(compiling, 2027, "RADI")
+    assert upload_draft(compiling, fill(radi, {("30201", F.FISCAL): 10}), filename="r.xlsx", uploaded_by="radi-head",
+                        department="RADI").revision == 1
+
+    reopen_submission(compiling, 2027, "CARD", "first", actor="system", reason="sent back")
+    assert submitted.accepted_at is None and submitted.accepted_by is None
+    reopened = compiling.exec(select(AuditEntry).where(AuditEntry.action == "budget.draft_reopened")).one()
+    assert reopened.details_dict["accepted_by"] == "card-head" and reopened.details_dict["revision"] == 1
+    replacement = _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
+    assert (replacement.revision, submitted.status) == (2, "replaced")
+    reopen_submission(compiling, 2027, "CARD", "first", actor="system", reason="offered again")
+    assert len(compiling.exec(select(AuditEntry).where(AuditEntry.action == "budget.draft_reopened")).all()) == 1, \
+        "a draft never submitted is not reported reopened"
 
 
 def test_in_the_second_round_a_draft_over_its_control_number_is_refused_naming_the_cell(compiling: Session) -> None:

@@ -4,7 +4,6 @@ missing tokens, other file types and oversized files refused."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,8 @@ from smartfin.kernel.settings import get_settings
 from smartfin.ledger.keys import FundingSource as F
 from smartfin.store.db import session_scope
 from tests.budgeting.workbooks import fill
+from tests.support.compilation import page_login as logged_in
+from tests.support.compilation import page_upload as send
 from tests.support.compilation import prepare_year
 from tests.support.web import served
 
@@ -35,24 +36,6 @@ def upload_page(camunda: Any) -> Iterator[str]:
     settings = get_settings().model_copy(update={"upload_page_max_bytes": LIMIT})
     with served(create_app(settings)) as base:
         yield base
-
-
-def logged_in(base: str, user: str) -> tuple[requests.Session, str]:
-    """A browser session of ``user`` and the page's form token."""
-    browser = requests.Session()
-    answer = browser.post(f"{base}/login", data={"user": user, "password": demo_password()},
-                          headers={"Origin": base})
-    assert answer.status_code == 200, answer.text
-    token = re.search(r"name='csrf' value='([0-9a-f]+)'", answer.text)
-    assert token, answer.text
-    return browser, token.group(1)
-
-
-def send(browser: requests.Session, base: str, token: str | None, department: str, data: bytes,
-         name: str = "draft.xlsx", origin: str | None = None) -> requests.Response:
-    fields = {"department": department, **({"csrf": token} if token else {})}
-    return browser.post(f"{base}/upload", data=fields, files={"draft": (name, data)},
-                        headers={"Origin": origin or base})
 
 
 def test_login_is_checked_by_the_engine_and_never_cross_site(upload_page: str) -> None:

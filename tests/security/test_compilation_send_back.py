@@ -4,37 +4,52 @@ the demo people with their own passwords.
 A member of another body cannot send back a step that is not hers; the administrator, whom the engine's write
 guard lets complete anything, stands for the strongest attacker: her send-back, and a member's without a reason,
 move nothing. Only the budget office of the round's record answers a send-back; variables the revision form does
-not offer are refused; an earlier round's decisions and minutes never carry the new round.
+not offer are refused; an earlier round's decisions and minutes never carry the new round. A department's draft,
+once its task submitted it, is replaced only when a send-back reopens that department: its contact uploading
+through the upload page is refused before, and while other departments are reopened.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from smartfin.app.budget_upload import create_app
 from smartfin.app.demo_users import demo_password, wait_for
-from smartfin.budgeting import Stage, get_round
-from smartfin.budgeting.tables import BudgetIssue
+from smartfin.budgeting import Stage, draft_history, get_round, template_workbook
+from smartfin.budgeting.tables import BudgetDraft, BudgetIssue
+from smartfin.kernel.money import format_yuan
+from smartfin.kernel.settings import get_settings
+from smartfin.ledger.keys import FundingSource as F
 from smartfin.processes.approvals import current_chain
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
+from tests.budgeting.workbooks import fill
 from tests.security.engine_users import Actor, admin_password, service_actor, variables
 from tests.support.compilation import (
     BUDGET_OFFICE,
+    HEADS,
     SIGNERS,
     attach,
     complete_as,
     decide,
+    page_login,
+    page_upload,
     prepare_year,
     revise,
     send_back,
+    set_controls,
     start,
+    submit_round,
     task_variable,
     tasks_of,
     through_second_round,
+    upload,
 )
+from tests.support.web import served
 
 pytestmark = pytest.mark.engine
 AMOUNTS = {"CARD": 1000, "RAD": 2000, "LAB": 3000}
@@ -159,3 +174,65 @@ def test_an_earlier_rounds_minutes_do_not_carry_the_new_round(camunda, workers):
     with session_scope() as session:
         assert session.exec(select(BudgetIssue).where(BudgetIssue.fiscal_year == year)).first() is None
     service_actor(camunda).remove_instance(pid)
+
+
+def _draft(year: int, department: str, amount: int) -> bytes:
+    with session_scope() as session:
+        return fill(template_workbook(session, year, department), {("30201", F.FISCAL): amount})
+
+
+def _second_round(year: int, department: str) -> list[BudgetDraft]:
+    with session_scope() as session:
+        drafts = [d for d in draft_history(session, year, department) if d.round == Stage.SECOND.value]
+        session.expunge_all()
+        return drafts
+
+
+def test_a_submitted_draft_changes_only_when_a_send_back_reopens_its_department(camunda, workers):
+    year = 2046
+    prepare_year(year)
+    pid = start(camunda, year)
+    submit_round(camunda, pid, year, "firstSubmitDraft", AMOUNTS)
+    set_controls(camunda, pid, year, {d: Decimal(a) for d, a in AMOUNTS.items()})
+    with served(create_app(get_settings())) as page:
+        cardiology, token = page_login(page, HEADS["CARD"])
+        # 二上: cardiology submits with its task while the others still draft; its draft is then held
+        tasks = {t["assignee"]: t for t in tasks_of(camunda, pid, "secondSubmitDraft", 3)}
+        upload(year, "CARD", AMOUNTS["CARD"])
+        complete_as(camunda, HEADS["CARD"], tasks[HEADS["CARD"]], {})
+        wait_for(lambda: _second_round(year, "CARD")[-1].accepted_at, 30, message="CARD's 二上 draft submitted")
+        refused = page_upload(cardiology, page, token, "CARD", _draft(year, "CARD", 900))
+        assert refused.status_code == 409 and "was submitted with its task" in refused.text, refused.text
+        for department in ("RAD", "LAB"):
+            upload(year, department, AMOUNTS[department])
+            complete_as(camunda, HEADS[department], tasks[HEADS[department]], {})
+        tasks_of(camunda, pid, "approveBudget", 1)
+
+        # sent back; the budget office reopens radiology only: cardiology still cannot slip a new draft in
+        send_back(camunda, pid, year, "budget-committee", "请压减放射科 / cut radiology", "预委-46")
+        revise(camunda, pid, reopen="RAD")
+        reopened = tasks_of(camunda, pid, "secondSubmitDraft", 1)[0]
+        assert reopened["assignee"] == HEADS["RAD"] and stage(year) == Stage.SECOND.value
+        refused = page_upload(cardiology, page, token, "CARD", _draft(year, "CARD", 900))
+        assert refused.status_code == 409 and "was submitted with its task" in refused.text, refused.text
+        radiology, rad_token = page_login(page, HEADS["RAD"])
+        accepted = page_upload(radiology, page, rad_token, "RAD", _draft(year, "RAD", 1500))
+        assert accepted.status_code == 200, accepted.text
+        complete_as(camunda, HEADS["RAD"], reopened, {})
+
+    second = tasks_of(camunda, pid, "approveBudget", 1)[0]
+    assert chain_round(year) == 2
+    assert task_variable(camunda, second["id"], "budgetTotal") == format_yuan(Decimal(1000 + 1500 + 3000))
+    assert [(d.revision, d.total_fen) for d in _second_round(year, "CARD")] == [(1, 100000)]
+    assert [(d.revision, d.status) for d in _second_round(year, "RAD")] == [(1, "replaced"), (2, "current")]
+    assert [e.details_dict["department"] for e in audited_drafts("budget.draft_reopened", year)] == ["RAD"]
+    service_actor(camunda).remove_instance(pid)
+
+
+def audited_drafts(action: str, year: int) -> list[AuditEntry]:
+    """The audit entries ``action`` of the year's drafts (their subject is the draft)."""
+    with session_scope() as session:
+        rows = [e for e in session.exec(select(AuditEntry).where(AuditEntry.action == action)).all()
+                if e.details_dict.get("fiscal_year") == year]
+        session.expunge_all()
+        return rows

@@ -4,14 +4,16 @@ attaches its minutes and decides."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import requests
 from sqlmodel import select
 
 from smartfin.app.demo_users import complete_as as complete_once
-from smartfin.app.demo_users import wait_for
+from smartfin.app.demo_users import demo_password, wait_for
 from smartfin.budgeting import ControlSetting, open_round, set_control_numbers, template_workbook, upload_draft
 from smartfin.budgeting.tables import CompilationRound
 from smartfin.camunda.client import EngineClient, EngineRequestError
@@ -157,3 +159,22 @@ def revise(engine: EngineClient, pid: str, action: str = "resubmit", reopen: str
     task = tasks_of(engine, pid, "reviseBudget", 1)[0]
     complete_as(engine, user, task, {"revisionAction": action, "reopenDepartments": reopen, "comment": "已修改"})
     return task
+
+
+def page_login(base: str, user: str) -> tuple[requests.Session, str]:
+    """A browser session of ``user`` on the budget upload page served at ``base``, and the page's form token."""
+    browser = requests.Session()
+    answer = browser.post(f"{base}/login", data={"user": user, "password": demo_password()},
+                          headers={"Origin": base})
+    assert answer.status_code == 200, answer.text
+    token = re.search(r"name='csrf' value='([0-9a-f]+)'", answer.text)
+    assert token, answer.text
+    return browser, token.group(1)
+
+
+def page_upload(browser: requests.Session, base: str, token: str | None, department: str, data: bytes,
+                name: str = "draft.xlsx", origin: str | None = None) -> requests.Response:
+    """Post a workbook to the upload page as the form does (department, form token, file)."""
+    fields = {"department": department, **({"csrf": token} if token else {})}
+    return browser.post(f"{base}/upload", data=fields, files={"draft": (name, data)},
+                        headers={"Origin": origin or base})

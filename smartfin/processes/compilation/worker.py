@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from smartfin.budgeting import (
     CompilationError,
     Stage,
+    accept_submission,
     advance_round,
     consolidate,
     consolidation_html,
@@ -34,6 +35,7 @@ from smartfin.budgeting import (
     current_drafts,
     get_round,
     issue_budget,
+    reopen_submission,
 )
 from smartfin.budgeting.rounds import departments_without_control_numbers, return_to_drafts
 from smartfin.camunda.client import EngineClient
@@ -163,12 +165,17 @@ def _resumable(session: Any, year: int, process_instance_id: str) -> bool:
 
 @registry.topic("assign-draft-task")
 def assign_draft_task(job: Job) -> dict[str, Any]:
-    """Offer the department's draft task to its budget contact as finance recorded it now."""
-    department = str(job.var("department"))
+    """Offer the department's draft task to its budget contact as finance recorded it now. A draft the
+    department submitted earlier in this round (a send-back reopened it, the round went back to 二上, a start
+    resumed after a withdrawal) may be replaced again until the task is accepted anew."""
+    year, department = _year(job), str(job.var("department"))
+    round_name = Stage(str(job.var("draftRound"))).value
     with session_scope() as session:
         contact = contact_of(session, department)
-    if contact is None:
-        raise LookupError(f"department {department} has no budget contact (smartfin budget compilation contact)")
+        if contact is None:
+            raise LookupError(f"department {department} has no budget contact (smartfin budget compilation contact)")
+        reopen_submission(session, year, department, round_name, actor=SYSTEM,
+                          reason=f"draft task offered again by process instance {job.process_instance_id}")
     return {"departmentHead": contact}
 
 
@@ -208,11 +215,14 @@ def draft_task_completer(job: Job, task_key: str) -> str | None:
 @registry.topic("accept-draft")
 def accept_draft(job: Job) -> dict[str, Any]:
     """Accept a department's completed draft task only when its draft of the round is stored and the task was
-    completed by the department's budget contact; otherwise the task is offered again (DRAFT_NOT_ACCEPTED)."""
+    completed by the department's budget contact; otherwise the task is offered again (DRAFT_NOT_ACCEPTED).
+    The accepted draft becomes the department's submission: no upload replaces it until the task is offered
+    again."""
     year, department = _year(job), str(job.var("department"))
     round_name = Stage(str(job.var("draftRound"))).value
     completer = draft_task_completer(job, DRAFT_TASKS[round_name])
     with session_scope() as session:
+        get_round(session, year, lock=True)  # uploads of the year wait: the draft read here is the one accepted
         contact = contact_of(session, department)
         drafts = [d for d in current_drafts(session, year, round_name) if d.department == department]
         problems = []
@@ -223,6 +233,8 @@ def accept_draft(job: Job) -> dict[str, Any]:
         if not drafts:
             problems.append(f"{department} 尚未上传{'一上' if round_name == 'first' else '二上'}预算草案 / no "
                             f"{round_name}-round draft of {department} is stored")
+        if not problems:
+            accept_submission(session, year, department, round_name, accepted_by=completer or SYSTEM)
         record_audit(session, actor=completer or SYSTEM,
                      action="budget.draft_task_refused" if problems else "budget.draft_task_accepted",
                      subject_type=DOCUMENT_TYPE, subject_id=document_no(year), details={
