@@ -35,9 +35,9 @@ from smartfin.posting.journal import VoucherPosting
 from smartfin.processes.approvals import all_steps, recorded_decisions
 from smartfin.processes.contracts.contracts import Contract, contract_payments
 from smartfin.processes.procurement.proposals import EquipmentProposalRecord
-from smartfin.processes.reimbursement.claims import Claim, list_claims
+from smartfin.processes.reimbursement.claims import Claim, claim_statuses, list_claims
 from smartfin.processes.spending.requests import DOCUMENT_TYPE as REQUEST_TYPE
-from smartfin.processes.spending.requests import SpendingRequest, list_requests
+from smartfin.processes.spending.requests import SpendingRequest, list_requests, request_statuses
 from smartfin.reconciliation.store import bank_matches_of_entry
 from smartfin.store.db import session_scope
 
@@ -288,7 +288,8 @@ LIST_FIELDS = {"requests": ("request_no", "status", "department", "budget_line",
 def requests_list(
     year: Annotated[int | None, typer.Option(help="fiscal year")] = None,
     department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
-    status: Annotated[str | None, typer.Option(help="submitted, approved, rejected, withdrawn, …")] = None,
+    status: Annotated[str | None, typer.Option(help="submitted, sent-back (waiting for the requester's revision), "
+                                                    "approved, rejected, withdrawn, …")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the list as an Excel workbook")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
@@ -299,10 +300,11 @@ def requests_list(
     with session_scope() as session:
         found = list_requests(session, year=year, department=department, status=status)
         names = department_names(session, hospital_today())
-        rows = request_rows(found, lambda code: names[code])
+        shown = request_statuses(session, found)
+        rows = request_rows(found, lambda code: names[code], shown)
         records = [{"request_no": r.request_no, "requester": r.requester, "department": r.department,
                     "department_name": names[r.department], "category": r.category, "budget_line": str(r.budget_key),
-                    "amount": r.amount, "payee": r.payee, "purpose": r.purpose, "status": r.status,
+                    "amount": r.amount, "payee": r.payee, "purpose": r.purpose, "status": shown[r.request_no],
                     "submitted_at": stored_instant(r.submitted_at),
                     "closed_at": stored_instant(r.closed_at) if r.closed_at else None} for r in found]
     _print_list("requests", REQUEST_HEADER, rows, xlsx=xlsx, force=force, as_json=as_json, records=records,
@@ -313,7 +315,8 @@ def requests_list(
 def claims_list(
     year: Annotated[int | None, typer.Option(help="fiscal year")] = None,
     department: Annotated[str | None, typer.Option(help="department code, e.g. CARD")] = None,
-    status: Annotated[str | None, typer.Option(help="submitted, approved, paid, rejected, invalid")] = None,
+    status: Annotated[str | None, typer.Option(help="submitted, sent-back (waiting for the claimant's revision), "
+                                                    "approved, paid, rejected, invalid, withdrawn")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document instead of text")] = False,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the list as an Excel workbook")] = None,
     force: Annotated[bool, typer.Option("--force", help="replace the --xlsx file if it exists")] = False,
@@ -325,11 +328,12 @@ def claims_list(
     with session_scope() as session:
         found = list_claims(session, year=year, department=department, status=status)
         names = department_names(session, hospital_today())
-        rows = claim_rows(found, lambda code: names[code])
+        shown = claim_statuses(session, found)
+        rows = claim_rows(found, lambda code: names[code], shown)
         records = [{"claim_no": c.claim_no, "claimant": c.claimant, "department": c.department,
                     "department_name": names[c.department], "category": c.category, "budget_line": str(c.budget_key),
                     "claimed": None if c.claimed_total_fen is None else from_fen(c.claimed_total_fen),
-                    "payable": c.payable, "payment_method": c.payment_method, "status": c.status,
+                    "payable": c.payable, "payment_method": c.payment_method, "status": shown[c.claim_no],
                     "voucher_no": c.voucher_no, "submitted_at": stored_instant(c.submitted_at),
                     "closed_at": stored_instant(c.closed_at) if c.closed_at else None} for c in found]
     _print_list("claims", CLAIM_HEADER, rows, xlsx=xlsx, force=force, as_json=as_json, records=records,

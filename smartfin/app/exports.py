@@ -11,7 +11,7 @@ a missing rate as an empty cell); how a value becomes a cell is the kernel's job
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -224,10 +224,14 @@ def _instant(value: datetime | None) -> datetime | None:
     return None if value is None else stored_instant(value)
 
 
-def request_rows(requests: Sequence[SpendingRequest], department_name: Callable[[str], str]) -> list[Row]:
-    """One row per request and a total of the amounts."""
+def request_rows(requests: Sequence[SpendingRequest], department_name: Callable[[str], str],
+                 statuses: Mapping[str, str] | None = None) -> list[Row]:
+    """One row per request and a total of the amounts; ``statuses`` the status each shows (``sent-back`` while
+    its requester revises it), else the stored one."""
+    shown = statuses or {}
     rows: list[Row] = [[r.request_no, r.requester, r.department, department_name(r.department), r.category,
-                        str(r.budget_key), r.amount, r.payee, r.purpose, r.status, _instant(r.submitted_at),
+                        str(r.budget_key), r.amount, r.payee, r.purpose, shown.get(r.request_no, r.status),
+                        _instant(r.submitted_at),
                         _instant(r.closed_at)]
                        for r in requests]
     rows.append([TOTAL_LABEL, None, None, None, None, None, sum((r.amount for r in requests), Decimal("0.00")),
@@ -240,15 +244,18 @@ CLAIM_HEADER = ("报销单号 Claim", "报销人 Claimant", "科室 Department",
                 "凭证号 Voucher", "提交时间 Submitted", "结束时间 Closed")
 
 
-def claim_rows(claims: Sequence[Claim], department_name: Callable[[str], str]) -> list[Row]:
+def claim_rows(claims: Sequence[Claim], department_name: Callable[[str], str],
+               statuses: Mapping[str, str] | None = None) -> list[Row]:
     """One row per claim and the totals of what was claimed and what is payable (a claim not yet audited has
-    no payable amount: an empty cell, counted as nothing)."""
+    no payable amount: an empty cell, counted as nothing); ``statuses`` as for ``request_rows``."""
+    shown = statuses or {}
     def money(fen: int | None) -> Decimal | None:
         return None if fen is None else from_fen(fen)
 
     rows: list[Row] = [[c.claim_no, c.claimant, c.department, department_name(c.department), c.category,
                         str(c.budget_key), money(c.claimed_total_fen), money(c.payable_fen), c.payment_method,
-                        c.status, c.voucher_no, _instant(c.submitted_at), _instant(c.closed_at)] for c in claims]
+                        shown.get(c.claim_no, c.status), c.voucher_no, _instant(c.submitted_at),
+                        _instant(c.closed_at)] for c in claims]
     rows.append([TOTAL_LABEL, None, None, None, None, None, from_fen(sum(c.claimed_total_fen or 0 for c in claims)),
                  from_fen(sum(c.payable_fen or 0 for c in claims)), None, None, None, None, None])
     return rows

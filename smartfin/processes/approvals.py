@@ -615,6 +615,33 @@ def record_answer(session: Session, document_type: str, document_no: str, task: 
                       chain=chain, approvals=[], others=[replace(task, outcome=action)])
 
 
+#: how lists show a document a send-back returned to its requester: its status column stays ``submitted``
+#: (it is still in flight — reserved, counted against its line and limits) until the requester answers
+AWAITING_REVISION = "sent-back"
+
+
+def shown_statuses(session: Session, document_type: str, statuses: dict[str, str], *, audit_prefix: str = "",
+                   in_flight: str = "submitted") -> dict[str, str]:
+    """Each document's status as lists show it: ``sent-back`` for an in-flight document whose latest accepted
+    send-back in the audit log has no resubmission after it, the stored status otherwise. ``statuses`` maps
+    document numbers to stored statuses; ``audit_prefix`` is the process's prefix of its audit actions (claims
+    audit ``claim.sent-back``). A send-back the control refused is audited under another action and counts
+    for nothing here."""
+    shown = dict(statuses)
+    open_ = [number for number, status in statuses.items() if status == in_flight]
+    sent, answered = f"{audit_prefix}sent-back", f"{audit_prefix}resubmitted"
+    latest: dict[str, str] = {}
+    for start in range(0, len(open_), 500):  # the database's limit on bound values
+        rows = session.exec(select(AuditEntry.subject_id, AuditEntry.action).where(
+            AuditEntry.subject_type == document_type, col(AuditEntry.subject_id).in_(open_[start:start + 500]),
+            col(AuditEntry.action).in_((sent, answered))).order_by(col(AuditEntry.id))).all()
+        latest.update({number: action for number, action in rows})
+    for number, action in latest.items():
+        if action == sent:
+            shown[number] = AWAITING_REVISION
+    return shown
+
+
 def audited_for_task(session: Session, document_type: str, document_no: str, action: str, task_id: str) -> bool:
     """Whether ``action`` is audited already for this task (the engine delivers a task at least once, so a
     step that audits and changes a record in one transaction asks this before doing it again)."""

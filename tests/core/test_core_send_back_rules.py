@@ -5,8 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from smartfin.processes.approvals import SEND_BACK, SignedTask, revision_problems, round_signatures, send_back_problems
+from sqlmodel import Session, SQLModel
+
+import smartfin.app.tables  # noqa: F401  (registers every table)
+from smartfin.processes.approvals import (
+    SEND_BACK,
+    SignedTask,
+    revision_problems,
+    round_signatures,
+    send_back_problems,
+    shown_statuses,
+)
 from smartfin.processes.spending.requests import RequestDraft, SpendingRequest, apply_revision, revision_values
+from smartfin.store.audit import record_audit
+from smartfin.store.db import make_engine
 
 MEMBERS = {("li.na", "dept-head"), ("chen.jie", "vice-president")}
 
@@ -78,3 +90,26 @@ def test_only_the_recorded_requester_answers_a_send_back():
     assert any("not resubmit or withdraw" in p for p in revision_problems(
         task("zhang.wei", outcome=None, comment=None, revisionAction="approve"), "zhang.wei"))
     assert revision_problems(None, "zhang.wei") != []
+
+
+def test_lists_show_a_document_waiting_for_its_requester_as_sent_back(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'statuses.db'}")
+    SQLModel.metadata.create_all(engine)
+    events = {"R-1": ["sent-back"],                        # waiting for the requester
+              "R-2": ["sent-back", "resubmitted"],         # answered: in approval again
+              "R-3": ["send-back-refused"],                # the control refused it: nothing changed
+              "R-4": ["sent-back", "resubmitted", "sent-back"],
+              "R-5": ["sent-back"]}                        # withdrawn since: its stored status stands
+    with Session(engine) as session:
+        for number, actions in events.items():
+            for action in actions:
+                record_audit(session, actor="x", action=action, subject_type="spending-request", subject_id=number)
+        record_audit(session, actor="x", action="sent-back", subject_type="budget-adjustment", subject_id="R-2")
+        session.commit()
+        stored = {"R-1": "submitted", "R-2": "submitted", "R-3": "submitted", "R-4": "submitted", "R-5": "withdrawn"}
+        assert shown_statuses(session, "spending-request", stored) == {
+            "R-1": "sent-back", "R-2": "submitted", "R-3": "submitted", "R-4": "sent-back", "R-5": "withdrawn"}
+        # claims audit their send-backs with their prefix
+        assert shown_statuses(session, "spending-request", {"R-1": "submitted"}, audit_prefix="claim.") == {
+            "R-1": "submitted"}
+    engine.dispose()

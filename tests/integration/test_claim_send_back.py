@@ -22,7 +22,13 @@ from smartfin.app.document_commands import document_report
 from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
-from smartfin.processes.reimbursement.claims import Claim, InvoiceRegistration, claim_invoices, submit_claim
+from smartfin.processes.reimbursement.claims import (
+    Claim,
+    InvoiceRegistration,
+    claim_invoices,
+    list_claims,
+    submit_claim,
+)
 from smartfin.processes.reimbursement.commands import attach_files_to_claim
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
@@ -107,6 +113,12 @@ def budget_figures(text: str) -> list[Decimal]:
     return [Decimal(a) for a in re.findall(r"(-?\d+\.\d{2})", text.split("\n", 1)[1])]
 
 
+def claims_listed_as(status: str) -> set[str]:
+    """The claims ``smartfin document claims --status STATUS`` lists."""
+    with session_scope() as session:
+        return {c.claim_no for c in list_claims(session, status=status)}
+
+
 def test_claim_sent_back_revised_with_a_replaced_invoice_resubmitted_and_paid_with_both_rounds_kept(
         camunda, workers, lines, stand_in_portals, tmp_path: Path):
     first = xml_invoice("sendback-kept", total=Decimal("300.00"))
@@ -133,6 +145,7 @@ def test_claim_sent_back_revised_with_a_replaced_invoice_resubmitted_and_paid_wi
     assert held(number) == Decimal("800.00"), "the reservation waits for the revision"
     [sent] = audit(number, "claim.sent-back")
     assert sent.actor == APPROVER_OF_GROUP[sender] and sent.details_dict["step"] == 2
+    assert number in claims_listed_as("sent-back") and number not in claims_listed_as("submitted")
 
     # the claimant attaches the replacement, then takes invoice 2 out and resubmits in Tasklist
     replacement = xml_invoice("sendback-added", total=Decimal("7700.00"))
@@ -144,6 +157,7 @@ def test_claim_sent_back_revised_with_a_replaced_invoice_resubmitted_and_paid_wi
 
     verify_by_hand(camunda, pid)  # the added invoice is verified like the first ones
     task_of(camunda, pid, "approveClaim")
+    assert number in claims_listed_as("submitted") and number not in claims_listed_as("sent-back")
     row = record(number)
     assert row.payable == Decimal("8000.00") and row.purpose == "办公用品与打印机 office supplies and a printer"
     assert held(number) == Decimal("8000.00"), "the reservation follows the new amount, nothing doubled"

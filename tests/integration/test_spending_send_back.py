@@ -17,7 +17,12 @@ from smartfin.camunda.client import EngineClient
 from smartfin.kernel.clock import hospital_now
 from smartfin.ledger import Bucket, document_holdings, import_budget
 from smartfin.processes.approvals import ApprovalDecision, all_steps, recorded_decisions
-from smartfin.processes.spending.requests import SpendingRequest, submit_spending_request
+from smartfin.processes.spending.requests import (
+    SpendingRequest,
+    list_requests,
+    request_statuses,
+    submit_spending_request,
+)
 from smartfin.store.audit import AuditEntry
 from smartfin.store.db import session_scope
 from tests.support.engine import (
@@ -95,6 +100,19 @@ def revision_task(camunda: EngineClient, pid: str) -> dict[str, Any]:
                              if t["taskDefinitionKey"] == "reviseRequest"], 30, message="revision task")[0]
 
 
+def listed(number: str) -> str:
+    """The request's status as ``smartfin document requests`` shows it."""
+    with session_scope() as session:
+        row = session.get(SpendingRequest, number)
+        assert row is not None
+        return request_statuses(session, [row])[number]
+
+
+def listed_as(status: str) -> set[str]:
+    with session_scope() as session:
+        return {r.request_no for r in list_requests(session, status=status)}
+
+
 def test_sent_back_request_is_revised_resubmitted_and_routed_again_as_a_new_round(camunda, workers, lines):
     number, pid = submit(camunda, "800.00")
     decide(camunda, pid, "approve", "同意")                                   # dept-head
@@ -107,10 +125,13 @@ def test_sent_back_request_is_revised_resubmitted_and_routed_again_as_a_new_roun
     assert record(number).status == "submitted" and held(number) == Decimal("0.00")
     [sent] = audit(number, "sent-back")
     assert sent.actor == "chen.jie" and sent.details_dict["reason"] == "请写明耗材规格 name the items"
+    assert listed(number) == "sent-back", "the list shows it waiting for its requester"
+    assert number in listed_as("sent-back") and number not in listed_as("submitted")
 
     as_user(camunda, "zhang.wei").complete_task(task["id"], {
         "amount": "8000.00", "purpose": "一次性注射器 500 盒 syringes", "revisionAction": "resubmit"})
 
+    wait_for(lambda: listed(number) == "submitted", 30, message="the resubmitted request listed as in approval")
     chain = approve_chain(camunda, pid)
     assert chain == ["dept-head", "vice-president", "finance-officer", "finance-vp", "chief-accountant",
                      "president"], "the new amount needs the president: the chain is routed anew"
@@ -191,6 +212,7 @@ def test_a_send_back_without_a_reason_is_refused_and_the_step_asked_again(camund
     assert "reason" in (again.get("description") or "")
     assert [e.actor for e in audit(number, "send-back-refused")] == ["li.na"]
     assert not audit(number, "sent-back")
+    assert listed(number) == "submitted", "a refused send-back leaves the request in approval"
     chain = approve_chain(camunda, pid)
     assert chain == ["dept-head", "vice-president", "finance-officer", "chief-accountant"]
     process_ended(camunda, pid)

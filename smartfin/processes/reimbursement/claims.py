@@ -31,7 +31,7 @@ from smartfin.kernel.findings import Finding, Severity
 from smartfin.kernel.money import InvalidAmount, format_yuan, from_fen, parse_amount, to_fen
 from smartfin.ledger import department_problem
 from smartfin.ledger.staff import grade_on, register_loaded
-from smartfin.processes.approvals import on_the_chain
+from smartfin.processes.approvals import AWAITING_REVISION, on_the_chain, shown_statuses
 from smartfin.processes.documents import (
     BudgetLineDocument,
     FieldReader,
@@ -885,12 +885,23 @@ def claim_summary(session: Session, claim_no: str) -> dict[str, Any]:
 def list_claims(session: Session, *, year: int | None = None, department: str | None = None,
                 status: str | None = None) -> list[Claim]:
     """The stored claims, oldest first, narrowed by fiscal year, department and status when given: what
-    ``smartfin document claims`` lists and writes to Excel."""
+    ``smartfin document claims`` lists and writes to Excel. ``status`` is the status lists show
+    (``claim_statuses``): ``sent-back`` finds the claims waiting for their claimant's revision."""
     query = select(Claim)
     if year is not None:
         query = query.where(Claim.fiscal_year == year)
     if department is not None:
         query = query.where(Claim.department == department)
     if status is not None:
-        query = query.where(Claim.status == status)
-    return list(session.exec(query.order_by(Claim.submitted_at, Claim.claim_no)).all())  # type: ignore[arg-type]
+        stored = ClaimStatus.SUBMITTED if status == AWAITING_REVISION else status
+        query = query.where(Claim.status == stored)
+    found = list(session.exec(query.order_by(Claim.submitted_at, Claim.claim_no)).all())  # type: ignore[arg-type]
+    if status in (ClaimStatus.SUBMITTED, AWAITING_REVISION):
+        shown = claim_statuses(session, found)
+        found = [c for c in found if shown[c.claim_no] == status]
+    return found
+
+
+def claim_statuses(session: Session, claims: list[Claim]) -> dict[str, str]:
+    """Each claim's status as lists show it: ``sent-back`` while a send-back waits for the claimant."""
+    return shown_statuses(session, DOCUMENT_TYPE, {c.claim_no: c.status for c in claims}, audit_prefix="claim.")

@@ -23,6 +23,7 @@ from smartfin.kernel.clock import hospital_now, utc_now
 from smartfin.kernel.money import format_yuan, from_fen, to_fen
 from smartfin.ledger import check_budget, department_name, department_problem
 from smartfin.ledger.control import ALWAYS_BLOCKING
+from smartfin.processes.approvals import AWAITING_REVISION, shown_statuses
 from smartfin.processes.documents import (
     BudgetLineDocument,
     FieldReader,
@@ -308,12 +309,23 @@ def withdraw_request(request_no: str, *, by: str, engine: EngineClient | None = 
 def list_requests(session: Session, *, year: int | None = None, department: str | None = None,
                   status: str | None = None) -> list[SpendingRequest]:
     """The stored requests, oldest first, narrowed by fiscal year, department and status when given: what
-    ``smartfin document requests`` lists and writes to Excel."""
+    ``smartfin document requests`` lists and writes to Excel. ``status`` is the status lists show
+    (``request_statuses``): ``sent-back`` finds the requests waiting for their requester's revision."""
     query = select(SpendingRequest)
     if year is not None:
         query = query.where(SpendingRequest.fiscal_year == year)
     if department is not None:
         query = query.where(SpendingRequest.department == department)
     if status is not None:
-        query = query.where(SpendingRequest.status == status)
-    return list(session.exec(query.order_by(SpendingRequest.submitted_at, SpendingRequest.request_no)).all())  # type: ignore[arg-type]
+        stored = RequestStatus.SUBMITTED if status == AWAITING_REVISION else status
+        query = query.where(SpendingRequest.status == stored)
+    found = list(session.exec(query.order_by(SpendingRequest.submitted_at, SpendingRequest.request_no)).all())  # type: ignore[arg-type]
+    if status in (RequestStatus.SUBMITTED, AWAITING_REVISION):
+        shown = request_statuses(session, found)
+        found = [r for r in found if shown[r.request_no] == status]
+    return found
+
+
+def request_statuses(session: Session, requests: list[SpendingRequest]) -> dict[str, str]:
+    """Each request's status as lists show it: ``sent-back`` while a send-back waits for the requester."""
+    return shown_statuses(session, DOCUMENT_TYPE, {r.request_no: r.status for r in requests})
