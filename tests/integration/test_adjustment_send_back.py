@@ -97,6 +97,8 @@ def test_sent_back_revised_past_the_limit_goes_to_the_meeting_and_posts_the_new_
     assert record(number).status == "submitted" and posted(number) == []
     [sent] = audit(number, "sent-back")
     assert (sent.actor, sent.details_dict["reason"]) == ("guo.hua", reason)
+    waiting = CliRunner().invoke(app, ["adjustment", "show", number, "--json"])
+    assert json.loads(waiting.output)["status"] == "sent-back", waiting.output
 
     grown = f"transfer; {source}; {target}; 120000.00; 全年办公及耗材调剂"
     as_user(camunda, REQUESTER).complete_task(revise["id"], {
@@ -136,6 +138,7 @@ def test_sent_back_revised_past_the_limit_goes_to_the_meeting_and_posts_the_new_
     shown = CliRunner().invoke(app, ["adjustment", "show", number, "--json"])
     assert shown.exit_code == 0, shown.output
     assert [d[:4] for d in json.loads(shown.output)["decisions"]] == [list(d) for d in decisions]
+    assert json.loads(shown.output)["status"] == "posted"
 
 
 def test_sent_back_by_the_meeting_and_withdrawn_posts_nothing(camunda, workers):

@@ -15,13 +15,14 @@ from smartfin.camunda.client import EngineError
 from smartfin.kernel.exits import ExitCode
 from smartfin.kernel.money import format_yuan
 from smartfin.processes.adjustment.adjustments import (
+    DOCUMENT_TYPE,
     AdjustmentRefused,
     get_adjustment,
     movements_of,
     movements_text,
     submit_adjustment,
 )
-from smartfin.processes.approvals import recorded_decisions
+from smartfin.processes.approvals import recorded_decisions, shown_statuses
 from smartfin.processes.documents import Refused
 from smartfin.store.db import session_scope
 
@@ -81,7 +82,7 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """An adjustment: its movements, who decides, who decided in each round (a send-back and the requester's
-    answer included), and whether it was posted."""
+    answer included), and whether it was posted; ``sent-back`` while its requester revises it."""
     try:
         with session_scope() as session:
             row = get_adjustment(session, adjustment_no)
@@ -89,7 +90,8 @@ def show_command(
             decisions = recorded_decisions(session, "budget-adjustment", adjustment_no)
             found = {"adjustmentNo": row.adjustment_no, "department": row.department, "requester": row.requester,
                      "effectiveOn": row.effective_on.isoformat(), "total": format_yuan(row.total), "tier": row.tier,
-                     "status": row.status, "minutesNo": row.minutes_no, "approvedBy": row.approved_by,
+                     "status": shown_statuses(session, DOCUMENT_TYPE, {adjustment_no: row.status})[
+                         adjustment_no], "minutesNo": row.minutes_no, "approvedBy": row.approved_by,
                      "closingReason": row.closing_reason, "movements": movements_text(movements).splitlines(),
                      "decisions": [[d.round, d.task_key, d.user_id, d.outcome, d.comment] for d in decisions]}
     except LookupError as exc:
