@@ -43,6 +43,7 @@ from smartfin.processes.procurement.proposals import EquipmentProposalRecord
 from smartfin.processes.reimbursement.claims import Claim, ClaimFile, InvoiceRegistration
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import make_engine
+from tests.support.tasklist_browser import log_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.own_engine]
 
@@ -380,10 +381,7 @@ def test_the_finance_officer_finds_the_demo_review_in_tasklist(demo: DemoInstall
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page = context.new_page()
         try:
-            page.goto(demo.settings.tasklist_url)
-            page.get_by_placeholder("用户名").fill("wang.fang")
-            page.get_by_placeholder("密码").fill(demo_password())
-            page.get_by_role("button", name="登录").click()
+            log_in(page, demo.settings.tasklist_url, "wang.fang", demo_password())
             page.get_by_text("财务审核员待办").click()
             page.get_by_text("复核发票 Review and correct invoices").first.click()
             form = page.locator(".fjs-form")

@@ -15,7 +15,8 @@ from smartfin.kernel.settings import get_settings
 from smartfin.ledger import BudgetLineKey, create_line
 from smartfin.processes.adjustment.adjustments import BudgetAdjustment
 from smartfin.store.db import session_scope
-from tests.support.engine import DEMO_PASSWORD, candidate_groups, open_task, wait_for
+from tests.support.engine import candidate_groups, open_task, wait_for
+from tests.support.tasklist_browser import log_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -43,10 +44,7 @@ def test_a_requester_starts_an_adjustment_from_the_tasklist_start_form(camunda, 
         create_line(session, materials, actor="test", budget="50000.00")
         create_line(session, office, actor="test", budget="8000.00")
 
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill("li.na")
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, get_settings().tasklist_url, "li.na")
     page.get_by_text("发起流程").first.click()
     page.get_by_text("预算调整 Budget adjustment").first.click()
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from bots.browser import launch_chromium
 from smartfin.camunda.secrets import ensure_secrets
 from smartfin.kernel.settings import PROJECT_ROOT, get_settings
+from tests.support.tasklist_browser import log_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -118,10 +119,7 @@ def test_the_administrator_works_in_chinese_in_cockpit_and_admin_and_may_switch(
     admin_en, admin_zh = _locale("admin", "en")["labels"], _locale("admin", "zh")["labels"]
     password = ensure_secrets(get_settings())["SMARTFIN_ENGINE_ADMIN_PASSWORD"]
 
-    page.goto(_app_url("cockpit"))
-    page.get_by_placeholder("用户名").fill("admin")
-    page.get_by_placeholder("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, _app_url("cockpit"), "admin", password)
     expect(page.get_by_role("link", name=cockpit_zh["COCKPIT_PROCESSES"], exact=True).first).to_be_visible(timeout=SLOW)
     for key in COCKPIT_MENU:
         expect(page.get_by_text(cockpit_zh[key], exact=True).first).to_be_visible(timeout=SLOW)

@@ -13,8 +13,8 @@ from smartfin.kernel.settings import get_settings
 from smartfin.processes.insuranceappeal.appeals import batch_by_key, open_appeals, outcomes_of
 from smartfin.store.db import session_scope
 from tests.security.test_insurance_appeal_control import ARGUMENT, OFFICER, clearing_month
-from tests.support.engine import DEMO_PASSWORD, candidate_groups, wait_for
-from tests.support.tasklist_browser import fill_kept
+from tests.support.engine import candidate_groups, wait_for
+from tests.support.tasklist_browser import fill_kept, log_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -42,10 +42,7 @@ def test_the_officer_answers_each_item_in_tasklist_and_the_process_moves_on(camu
     [task] = wait_for(lambda: camunda.tasks(processInstanceId=pid), message="the officer's task")
     assert candidate_groups(camunda, task["id"]) == ["insurance-officer"]
 
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill(OFFICER)
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, get_settings().tasklist_url, OFFICER)
     page.get_by_text("我可办理的任务").click()
     page.goto(f"{get_settings().tasklist_url}#/?filter=&task={task['id']}")
 

@@ -17,7 +17,8 @@ from smartfin.app.cli import submit_spending_request
 from smartfin.kernel.settings import PROJECT_ROOT, get_settings
 from smartfin.processes.spending.requests import SpendingRequest
 from smartfin.store.db import session_scope
-from tests.support.engine import DEMO_PASSWORD, open_task
+from tests.support.engine import open_task
+from tests.support.tasklist_browser import log_in
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -88,10 +89,7 @@ def test_a_user_works_in_chinese_switches_to_english_and_sees_no_migration_notic
         pid = session.get(SpendingRequest, number).process_instance_id
     open_task(camunda, pid, timeout=90)  # the head's task exists before she looks
 
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill("li.na")
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, get_settings().tasklist_url, "li.na")
     expect(page.get_by_text(chinese["START_PROCESS"])).to_be_visible()
     for key in ("CREATE_TASK", "SHORTCUT_HELP", "SELECT_TASK_IN_LIST"):
         expect(page.get_by_text(chinese[key]).first).to_be_visible()

@@ -34,6 +34,7 @@ from tests.security.engine_users import Actor
 from tests.security.test_delegation import grant, revoke
 from tests.security.test_spending_chain import approve_rest, journal, sent_to_exception, status, submit
 from tests.support.engine import as_user, candidate_groups, ended_at, open_task, process_ended, wait_for
+from tests.support.tasklist_browser import log_in
 
 pytestmark = pytest.mark.engine
 
@@ -240,10 +241,7 @@ def test_tasklist_in_chromium_shows_each_head_her_department_only(camunda, worke
                 for user, shown, hidden in (("li.na", own, other), ("qian.yu", other, own)):
                     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
                     page = context.new_page()
-                    page.goto(get_settings().tasklist_url)
-                    page.get_by_placeholder("用户名").fill(user)
-                    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-                    page.get_by_role("button", name="登录").click()
+                    log_in(page, get_settings().tasklist_url, user)
                     page.get_by_text("部门负责人待办").click()
                     expect(page.get_by_text(shown).first).to_be_visible(timeout=20_000)
                     assert page.get_by_text(hidden).count() == 0, f"{user} sees {hidden}"

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bots.browser import launch_chromium
 from smartfin.kernel.settings import get_settings
@@ -35,11 +36,29 @@ def logged_in(browser: Browser, user: str) -> Page:
     """A fresh Tasklist session (own context) of the demo user ``user``."""
     page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN").new_page()
     page.set_default_timeout(60_000)  # Tasklist loads its filters slowly while the other test processes run
-    page.goto(get_settings().tasklist_url)
-    page.get_by_placeholder("用户名").fill(user)
-    page.get_by_placeholder("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, get_settings().tasklist_url, user)
     return page
+
+
+def log_in(page: Page, url: str, user: str, password: str = DEMO_PASSWORD) -> None:
+    """Open a webapp of the engine (Tasklist, Cockpit, Admin) at ``url`` and log in as ``user`` in Chinese.
+
+    The login view focuses its user field once it has rendered; on a loaded machine that can happen after the
+    password field was focused, and the password is then typed into the user field: both are filled until
+    both hold what was typed."""
+    page.goto(url)
+    name, secret = page.get_by_placeholder("用户名"), page.get_by_placeholder("密码")
+    with suppress(PlaywrightTimeoutError):  # a webapp that keeps polling: the check below still holds
+        page.wait_for_load_state("networkidle", timeout=10_000)
+    for _ in range(5):
+        name.fill(user)
+        secret.fill(password)
+        if name.input_value() == user and secret.input_value() == password:
+            break
+        page.wait_for_timeout(300)
+    else:
+        raise AssertionError(f"the login form kept losing what was typed for {user}")
+    page.get_by_role("button", name="登录").click()
 
 
 def open_filter(page: Page, name: str) -> None:
