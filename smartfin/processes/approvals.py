@@ -607,6 +607,38 @@ def record_withdrawal(session: Session, document_type: str, document_no: str, ta
                      subject_id=document_no, details={"task": task.task_id})
 
 
+@dataclass(frozen=True)
+class RequesterAnswer:
+    """A requester's answer to a send-back as a worker meets it: the revision task read from the engine's
+    history, the variables that hand the revision back to the requester, and — when the answer ends here (it
+    does not hold, or it withdraws the document) — the reply to give the engine now."""
+
+    task: SignedTask | None
+    again: dict[str, Any]
+    reply: dict[str, Any] | None
+
+
+def requester_answer(engine: EngineClient, process_instance_id: str, task_key: str, requester: str,
+                     value_names: Sequence[str], *, document_type: str, document_no: str, closing_reason: str,
+                     requester_variable: str = "requester", audit_prefix: str = "") -> RequesterAnswer:
+    """Read the requester's latest answer (``latest_revision``) and settle the two ways it ends at once: one
+    that does not hold is refused and audited (``refuse_revision``) and goes back to the requester; a
+    withdrawal is recorded once per task (``record_withdrawal``) and ends the document with
+    ``closing_reason``. Otherwise ``reply`` is None and the caller goes on with the resubmission, using
+    ``again`` to send an invalid one back. ``audit_prefix`` is the process's prefix of its audit actions."""
+    task, problems = latest_revision(engine, process_instance_id, task_key, requester, value_names)
+    again = {"revisionOutcome": "revise", requester_variable: requester}
+    if problems:
+        text = refuse_revision(document_type, document_no, task, problems, action=f"{audit_prefix}revision-refused")
+        return RequesterAnswer(task, again, {**again, "revisionProblem": text})
+    assert task is not None and task.user
+    if task.values.get("revisionAction") == WITHDRAW:
+        with session_scope() as session:
+            record_withdrawal(session, document_type, document_no, task, action=f"{audit_prefix}withdrawal-requested")
+        return RequesterAnswer(task, again, {"revisionOutcome": WITHDRAW, "closingReason": closing_reason})
+    return RequesterAnswer(task, again, None)
+
+
 def record_answer(session: Session, document_type: str, document_no: str, task: SignedTask, action: str) -> None:
     """Keep the requester's answer to a send-back in the round it ends, beside the approvers' decisions."""
     chain = current_chain(session, document_type, document_no)

@@ -52,7 +52,6 @@ from smartfin.processes.approvals import (
     NO_DECISIONS_YET,
     RESUBMIT,
     SEND_BACK,
-    WITHDRAW,
     SignedTask,
     audit_verification,
     audited_for_task,
@@ -60,13 +59,11 @@ from smartfin.processes.approvals import (
     current_chain,
     decision_history_text,
     fix_chain,
-    latest_revision,
     members_of,
     record_answer,
     record_signed,
-    record_withdrawal,
     refuse_if_broken,
-    refuse_revision,
+    requester_answer,
     round_signatures,
     send_back_problems,
     signed_tasks_by_key,
@@ -368,16 +365,13 @@ def resubmit_adjustment(job: Job) -> dict[str, Any]:
     with session_scope() as session:
         row = _adjustment(session, job)
         session.expunge(row)
-    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, row.requester,
-                                     REVISABLE_FIELDS)
-    again = {"revisionOutcome": "revise", "requester": row.requester}
-    if problems:
-        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, row.adjustment_no, task, problems)}
+    answer = requester_answer(job.worker.engine, job.process_instance_id, REVISION_TASK, row.requester,
+                              REVISABLE_FIELDS, document_type=DOCUMENT_TYPE, document_no=row.adjustment_no,
+                              closing_reason="申请人撤回 / withdrawn by the requester")
+    if answer.reply is not None:
+        return answer.reply
+    task, again = answer.task, answer.again
     assert task is not None and task.user
-    if task.values.get("revisionAction") == WITHDRAW:
-        with session_scope() as session:
-            record_withdrawal(session, DOCUMENT_TYPE, row.adjustment_no, task)
-        return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
     with session_scope() as session:
         row = _adjustment(session, job)
         try:

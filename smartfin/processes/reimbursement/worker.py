@@ -57,7 +57,6 @@ from smartfin.ledger import (
 from smartfin.ports.verification import InvoiceVerifier, VerificationQuery, VerificationStatus
 from smartfin.processes.approvals import (
     SEND_BACK,
-    WITHDRAW,
     audit_verification,
     audited_for_task,
     chain_problems,
@@ -66,13 +65,11 @@ from smartfin.processes.approvals import (
     completed_by,
     current_chain,
     decision_history_text,
-    latest_revision,
     members_of,
     record_answer,
     record_signed,
-    record_withdrawal,
     refuse_if_broken,
-    refuse_revision,
+    requester_answer,
     round_signatures,
     route_document,
     send_back_problems,
@@ -927,17 +924,14 @@ def resubmit_claim(job: Job) -> dict[str, Any]:
         chain = current_chain(session, DOCUMENT_TYPE, claim.claim_no)
         round_no = chain[0].round if chain else 1
         session.expunge_all()
-    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, claim.claimant,
-                                     REVISABLE_FIELDS)
-    again = {"revisionOutcome": "revise", "claimant": claim.claimant}
-    if problems:
-        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, claim.claim_no, task, problems,
-                                                            action="claim.revision-refused")}
+    answer = requester_answer(job.worker.engine, job.process_instance_id, REVISION_TASK, claim.claimant,
+                              REVISABLE_FIELDS, document_type=DOCUMENT_TYPE, document_no=claim.claim_no,
+                              closing_reason="报销人撤回 / withdrawn by the claimant", requester_variable="claimant",
+                              audit_prefix="claim.")
+    if answer.reply is not None:
+        return answer.reply
+    task, again = answer.task, answer.again
     assert task is not None and task.user
-    if task.values.get("revisionAction") == WITHDRAW:
-        with session_scope() as session:
-            record_withdrawal(session, DOCUMENT_TYPE, claim.claim_no, task, action="claim.withdrawal-requested")
-        return {"revisionOutcome": WITHDRAW, "closingReason": "报销人撤回 / withdrawn by the claimant"}
     try:
         with session_scope() as session:
             if not audited_for_task(session, DOCUMENT_TYPE, claim.claim_no, "claim.resubmitted", task.task_id):

@@ -20,7 +20,6 @@ from smartfin.processes.approvals import (
     APPROVE,
     RESUBMIT,
     SEND_BACK,
-    WITHDRAW,
     SignedTask,
     audit_verification,
     audited_for_task,
@@ -29,14 +28,12 @@ from smartfin.processes.approvals import (
     chain_variables,
     current_chain,
     decision_history_text,
-    latest_revision,
     members_of,
     record_answer,
     record_signed,
-    record_withdrawal,
     recorded_decisions,
     refuse_if_broken,
-    refuse_revision,
+    requester_answer,
     round_signatures,
     route_document,
     send_back_problems,
@@ -486,16 +483,13 @@ def resubmit_request(job: Job) -> dict[str, Any]:
         if request.process_instance_id != job.process_instance_id:
             raise RecordMismatch(record_problems(request, job))
         session.expunge(request)
-    task, problems = latest_revision(job.worker.engine, job.process_instance_id, REVISION_TASK, request.requester,
-                                     REVISABLE_FIELDS)
-    again = {"revisionOutcome": "revise", "requester": request.requester}
-    if problems:
-        return {**again, "revisionProblem": refuse_revision(DOCUMENT_TYPE, request.request_no, task, problems)}
+    answer = requester_answer(job.worker.engine, job.process_instance_id, REVISION_TASK, request.requester,
+                              REVISABLE_FIELDS, document_type=DOCUMENT_TYPE, document_no=request.request_no,
+                              closing_reason="申请人撤回 / withdrawn by the requester")
+    if answer.reply is not None:
+        return answer.reply
+    task, again = answer.task, answer.again
     assert task is not None and task.user
-    if task.values.get("revisionAction") == WITHDRAW:
-        with session_scope() as session:
-            record_withdrawal(session, DOCUMENT_TYPE, request.request_no, task)
-        return {"revisionOutcome": WITHDRAW, "closingReason": "申请人撤回 / withdrawn by the requester"}
     try:
         with session_scope() as session:
             draft = validate_request(revision_values(request, task.values), session=session)
