@@ -486,7 +486,7 @@ def accept_submission(session: Session, fiscal_year: int, department: str, round
     so that no later upload replaces what the round goes on with; None when no draft is stored. Uploads of the
     year wait on the round's lock, so the draft marked is the one current when the task was accepted."""
     get_round(session, fiscal_year, lock=True)
-    draft = _current(session, fiscal_year, department, round_name)
+    draft = current_draft(session, fiscal_year, department, round_name)
     if draft is not None and draft.accepted_at is None:
         draft.accepted_at, draft.accepted_by = utc_now(), accepted_by
         session.add(draft)
@@ -498,7 +498,7 @@ def reopen_submission(session: Session, fiscal_year: int, department: str, round
     """The department's task of the round is offered again: its submitted draft may be replaced until the task is
     accepted anew. Recorded in the audit log (``budget.draft_reopened``) when a submission was open."""
     get_round(session, fiscal_year, lock=True)
-    draft = _current(session, fiscal_year, department, round_name)
+    draft = current_draft(session, fiscal_year, department, round_name)
     if draft is None or draft.accepted_at is None:
         return draft
     record_audit(session, actor=actor, action="budget.draft_reopened", subject_type="budget_draft",
@@ -510,7 +510,8 @@ def reopen_submission(session: Session, fiscal_year: int, department: str, round
     return draft
 
 
-def _current(session: Session, fiscal_year: int, department: str, round_name: str) -> BudgetDraft | None:
+def current_draft(session: Session, fiscal_year: int, department: str, round_name: str) -> BudgetDraft | None:
+    """The department's current draft of the round, or None when it has stored none."""
     return session.exec(select(BudgetDraft).where(
         BudgetDraft.fiscal_year == fiscal_year, BudgetDraft.department == department,
         BudgetDraft.round == round_name, BudgetDraft.status == CURRENT)).first()

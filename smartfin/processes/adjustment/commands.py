@@ -87,11 +87,11 @@ def show_command(
         with session_scope() as session:
             row = get_adjustment(session, adjustment_no)
             movements = movements_of(session, adjustment_no)
-            decisions = recorded_decisions(session, "budget-adjustment", adjustment_no)
+            decisions = recorded_decisions(session, DOCUMENT_TYPE, adjustment_no)
+            status = shown_statuses(session, DOCUMENT_TYPE, {adjustment_no: row.status})[adjustment_no]
             found = {"adjustmentNo": row.adjustment_no, "department": row.department, "requester": row.requester,
                      "effectiveOn": row.effective_on.isoformat(), "total": format_yuan(row.total), "tier": row.tier,
-                     "status": shown_statuses(session, DOCUMENT_TYPE, {adjustment_no: row.status})[
-                         adjustment_no], "minutesNo": row.minutes_no, "approvedBy": row.approved_by,
+                     "status": status, "minutesNo": row.minutes_no, "approvedBy": row.approved_by,
                      "closingReason": row.closing_reason, "movements": movements_text(movements).splitlines(),
                      "decisions": [[d.round, d.task_key, d.user_id, d.outcome, d.comment] for d in decisions]}
     except LookupError as exc:

@@ -32,7 +32,7 @@ from smartfin.budgeting import (
     consolidate,
     consolidation_html,
     consolidation_workbook,
-    current_drafts,
+    current_draft,
     get_round,
     issue_budget,
     reopen_submission,
@@ -186,10 +186,10 @@ def escalate_overdue_draft(job: Job) -> dict[str, Any]:
     round_name = str(job.var("draftRound"))
     with session_scope() as session:
         contact = contact_of(session, department)
-        drafts = [d for d in current_drafts(session, year, round_name) if d.department == department]
+        stored = current_draft(session, year, department, round_name) is not None
         record_audit(session, actor=SYSTEM, action="budget.draft_overdue", subject_type=DOCUMENT_TYPE,
                      subject_id=document_no(year), details={"department": department, "round": round_name,
-                                                            "contact": contact, "draft_stored": bool(drafts)})
+                                                            "contact": contact, "draft_stored": stored})
     log.warning("budget draft of %s (%s, %s) is overdue", department, year, round_name)
     return {}
 
@@ -222,24 +222,23 @@ def accept_draft(job: Job) -> dict[str, Any]:
     round_name = Stage(str(job.var("draftRound"))).value
     completer = draft_task_completer(job, DRAFT_TASKS[round_name])
     with session_scope() as session:
-        get_round(session, year, lock=True)  # uploads of the year wait: the draft read here is the one accepted
         contact = contact_of(session, department)
-        drafts = [d for d in current_drafts(session, year, round_name) if d.department == department]
+        draft = current_draft(session, year, department, round_name)
         problems = []
         if completer is None or completer != contact:
             problems.append(f"任务由 {completer or '(无认证用户)'} 完成，{department} 的预算编制联系人是 {contact} / "
                             f"the task was completed by {completer or '(no authenticated user)'}, the budget "
                             f"contact of {department} is {contact}")
-        if not drafts:
+        if draft is None:
             problems.append(f"{department} 尚未上传{'一上' if round_name == 'first' else '二上'}预算草案 / no "
                             f"{round_name}-round draft of {department} is stored")
-        if not problems:
-            accept_submission(session, year, department, round_name, accepted_by=completer or SYSTEM)
+        if not problems:  # marked under the round's lock: the draft current then, an upload meanwhile included
+            draft = accept_submission(session, year, department, round_name, accepted_by=completer or SYSTEM)
         record_audit(session, actor=completer or SYSTEM,
                      action="budget.draft_task_refused" if problems else "budget.draft_task_accepted",
                      subject_type=DOCUMENT_TYPE, subject_id=document_no(year), details={
                          "department": department, "round": round_name, "contact": contact,
-                         "draft": drafts[0].id if drafts else None, "problems": problems})
+                         "draft": draft.id if draft else None, "problems": problems})
     if problems:
         raise BusinessError(DRAFT_NOT_ACCEPTED, "; ".join(problems)[:600])
     return {}
