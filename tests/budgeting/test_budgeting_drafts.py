@@ -175,7 +175,8 @@ def test_a_second_upload_replaces_the_first_and_keeps_it(compiling: Session) -> 
 
 def test_a_submitted_draft_is_not_replaced_until_its_task_is_offered_again(compiling: Session) -> None:
     template = template_workbook(compiling, 2027, "CARD")
-    submitted = _upload(compiling, fill(template, GOOD_BASIC))
+    workbook = fill(template, GOOD_BASIC)  # one file: a workbook saved again carries a new save time
+    submitted = _upload(compiling, workbook)
     assert accept_submission(compiling, 2027, "CARD", "first", accepted_by="card-head") == submitted
     compiling.commit()
     assert submitted.accepted_by == "card-head" and submitted.accepted_at is not None
@@ -184,7 +185,7 @@ def test_a_submitted_draft_is_not_replaced_until_its_task_is_offered_again(compi
         _upload(compiling, fill(template, {("30201", F.FISCAL): 9000}))
     compiling.rollback()
     assert [(d.revision, d.status) for d in draft_history(compiling, 2027, "CARD")] == [(1, "current")]
-    assert _upload(compiling, fill(template, GOOD_BASIC)).id == submitted.id, "the same file again changes nothing"
+    assert _upload(compiling, workbook).id == submitted.id, "the same file again changes nothing"
     # another department's draft is not held by CARD's submission
     radi = template_workbook(compiling, 2027, "RADI")
     assert upload_draft(compiling, fill(radi, {("30201", F.FISCAL): 10}), filename="r.xlsx", uploaded_by="radi-head",
